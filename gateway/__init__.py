@@ -1,0 +1,1 @@
+"""Inburgering gateway: signed intake, consent-checked delivery, tamper-evident audit."""

@@ -1,0 +1,68 @@
+"""All of the HTTP error contract on one screen (RFC 9457 problem+json).
+
+A GatewayError becomes its own code and status; routing errors (404, 405)
+keep their headers (``Allow``) and become ``about:blank`` problems; anything
+else is a bare 500 without detail, logged with the trace id so an operator
+can find it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Flask, Response, g
+from werkzeug.exceptions import HTTPException
+
+from gateway import logs
+from gateway.errors import GatewayError
+
+PROBLEM = "application/problem+json"
+log = logs.get("gateway.http")
+
+
+def problem(status: int, code: str, title: str, detail: str | None = None,
+            extra: dict[str, Any] | None = None, type_: str | None = None) -> Response:
+    body: dict[str, Any] = {
+        "type": type_ or f"urn:inburgering-gateway:problem:{code}",
+        "title": title,
+        "status": status,
+        "code": code,
+    }
+    if detail:
+        body["detail"] = detail
+    trace = g.get("trace_id")
+    if trace:
+        body["trace_id"] = trace
+    body.update(extra or {})
+    response = Response(json.dumps(body), status=status, mimetype=PROBLEM)
+    response.headers["Cache-Control"] = "no-store"
+    g.problem_code = code
+    return response
+
+
+def on_gateway_error(error: GatewayError) -> Response:
+    response = problem(error.status, error.code, error.title, error.detail, dict(error.extra()))
+    response.headers.update(error.headers())
+    return response
+
+
+def on_http_exception(error: HTTPException) -> Response:
+    status = error.code or 500
+    code = (error.name or "error").lower().replace(" ", "-") if status != 500 else "internal-error"
+    response = problem(status, code, error.name, type_="about:blank")
+    for name, value in error.get_headers():
+        if name.lower() == "allow":
+            response.headers[name] = value
+    return response
+
+
+def on_unexpected(error: Exception) -> Response:
+    log.error("unhandled_error", error_type=type(error).__name__)
+    return problem(500, "internal-error", "Internal error", type_="about:blank")
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(GatewayError, on_gateway_error)
+    app.register_error_handler(HTTPException, on_http_exception)
+    app.register_error_handler(Exception, on_unexpected)

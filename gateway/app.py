@@ -1,0 +1,87 @@
+"""The Flask app factory: settings, secrets, schemas, storage and blueprints.
+
+Kept apart from ``gateway/__init__.py`` so that importing the envelope or
+any other core module never imports Flask.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import structlog
+from flask import Flask, Response, g, request
+from flask_smorest import Api
+
+from gateway import audit, config, logs, migrate
+from gateway.api import messages, meta, problems
+from gateway.db import make_engine
+from gateway.instance import load_secrets
+from gateway.pipeline import Services
+from gateway.schemas import load_catalog
+from gateway.store import Store
+from gateway.vault import Vault
+
+log = logs.get("gateway.http")
+
+
+def build_services(settings: config.Settings, *, upgrade: bool | None = None) -> Services:
+    """Everything a request needs, built once per process."""
+    secrets = load_secrets(settings.instance)
+    engine = make_engine(settings.database_url)
+    if upgrade if upgrade is not None else settings.is_sqlite:
+        migrate.upgrade(engine)
+    store = Store(engine, Vault(secrets.master_key), secrets.pseudonym_key)
+    return Services(
+        settings=settings, catalog=load_catalog(), store=store, signing_key=secrets.signing_key
+    )
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app; ``test_config`` may carry ``SETTINGS`` (a config.Settings)."""
+    logs.configure()
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.update(
+        API_TITLE="Inburgering gateway",
+        API_VERSION="1",
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        MAX_CONTENT_LENGTH=None,  # bodies are read by gateway.api.http.read_body
+        JSON_SORT_KEYS=False,
+    )
+    if test_config:
+        app.config.update(test_config)
+    settings = app.config.get("SETTINGS") or config.from_env()
+    app.extensions["gateway"] = build_services(settings)
+
+    api = Api(app, spec_kwargs={"info": {"description": "Data-exchange and consent gateway "
+                                         "for Dutch civic integration. Contract: docs/interface.md"}})
+    api.register_blueprint(meta.blp)
+    api.register_blueprint(messages.blp)
+    problems.init_app(app)  # after Api(), which registers handlers of its own
+
+    app.before_request(_start)
+    app.after_request(_finish)
+    return app
+
+
+def _start() -> None:
+    g.started = time.perf_counter()
+    g.trace_id = audit.trace_id_from(request.headers.get("traceparent"))
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(trace_id=g.trace_id)
+
+
+def _finish(response: Response) -> Response:
+    response.headers["traceparent"] = f"00-{g.trace_id}-{audit.new_trace_id()[:16]}-01"
+    log.info(
+        "request",
+        method=request.method,
+        path=request.url_rule.rule if request.url_rule else "(unrouted)",
+        status=response.status_code,
+        code=g.get("problem_code"),
+        ms=round((time.perf_counter() - g.started) * 1000, 2),
+    )
+    return response

@@ -1,0 +1,53 @@
+"""Settings from the environment, with the contract's defaults."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from gateway.db import sqlite_url
+from gateway.errors import ConfigurationError
+
+
+@dataclass(frozen=True)
+class Settings:
+    instance: Path
+    database_url: str
+    max_body_bytes: int = 256 * 1024
+    replay_window: timedelta = timedelta(days=7)
+    future_skew: timedelta = timedelta(seconds=300)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be an integer") from None
+    if not low <= value <= high:
+        raise ConfigurationError(f"{name} must be within {low}..{high}")
+    return value
+
+
+def from_env(env: Mapping[str, str] | None = None) -> Settings:
+    """Read GATEWAY_* variables; the embedded SQLite default needs none of them."""
+    env = os.environ if env is None else env
+    instance = Path(env.get("GATEWAY_INSTANCE") or "instance").resolve()
+    url = env.get("GATEWAY_DATABASE_URL") or sqlite_url(str(instance / "gateway.db"))
+    return Settings(
+        instance=instance,
+        database_url=url,
+        max_body_bytes=_int(env, "GATEWAY_MAX_BODY_BYTES", 256 * 1024, 1024, 64 * 1024 * 1024),
+        replay_window=timedelta(
+            seconds=_int(env, "GATEWAY_REPLAY_WINDOW_SECONDS", 7 * 86400, 60, 366 * 86400)
+        ),
+    )

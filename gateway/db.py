@@ -1,0 +1,208 @@
+"""Tables and the engine: SQLAlchemy Core, the same for SQLite and PostgreSQL.
+
+The schema here is what Alembic's migrations build (``gateway/migrations``);
+a test compares the two. SQLite gets WAL, ``synchronous=FULL`` (a receipt
+means the commit reached the disk) and ``BEGIN IMMEDIATE`` for writes, so two
+writers queue on the lock instead of failing half-way. A database that stays
+busy becomes ``ServiceUnavailable`` (503 with Retry-After), never a 500.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    DateTime,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    create_engine,
+    event,
+)
+from sqlalchemy.exc import OperationalError
+
+from gateway.errors import ServiceUnavailable
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on every backend."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+metadata = MetaData()
+
+parties = Table(
+    "parties",
+    metadata,
+    Column("oin", String(20), primary_key=True),
+    Column("role", String(16), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("municipality_code", String(6), nullable=True, unique=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+keys = Table(
+    "keys",
+    metadata,
+    Column("kid", String(43), primary_key=True),
+    Column("oin", String(20), ForeignKey("parties.oin"), nullable=False, index=True),
+    Column("jwk", Text, nullable=False),
+    Column("not_before", UTCDateTime(), nullable=False),
+    Column("not_after", UTCDateTime(), nullable=True),
+    Column("revoked_at", UTCDateTime(), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+subject_keys = Table(
+    "subject_keys",
+    metadata,
+    Column("subject", String(64), primary_key=True),  # pseudonym
+    Column("wrapped_key", LargeBinary, nullable=True),  # NULL once crypto-shredded
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("erased_at", UTCDateTime(), nullable=True),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("message_id", String(36), primary_key=True),
+    Column("digest", String(64), nullable=False),
+    Column("type", String(40), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("sender", String(20), ForeignKey("parties.oin"), nullable=False),
+    Column("recipient", String(20), ForeignKey("parties.oin"), nullable=False),
+    Column("subject", String(64), ForeignKey("subject_keys.subject"), nullable=False),
+    Column("kid", String(43), nullable=False),
+    Column("issued_at", UTCDateTime(), nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Column("audit_index", BigInteger, nullable=False, unique=True),
+    Column("receipt", Text, nullable=False),
+    Column("sealed", LargeBinary, nullable=False),  # AES-GCM(raw JWS), data key per subject
+    Index("ix_messages_recipient_subject", "recipient", "subject"),
+)
+
+assignments = Table(
+    "assignments",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("assignment_id", String(36), nullable=False),
+    Column("message_id", String(36), ForeignKey("messages.message_id"), nullable=False),
+    Column("municipality", String(20), nullable=False),
+    Column("provider", String(20), nullable=False),
+    Column("subject", String(64), nullable=False),
+    Column("route", String(20), nullable=False),
+    Column("valid_from", UTCDateTime(), nullable=False),
+    Column("valid_until", UTCDateTime(), nullable=True),
+    Column("status", String(10), nullable=False),
+    Column("recorded_at", UTCDateTime(), nullable=False),
+    Index("ix_assignments_municipality_subject", "municipality", "subject"),
+)
+
+audit_counter = Table(
+    "audit_counter",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("next_index", BigInteger, nullable=False),
+)
+
+audit_entries = Table(
+    "audit_entries",
+    metadata,
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("entry", LargeBinary, nullable=False),  # RFC 8785 canonical JSON bytes
+    Column("leaf_hash", String(64), nullable=False),
+    Column("event", String(40), nullable=False),
+    Column("subject", String(64), nullable=True, index=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+
+def sqlite_url(path: str) -> str:
+    return f"sqlite+pysqlite:///{path}"
+
+
+def make_engine(url: str) -> Engine:
+    """Create the engine, with SQLite's durability and locking settings."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control from the driver so that BEGIN is ours.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get("gateway_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+@contextmanager
+def write(engine: Engine) -> Iterator[Connection]:
+    """One write transaction: BEGIN IMMEDIATE on SQLite; commit on success.
+
+    Raises ServiceUnavailable when the database stays locked or unreachable.
+    """
+    with translate_busy(), engine.connect().execution_options(gateway_write=True) as conn:
+        with conn.begin():
+            yield conn
+
+
+@contextmanager
+def read(engine: Engine) -> Iterator[Connection]:
+    """One read transaction (a consistent snapshot).
+
+    Raises ServiceUnavailable when the database is locked or unreachable.
+    """
+    with translate_busy(), engine.connect() as conn, conn.begin():
+        yield conn
+
+
+@contextmanager
+def translate_busy() -> Iterator[None]:
+    """A locked or unreachable database is a 503, not a crash."""
+    try:
+        yield
+    except OperationalError as exc:
+        text = str(exc.orig).lower() if exc.orig is not None else ""
+        if "locked" in text or "busy" in text:
+            raise ServiceUnavailable("database busy, retry shortly", retry_after=1) from None
+        raise ServiceUnavailable("database unavailable", retry_after=5) from None

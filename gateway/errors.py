@@ -1,0 +1,185 @@
+"""The gateway's one hierarchy of domain errors.
+
+Each class carries the stable problem ``code`` and HTTP ``status`` of the wire
+contract (INTERFACE.md), so the HTTP layer turns any of them into
+problem+json without an ``if`` ladder, and the connectors raise the very same
+classes from a problem response.
+
+Details are written for the sender and never hold personal data or values
+from a message body: only JSON pointers, member names and codes.
+
+    GatewayError
+    ├── MalformedMessage           400 malformed
+    ├── UnsupportedHeader          400 unsupported-header
+    ├── BadRequest                 400 bad-request
+    ├── Unauthenticated            401 unauthenticated
+    │   ├── UnknownKey             401 unknown-key
+    │   ├── KeyNotValid            401 key-not-valid
+    │   └── InvalidSignature       401 invalid-signature
+    ├── SenderMismatch             403 sender-mismatch
+    ├── NotAuthorised              403 not-authorised
+    ├── NotFound                   404 not-found
+    ├── Conflict                   409 conflict
+    ├── Replay                     409 replay
+    ├── PayloadTooLarge            413 payload-too-large
+    ├── UnsupportedMediaType       415 unsupported-media-type
+    ├── SchemaViolation            422 schema-violation
+    ├── ServiceUnavailable         503 unavailable
+    └── ConfigurationError         (never reaches HTTP: refuses start-up)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+
+class GatewayError(Exception):
+    """Base of every error the gateway raises on purpose."""
+
+    code: ClassVar[str] = "internal-error"
+    status: ClassVar[int] = 500
+    title: ClassVar[str] = "Internal error"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+
+    def extra(self) -> Mapping[str, Any]:
+        """Members added to the problem document beyond type/title/status/detail."""
+        return {}
+
+    def headers(self) -> Mapping[str, str]:
+        """HTTP headers the response must carry (WWW-Authenticate, Retry-After)."""
+        return {}
+
+
+class MalformedMessage(GatewayError):
+    code = "malformed"
+    status = 400
+    title = "Malformed message"
+
+
+class UnsupportedHeader(GatewayError):
+    code = "unsupported-header"
+    status = 400
+    title = "Unsupported JWS header"
+
+
+class BadRequest(GatewayError):
+    code = "bad-request"
+    status = 400
+    title = "Bad request"
+
+
+class Unauthenticated(GatewayError):
+    code = "unauthenticated"
+    status = 401
+    title = "Unauthenticated"
+
+    def headers(self) -> Mapping[str, str]:
+        return {"WWW-Authenticate": f'Bearer realm="inburgering-gateway", error="{self.code}"'}
+
+
+class UnknownKey(Unauthenticated):
+    code = "unknown-key"
+    title = "Unknown signing key"
+
+
+class KeyNotValid(Unauthenticated):
+    code = "key-not-valid"
+    title = "Signing key not valid at receipt time"
+
+
+class InvalidSignature(Unauthenticated):
+    code = "invalid-signature"
+    title = "Invalid signature"
+
+
+class SenderMismatch(GatewayError):
+    code = "sender-mismatch"
+    status = 403
+    title = "Sender does not own the signing key"
+
+
+class NotAuthorised(GatewayError):
+    code = "not-authorised"
+    status = 403
+    title = "Not authorised"
+
+
+class NotFound(GatewayError):
+    code = "not-found"
+    status = 404
+    title = "Not found"
+
+
+class Conflict(GatewayError):
+    code = "conflict"
+    status = 409
+    title = "message_id reused with other content"
+
+
+class Replay(GatewayError):
+    code = "replay"
+    status = 409
+    title = "issued_at outside the accepted time window"
+
+
+class PayloadTooLarge(GatewayError):
+    code = "payload-too-large"
+    status = 413
+    title = "Payload too large"
+
+
+class UnsupportedMediaType(GatewayError):
+    code = "unsupported-media-type"
+    status = 415
+    title = "Unsupported media type"
+
+
+class SchemaViolation(GatewayError):
+    """Carries the failing JSON pointers (and keywords), never the values."""
+
+    code = "schema-violation"
+    status = 422
+    title = "Schema violation"
+
+    def __init__(self, errors: Sequence[Mapping[str, str]], detail: str | None = None) -> None:
+        pointers = ", ".join(e["pointer"] or "/" for e in errors[:10])
+        super().__init__(detail or f"invalid members: {pointers}")
+        self.errors = list(errors)
+
+    def extra(self) -> Mapping[str, Any]:
+        return {"errors": self.errors}
+
+
+class ServiceUnavailable(GatewayError):
+    code = "unavailable"
+    status = 503
+    title = "Service temporarily unavailable"
+
+    def __init__(self, detail: str | None = None, retry_after: int = 1) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+    def headers(self) -> Mapping[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class ConfigurationError(GatewayError):
+    """The deployment is wrong (policy, keys, schemas); the gateway refuses to start."""
+
+    code = "configuration-error"
+    title = "Configuration error"
+
+
+BY_CODE: dict[str, type[GatewayError]] = {
+    cls.code: cls
+    for cls in (
+        MalformedMessage, UnsupportedHeader, BadRequest, Unauthenticated, UnknownKey,
+        KeyNotValid, InvalidSignature, SenderMismatch, NotAuthorised, NotFound, Conflict,
+        Replay, PayloadTooLarge, UnsupportedMediaType, ServiceUnavailable,
+    )
+}
+"""Problem code → class, so a client can raise the class the gateway raised."""

@@ -1,0 +1,101 @@
+"""The instance folder: the gateway's own secrets, made on first start.
+
+Three secrets, each a file in the instance folder (mode 0600, created with
+O_EXCL so two starting processes never make two different ones) or, for
+deployments with many instances, an environment variable that every instance
+shares:
+
+- the signing key (private Ed25519 JWK): ``GATEWAY_SIGNING_KEY``
+- the pseudonym key (HMAC of V-nummers in the log): ``GATEWAY_PSEUDONYM_KEY``
+- the master key (wraps the per-newcomer data keys): ``GATEWAY_MASTER_KEY``
+
+Keys given by environment are base64 (32 bytes) or, for the signing key, the
+JWK JSON. Nothing here is ever written into the repository.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from gateway import jwk
+from gateway.errors import BadRequest, ConfigurationError
+
+
+@dataclass(frozen=True)
+class Secrets:
+    signing_key: jwk.Key
+    pseudonym_key: bytes
+    master_key: bytes
+
+
+def write_private(path: Path, data: bytes) -> bool:
+    """Create ``path`` with mode 0600 holding ``data``; False if it already exists."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return True
+
+
+def _secret(
+    folder: Path, env: Mapping[str, str], name: str, variable: str, make: Callable[[], bytes]
+) -> bytes:
+    if env.get(variable):
+        return env[variable].encode("ascii")
+    path = folder / name
+    write_private(path, make())
+    return path.read_bytes()
+
+
+def _key_bytes(text: bytes, what: str) -> bytes:
+    try:
+        value = base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise ConfigurationError(f"{what} is not base64") from None
+    if len(value) != 32:
+        raise ConfigurationError(f"{what} must be 32 bytes")
+    return value
+
+
+def load_secrets(folder: Path, env: Mapping[str, str] | None = None) -> Secrets:
+    """Load the instance's secrets, making those that are missing.
+
+    Raises ConfigurationError when a given secret is malformed.
+    """
+    env = os.environ if env is None else env
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def random_key() -> bytes:
+        return base64.b64encode(secrets.token_bytes(32)) + b"\n"
+
+    def new_signing_key() -> bytes:
+        return json.dumps(jwk.private_jwk(jwk.generate("Ed25519"))).encode() + b"\n"
+
+    signing_text = _secret(folder, env, "signing.jwk", "GATEWAY_SIGNING_KEY", new_signing_key)
+    try:
+        from gateway import strictjson
+
+        signing_key = jwk.import_jwk(strictjson.loads_object(signing_text), private=True)
+    except BadRequest as exc:
+        raise ConfigurationError(f"gateway signing key: {exc.detail}") from None
+    return Secrets(
+        signing_key=signing_key,
+        pseudonym_key=_key_bytes(
+            _secret(folder, env, "pseudonym.key", "GATEWAY_PSEUDONYM_KEY", random_key),
+            "pseudonym key",
+        ),
+        master_key=_key_bytes(
+            _secret(folder, env, "master.key", "GATEWAY_MASTER_KEY", random_key), "master key"
+        ),
+    )

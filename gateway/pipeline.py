@@ -1,0 +1,175 @@
+"""One pass of a message through the gateway, step by numbered step.
+
+    (1) parse: the envelope's profile gate
+    (2) key: registered, valid at receipt time
+    (3) signature
+    (4) sender owns the key
+    (5) schemas: envelope and body
+    (6) idempotency and freshness
+    (7) rights: role, recipient, assignment, consistency
+    (8) store, sealed, with the audit entry, in one transaction
+    (9) signed receipt (made inside that transaction, sent after it commits)
+
+A refusal at any step is entered in the audit log without content: who (once
+the signature proves it), which message id and type (once signed), the
+problem code. Time is a parameter; nothing here reads the clock. Must not
+import Flask.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from gateway import assignments, audit, envelope, jwk, rules
+from gateway.config import Settings
+from gateway.errors import (
+    Conflict,
+    GatewayError,
+    SchemaViolation,
+    ServiceUnavailable,
+    UnknownKey,
+)
+from gateway.message import Message
+from gateway.schemas import Catalog
+from gateway.store import AuditRef, Store
+
+RECEIPT_TYP = envelope.RECEIPT_TYP
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    catalog: Catalog
+    store: Store
+    signing_key: jwk.Key
+
+    def sign(self, payload: dict[str, Any], typ: str) -> str:
+        return envelope.sign(payload, self.signing_key, typ=typ, alg="EdDSA")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: int  # 202 new, 200 the same bytes again
+    receipt: str
+    message_id: str
+
+
+@dataclass
+class _Known:
+    """What a refusal entry may say: only what the signature has proven."""
+
+    actor: str | None = None
+    message_id: str | None = None
+    type: str | None = None
+    subject: str | None = None
+
+
+def accept(raw: bytes, *, services: Services, now: datetime, trace_id: str) -> Outcome:
+    """Take one message in, or refuse it and enter the refusal in the audit log.
+
+    Raises the GatewayError of the first step that refuses the message.
+    """
+    known = _Known()
+    try:
+        return _accept(raw, services, now, trace_id, known)
+    except ServiceUnavailable:
+        raise  # nothing was decided about the message; the sender retries
+    except GatewayError as error:
+        refuse(services, now, trace_id, error, known)
+        raise
+
+
+def refuse(
+    services: Services, now: datetime, trace_id: str, error: GatewayError,
+    known: _Known | None = None,
+) -> None:
+    """Enter a refusal in the audit log, without any of the message's content."""
+    known = known or _Known()
+    services.store.record_event(audit.Event(
+        event="message.refused", actor=known.actor, outcome="refused", trace_id=trace_id,
+        processing_activity=(
+            audit.PROCESSING_ACTIVITY.get(known.type or "", audit.INTAKE)
+        ),
+        subject=known.subject, message_id=known.message_id, type=known.type,
+        reason=error.code,
+    ), now)
+
+
+def _accept(raw: bytes, services: Services, now: datetime, trace_id: str, known: _Known) -> Outcome:
+    store, settings = services.store, services.settings
+
+    # (1) parse: compact JWS, strict header and strict JSON, before any library.
+    unverified = envelope.parse(raw, typ=envelope.MESSAGE_TYP)
+
+    # (2) key: looked up by the kid as a bound parameter; valid at *our* clock.
+    key_record = store.find_key(unverified.header.kid)
+    if key_record is None:
+        raise UnknownKey()
+    key_record.check_valid_at(now)
+
+    # (3) signature.
+    verified = envelope.verify(unverified, jwk.import_jwk(key_record.jwk))
+    known.actor = key_record.oin
+
+    # (4) the payload's sender owns the key.
+    rules.check_sender(verified.payload, key_record.oin)
+    if isinstance(verified.payload.get("message_id"), str):
+        known.message_id = verified.payload["message_id"].lower()
+    claimed_type = verified.payload.get("type")
+    known.type = claimed_type if claimed_type in audit.PROCESSING_ACTIVITY else None
+
+    # (5) schemas: the envelope members, then the body of its type and version.
+    message = Message.from_verified(verified, services.catalog)
+    known.subject = store.pseudonym(message.v_number)
+
+    # (6) idempotency first (a retry of an accepted message gets its receipt
+    #     even after the replay window), then freshness.
+    stored = store.find_message(message.message_id)
+    if stored is not None:
+        return _repeat(stored.digest, stored.receipt, message)
+    rules.check_fresh(message.issued_at, now, settings.replay_window, settings.future_skew)
+
+    # (7) rights.
+    sender = store.find_party(message.sender)
+    recipient = store.find_party(message.recipient)
+    if sender is None:  # a key always has its party; guard against manual edits
+        raise UnknownKey()
+    assigned = False
+    if message.type == "progress-report":
+        history = store.assignment_history(message.recipient, message.v_number)
+        assigned = assignments.in_force(history, message.sender, now)
+    rules.check_rights(message, sender, recipient, assigned=assigned)
+    assert recipient is not None  # check_rights refused otherwise
+    rules.check_consistency(message, recipient)
+    assignment = None
+    if message.type == "provider-assignment":
+        assignment = assignments.from_message(message)
+        provider = store.find_party(assignment.provider)
+        if provider is None or provider.role != "provider":
+            raise SchemaViolation(
+                [{"pointer": "/body/provider", "keyword": "registered-provider"}],
+                detail="/body/provider is not a registered provider",
+            )
+
+    # (8) + (9) store, audit and receipt in one transaction.
+    def make_receipt(ref: AuditRef) -> str:
+        return services.sign({
+            "message_id": message.message_id,
+            "status": "accepted",
+            "received_at": audit.format_time(now),
+            "message_digest": message.digest,
+            "audit": {"index": ref.index, "leaf_hash": ref.leaf_hash},
+        }, RECEIPT_TYP)
+
+    stored, new = store.record_message(message, now, trace_id, make_receipt, assignment)
+    if not new:  # a concurrent retry won the race
+        return _repeat(stored.digest, stored.receipt, message)
+    return Outcome(status=202, receipt=stored.receipt, message_id=message.message_id)
+
+
+def _repeat(stored_digest: str, receipt: str, message: Message) -> Outcome:
+    if stored_digest != message.digest:
+        raise Conflict()
+    return Outcome(status=200, receipt=receipt, message_id=message.message_id)

@@ -1,0 +1,51 @@
+"""Marshmallow descriptions of our own HTTP resources (not the message schemas).
+
+They feed the OpenAPI document and shape the JSON the API returns; the
+message bodies themselves are described by the JSON Schemas in ``schemas/``.
+"""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+
+class ReceiptResponse(Schema):
+    receipt = fields.String(
+        required=True,
+        metadata={"description": "JWS by the gateway (typ inburgering-receipt+jws); payload: "
+                                 "message_id, status, received_at, message_digest, audit"},
+    )
+
+
+class Health(Schema):
+    status = fields.String(required=True, metadata={"example": "ok"})
+
+
+class Jwk(Schema):
+    kty = fields.String(required=True)
+    crv = fields.String(required=True)
+    x = fields.String(required=True)
+    y = fields.String()
+    kid = fields.String(required=True)
+    use = fields.String()
+
+
+class JwkSet(Schema):
+    keys = fields.List(fields.Nested(Jwk), required=True)
+
+
+class SchemaError(Schema):
+    pointer = fields.String(required=True)
+    keyword = fields.String(required=True)
+
+
+class Problem(Schema):
+    """RFC 9457 problem details with the contract's stable ``code``."""
+
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String()
+    code = fields.String(required=True)
+    trace_id = fields.String()
+    errors = fields.List(fields.Nested(SchemaError))

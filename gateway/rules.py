@@ -1,0 +1,92 @@
+"""Who may send what, for whom, and when: the rights and freshness rules.
+
+Pure functions over verified values; each raises the domain error the
+contract names. Must not import Flask or SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from gateway.errors import NotAuthorised, Replay, SchemaViolation, SenderMismatch
+from gateway.message import Message, parse_utc
+from gateway.parties import Party
+
+SENDER_ROLES: Mapping[str, frozenset[str]] = {
+    "handover-profile": frozenset({"coa"}),
+    "progress-report": frozenset({"provider"}),
+    "provider-assignment": frozenset({"municipality"}),
+    "consent-declaration": frozenset({"municipality", "coa"}),
+    "consent-withdrawal": frozenset({"municipality", "coa"}),
+}
+
+
+def check_sender(payload: Mapping[str, Any], key_owner: str) -> None:
+    """Raises SenderMismatch when the payload's sender is not the key's owner."""
+    if payload.get("sender") != key_owner:
+        raise SenderMismatch()
+
+
+def check_fresh(issued_at: datetime, now: datetime, window: timedelta, skew: timedelta) -> None:
+    """Raises Replay when issued_at is too far in the future or older than the window."""
+    if issued_at > now + skew:
+        raise Replay("issued_at is in the future")
+    if issued_at < now - window:
+        raise Replay("issued_at is older than the replay window")
+
+
+def check_rights(
+    message: Message, sender: Party, recipient: Party | None, *, assigned: bool
+) -> None:
+    """May ``sender`` send this message to ``recipient``?
+
+    ``assigned`` says whether the recipient municipality has a provider
+    assignment in force for this newcomer and this sender (progress reports).
+    Raises NotAuthorised when the role may not send the type, the recipient is
+    not a registered municipality, a municipality writes for another one, or a
+    provider reports on a newcomer not assigned to it.
+    """
+    if sender.role not in SENDER_ROLES[message.type]:
+        raise NotAuthorised(f"role {sender.role} may not send {message.type}")
+    if recipient is None or recipient.role != "municipality":
+        raise NotAuthorised("recipient is not a registered municipality")
+    if sender.role == "municipality" and recipient.oin != sender.oin:
+        raise NotAuthorised("a municipality records only for itself")
+    if message.type == "progress-report" and not assigned:
+        raise NotAuthorised("no provider assignment in force for this newcomer")
+
+
+def check_consistency(message: Message, recipient: Party) -> None:
+    """Body members that repeat the envelope must agree with it.
+
+    Raises SchemaViolation naming the disagreeing pointers (never values).
+    """
+    body = message.body
+    wrong: list[str] = []
+    if message.type == "handover-profile":
+        identity, placement = body["identity"], body["placement"]
+        if identity["v_number"] != message.v_number:
+            wrong.append("/body/identity/v_number")
+        if "bsn" in identity and message.bsn is not None and identity["bsn"] != message.bsn:
+            wrong.append("/body/identity/bsn")
+        if placement["municipality_code"] != recipient.municipality_code:
+            wrong.append("/body/placement/municipality_code")
+    elif message.type == "progress-report":
+        if body["enrolment"]["provider"] != message.sender:
+            wrong.append("/body/enrolment/provider")
+    elif message.type == "consent-declaration":
+        if body["granted_to"] != message.recipient:
+            wrong.append("/body/granted_to")
+        if parse_utc(body["valid_until"]) <= parse_utc(body["valid_from"]):
+            wrong.append("/body/valid_until")
+    elif message.type == "provider-assignment":
+        until = body.get("valid_until")
+        if until is not None and parse_utc(until) <= parse_utc(body["valid_from"]):
+            wrong.append("/body/valid_until")
+    if wrong:
+        raise SchemaViolation(
+            [{"pointer": p, "keyword": "consistency"} for p in wrong],
+            detail="members disagree with the envelope: " + ", ".join(wrong),
+        )
