@@ -126,10 +126,13 @@ def parse(raw: bytes, *, typ: str) -> UnverifiedJWS:
     header_b64, payload_b64, signature_b64 = parts
     if len(header_b64) > _HEADER_MAX_BYTES:
         raise UnsupportedHeader("header too large")
-    header_obj = strictjson.loads_object(b64url_decode(header_b64), max_depth=2)
+    # The header first: a refused alg (none, HS256) is named as such, whatever follows.
+    header = _check_header(
+        strictjson.loads_object(b64url_decode(header_b64), max_depth=2), typ
+    )
     payload = strictjson.loads_object(b64url_decode(payload_b64))
     b64url_decode(signature_b64)
-    return UnverifiedJWS(raw=raw, header=_check_header(header_obj, typ), payload=payload)
+    return UnverifiedJWS(raw=raw, header=header, payload=payload)
 
 
 def _check_header(header: dict[str, Any], typ: str) -> Header:

@@ -9,6 +9,7 @@ leaves a gap the way a sequence does.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -142,7 +143,7 @@ class Store:
                 event="key.revoked", actor=row.oin, outcome="ok", trace_id=trace_id,
                 processing_activity=audit.ADMINISTRATION, reason=f"kid:{kid}",
             ), now)
-        return _key(row._replace(revoked_at=now))
+        return dataclasses.replace(_key(row), revoked_at=now)
 
     def find_key(self, kid: str) -> KeyRecord | None:
         with db.read(self.engine) as conn:

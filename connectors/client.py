@@ -1,0 +1,145 @@
+"""The client core every connector shares: sign, submit, verify the receipt.
+
+Uses ``requests`` and the gateway's envelope code, never Flask. A problem
+response is raised as the very GatewayError class the gateway raised, so a
+connector handles ``Conflict`` or ``NotAuthorised`` by type, not by parsing.
+Connection errors and 429/502/503/504 are retried with backoff (honouring
+Retry-After); submission is idempotent, so a retried POST never duplicates.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from gateway import envelope, jwk, strictjson
+from gateway.errors import BY_CODE, GatewayError, InvalidSignature, SchemaViolation
+
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+
+
+class TransportError(GatewayError):
+    """The gateway could not be reached, or answered outside the contract."""
+
+    code = "transport"
+    title = "Gateway unreachable or answered outside the contract"
+
+
+@dataclass(frozen=True)
+class Submission:
+    status: int
+    receipt: dict[str, Any]
+    token: str
+
+
+class GatewayClient:
+    def __init__(
+        self, base_url: str, oin: str, key: jwk.Key, *, timeout: tuple[float, float] = (3.0, 30.0),
+        retries: int = 4, session: requests.Session | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.oin = oin
+        self.key = key
+        self.timeout = timeout
+        self.retries = retries
+        self.session = session or requests.Session()
+        self._gateway_keys: dict[str, jwk.Key] | None = None
+
+    # -- signing ---------------------------------------------------------------
+
+    def sign(self, payload: dict[str, Any]) -> str:
+        return envelope.sign(payload, self.key, typ=envelope.MESSAGE_TYP)
+
+    # -- HTTP ------------------------------------------------------------------
+
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """Send with retries on transient failures; raise problems as GatewayErrors."""
+        delay = 0.2
+        for attempt in range(self.retries + 1):
+            try:
+                response = self.session.request(
+                    method, self.base_url + path, timeout=self.timeout, **kwargs
+                )
+            except requests.ConnectionError:
+                if attempt == self.retries:
+                    raise TransportError("gateway unreachable") from None
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            if response.status_code in RETRY_STATUSES and attempt < self.retries:
+                time.sleep(_retry_after(response, delay))
+                delay = min(delay * 2, 5.0)
+                continue
+            if response.status_code >= 400:
+                raise problem_error(response)
+            return response
+        raise TransportError("retries exhausted")  # pragma: no cover - loop always returns
+
+    def submit(self, token: str) -> Submission:
+        """POST a signed message; return the verified receipt."""
+        response = self.request(
+            "POST", "/v1/messages", data=token.encode("ascii"),
+            headers={"Content-Type": "application/jose"},
+        )
+        receipt_token = _json(response).get("receipt")
+        if not isinstance(receipt_token, str):
+            raise TransportError("response without a receipt")
+        receipt = self.verify_gateway_token(receipt_token, envelope.RECEIPT_TYP)
+        return Submission(status=response.status_code, receipt=receipt, token=receipt_token)
+
+    # -- the gateway's own signatures ----------------------------------------------
+
+    def gateway_keys(self) -> dict[str, jwk.Key]:
+        if self._gateway_keys is None:
+            jwks = _json(self.request("GET", "/.well-known/jwks.json"))
+            self._gateway_keys = {
+                jwk.thumbprint(key): key
+                for key in (jwk.import_jwk(k) for k in jwks.get("keys", []))
+            }
+        return self._gateway_keys
+
+    def verify_gateway_token(self, token: str, typ: str) -> dict[str, Any]:
+        """Verify a receipt (or other gateway JWS) against the published JWKS.
+
+        Raises InvalidSignature when no published key verifies it.
+        """
+        unverified = envelope.parse(token.encode("ascii"), typ=typ)
+        key = self.gateway_keys().get(unverified.header.kid)
+        if key is None:
+            self._gateway_keys = None  # the gateway may have rotated; fetch once more
+            key = self.gateway_keys().get(unverified.header.kid)
+        if key is None:
+            raise InvalidSignature("token not signed by a published gateway key")
+        return envelope.verify(unverified, key).payload
+
+
+def _retry_after(response: requests.Response, default: float) -> float:
+    value = response.headers.get("Retry-After", "")
+    return min(float(value), 30.0) if value.isdigit() else default
+
+
+def _json(response: requests.Response) -> dict[str, Any]:
+    try:
+        return strictjson.loads_object(response.content)
+    except GatewayError:
+        raise TransportError("response is not a JSON object") from None
+
+
+def problem_error(response: requests.Response) -> GatewayError:
+    """The GatewayError that a problem+json response stands for."""
+    try:
+        body = strictjson.loads_object(response.content)
+    except GatewayError:
+        body = {}
+    code = body.get("code")
+    cls = BY_CODE.get(code) if isinstance(code, str) else None
+    detail = body.get("detail") if isinstance(body.get("detail"), str) else None
+    if code == SchemaViolation.code:
+        errors = body.get("errors")
+        return SchemaViolation(errors if isinstance(errors, list) else [], detail=detail)
+    if cls is None:
+        return TransportError(f"HTTP {response.status_code}")
+    return cls(detail)

@@ -1,0 +1,172 @@
+"""The ``gateway`` command: serve, migrate, register parties and keys, demo.
+
+Every change made here goes through the same store as the API and is
+audited (party.registered, key.registered, key.revoked).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gateway import audit, config, jwk, migrate
+from gateway.errors import GatewayError
+from gateway.parties import KeyRecord, new_party
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _store() -> Any:
+    from gateway.app import build_services
+
+    return build_services(config.from_env()).store
+
+
+def _time(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("use RFC 3339, e.g. 2026-11-23T10:00:00Z") from None
+    if moment.tzinfo is None:
+        raise click.BadParameter("give a time zone, e.g. Z")
+    return moment.astimezone(UTC)
+
+
+class _Group(click.Group):
+    """Domain errors end the command with their message and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except GatewayError as error:
+            click.echo(f"error: {error.code}: {error.detail}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=_Group)
+def main() -> None:
+    """Inburgering gateway: signed intake, consent-checked delivery, audit."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--workers", default=None, type=int, help="worker processes (default: CPU count)")
+@click.option("--threads", default=4, show_default=True, type=int, help="threads per worker")
+def serve(host: str, port: int, workers: int | None, threads: int) -> None:
+    """Run the gateway under gunicorn."""
+    from gateway.serving import run
+
+    run(host=host, port=port, workers=workers or os.cpu_count() or 2, threads=threads)
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the Alembic migrations up to the newest."""
+    from gateway.db import make_engine
+
+    migrate.upgrade(make_engine(config.from_env().database_url))
+    click.echo("database at the newest revision")
+
+
+@main.group()
+def parties() -> None:
+    """Registered organisations."""
+
+
+@parties.command("add")
+@click.option("--oin", required=True, help="20-digit OIN")
+@click.option("--role", required=True, type=click.Choice(["coa", "provider", "municipality", "auditor"]))
+@click.option("--name", required=True)
+@click.option("--municipality-code", default=None, help="GM + 4 digits (municipalities only)")
+def parties_add(oin: str, role: str, name: str, municipality_code: str | None) -> None:
+    """Register a party."""
+    party = new_party(oin, role, name, municipality_code)
+    _store().add_party(party, _now(), audit.new_trace_id())
+    click.echo(f"registered {party.role} {party.oin}")
+
+
+@parties.command("list")
+def parties_list() -> None:
+    """List registered parties with their keys."""
+    store = _store()
+    keys_by_oin: dict[str, list[KeyRecord]] = {}
+    for key in store.list_keys():
+        keys_by_oin.setdefault(key.oin, []).append(key)
+    now = _now()
+    click.echo(f"{'OIN':<21}{'role':<13}{'code':<7}{'keys':<6}name")
+    for party in store.list_parties():
+        valid = sum(1 for k in keys_by_oin.get(party.oin, []) if k.is_valid_at(now))
+        click.echo(f"{party.oin:<21}{party.role:<13}{party.municipality_code or '-':<7}"
+                   f"{valid:<6}{party.name}")
+
+
+@main.group()
+def keys() -> None:
+    """Parties' signing keys."""
+
+
+@keys.command("generate")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--kind", default="Ed25519", type=click.Choice(["Ed25519", "P-256"]), show_default=True)
+def keys_generate(out: Path, kind: str) -> None:
+    """Write a new private JWK (mode 0600) and print its public JWK."""
+    from gateway.instance import write_private
+
+    key = jwk.generate(kind)
+    if not write_private(out, (json.dumps(jwk.private_jwk(key), indent=2) + "\n").encode()):
+        raise click.ClickException(f"{out} exists; not overwriting a key")
+    click.echo(json.dumps(jwk.public_jwk(key), indent=2))
+
+
+@keys.command("add")
+@click.option("--oin", required=True)
+@click.option("--jwk", "jwk_path", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--not-before", default=None, help="RFC 3339 (default: now)")
+@click.option("--not-after", default=None, help="RFC 3339 (default: open)")
+def keys_add(oin: str, jwk_path: str, not_before: str | None, not_after: str | None) -> None:
+    """Register a party's public key."""
+    key = jwk.load_jwk_file(jwk_path, private=False)
+    now = _now()
+    record = KeyRecord(
+        kid=jwk.thumbprint(key), oin=oin, jwk=jwk.public_jwk(key),
+        not_before=_time(not_before) or now, not_after=_time(not_after),
+    )
+    _store().add_key(record, now, audit.new_trace_id())
+    click.echo(f"registered key {record.kid} for {oin}")
+
+
+@keys.command("revoke")
+@click.argument("kid")
+def keys_revoke(kid: str) -> None:
+    """Revoke a key from now on."""
+    _store().revoke_key(kid, _now(), audit.new_trace_id())
+    click.echo(f"revoked {kid}")
+
+
+@main.command()
+@click.option("--keep", is_flag=True, help="keep the temporary folder")
+def demo(keep: bool) -> None:
+    """Run the whole scenario against a real server on a throw-away database."""
+    from gateway.demo import run_demo
+
+    sys.exit(run_demo(keep=keep))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
