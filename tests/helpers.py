@@ -1,0 +1,37 @@
+"""Test helpers: forging JWSs byte by byte, the way an attacker would."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from gateway import envelope, jwk
+
+
+def b64(data: bytes | str) -> str:
+    return envelope.b64url_encode(data.encode() if isinstance(data, str) else data)
+
+
+def raw_sign(key: jwk.Key, signing_input: bytes) -> bytes:
+    """Sign with the raw private key: what a careless or hostile signer can produce."""
+    if jwk.key_type(key)[0] == "OKP":
+        return bytes(key.get_op_key("sign").sign(signing_input))
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+    der = key.get_op_key("sign").sign(signing_input, ec.ECDSA(hashes.SHA256()))
+    r, s = decode_dss_signature(der)
+    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+
+def forge(header: dict[str, Any] | str, payload: dict[str, Any] | bytes, key: jwk.Key) -> str:
+    """A compact JWS over exactly the given header text and payload bytes, validly signed."""
+    header_text = header if isinstance(header, str) else json.dumps(header)
+    payload_bytes = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    signing_input = f"{b64(header_text)}.{b64(payload_bytes)}".encode()
+    return f"{signing_input.decode()}.{b64(raw_sign(key, signing_input))}"
+
+
+def header_for(key: jwk.Key, typ: str = envelope.MESSAGE_TYP, alg: str | None = None) -> dict[str, Any]:
+    return {"alg": alg or jwk.default_alg(key), "kid": jwk.thumbprint(key), "typ": typ}
