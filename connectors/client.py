@@ -37,8 +37,14 @@ class Submission:
 
 class GatewayClient:
     def __init__(
-        self, base_url: str, oin: str, key: jwk.Key, *, timeout: tuple[float, float] = (3.0, 30.0),
-        retries: int = 4, session: requests.Session | None = None,
+        self,
+        base_url: str,
+        oin: str,
+        key: jwk.Key,
+        *,
+        timeout: tuple[float, float] = (3.0, 30.0),
+        retries: int = 4,
+        session: requests.Session | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.oin = oin
@@ -81,7 +87,9 @@ class GatewayClient:
     def submit(self, token: str) -> Submission:
         """POST a signed message; return the verified receipt."""
         response = self.request(
-            "POST", "/v1/messages", data=token.encode("ascii"),
+            "POST",
+            "/v1/messages",
+            data=token.encode("ascii"),
             headers={"Content-Type": "application/jose"},
         )
         receipt_token = _json(response).get("receipt")

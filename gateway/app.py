@@ -56,8 +56,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     settings = app.config.get("SETTINGS") or config.from_env()
     app.extensions["gateway"] = build_services(settings)
 
-    api = Api(app, spec_kwargs={"info": {"description": "Data-exchange and consent gateway "
-                                         "for Dutch civic integration. Contract: docs/interface.md"}})
+    api = Api(
+        app,
+        spec_kwargs={
+            "info": {
+                "description": "Data-exchange and consent gateway "
+                "for Dutch civic integration. Contract: docs/interface.md"
+            }
+        },
+    )
     api.register_blueprint(meta.blp)
     api.register_blueprint(messages.blp)
     problems.init_app(app)  # after Api(), which registers handlers of its own

@@ -21,11 +21,20 @@ from typing import Any
 
 import rfc8785
 
-EVENTS = frozenset({
-    "message.accepted", "message.refused", "delivery.pulled", "delivery.acknowledged",
-    "consent.recorded", "consent.withdrawn", "party.registered", "key.registered",
-    "key.revoked", "audit.read",
-})
+EVENTS = frozenset(
+    {
+        "message.accepted",
+        "message.refused",
+        "delivery.pulled",
+        "delivery.acknowledged",
+        "consent.recorded",
+        "consent.withdrawn",
+        "party.registered",
+        "key.registered",
+        "key.revoked",
+        "audit.read",
+    }
+)
 
 PROCESSING_ACTIVITY = {
     "handover-profile": "inburgering/overdracht-coa",

@@ -91,7 +91,9 @@ def parties() -> None:
 
 @parties.command("add")
 @click.option("--oin", required=True, help="20-digit OIN")
-@click.option("--role", required=True, type=click.Choice(["coa", "provider", "municipality", "auditor"]))
+@click.option(
+    "--role", required=True, type=click.Choice(["coa", "provider", "municipality", "auditor"])
+)
 @click.option("--name", required=True)
 @click.option("--municipality-code", default=None, help="GM + 4 digits (municipalities only)")
 def parties_add(oin: str, role: str, name: str, municipality_code: str | None) -> None:
@@ -112,8 +114,10 @@ def parties_list() -> None:
     click.echo(f"{'OIN':<21}{'role':<13}{'code':<7}{'keys':<6}name")
     for party in store.list_parties():
         valid = sum(1 for k in keys_by_oin.get(party.oin, []) if k.is_valid_at(now))
-        click.echo(f"{party.oin:<21}{party.role:<13}{party.municipality_code or '-':<7}"
-                   f"{valid:<6}{party.name}")
+        click.echo(
+            f"{party.oin:<21}{party.role:<13}{party.municipality_code or '-':<7}"
+            f"{valid:<6}{party.name}"
+        )
 
 
 @main.group()
@@ -123,7 +127,9 @@ def keys() -> None:
 
 @keys.command("generate")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--kind", default="Ed25519", type=click.Choice(["Ed25519", "P-256"]), show_default=True)
+@click.option(
+    "--kind", default="Ed25519", type=click.Choice(["Ed25519", "P-256"]), show_default=True
+)
 def keys_generate(out: Path, kind: str) -> None:
     """Write a new private JWK (mode 0600) and print its public JWK."""
     from gateway.instance import write_private
@@ -144,8 +150,11 @@ def keys_add(oin: str, jwk_path: str, not_before: str | None, not_after: str | N
     key = jwk.load_jwk_file(jwk_path, private=False)
     now = _now()
     record = KeyRecord(
-        kid=jwk.thumbprint(key), oin=oin, jwk=jwk.public_jwk(key),
-        not_before=_time(not_before) or now, not_after=_time(not_after),
+        kid=jwk.thumbprint(key),
+        oin=oin,
+        jwk=jwk.public_jwk(key),
+        not_before=_time(not_before) or now,
+        not_after=_time(not_after),
     )
     _store().add_key(record, now, audit.new_trace_id())
     click.echo(f"registered key {record.kid} for {oin}")

@@ -111,7 +111,9 @@ messages = Table(
 assignments = Table(
     "assignments",
     metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
     Column("assignment_id", String(36), nullable=False),
     Column("message_id", String(36), ForeignKey("messages.message_id"), nullable=False),
     Column("municipality", String(20), nullable=False),
@@ -148,16 +150,16 @@ def sqlite_url(path: str) -> str:
     return f"sqlite+pysqlite:///{path}"
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> Engine:
     """Create the engine, with SQLite's durability and locking settings."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-        _configure_sqlite(engine)
+        engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000})
+        _configure_sqlite(engine, busy_timeout_ms)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control from the driver so that BEGIN is ours.
@@ -165,7 +167,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
@@ -181,9 +183,12 @@ def write(engine: Engine) -> Iterator[Connection]:
 
     Raises ServiceUnavailable when the database stays locked or unreachable.
     """
-    with translate_busy(), engine.connect().execution_options(gateway_write=True) as conn:
-        with conn.begin():
-            yield conn
+    with (
+        translate_busy(),
+        engine.connect().execution_options(gateway_write=True) as conn,
+        conn.begin(),
+    ):
+        yield conn
 
 
 @contextmanager

@@ -58,8 +58,16 @@ def register_cast(store: Store, url: str, now: datetime) -> Cast:
     for oin, role, name, code in PARTIES:
         store.add_party(new_party(oin, role, name, code), now, audit.new_trace_id())
         key = jwk.generate("P-256" if role == "provider" else "Ed25519")
-        store.add_key(KeyRecord(kid=jwk.thumbprint(key), oin=oin, jwk=jwk.public_jwk(key),
-                                not_before=now - timedelta(minutes=1)), now, audit.new_trace_id())
+        store.add_key(
+            KeyRecord(
+                kid=jwk.thumbprint(key),
+                oin=oin,
+                jwk=jwk.public_jwk(key),
+                not_before=now - timedelta(minutes=1),
+            ),
+            now,
+            audit.new_trace_id(),
+        )
         cast.keys[oin] = key
         cast.clients[oin] = GatewayClient(url, oin, key, retries=2)
     return cast
@@ -92,14 +100,22 @@ def scenario(cast: Cast, store: Store, now: datetime) -> list[Step]:
     amina = synthetic.Newcomer.make(rng)
     coa, provider, leiden = cast.client(COA), cast.client(PROVIDER), cast.client(LEIDEN)
 
-    def message(sender: str, type_: str, body: dict[str, Any], recipient: str = LEIDEN,
-                issued_at: datetime = now) -> dict[str, Any]:
-        return synthetic.payload(type_, body, sender=sender, recipient=recipient,
-                                 newcomer=amina, issued_at=issued_at)
+    def message(
+        sender: str,
+        type_: str,
+        body: dict[str, Any],
+        recipient: str = LEIDEN,
+        issued_at: datetime = now,
+    ) -> dict[str, Any]:
+        return synthetic.payload(
+            type_, body, sender=sender, recipient=recipient, newcomer=amina, issued_at=issued_at
+        )
 
     profile = message(COA, "handover-profile", synthetic.handover_profile(amina, "GM0546", rng))
     profile_token = coa.sign(profile)
-    report = provider.sign(message(PROVIDER, "progress-report", synthetic.progress_report(PROVIDER)))
+    report = provider.sign(
+        message(PROVIDER, "progress-report", synthetic.progress_report(PROVIDER))
+    )
     steps: list[Step] = []
 
     def run(who: str, what: str, expected: str, action: Callable[[], object]) -> None:
@@ -109,49 +125,135 @@ def scenario(cast: Cast, store: Store, now: datetime) -> list[Step]:
     run("COA", "the same bytes again (retry)", "200", lambda: coa.submit(profile_token))
     changed = {**profile, "body": {**profile["body"], "interests": {"hobbies": ["Chess"]}}}
     run("COA", "same message_id, other content", "conflict", lambda: coa.submit(coa.sign(changed)))
-    run("Provider", "progress report before any assignment", "not-authorised",
-        lambda: provider.submit(report))
-    assignment = message(LEIDEN, "provider-assignment",
-                         synthetic.provider_assignment(PROVIDER, now - timedelta(minutes=1)))
+    run(
+        "Provider",
+        "progress report before any assignment",
+        "not-authorised",
+        lambda: provider.submit(report),
+    )
+    assignment = message(
+        LEIDEN,
+        "provider-assignment",
+        synthetic.provider_assignment(PROVIDER, now - timedelta(minutes=1)),
+    )
     run("Leiden", "assigns the provider", "202", lambda: leiden.submit(leiden.sign(assignment)))
     run("Provider", "the same report, now assigned", "202", lambda: provider.submit(report))
-    declaration = message(LEIDEN, "consent-declaration", synthetic.consent_declaration(
-        LEIDEN, [COA, PROVIDER], ["education", "languages", "attendance"], now - timedelta(hours=1)))
-    run("Leiden", "records a consent declaration", "202",
-        lambda: leiden.submit(leiden.sign(declaration)))
-    no_flag = message(LEIDEN, "consent-declaration", synthetic.consent_declaration(
-        LEIDEN, [COA], ["health"], now - timedelta(hours=1), explicit_health=False))
-    run("Leiden", "health consent without the explicit flag", "schema-violation",
-        lambda: leiden.submit(leiden.sign(no_flag)))
-    run("COA", "progress report (COA may not)", "not-authorised",
-        lambda: coa.submit(coa.sign(message(COA, "progress-report", synthetic.progress_report(COA)))))
-    run("COA", "profile for another municipality (Utrecht)", "schema-violation",
-        lambda: coa.submit(coa.sign(message(COA, "handover-profile", profile["body"],
-                                            recipient=UTRECHT))))
-    run("COA", "message issued 8 days ago", "replay",
-        lambda: coa.submit(coa.sign(message(COA, "handover-profile", profile["body"],
-                                            issued_at=now - timedelta(days=8)))))
-    run("Provider", "claims to be COA (sender mismatch)", "sender-mismatch",
-        lambda: provider.submit(provider.sign(message(COA, "handover-profile", profile["body"]))))
+    declaration = message(
+        LEIDEN,
+        "consent-declaration",
+        synthetic.consent_declaration(
+            LEIDEN,
+            [COA, PROVIDER],
+            ["education", "languages", "attendance"],
+            now - timedelta(hours=1),
+        ),
+    )
+    run(
+        "Leiden",
+        "records a consent declaration",
+        "202",
+        lambda: leiden.submit(leiden.sign(declaration)),
+    )
+    no_flag = message(
+        LEIDEN,
+        "consent-declaration",
+        synthetic.consent_declaration(
+            LEIDEN, [COA], ["health"], now - timedelta(hours=1), explicit_health=False
+        ),
+    )
+    run(
+        "Leiden",
+        "health consent without the explicit flag",
+        "schema-violation",
+        lambda: leiden.submit(leiden.sign(no_flag)),
+    )
+    run(
+        "COA",
+        "progress report (COA may not)",
+        "not-authorised",
+        lambda: coa.submit(
+            coa.sign(message(COA, "progress-report", synthetic.progress_report(COA)))
+        ),
+    )
+    run(
+        "COA",
+        "profile for another municipality (Utrecht)",
+        "schema-violation",
+        lambda: coa.submit(
+            coa.sign(message(COA, "handover-profile", profile["body"], recipient=UTRECHT))
+        ),
+    )
+    run(
+        "COA",
+        "message issued 8 days ago",
+        "replay",
+        lambda: coa.submit(
+            coa.sign(
+                message(COA, "handover-profile", profile["body"], issued_at=now - timedelta(days=8))
+            )
+        ),
+    )
+    run(
+        "Provider",
+        "claims to be COA (sender mismatch)",
+        "sender-mismatch",
+        lambda: provider.submit(provider.sign(message(COA, "handover-profile", profile["body"]))),
+    )
     tampered = profile_token[:-4] + ("AAAA" if not profile_token.endswith("AAAA") else "BBBA")
-    run("Someone", "profile with a tampered signature", "invalid-signature",
-        lambda: coa.submit(tampered))
+    run(
+        "Someone",
+        "profile with a tampered signature",
+        "invalid-signature",
+        lambda: coa.submit(tampered),
+    )
     stranger = GatewayClient(cast.url, COA, jwk.generate(), retries=0)
-    run("Someone", "signed with an unregistered key", "unknown-key",
-        lambda: stranger.submit(stranger.sign(profile)))
+    run(
+        "Someone",
+        "signed with an unregistered key",
+        "unknown-key",
+        lambda: stranger.submit(stranger.sign(profile)),
+    )
     header = envelope.b64url_encode(b'{"alg":"none","kid":"x","typ":"inburgering-message+jws"}')
-    run("Someone", "alg none", "unsupported-header",
-        lambda: coa.submit(header + "." + profile_token.split(".")[1] + "."))
-    run("Someone", "JSON instead of application/jose", "unsupported-media-type",
-        lambda: coa.request("POST", "/v1/messages", data=profile_token,
-                            headers={"Content-Type": "application/json"}).status_code)
-    run("Someone", "a 300 KiB body", "payload-too-large",
-        lambda: coa.request("POST", "/v1/messages", data=b"a" * (300 * 1024),
-                            headers={"Content-Type": "application/jose"}).status_code)
+    run(
+        "Someone",
+        "alg none",
+        "unsupported-header",
+        lambda: coa.submit(header + "." + profile_token.split(".")[1] + "."),
+    )
+    run(
+        "Someone",
+        "JSON instead of application/jose",
+        "unsupported-media-type",
+        lambda: (
+            coa.request(
+                "POST",
+                "/v1/messages",
+                data=profile_token,
+                headers={"Content-Type": "application/json"},
+            ).status_code
+        ),
+    )
+    run(
+        "Someone",
+        "a 300 KiB body",
+        "payload-too-large",
+        lambda: (
+            coa.request(
+                "POST",
+                "/v1/messages",
+                data=b"a" * (300 * 1024),
+                headers={"Content-Type": "application/jose"},
+            ).status_code
+        ),
+    )
     revoked = cast.keys[COA]
     store.revoke_key(jwk.thumbprint(revoked), datetime.now(UTC), audit.new_trace_id())
-    run("COA", "new profile with its revoked key", "key-not-valid",
-        lambda: coa.submit(coa.sign(message(COA, "handover-profile", profile["body"]))))
+    run(
+        "COA",
+        "new profile with its revoked key",
+        "key-not-valid",
+        lambda: coa.submit(coa.sign(message(COA, "handover-profile", profile["body"]))),
+    )
     return steps
 
 
@@ -178,9 +280,11 @@ def run_demo(*, keep: bool = False) -> int:
             print_steps(steps)
             stored, entries = store.count("messages"), store.count("audit_entries")
             refused = sum(1 for s in steps if not s.expected.isdigit())
-            print(f"\nmessages stored: {stored}; audit entries: {entries} "
-                  f"({len(PARTIES)} parties + {len(PARTIES)} keys + 1 revocation, "
-                  f"{stored} accepted, {refused} refused)")
+            print(
+                f"\nmessages stored: {stored}; audit entries: {entries} "
+                f"({len(PARTIES)} parties + {len(PARTIES)} keys + 1 revocation, "
+                f"{stored} accepted, {refused} refused)"
+            )
             expected_entries = 2 * len(PARTIES) + 1 + stored + refused
             ok = all(s.ok for s in steps) and entries == expected_entries
             print("\nall outcomes as the contract says" if ok else "\nUNEXPECTED OUTCOMES")

@@ -177,9 +177,21 @@ class ConfigurationError(GatewayError):
 BY_CODE: dict[str, type[GatewayError]] = {
     cls.code: cls
     for cls in (
-        MalformedMessage, UnsupportedHeader, BadRequest, Unauthenticated, UnknownKey,
-        KeyNotValid, InvalidSignature, SenderMismatch, NotAuthorised, NotFound, Conflict,
-        Replay, PayloadTooLarge, UnsupportedMediaType, ServiceUnavailable,
+        MalformedMessage,
+        UnsupportedHeader,
+        BadRequest,
+        Unauthenticated,
+        UnknownKey,
+        KeyNotValid,
+        InvalidSignature,
+        SenderMismatch,
+        NotAuthorised,
+        NotFound,
+        Conflict,
+        Replay,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        ServiceUnavailable,
     )
 }
 """Problem code → class, so a client can raise the class the gateway raised."""

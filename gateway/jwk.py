@@ -38,11 +38,13 @@ def import_jwk(data: Mapping[str, Any], *, private: bool = False) -> Key:
     unknown = set(data) - _ALLOWED_MEMBERS
     if unknown:
         raise BadRequest(f"unsupported JWK members: {', '.join(sorted(unknown))}")
-    kty, crv = data.get("kty"), data.get("crv")
+    kty, crv = str(data.get("kty")), str(data.get("crv"))
     if (kty, crv) not in ALGS_FOR_KEY:
         raise BadRequest("key must be OKP/Ed25519 or EC/P-256")
     if ("d" in data) != private:
-        raise BadRequest("private JWK expected" if private else "public JWK expected, got a private key")
+        raise BadRequest(
+            "private JWK expected" if private else "public JWK expected, got a private key"
+        )
     if data.get("use", "sig") != "sig":
         raise BadRequest("key use must be sig")
     if "alg" in data and data["alg"] not in ALGS_FOR_KEY[(kty, crv)]:
@@ -92,7 +94,9 @@ def public_jwk(key: Key) -> dict[str, Any]:
 
 def private_jwk(key: Key) -> dict[str, Any]:
     """The private JWK with its kid, for the owner's file only."""
-    data = {k: v for k, v in key.as_dict(private=True).items() if k in ("kty", "crv", "x", "y", "d")}
+    data = {
+        k: v for k, v in key.as_dict(private=True).items() if k in ("kty", "crv", "x", "y", "d")
+    }
     data["kid"] = thumbprint(key)
     return data
 

@@ -82,19 +82,28 @@ def accept(raw: bytes, *, services: Services, now: datetime, trace_id: str) -> O
 
 
 def refuse(
-    services: Services, now: datetime, trace_id: str, error: GatewayError,
+    services: Services,
+    now: datetime,
+    trace_id: str,
+    error: GatewayError,
     known: _Known | None = None,
 ) -> None:
     """Enter a refusal in the audit log, without any of the message's content."""
     known = known or _Known()
-    services.store.record_event(audit.Event(
-        event="message.refused", actor=known.actor, outcome="refused", trace_id=trace_id,
-        processing_activity=(
-            audit.PROCESSING_ACTIVITY.get(known.type or "", audit.INTAKE)
+    services.store.record_event(
+        audit.Event(
+            event="message.refused",
+            actor=known.actor,
+            outcome="refused",
+            trace_id=trace_id,
+            processing_activity=(audit.PROCESSING_ACTIVITY.get(known.type or "", audit.INTAKE)),
+            subject=known.subject,
+            message_id=known.message_id,
+            type=known.type,
+            reason=error.code,
         ),
-        subject=known.subject, message_id=known.message_id, type=known.type,
-        reason=error.code,
-    ), now)
+        now,
+    )
 
 
 def _accept(raw: bytes, services: Services, now: datetime, trace_id: str, known: _Known) -> Outcome:
@@ -155,13 +164,16 @@ def _accept(raw: bytes, services: Services, now: datetime, trace_id: str, known:
 
     # (8) + (9) store, audit and receipt in one transaction.
     def make_receipt(ref: AuditRef) -> str:
-        return services.sign({
-            "message_id": message.message_id,
-            "status": "accepted",
-            "received_at": audit.format_time(now),
-            "message_digest": message.digest,
-            "audit": {"index": ref.index, "leaf_hash": ref.leaf_hash},
-        }, RECEIPT_TYP)
+        return services.sign(
+            {
+                "message_id": message.message_id,
+                "status": "accepted",
+                "received_at": audit.format_time(now),
+                "message_digest": message.digest,
+                "audit": {"index": ref.index, "leaf_hash": ref.leaf_hash},
+            },
+            RECEIPT_TYP,
+        )
 
     stored, new = store.record_message(message, now, trace_id, make_receipt, assignment)
     if not new:  # a concurrent retry won the race

@@ -12,8 +12,10 @@ from marshmallow import Schema, fields
 class ReceiptResponse(Schema):
     receipt = fields.String(
         required=True,
-        metadata={"description": "JWS by the gateway (typ inburgering-receipt+jws); payload: "
-                                 "message_id, status, received_at, message_digest, audit"},
+        metadata={
+            "description": "JWS by the gateway (typ inburgering-receipt+jws); payload: "
+            "message_id, status, received_at, message_digest, audit"
+        },
     )
 
 

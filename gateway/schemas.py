@@ -3,8 +3,9 @@
 Everything here is built once at start (``load_catalog``): jsonschema-rs
 validators for the per-message pipeline (microseconds a document), each
 schema checked against the 2020-12 meta-schema (the tests check them with the
-reference validator, ``jsonschema``, too, and prove both agree), the ``x-category`` of each top-level body member, and the
-policy file that maps every category to a legal basis or (explicit) consent.
+reference validator, ``jsonschema``, too, and prove both agree), the
+``x-category`` of each top-level body member, and the policy file that maps
+every category to a legal basis or (explicit) consent.
 A policy that leaves a category unmapped refuses the start.
 
 Errors name JSON pointers and keywords, never values. Must not import Flask
@@ -115,7 +116,7 @@ def _raise_errors(validator: Any, instance: Any, prefix: tuple[str, ...]) -> Non
     raise SchemaViolation(errors)
 
 
-def build_validator(schema: Mapping[str, Any]) -> Any:
+def build_validator(schema: dict[str, Any]) -> Any:
     """A jsonschema-rs validator that asserts formats (ours included)."""
     return jsonschema_rs.validator_for(
         schema, validate_formats=True, formats=FORMATS, ignore_unknown_formats=False, mask="…"
@@ -143,7 +144,7 @@ def _read(path: Path) -> dict[str, Any]:
     return data
 
 
-def _check_meta(name: str, schema: Mapping[str, Any]) -> None:
+def _check_meta(name: str, schema: dict[str, Any]) -> None:
     # jsonschema-rs at start (the reference ``jsonschema`` takes seconds to import
     # with its format extras); tests check every file with the reference too.
     if schema.get("$schema") != "https://json-schema.org/draft/2020-12/schema":
@@ -167,7 +168,9 @@ def categories_of(name: str, schema: Mapping[str, Any]) -> dict[str, str]:
     return categories
 
 
-def load_policy(path: Path, bodies: Mapping[tuple[str, int], BodySchema]) -> dict[str, dict[str, str]]:
+def load_policy(
+    path: Path, bodies: Mapping[tuple[str, int], BodySchema]
+) -> dict[str, dict[str, str]]:
     """Read and check the policy against the schemas.
 
     Raises ConfigurationError when a category of a known schema is unmapped,

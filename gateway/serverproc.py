@@ -26,8 +26,14 @@ class ServerProcess:
     """``gateway serve`` as a subprocess; ``start()`` returns once /v1/health answers."""
 
     def __init__(
-        self, instance: Path, *, port: int | None = None, workers: int = 1, threads: int = 2,
-        env: dict[str, str] | None = None, log: Path | None = None,
+        self,
+        instance: Path,
+        *,
+        port: int | None = None,
+        workers: int = 1,
+        threads: int = 2,
+        env: dict[str, str] | None = None,
+        log: Path | None = None,
     ) -> None:
         self.instance = instance
         self.port = port or free_port()
@@ -45,10 +51,24 @@ class ServerProcess:
         self.instance.mkdir(parents=True, exist_ok=True)
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "gateway", "serve", "--host", "127.0.0.1",
-                 "--port", str(self.port), "--workers", str(self.workers),
-                 "--threads", str(self.threads)],
-                env=self.env, stdout=log, stderr=log, start_new_session=True,
+                [
+                    sys.executable,
+                    "-m",
+                    "gateway",
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--workers",
+                    str(self.workers),
+                    "--threads",
+                    str(self.threads),
+                ],
+                env=self.env,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -82,7 +102,9 @@ class ServerProcess:
         return self.start()
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         self.stop()

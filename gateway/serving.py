@@ -43,20 +43,22 @@ def prepare(settings: config.Settings) -> None:
 
 def run(*, host: str, port: int, workers: int, threads: int) -> None:
     prepare(config.from_env())
-    _Gunicorn({
-        "bind": f"{host}:{port}",
-        "workers": workers,
-        "threads": threads,
-        "worker_class": "gthread" if threads > 1 else "sync",
-        "timeout": 30,
-        "graceful_timeout": 10,
-        "keepalive": 5,
-        "limit_request_line": 4094,
-        "limit_request_fields": 50,
-        "limit_request_field_size": 8190,
-        "max_requests": 100_000,
-        "max_requests_jitter": 10_000,
-        "accesslog": None,  # the app logs each request as structured JSON
-        "errorlog": "-",
-        "loglevel": "warning",
-    }).run()
+    _Gunicorn(
+        {
+            "bind": f"{host}:{port}",
+            "workers": workers,
+            "threads": threads,
+            "worker_class": "gthread" if threads > 1 else "sync",
+            "timeout": 30,
+            "graceful_timeout": 10,
+            "keepalive": 5,
+            "limit_request_line": 4094,
+            "limit_request_fields": 50,
+            "limit_request_field_size": 8190,
+            "max_requests": 100_000,
+            "max_requests_jitter": 10_000,
+            "accesslog": None,  # the app logs each request as structured JSON
+            "errorlog": "-",
+            "loglevel": "warning",
+        }
+    ).run()

@@ -52,18 +52,25 @@ class Store:
 
     def append(self, conn: Connection, event: audit.Event, now: datetime) -> AuditRef:
         """Append one entry inside the caller's transaction."""
-        index = conn.execute(
-            update(db.audit_counter)
-            .where(db.audit_counter.c.id == 1)
-            .values(next_index=db.audit_counter.c.next_index + 1)
-            .returning(db.audit_counter.c.next_index)
-        ).scalar_one() - 1
+        index = (
+            conn.execute(
+                update(db.audit_counter)
+                .where(db.audit_counter.c.id == 1)
+                .values(next_index=db.audit_counter.c.next_index + 1)
+                .returning(db.audit_counter.c.next_index)
+            ).scalar_one()
+            - 1
+        )
         data = audit.canonical(audit.entry(index, now, event))
         leaf = audit.leaf_hash(data)
         conn.execute(
             insert(db.audit_entries).values(
-                idx=index, entry=data, leaf_hash=leaf, event=event.event,
-                subject=event.subject, created_at=now,
+                idx=index,
+                entry=data,
+                leaf_hash=leaf,
+                event=event.event,
+                subject=event.subject,
+                created_at=now,
             )
         )
         return AuditRef(index=index, leaf_hash=leaf)
@@ -89,15 +96,27 @@ class Store:
         """Raises Conflict when the OIN or municipality code is registered already."""
         try:
             with db.write(self.engine) as conn:
-                conn.execute(insert(db.parties).values(
-                    oin=party.oin, role=party.role, name=party.name,
-                    municipality_code=party.municipality_code, created_at=now,
-                ))
-                self.append(conn, audit.Event(
-                    event="party.registered", actor=party.oin, outcome="ok",
-                    trace_id=trace_id, processing_activity=audit.ADMINISTRATION,
-                    reason=f"role:{party.role}",
-                ), now)
+                conn.execute(
+                    insert(db.parties).values(
+                        oin=party.oin,
+                        role=party.role,
+                        name=party.name,
+                        municipality_code=party.municipality_code,
+                        created_at=now,
+                    )
+                )
+                self.append(
+                    conn,
+                    audit.Event(
+                        event="party.registered",
+                        actor=party.oin,
+                        outcome="ok",
+                        trace_id=trace_id,
+                        processing_activity=audit.ADMINISTRATION,
+                        reason=f"role:{party.role}",
+                    ),
+                    now,
+                )
         except IntegrityError:
             raise Conflict("party (or municipality code) already registered") from None
 
@@ -118,15 +137,29 @@ class Store:
                 owner = conn.execute(select(db.parties.c.oin).where(db.parties.c.oin == record.oin))
                 if owner.first() is None:
                     raise NotFound("no party with this OIN")
-                conn.execute(insert(db.keys).values(
-                    kid=record.kid, oin=record.oin, jwk=json.dumps(record.jwk, sort_keys=True),
-                    not_before=record.not_before, not_after=record.not_after,
-                    revoked_at=None, created_at=now,
-                ))
-                self.append(conn, audit.Event(
-                    event="key.registered", actor=record.oin, outcome="ok", trace_id=trace_id,
-                    processing_activity=audit.ADMINISTRATION, reason=f"kid:{record.kid}",
-                ), now)
+                conn.execute(
+                    insert(db.keys).values(
+                        kid=record.kid,
+                        oin=record.oin,
+                        jwk=json.dumps(record.jwk, sort_keys=True),
+                        not_before=record.not_before,
+                        not_after=record.not_after,
+                        revoked_at=None,
+                        created_at=now,
+                    )
+                )
+                self.append(
+                    conn,
+                    audit.Event(
+                        event="key.registered",
+                        actor=record.oin,
+                        outcome="ok",
+                        trace_id=trace_id,
+                        processing_activity=audit.ADMINISTRATION,
+                        reason=f"kid:{record.kid}",
+                    ),
+                    now,
+                )
         except IntegrityError:
             raise Conflict("key already registered") from None
 
@@ -139,10 +172,18 @@ class Store:
             if row.revoked_at is not None:
                 raise BadRequest("key already revoked")
             conn.execute(update(db.keys).where(db.keys.c.kid == kid).values(revoked_at=now))
-            self.append(conn, audit.Event(
-                event="key.revoked", actor=row.oin, outcome="ok", trace_id=trace_id,
-                processing_activity=audit.ADMINISTRATION, reason=f"kid:{kid}",
-            ), now)
+            self.append(
+                conn,
+                audit.Event(
+                    event="key.revoked",
+                    actor=row.oin,
+                    outcome="ok",
+                    trace_id=trace_id,
+                    processing_activity=audit.ADMINISTRATION,
+                    reason=f"kid:{kid}",
+                ),
+                now,
+            )
         return dataclasses.replace(_key(row), revoked_at=now)
 
     def find_key(self, kid: str) -> KeyRecord | None:
@@ -162,8 +203,9 @@ class Store:
     def find_message(self, message_id: str) -> StoredMessage | None:
         with db.read(self.engine) as conn:
             row = conn.execute(
-                select(db.messages.c.message_id, db.messages.c.digest, db.messages.c.receipt)
-                .where(db.messages.c.message_id == message_id)
+                select(db.messages.c.message_id, db.messages.c.digest, db.messages.c.receipt).where(
+                    db.messages.c.message_id == message_id
+                )
             ).first()
         return StoredMessage(*row) if row else None
 
@@ -172,14 +214,21 @@ class Store:
         with db.read(self.engine) as conn:
             rows = conn.execute(
                 select(db.assignments)
-                .where(db.assignments.c.municipality == municipality,
-                       db.assignments.c.subject == self.pseudonym(v_number))
+                .where(
+                    db.assignments.c.municipality == municipality,
+                    db.assignments.c.subject == self.pseudonym(v_number),
+                )
                 .order_by(db.assignments.c.id)
             ).all()
         return [
             Assignment(
-                assignment_id=r.assignment_id, municipality=r.municipality, provider=r.provider,
-                route=r.route, valid_from=r.valid_from, valid_until=r.valid_until, status=r.status,
+                assignment_id=r.assignment_id,
+                municipality=r.municipality,
+                provider=r.provider,
+                route=r.route,
+                valid_from=r.valid_from,
+                valid_until=r.valid_until,
+                status=r.status,
             )
             for r in rows
         ]
@@ -202,34 +251,60 @@ class Store:
         try:
             with db.write(self.engine) as conn:
                 existing = conn.execute(
-                    select(db.messages.c.message_id, db.messages.c.digest, db.messages.c.receipt)
-                    .where(db.messages.c.message_id == message.message_id)
+                    select(
+                        db.messages.c.message_id, db.messages.c.digest, db.messages.c.receipt
+                    ).where(db.messages.c.message_id == message.message_id)
                 ).first()
                 if existing is not None:
                     return StoredMessage(*existing), False
                 data_key = self._data_key(conn, subject, now)
-                ref = self.append(conn, audit.Event(
-                    event="message.accepted", actor=message.sender, outcome="accepted",
-                    trace_id=trace_id, subject=subject, message_id=message.message_id,
-                    type=message.type,
-                    processing_activity=audit.PROCESSING_ACTIVITY[message.type],
-                ), now)
+                ref = self.append(
+                    conn,
+                    audit.Event(
+                        event="message.accepted",
+                        actor=message.sender,
+                        outcome="accepted",
+                        trace_id=trace_id,
+                        subject=subject,
+                        message_id=message.message_id,
+                        type=message.type,
+                        processing_activity=audit.PROCESSING_ACTIVITY[message.type],
+                    ),
+                    now,
+                )
                 receipt = make_receipt(ref)
-                conn.execute(insert(db.messages).values(
-                    message_id=message.message_id, digest=message.digest, type=message.type,
-                    version=message.version, sender=message.sender, recipient=message.recipient,
-                    subject=subject, kid=message.kid, issued_at=message.issued_at,
-                    received_at=now, audit_index=ref.index, receipt=receipt,
-                    sealed=vault.seal(data_key, message.raw, message.message_id),
-                ))
+                conn.execute(
+                    insert(db.messages).values(
+                        message_id=message.message_id,
+                        digest=message.digest,
+                        type=message.type,
+                        version=message.version,
+                        sender=message.sender,
+                        recipient=message.recipient,
+                        subject=subject,
+                        kid=message.kid,
+                        issued_at=message.issued_at,
+                        received_at=now,
+                        audit_index=ref.index,
+                        receipt=receipt,
+                        sealed=vault.seal(data_key, message.raw, message.message_id),
+                    )
+                )
                 if assignment is not None:
-                    conn.execute(insert(db.assignments).values(
-                        assignment_id=assignment.assignment_id, message_id=message.message_id,
-                        municipality=assignment.municipality, provider=assignment.provider,
-                        subject=subject, route=assignment.route, valid_from=assignment.valid_from,
-                        valid_until=assignment.valid_until, status=assignment.status,
-                        recorded_at=now,
-                    ))
+                    conn.execute(
+                        insert(db.assignments).values(
+                            assignment_id=assignment.assignment_id,
+                            message_id=message.message_id,
+                            municipality=assignment.municipality,
+                            provider=assignment.provider,
+                            subject=subject,
+                            route=assignment.route,
+                            valid_from=assignment.valid_from,
+                            valid_until=assignment.valid_until,
+                            status=assignment.status,
+                            recorded_at=now,
+                        )
+                    )
                 return StoredMessage(message.message_id, message.digest, receipt), True
         except IntegrityError:
             # Another process stored the same message_id between our check and insert.
@@ -247,9 +322,13 @@ class Store:
                 raise Conflict("this newcomer's data was erased; the gateway takes no more of it")
             return self.vault.unwrap(row.wrapped_key, subject)
         key = vault.Vault.new_data_key()
-        conn.execute(insert(db.subject_keys).values(
-            subject=subject, wrapped_key=self.vault.wrap(key, subject), created_at=now,
-        ))
+        conn.execute(
+            insert(db.subject_keys).values(
+                subject=subject,
+                wrapped_key=self.vault.wrap(key, subject),
+                created_at=now,
+            )
+        )
         return key
 
     def read_message(self, message_id: str) -> bytes:
@@ -284,7 +363,10 @@ def _party(row: Any) -> Party:
 
 def _key(row: Any) -> KeyRecord:
     return KeyRecord(
-        kid=row.kid, oin=row.oin, jwk=json.loads(row.jwk), not_before=row.not_before,
-        not_after=row.not_after, revoked_at=row.revoked_at,
+        kid=row.kid,
+        oin=row.oin,
+        jwk=json.loads(row.jwk),
+        not_before=row.not_before,
+        not_after=row.not_after,
+        revoked_at=row.revoked_at,
     )
-

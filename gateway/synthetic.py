@@ -15,8 +15,28 @@ from typing import Any
 
 from gateway.schemas import is_bsn
 
-GIVEN = ["Amina", "Yusuf", "Sara", "Omar", "Noor", "Ali", "Lina", "Hassan", "Maryam", "Samir",
-         "Fatima", "Ahmad", "Rania", "Karim", "Dina", "Tarek", "Huda", "Bilal", "Leila", "Nabil"]
+GIVEN = [
+    "Amina",
+    "Yusuf",
+    "Sara",
+    "Omar",
+    "Noor",
+    "Ali",
+    "Lina",
+    "Hassan",
+    "Maryam",
+    "Samir",
+    "Fatima",
+    "Ahmad",
+    "Rania",
+    "Karim",
+    "Dina",
+    "Tarek",
+    "Huda",
+    "Bilal",
+    "Leila",
+    "Nabil",
+]
 FAMILY = ["Testperson", "Voorbeeld", "Fictief", "Demodata", "Proefnaam", "Synthetica"]
 COUNTRIES = ["SYR", "ERI", "AFG", "TUR", "YEM", "IRQ", "SOM", "IRN"]
 
@@ -46,8 +66,11 @@ class Newcomer:
     def make(cls, rng: random.Random) -> Newcomer:
         birth = datetime(1960, 1, 1) + timedelta(days=rng.randrange(45 * 365))
         return cls(
-            v_number=v_number(rng), bsn=bsn(rng), given_names=rng.choice(GIVEN),
-            family_name=rng.choice(FAMILY), birth_date=birth.date().isoformat(),
+            v_number=v_number(rng),
+            bsn=bsn(rng),
+            given_names=rng.choice(GIVEN),
+            family_name=rng.choice(FAMILY),
+            birth_date=birth.date().isoformat(),
             country=rng.choice(COUNTRIES),
         )
 
@@ -61,8 +84,14 @@ def utc(moment: datetime) -> str:
 
 
 def payload(
-    type_: str, body: dict[str, Any], *, sender: str, recipient: str, newcomer: Newcomer,
-    issued_at: datetime, message_id: str | None = None,
+    type_: str,
+    body: dict[str, Any],
+    *,
+    sender: str,
+    recipient: str,
+    newcomer: Newcomer,
+    issued_at: datetime,
+    message_id: str | None = None,
 ) -> dict[str, Any]:
     """A message payload of the contract around ``body``."""
     return {
@@ -77,34 +106,70 @@ def payload(
     }
 
 
-def handover_profile(newcomer: Newcomer, municipality_code: str, rng: random.Random) -> dict[str, Any]:
+def handover_profile(
+    newcomer: Newcomer, municipality_code: str, rng: random.Random
+) -> dict[str, Any]:
     """A full blue-folder profile (about 2-3 KB of JSON)."""
     return {
         "identity": {
-            "given_names": newcomer.given_names, "family_name": newcomer.family_name,
-            "birth_date": newcomer.birth_date, "gender": rng.choice(["female", "male"]),
-            "nationalities": [newcomer.country], "country_of_birth": newcomer.country,
-            "v_number": newcomer.v_number, "bsn": newcomer.bsn,
+            "given_names": newcomer.given_names,
+            "family_name": newcomer.family_name,
+            "birth_date": newcomer.birth_date,
+            "gender": rng.choice(["female", "male"]),
+            "nationalities": [newcomer.country],
+            "country_of_birth": newcomer.country,
+            "v_number": newcomer.v_number,
+            "bsn": newcomer.bsn,
         },
         "placement": {
-            "municipality_code": municipality_code, "permit_date": "2026-09-14",
-            "taakstelling": {"year": 2026, "half": 2}, "housing_status": "in-azc",
+            "municipality_code": municipality_code,
+            "permit_date": "2026-09-14",
+            "taakstelling": {"year": 2026, "half": 2},
+            "housing_status": "in-azc",
             "housing_needs": ["ground-floor"],
         },
-        "family": {"members": [
-            {"relation": "partner", "birth_year": 1990, "in_household": True, "joining_later": True},
-            {"relation": "child", "birth_year": 2018, "in_household": True, "joining_later": False},
-        ]},
+        "family": {
+            "members": [
+                {
+                    "relation": "partner",
+                    "birth_year": 1990,
+                    "in_household": True,
+                    "joining_later": True,
+                },
+                {
+                    "relation": "child",
+                    "birth_year": 2018,
+                    "in_household": True,
+                    "joining_later": False,
+                },
+            ]
+        },
         "education": {
-            "highest_level": "vocational", "country": newcomer.country, "years": 12,
-            "diplomas": [{"title": "Electrical installation", "level": "vocational",
-                          "country": newcomer.country, "year": 2012, "evaluated": False}],
+            "highest_level": "vocational",
+            "country": newcomer.country,
+            "years": 12,
+            "diplomas": [
+                {
+                    "title": "Electrical installation",
+                    "level": "vocational",
+                    "country": newcomer.country,
+                    "year": 2012,
+                    "evaluated": False,
+                }
+            ],
             "literate_latin_script": True,
         },
-        "work_experience": {"positions": [
-            {"occupation": "Electrician", "sector": "Construction", "years": 8, "country": newcomer.country},
-            {"occupation": "Shop assistant", "sector": "Retail", "years": 2, "country": "TUR"},
-        ]},
+        "work_experience": {
+            "positions": [
+                {
+                    "occupation": "Electrician",
+                    "sector": "Construction",
+                    "years": 8,
+                    "country": newcomer.country,
+                },
+                {"occupation": "Shop assistant", "sector": "Retail", "years": 2, "country": "TUR"},
+            ]
+        },
         "languages": {
             "spoken": [{"language": "ar", "native": True}, {"language": "en", "native": False}],
             "dutch": {"listening": "A1", "reading": "A1", "speaking": "A0", "writing": "A0"},
@@ -117,34 +182,56 @@ def handover_profile(newcomer: Newcomer, municipality_code: str, rng: random.Ran
         },
         "health": {
             "follow_up_notes": "Synthetic note: follow-up by GP advised.",
-            "ggd_referral": True, "adaptations_needed": ["Short breaks during lessons"],
+            "ggd_referral": True,
+            "adaptations_needed": ["Short breaks during lessons"],
         },
         "casemanager_notes": {
-            "nt2_lessons_hours": 120, "knm_followed": True, "intro_map_done": False,
-            "intro_pvt_done": False, "notes": "Synthetic note: motivated, attended all azc lessons.",
+            "nt2_lessons_hours": 120,
+            "knm_followed": True,
+            "intro_map_done": False,
+            "intro_pvt_done": False,
+            "notes": "Synthetic note: motivated, attended all azc lessons.",
         },
     }
 
 
 def progress_report(provider: str) -> dict[str, Any]:
     return {
-        "enrolment": {"route": "b1-route", "provider": provider,
-                      "period": {"from": "2026-10-01", "until": "2027-09-30"}, "status": "active"},
-        "attendance": {"hours_planned": 120, "hours_attended": 104,
-                       "absences": [{"date": "2026-10-14", "hours": 4, "reason": "illness"}]},
-        "language_levels": {"assessments": [
-            {"skill": "reading", "level": "A2", "date": "2026-11-01", "method": "test"}]},
+        "enrolment": {
+            "route": "b1-route",
+            "provider": provider,
+            "period": {"from": "2026-10-01", "until": "2027-09-30"},
+            "status": "active",
+        },
+        "attendance": {
+            "hours_planned": 120,
+            "hours_attended": 104,
+            "absences": [{"date": "2026-10-14", "hours": 4, "reason": "illness"}],
+        },
+        "language_levels": {
+            "assessments": [
+                {"skill": "reading", "level": "A2", "date": "2026-11-01", "method": "test"}
+            ]
+        },
         "exams": {"results": [{"exam": "knm", "result": "scheduled", "date": "2027-01-15"}]},
         "modules": {"items": [{"name": "MAP", "status": "in-progress"}]},
         "signals": {"dropout_risk": "low", "referral_advice": "none", "step_down_advice": False},
     }
 
 
-def provider_assignment(provider: str, valid_from: datetime, assignment_id: str | None = None,
-                        valid_until: datetime | None = None, status: str = "active") -> dict[str, Any]:
+def provider_assignment(
+    provider: str,
+    valid_from: datetime,
+    assignment_id: str | None = None,
+    valid_until: datetime | None = None,
+    status: str = "active",
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "assignment_id": assignment_id or str(uuid.uuid4()),
-        "provider": provider, "route": "b1-route", "valid_from": utc(valid_from), "status": status,
+        "provider": provider,
+        "route": "b1-route",
+        "valid_from": utc(valid_from),
+        "status": status,
     }
     if valid_until is not None:
         body["valid_until"] = utc(valid_until)
@@ -152,14 +239,26 @@ def provider_assignment(provider: str, valid_from: datetime, assignment_id: str 
 
 
 def consent_declaration(
-    granted_to: str, sources: list[str], categories: list[str], valid_from: datetime,
-    *, explicit_health: bool = False, days: int = 365, declaration_id: str | None = None,
+    granted_to: str,
+    sources: list[str],
+    categories: list[str],
+    valid_from: datetime,
+    *,
+    explicit_health: bool = False,
+    days: int = 365,
+    declaration_id: str | None = None,
 ) -> dict[str, Any]:
     return {
         "declaration_id": declaration_id or str(uuid.uuid4()),
-        "granted_to": granted_to, "sources": sources, "categories": categories,
-        "purposes": ["brede-intake", "pip"], "explicit_health_consent": explicit_health,
-        "valid_from": utc(valid_from), "valid_until": utc(valid_from + timedelta(days=days)),
-        "signed_on": valid_from.date().isoformat(), "evidence_sha256": "ab" * 32,
-        "explained_in_language": "ar", "interpreter_used": True,
+        "granted_to": granted_to,
+        "sources": sources,
+        "categories": categories,
+        "purposes": ["brede-intake", "pip"],
+        "explicit_health_consent": explicit_health,
+        "valid_from": utc(valid_from),
+        "valid_until": utc(valid_from + timedelta(days=days)),
+        "signed_on": valid_from.date().isoformat(),
+        "evidence_sha256": "ab" * 32,
+        "explained_in_language": "ar",
+        "interpreter_used": True,
     }

@@ -33,5 +33,7 @@ def forge(header: dict[str, Any] | str, payload: dict[str, Any] | bytes, key: jw
     return f"{signing_input.decode()}.{b64(raw_sign(key, signing_input))}"
 
 
-def header_for(key: jwk.Key, typ: str = envelope.MESSAGE_TYP, alg: str | None = None) -> dict[str, Any]:
+def header_for(
+    key: jwk.Key, typ: str = envelope.MESSAGE_TYP, alg: str | None = None
+) -> dict[str, Any]:
     return {"alg": alg or jwk.default_alg(key), "kid": jwk.thumbprint(key), "typ": typ}

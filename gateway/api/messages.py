@@ -35,23 +35,59 @@ def _read_message() -> bytes:
     "audit entry are committed; 200 with the original receipt for the same bytes again.",
     requestBody={
         "required": True,
-        "content": {JOSE: {"schema": {"type": "string", "pattern": r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+){2}$"}}},
+        "content": {
+            JOSE: {
+                "schema": {"type": "string", "pattern": r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+){2}$"}
+            }
+        },
     },
 )
 @blp.response(202, ReceiptResponse, description="Accepted: stored durably and audited")
-@blp.alt_response(200, schema=ReceiptResponse, description="The same bytes again: the original receipt")
-@blp.alt_response(400, schema=Problem, content_type="application/problem+json", description="malformed, unsupported-header")
-@blp.alt_response(401, schema=Problem, content_type="application/problem+json", description="unknown-key, key-not-valid, invalid-signature")
-@blp.alt_response(403, schema=Problem, content_type="application/problem+json", description="sender-mismatch, not-authorised")
-@blp.alt_response(409, schema=Problem, content_type="application/problem+json", description="conflict, replay")
-@blp.alt_response(413, schema=Problem, content_type="application/problem+json", description="payload-too-large")
-@blp.alt_response(415, schema=Problem, content_type="application/problem+json", description="unsupported-media-type")
-@blp.alt_response(422, schema=Problem, content_type="application/problem+json", description="schema-violation")
-@blp.alt_response(503, schema=Problem, content_type="application/problem+json", description="unavailable (retry after Retry-After)")
+@blp.alt_response(
+    200, schema=ReceiptResponse, description="The same bytes again: the original receipt"
+)
+@blp.alt_response(
+    400,
+    schema=Problem,
+    content_type="application/problem+json",
+    description="malformed, unsupported-header",
+)
+@blp.alt_response(
+    401,
+    schema=Problem,
+    content_type="application/problem+json",
+    description="unknown-key, key-not-valid, invalid-signature",
+)
+@blp.alt_response(
+    403,
+    schema=Problem,
+    content_type="application/problem+json",
+    description="sender-mismatch, not-authorised",
+)
+@blp.alt_response(
+    409, schema=Problem, content_type="application/problem+json", description="conflict, replay"
+)
+@blp.alt_response(
+    413, schema=Problem, content_type="application/problem+json", description="payload-too-large"
+)
+@blp.alt_response(
+    415,
+    schema=Problem,
+    content_type="application/problem+json",
+    description="unsupported-media-type",
+)
+@blp.alt_response(
+    422, schema=Problem, content_type="application/problem+json", description="schema-violation"
+)
+@blp.alt_response(
+    503,
+    schema=Problem,
+    content_type="application/problem+json",
+    description="unavailable (retry after Retry-After)",
+)
 def post_message() -> Any:
     raw = _read_message()
     outcome = pipeline.accept(
         raw, services=http.services(), now=http.now(), trace_id=http.trace_id()
     )
     return {"receipt": outcome.receipt}, outcome.status
-

@@ -21,8 +21,14 @@ PROBLEM = "application/problem+json"
 log = logs.get("gateway.http")
 
 
-def problem(status: int, code: str, title: str, detail: str | None = None,
-            extra: dict[str, Any] | None = None, type_: str | None = None) -> Response:
+def problem(
+    status: int,
+    code: str,
+    title: str,
+    detail: str | None = None,
+    extra: dict[str, Any] | None = None,
+    type_: str | None = None,
+) -> Response:
     body: dict[str, Any] = {
         "type": type_ or f"urn:inburgering-gateway:problem:{code}",
         "title": title,

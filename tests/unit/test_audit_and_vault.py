@@ -12,8 +12,11 @@ from gateway.errors import ConfigurationError
 
 def test_canonical_bytes_follow_rfc8785() -> None:
     # RFC 8785 §3.2.3 ordering and number forms, and the compact separators.
-    obj = {"numbers": [333333333.33333329, 1e30, 4.50, 2e-3, 0.000000000000000000000000001],
-           "string": "€$\u000f\nA'B\"\\\\\"/", "literals": [None, True, False]}
+    obj = {
+        "numbers": [333333333.33333329, 1e30, 4.50, 2e-3, 0.000000000000000000000000001],
+        "string": '€$\u000f\nA\'B"\\\\"/',
+        "literals": [None, True, False],
+    }
     assert audit.canonical(obj) == (
         b'{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],'
         b'"string":"\xe2\x82\xac$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}'
@@ -22,24 +25,47 @@ def test_canonical_bytes_follow_rfc8785() -> None:
 
 def test_leaf_hash_is_rfc9162() -> None:
     assert audit.leaf_hash(b"") == hashlib.sha256(b"\x00").hexdigest()
-    assert audit.leaf_hash(b"") == "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"
+    assert (
+        audit.leaf_hash(b"") == "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"
+    )
 
 
 def test_entry_holds_every_member_of_the_contract() -> None:
-    ev = audit.Event(event="message.refused", actor=None, outcome="refused",
-                     trace_id="ab" * 16, processing_activity=audit.INTAKE, reason="malformed")
+    ev = audit.Event(
+        event="message.refused",
+        actor=None,
+        outcome="refused",
+        trace_id="ab" * 16,
+        processing_activity=audit.INTAKE,
+        reason="malformed",
+    )
     entry = audit.entry(7, datetime(2026, 11, 23, tzinfo=UTC), ev)
-    assert set(entry) == {"index", "time", "event", "actor", "subject", "message_id", "type",
-                          "categories_delivered", "categories_withheld", "basis",
-                          "processing_activity", "trace_id", "span_id", "outcome", "reason"}
+    assert set(entry) == {
+        "index",
+        "time",
+        "event",
+        "actor",
+        "subject",
+        "message_id",
+        "type",
+        "categories_delivered",
+        "categories_withheld",
+        "basis",
+        "processing_activity",
+        "trace_id",
+        "span_id",
+        "outcome",
+        "reason",
+    }
     assert entry["time"] == "2026-11-23T00:00:00.000000Z"
     assert len(entry["span_id"]) == 16
 
 
 def test_unknown_event_is_a_bug() -> None:
     with pytest.raises(ValueError):
-        audit.Event(event="message.read", actor=None, outcome="ok", trace_id="0",
-                    processing_activity="x")
+        audit.Event(
+            event="message.read", actor=None, outcome="ok", trace_id="0", processing_activity="x"
+        )
 
 
 def test_pseudonym_is_keyed_and_hides_the_number() -> None:
@@ -49,12 +75,16 @@ def test_pseudonym_is_keyed_and_hides_the_number() -> None:
     assert "1234567890" not in a and len(a) == 64
 
 
-@pytest.mark.parametrize(("header", "kept"), [
-    ("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", True),
-    ("00-00000000000000000000000000000000-b7ad6b7169203331-01", False),
-    ("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331", False),
-    ("garbage", False), (None, False),
-])
+@pytest.mark.parametrize(
+    ("header", "kept"),
+    [
+        ("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", True),
+        ("00-00000000000000000000000000000000-b7ad6b7169203331-01", False),
+        ("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331", False),
+        ("garbage", False),
+        (None, False),
+    ],
+)
 def test_trace_id_comes_from_a_valid_traceparent(header: str | None, kept: bool) -> None:
     trace = audit.trace_id_from(header)
     assert len(trace) == 32

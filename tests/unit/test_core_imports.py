@@ -7,15 +7,28 @@ import sys
 
 import pytest
 
-CORE = ["gateway.envelope", "gateway.jwk", "gateway.strictjson", "gateway.schemas",
-        "gateway.parties", "gateway.message", "gateway.rules", "gateway.assignments",
-        "gateway.audit", "gateway.vault", "gateway.errors", "gateway.synthetic"]
+CORE = [
+    "gateway.envelope",
+    "gateway.jwk",
+    "gateway.strictjson",
+    "gateway.schemas",
+    "gateway.parties",
+    "gateway.message",
+    "gateway.rules",
+    "gateway.assignments",
+    "gateway.audit",
+    "gateway.vault",
+    "gateway.errors",
+    "gateway.synthetic",
+]
 
 
 @pytest.mark.parametrize("module", CORE)
 def test_core_module_loads_neither_flask_nor_sqlalchemy(module: str) -> None:
-    code = (f"import sys, {module}; "
-            "print(','.join(m for m in ('flask', 'sqlalchemy', 'requests') if m in sys.modules))")
+    code = (
+        f"import sys, {module}; "
+        "print(','.join(m for m in ('flask', 'sqlalchemy', 'requests') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
 

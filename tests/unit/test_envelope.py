@@ -38,14 +38,21 @@ def _with_header(extra: dict[str, object]) -> str:
 
 
 ATTACKS: list[tuple[str, Callable[[], str], type[GatewayError]]] = [
-    ("alg none, empty signature",
-     lambda: f"{b64(json.dumps({'alg': 'none', 'kid': KID, 'typ': TYP}))}.{b64(json.dumps(PAYLOAD))}.",
-     UnsupportedHeader),
+    (
+        "alg none, empty signature",
+        lambda: (
+            f"{b64(json.dumps({'alg': 'none', 'kid': KID, 'typ': TYP}))}."
+            f"{b64(json.dumps(PAYLOAD))}."
+        ),
+        UnsupportedHeader,
+    ),
     ("HS256 with the public key as secret", _hs256_with_public_key, UnsupportedHeader),
     ("RS256", lambda: _with_header({"alg": "RS256"}), UnsupportedHeader),
-    ("duplicate alg member",
-     lambda: forge(f'{{"alg":"EdDSA","alg":"none","kid":"{KID}","typ":"{TYP}"}}', PAYLOAD, ED),
-     MalformedMessage),
+    (
+        "duplicate alg member",
+        lambda: forge(f'{{"alg":"EdDSA","alg":"none","kid":"{KID}","typ":"{TYP}"}}', PAYLOAD, ED),
+        MalformedMessage,
+    ),
     ("crit: []", lambda: _with_header({"crit": []}), UnsupportedHeader),
     ("b64: false", lambda: _with_header({"b64": False}), UnsupportedHeader),
     ("zip: DEF", lambda: _with_header({"zip": "DEF"}), UnsupportedHeader),
@@ -60,26 +67,56 @@ ATTACKS: list[tuple[str, Callable[[], str], type[GatewayError]]] = [
     ("missing typ", lambda: forge({"alg": "EdDSA", "kid": KID}, PAYLOAD, ED), UnsupportedHeader),
     ("other typ", lambda: _with_header({"typ": "JWT"}), UnsupportedHeader),
     ("padded signature", lambda: _valid() + "==", MalformedMessage),
-    ("padded payload",
-     lambda: ".".join(p + ("=" * (-len(p) % 4) or "==") if i == 1 else p
-                      for i, p in enumerate(_valid().split("."))), MalformedMessage),
-    ("standard base64 characters",
-     lambda: _valid().replace("-", "+").replace("_", "/") if ("-" in _valid() or "_" in _valid())
-     else _valid()[:-1] + "+", MalformedMessage),
+    (
+        "padded payload",
+        lambda: ".".join(
+            p + ("=" * (-len(p) % 4) or "==") if i == 1 else p
+            for i, p in enumerate(_valid().split("."))
+        ),
+        MalformedMessage,
+    ),
+    (
+        "standard base64 characters",
+        lambda: (
+            _valid().replace("-", "+").replace("_", "/")
+            if ("-" in _valid() or "_" in _valid())
+            else _valid()[:-1] + "+"
+        ),
+        MalformedMessage,
+    ),
     ("non-zero trailing bits in signature", lambda: _trailing_bits(_valid()), MalformedMessage),
-    ("JSON serialization",
-     lambda: json.dumps({"payload": b64(json.dumps(PAYLOAD)), "signatures": []}), MalformedMessage),
-    ("flattened JSON serialization",
-     lambda: json.dumps({"protected": b64(json.dumps(header_for(ED))),
-                         "payload": b64(json.dumps(PAYLOAD)), "signature": "AA"}), MalformedMessage),
+    (
+        "JSON serialization",
+        lambda: json.dumps({"payload": b64(json.dumps(PAYLOAD)), "signatures": []}),
+        MalformedMessage,
+    ),
+    (
+        "flattened JSON serialization",
+        lambda: json.dumps(
+            {
+                "protected": b64(json.dumps(header_for(ED))),
+                "payload": b64(json.dumps(PAYLOAD)),
+                "signature": "AA",
+            }
+        ),
+        MalformedMessage,
+    ),
     ("four segments", lambda: _valid() + ".AAAA", MalformedMessage),
     ("two segments", lambda: ".".join(_valid().split(".")[:2]), MalformedMessage),
     ("whitespace inside", lambda: _valid().replace(".", " .", 1), MalformedMessage),
     ("payload is an array", lambda: forge(header_for(ED), b"[1,2]", ED), MalformedMessage),
-    ("payload with duplicate member", lambda: forge(header_for(ED), b'{"a":1,"a":2}', ED), MalformedMessage),
+    (
+        "payload with duplicate member",
+        lambda: forge(header_for(ED), b'{"a":1,"a":2}', ED),
+        MalformedMessage,
+    ),
     ("payload with NaN", lambda: forge(header_for(ED), b'{"a":NaN}', ED), MalformedMessage),
     ("payload not UTF-8", lambda: forge(header_for(ED), b'{"a":"\xc3\x28"}', ED), MalformedMessage),
-    ("header not JSON", lambda: f"{b64('not json')}.{b64(json.dumps(PAYLOAD))}.AAAA", MalformedMessage),
+    (
+        "header not JSON",
+        lambda: f"{b64('not json')}.{b64(json.dumps(PAYLOAD))}.AAAA",
+        MalformedMessage,
+    ),
     ("non-ASCII bytes", lambda: _valid() + "é", MalformedMessage),
 ]
 
@@ -90,8 +127,11 @@ def _trailing_bits(token: str) -> str:
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
     # 64-byte signature → 86 chars, the last char carries 2 data bits and 4 spare bits.
     last = alphabet.index(sig[-1])
-    return f"{head}.{payload}.{sig[:-1]}{alphabet[last | 1]}" if last % 2 == 0 else \
-        f"{head}.{payload}.{sig[:-1]}{alphabet[last & ~1]}"
+    return (
+        f"{head}.{payload}.{sig[:-1]}{alphabet[last | 1]}"
+        if last % 2 == 0
+        else f"{head}.{payload}.{sig[:-1]}{alphabet[last & ~1]}"
+    )
 
 
 @pytest.mark.parametrize(("name", "make", "error"), ATTACKS, ids=[a[0] for a in ATTACKS])
@@ -115,7 +155,9 @@ def test_trailing_bits_variant_decodes_to_the_same_bytes_in_lenient_decoders() -
 @pytest.mark.parametrize("alg", ["Ed25519", "EdDSA"])
 def test_ed25519_under_both_alg_names_verifies(alg: str) -> None:
     token = envelope.sign(PAYLOAD, ED, typ=TYP, alg=alg)
-    verified = envelope.verify(envelope.parse(token.encode(), typ=TYP), jwk.import_jwk(jwk.public_jwk(ED)))
+    verified = envelope.verify(
+        envelope.parse(token.encode(), typ=TYP), jwk.import_jwk(jwk.public_jwk(ED))
+    )
     assert verified.payload == PAYLOAD
     assert verified.header.alg == alg
 

@@ -15,17 +15,23 @@ TYP = envelope.MESSAGE_TYP
 
 @pytest.mark.parametrize("kind", ["Ed25519", "P-256"])
 def test_message_signed_by_jwcrypto_verifies_with_the_gateway(kind: str) -> None:
-    key = jjwk.JWK.generate(kty="OKP", crv="Ed25519") if kind == "Ed25519" else \
-        jjwk.JWK.generate(kty="EC", crv="P-256")
+    key = (
+        jjwk.JWK.generate(kty="OKP", crv="Ed25519")
+        if kind == "Ed25519"
+        else jjwk.JWK.generate(kty="EC", crv="P-256")
+    )
     public = json.loads(key.export_public())
     alg = "EdDSA" if kind == "Ed25519" else "ES256"
     token = jjws.JWS(json.dumps({"hello": "wereld"}).encode())
-    token.add_signature(key, alg=alg, protected=json.dumps(
-        {"alg": alg, "kid": key.thumbprint(), "typ": TYP}))
+    token.add_signature(
+        key, alg=alg, protected=json.dumps({"alg": alg, "kid": key.thumbprint(), "typ": TYP})
+    )
     compact = token.serialize(compact=True)
     ours = jwk.import_jwk(public)
     assert jwk.thumbprint(ours) == key.thumbprint()
-    assert envelope.verify(envelope.parse(compact.encode(), typ=TYP), ours).payload == {"hello": "wereld"}
+    assert envelope.verify(envelope.parse(compact.encode(), typ=TYP), ours).payload == {
+        "hello": "wereld"
+    }
 
 
 def test_gateway_signature_verifies_with_jwcrypto() -> None:

@@ -6,7 +6,8 @@ from gateway import envelope, jwk
 from tests.helpers import raw_sign
 
 PRIVATE = {
-    "kty": "OKP", "crv": "Ed25519",
+    "kty": "OKP",
+    "crv": "Ed25519",
     "d": "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A",
     "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
 }

@@ -19,20 +19,30 @@ UTRECHT = Party("00000001002220650000", "municipality", "Utrecht", "GM0344")
 AUDITOR = Party("00000001800866472000", "auditor", "A")
 
 
-def _message(catalog: Catalog, sender: Party, type_: str, body: dict, recipient: Party = LEIDEN) -> Message:
+def _message(
+    catalog: Catalog, sender: Party, type_: str, body: dict, recipient: Party = LEIDEN
+) -> Message:
     rng = random.Random(1)
     person = synthetic.Newcomer.make(rng)
     key = jwk.generate()
-    payload = synthetic.payload(type_, body, sender=sender.oin, recipient=recipient.oin,
-                                newcomer=person, issued_at=NOW)
+    payload = synthetic.payload(
+        type_, body, sender=sender.oin, recipient=recipient.oin, newcomer=person, issued_at=NOW
+    )
     token = envelope.sign(payload, key, typ=envelope.MESSAGE_TYP)
-    return Message.from_verified(envelope.verify(envelope.parse(token.encode(), typ=envelope.MESSAGE_TYP), key), catalog)
+    return Message.from_verified(
+        envelope.verify(envelope.parse(token.encode(), typ=envelope.MESSAGE_TYP), key), catalog
+    )
 
 
 def _profile(catalog: Catalog, code: str = "GM0546", recipient: Party = LEIDEN) -> Message:
     rng = random.Random(1)
-    return _message(catalog, COA, "handover-profile",
-                    synthetic.handover_profile(synthetic.Newcomer.make(rng), code, rng), recipient)
+    return _message(
+        catalog,
+        COA,
+        "handover-profile",
+        synthetic.handover_profile(synthetic.Newcomer.make(rng), code, rng),
+        recipient,
+    )
 
 
 @pytest.mark.parametrize("sender", [PROVIDER, LEIDEN, AUDITOR])
@@ -77,10 +87,16 @@ def test_sender_must_own_the_key() -> None:
             rules.check_sender(payload, COA.oin)
 
 
-@pytest.mark.parametrize(("offset", "ok"), [
-    (timedelta(0), True), (timedelta(seconds=299), True), (timedelta(seconds=301), False),
-    (-timedelta(days=7) + timedelta(seconds=1), True), (-timedelta(days=7, seconds=1), False),
-])
+@pytest.mark.parametrize(
+    ("offset", "ok"),
+    [
+        (timedelta(0), True),
+        (timedelta(seconds=299), True),
+        (timedelta(seconds=301), False),
+        (-timedelta(days=7) + timedelta(seconds=1), True),
+        (-timedelta(days=7, seconds=1), False),
+    ],
+)
 def test_replay_window(offset: timedelta, ok: bool) -> None:
     check = lambda: rules.check_fresh(NOW + offset, NOW, timedelta(days=7), timedelta(seconds=300))  # noqa: E731
     if ok:
@@ -100,8 +116,9 @@ def test_key_validity_is_judged_at_receipt_time() -> None:
     assert not revoked.is_valid_at(NOW + timedelta(hours=1))
 
 
-def _assignment(provider: str, status: str = "active", until: datetime | None = None,
-                aid: str = "a") -> assignments.Assignment:
+def _assignment(
+    provider: str, status: str = "active", until: datetime | None = None, aid: str = "a"
+) -> assignments.Assignment:
     return assignments.Assignment(aid, LEIDEN.oin, provider, "b1-route", NOW, until, status)
 
 
@@ -122,11 +139,17 @@ def test_assignment_covers_its_period_only() -> None:
     assert not assignments.in_force([], PROVIDER.oin, NOW)
 
 
-@pytest.mark.parametrize(("oin", "role", "code"), [
-    ("123", "coa", None), ("0000000100321434500a", "coa", None), ("00000001003214345000", "bank", None),
-    ("00000001002220647000", "municipality", None), ("00000001002220647000", "municipality", "0546"),
-    ("00000001003214345000", "coa", "GM0546"),
-])
+@pytest.mark.parametrize(
+    ("oin", "role", "code"),
+    [
+        ("123", "coa", None),
+        ("0000000100321434500a", "coa", None),
+        ("00000001003214345000", "bank", None),
+        ("00000001002220647000", "municipality", None),
+        ("00000001002220647000", "municipality", "0546"),
+        ("00000001003214345000", "coa", "GM0546"),
+    ],
+)
 def test_bad_parties_are_refused(oin: str, role: str, code: str | None) -> None:
     from gateway.errors import BadRequest
 

@@ -37,7 +37,11 @@ def test_ambiguous_or_hostile_json_is_refused(name: str, data: bytes) -> None:
 
 
 def test_plain_json_within_limits_is_accepted() -> None:
-    data = b'{"a":' * 31 + b'[1, -9223372036854775808, 18446744073709551615, 1.5, "\\u00e9\\ud83d\\ude00"]' + b"}" * 31
+    data = (
+        b'{"a":' * 31
+        + b'[1, -9223372036854775808, 18446744073709551615, 1.5, "\\u00e9\\ud83d\\ude00"]'
+        + b"}" * 31
+    )
     value = strictjson.loads(data)
     for _ in range(31):
         value = value["a"]

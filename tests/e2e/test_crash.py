@@ -1,0 +1,76 @@
+"""Crash safety: SIGKILL right after a receipt loses nothing and duplicates nothing."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import requests
+
+from gateway import demo, envelope, synthetic
+from gateway.serverproc import ServerProcess
+from tests.conftest import services_for
+
+pytestmark = pytest.mark.e2e
+JOSE = {"Content-Type": "application/jose"}
+
+
+def test_receipted_messages_survive_sigkill_and_retries_do_not_duplicate(tmp_path: Path) -> None:
+    instance = tmp_path / "instance"
+    server = ServerProcess(instance, workers=2, threads=2).start()
+    try:
+        store = services_for(instance).store
+        cast = demo.register_cast(store, server.url, datetime.now(UTC))
+        coa = cast.client(demo.COA)
+        rng = random.Random(9)
+        tokens = []
+        for _ in range(40):
+            person = synthetic.Newcomer.make(rng)
+            tokens.append(
+                coa.sign(
+                    synthetic.payload(
+                        "handover-profile",
+                        synthetic.handover_profile(person, "GM0546", rng),
+                        sender=demo.COA,
+                        recipient=demo.LEIDEN,
+                        newcomer=person,
+                        issued_at=datetime.now(UTC),
+                    )
+                )
+            )
+        receipts: dict[str, dict[str, object]] = {}
+        for i, token in enumerate(tokens[:25]):
+            response = requests.post(
+                server.url + "/v1/messages", data=token, headers=JOSE, timeout=10
+            )
+            assert response.status_code == 202
+            receipts[token] = coa.verify_gateway_token(
+                response.json()["receipt"], envelope.RECEIPT_TYP
+            )
+            if i == 24:
+                server.kill()  # at once after the 25th receipt: no graceful shutdown
+    finally:
+        server.kill()
+
+    with ServerProcess(instance, port=server.port, workers=2, threads=2):
+        store = services_for(instance).store
+        for receipt in receipts.values():
+            index = receipt["audit"]["index"]  # type: ignore[index]
+            entry = store.audit_entries(index, index + 1)[0]
+            assert entry["leaf_hash"] == receipt["audit"]["leaf_hash"]  # type: ignore[index]
+            assert entry["entry"]["message_id"] == receipt["message_id"]
+            assert store.find_message(str(receipt["message_id"])) is not None
+        # The client retries everything it sent (and sends the rest): no duplicates.
+        statuses = [
+            requests.post(server.url + "/v1/messages", data=t, headers=JOSE, timeout=10).status_code
+            for t in tokens
+        ]
+        assert statuses == [200] * 25 + [202] * 15
+        assert store.count("messages") == 40
+        accepted = [e for e in store.audit_entries() if e["entry"]["event"] == "message.accepted"]
+        assert len(accepted) == 40
+        assert [e["index"] for e in store.audit_entries()] == list(
+            range(store.count("audit_entries"))
+        )

@@ -1,0 +1,140 @@
+"""The store on a real SQLite database: migrations, transactions, the counter, at rest."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from gateway import audit, db, envelope, jwk, pipeline, synthetic
+from gateway.errors import ServiceUnavailable
+from gateway.parties import KeyRecord, new_party
+from gateway.pipeline import Services
+from gateway.store import Store
+
+COA = "00000001003214345000"
+LEIDEN = "00000001002220647000"
+
+
+def test_migrations_build_exactly_the_tables_the_code_declares(services: Services) -> None:
+    with services.store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
+    assert diff == []
+
+
+def test_sqlite_runs_in_wal_with_full_sync(services: Services) -> None:
+    with services.store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+
+
+def test_concurrent_appends_get_consecutive_indices(services: Services) -> None:
+    store, now = services.store, datetime.now(UTC)
+
+    def work() -> None:
+        for _ in range(25):
+            store.record_event(
+                audit.Event(
+                    event="audit.read",
+                    actor=None,
+                    outcome="ok",
+                    trace_id="0" * 32,
+                    processing_activity="test",
+                ),
+                now,
+            )
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    indices = [e["index"] for e in store.audit_entries()]
+    assert indices == list(range(100))
+    assert all(e["entry"]["index"] == e["index"] for e in store.audit_entries())
+
+
+def test_a_locked_database_is_service_unavailable_not_a_crash(
+    tmp_path: Path, services: Services
+) -> None:
+    url = services.settings.database_url
+    blocker = sqlite3.connect(url.split("///", 1)[1], isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        impatient = Store(
+            db.make_engine(url, busy_timeout_ms=50),
+            services.store.vault,
+            services.store.pseudonym_key,
+        )
+        with pytest.raises(ServiceUnavailable) as caught:
+            impatient.record_event(
+                audit.Event(
+                    event="audit.read",
+                    actor=None,
+                    outcome="ok",
+                    trace_id="0" * 32,
+                    processing_activity="t",
+                ),
+                datetime.now(UTC),
+            )
+        assert caught.value.headers()["Retry-After"]
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+
+
+def _register(services: Services, now: datetime) -> jwk.Key:
+    store = services.store
+    store.add_party(new_party(COA, "coa", "COA"), now, "0" * 32)
+    store.add_party(new_party(LEIDEN, "municipality", "Leiden", "GM0546"), now, "0" * 32)
+    key = jwk.generate()
+    store.add_key(
+        KeyRecord(
+            jwk.thumbprint(key), COA, jwk.public_jwk(key), not_before=now - timedelta(minutes=1)
+        ),
+        now,
+        "0" * 32,
+    )
+    return key
+
+
+def test_accepted_message_is_stored_sealed_and_audited_in_one_go(services: Services) -> None:
+    now = datetime.now(UTC)
+    key = _register(services, now)
+    rng = random.Random(11)
+    person = synthetic.Newcomer.make(rng)
+    payload = synthetic.payload(
+        "handover-profile",
+        synthetic.handover_profile(person, "GM0546", rng),
+        sender=COA,
+        recipient=LEIDEN,
+        newcomer=person,
+        issued_at=now,
+    )
+    token = envelope.sign(payload, key, typ=envelope.MESSAGE_TYP).encode()
+    before = services.store.count("audit_entries")
+    outcome = pipeline.accept(token, services=services, now=now, trace_id="1" * 32)
+    assert outcome.status == 202
+    receipt = envelope.verify(
+        envelope.parse(outcome.receipt.encode(), typ=envelope.RECEIPT_TYP),
+        jwk.import_jwk(jwk.public_jwk(services.signing_key)),
+    ).payload
+    entries = services.store.audit_entries(before)
+    assert [e["entry"]["event"] for e in entries] == ["message.accepted"]
+    assert receipt["audit"] == {"index": entries[0]["index"], "leaf_hash": entries[0]["leaf_hash"]}
+    assert entries[0]["entry"]["subject"] == services.store.pseudonym(person.v_number)
+    assert entries[0]["entry"]["trace_id"] == "1" * 32
+    assert services.store.read_message(payload["message_id"]) == token
+
+    # At rest: no plaintext of the newcomer anywhere in the database files.
+    services.store.engine.dispose()
+    folder = services.settings.instance
+    raw = b"".join(p.read_bytes() for p in folder.glob("gateway.db*"))
+    for value in (person.family_name, person.bsn, person.v_number, "Electrician"):
+        assert value.encode() not in raw
