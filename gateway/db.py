@@ -173,8 +173,11 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        write = conn.get_execution_options().get("gateway_write", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        # Writes take the write lock at BEGIN, so two writers queue on the busy
+        # timeout instead of failing at their first write. Reads open no explicit
+        # transaction: each SELECT is its own snapshot, at no BEGIN/COMMIT cost.
+        if conn.get_execution_options().get("gateway_write", False):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 @contextmanager
@@ -193,7 +196,7 @@ def write(engine: Engine) -> Iterator[Connection]:
 
 @contextmanager
 def read(engine: Engine) -> Iterator[Connection]:
-    """One read transaction (a consistent snapshot).
+    """A read-only connection (on SQLite each statement is its own snapshot).
 
     Raises ServiceUnavailable when the database is locked or unreachable.
     """

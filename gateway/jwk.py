@@ -7,6 +7,7 @@ never meet a key type the contract does not allow. Must not import Flask or SQL.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -82,6 +83,19 @@ def generate(kind: str = "Ed25519") -> Key:
 def thumbprint(key: Key) -> str:
     """RFC 7638 thumbprint: SHA-256, base64url without padding. This is the kid."""
     return str(key.thumbprint())
+
+
+@functools.lru_cache(maxsize=4096)
+def _import_registered(kid: str, text: str) -> Key:
+    return import_jwk(json.loads(text))
+
+
+def import_registered(kid: str, data: Mapping[str, Any]) -> Key:
+    """Import a registered public key, once per process per kid and material.
+
+    Raises BadRequest as import_jwk does.
+    """
+    return _import_registered(kid, json.dumps(data, sort_keys=True))
 
 
 def public_jwk(key: Key) -> dict[str, Any]:

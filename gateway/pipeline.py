@@ -18,6 +18,7 @@ import Flask.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -33,7 +34,7 @@ from gateway.errors import (
 )
 from gateway.message import Message
 from gateway.schemas import Catalog
-from gateway.store import AuditRef, Store
+from gateway.store import AuditRef, DuplicateMessage, Store
 
 RECEIPT_TYP = envelope.RECEIPT_TYP
 
@@ -45,8 +46,12 @@ class Services:
     store: Store
     signing_key: jwk.Key
 
+    @functools.cached_property
+    def signer(self) -> envelope.Signer:
+        return envelope.Signer(self.signing_key, alg="EdDSA")
+
     def sign(self, payload: dict[str, Any], typ: str) -> str:
-        return envelope.sign(payload, self.signing_key, typ=typ, alg="EdDSA")
+        return self.signer.sign(payload, typ)
 
 
 @dataclass(frozen=True)
@@ -119,7 +124,7 @@ def _accept(raw: bytes, services: Services, now: datetime, trace_id: str, known:
     key_record.check_valid_at(now)
 
     # (3) signature.
-    verified = envelope.verify(unverified, jwk.import_jwk(key_record.jwk))
+    verified = envelope.verify(unverified, jwk.import_registered(key_record.kid, key_record.jwk))
     known.actor = key_record.oin
 
     # (4) the payload's sender owns the key.
@@ -140,16 +145,12 @@ def _accept(raw: bytes, services: Services, now: datetime, trace_id: str, known:
         return _repeat(stored.digest, stored.receipt, message)
     rules.check_fresh(message.issued_at, now, settings.replay_window, settings.future_skew)
 
-    # (7) rights.
-    sender = store.find_party(message.sender)
-    recipient = store.find_party(message.recipient)
+    # (7) rights. Parties are read before the write lock; they do not change roles.
+    parties = store.find_parties(message.sender, message.recipient)
+    sender, recipient = parties.get(message.sender), parties.get(message.recipient)
     if sender is None:  # a key always has its party; guard against manual edits
         raise UnknownKey()
-    assigned = False
-    if message.type == "progress-report":
-        history = store.assignment_history(message.recipient, message.v_number)
-        assigned = assignments.in_force(history, message.sender, now)
-    rules.check_rights(message, sender, recipient, assigned=assigned)
+    rules.check_rights(message, sender, recipient)
     assert recipient is not None  # check_rights refused otherwise
     rules.check_consistency(message, recipient)
     assignment = None
@@ -162,7 +163,8 @@ def _accept(raw: bytes, services: Services, now: datetime, trace_id: str, known:
                 detail="/body/provider is not a registered provider",
             )
 
-    # (8) + (9) store, audit and receipt in one transaction.
+    # (8) store, sealed, with its audit entry; (9) the receipt, signed inside the
+    #     transaction because it names the audit index, sent after the commit.
     def make_receipt(ref: AuditRef) -> str:
         return services.sign(
             {
@@ -175,8 +177,18 @@ def _accept(raw: bytes, services: Services, now: datetime, trace_id: str, known:
             RECEIPT_TYP,
         )
 
-    stored, new = store.record_message(message, now, trace_id, make_receipt, assignment)
-    if not new:  # a concurrent retry won the race
+    try:
+        with store.intake() as tx:
+            # The assignment is checked under the lock: an assignment ended by a
+            # message committed a moment ago is not in force for this report.
+            if message.type == "progress-report":
+                history = tx.assignment_history(message.recipient, message.v_number)
+                rules.check_assigned(history, message.sender, now)
+            stored = tx.record(message, now, trace_id, make_receipt, assignment)
+    except DuplicateMessage:  # a concurrent request stored this message_id first
+        stored = store.find_message(message.message_id)
+        if stored is None:
+            raise
         return _repeat(stored.digest, stored.receipt, message)
     return Outcome(status=202, receipt=stored.receipt, message_id=message.message_id)
 

@@ -6,10 +6,11 @@ contract names. Must not import Flask or SQL.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from gateway.assignments import Assignment, in_force
 from gateway.errors import NotAuthorised, Replay, SchemaViolation, SenderMismatch
 from gateway.message import Message, parse_utc
 from gateway.parties import Party
@@ -37,16 +38,12 @@ def check_fresh(issued_at: datetime, now: datetime, window: timedelta, skew: tim
         raise Replay("issued_at is older than the replay window")
 
 
-def check_rights(
-    message: Message, sender: Party, recipient: Party | None, *, assigned: bool
-) -> None:
+def check_rights(message: Message, sender: Party, recipient: Party | None) -> None:
     """May ``sender`` send this message to ``recipient``?
 
-    ``assigned`` says whether the recipient municipality has a provider
-    assignment in force for this newcomer and this sender (progress reports).
     Raises NotAuthorised when the role may not send the type, the recipient is
-    not a registered municipality, a municipality writes for another one, or a
-    provider reports on a newcomer not assigned to it.
+    not a registered municipality, or a municipality writes for another one.
+    Whether a provider is assigned is ``check_assigned``, run under the write lock.
     """
     if sender.role not in SENDER_ROLES[message.type]:
         raise NotAuthorised(f"role {sender.role} may not send {message.type}")
@@ -54,7 +51,14 @@ def check_rights(
         raise NotAuthorised("recipient is not a registered municipality")
     if sender.role == "municipality" and recipient.oin != sender.oin:
         raise NotAuthorised("a municipality records only for itself")
-    if message.type == "progress-report" and not assigned:
+
+
+def check_assigned(history: Iterable[Assignment], provider: str, now: datetime) -> None:
+    """Raises NotAuthorised unless ``provider`` holds an assignment in force at ``now``.
+
+    ``history`` is the recipient municipality's assignments for this newcomer.
+    """
+    if not in_force(history, provider, now):
         raise NotAuthorised("no provider assignment in force for this newcomer")
 
 

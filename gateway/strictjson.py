@@ -22,11 +22,9 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    obj: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in obj:
-            raise MalformedMessage("duplicate member name in JSON object")
-        obj[key] = value
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise MalformedMessage("duplicate member name in JSON object")
     return obj
 
 
@@ -72,6 +70,7 @@ def loads(data: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
         text = data
     if text.startswith("\ufeff"):
         raise MalformedMessage("byte order mark before JSON")
+    _check_depth(text, max_depth)
     try:
         value = _DECODER.decode(text)
     except RecursionError:
@@ -80,7 +79,10 @@ def loads(data: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
         raise MalformedMessage("not valid JSON") from None
     except ValueError:  # int() beyond sys.get_int_max_str_digits
         raise MalformedMessage("number out of range") from None
-    _check_tree(value, max_depth)
+    # Strict UTF-8 decoding already refused encoded surrogates; only a \\uD8xx..
+    # escape can still produce one, and a valid pair is fine.
+    if _SURROGATE_ESCAPE.search(text):
+        _check_surrogates(value)
     return value
 
 
@@ -95,22 +97,38 @@ def loads_object(data: bytes | str, *, max_depth: int = MAX_DEPTH) -> dict[str, 
     return value
 
 
-def _check_tree(root: Any, max_depth: int) -> None:
-    """Walk iteratively: depth and lone surrogates (in keys and strings)."""
-    stack: list[tuple[Any, int]] = [(root, 1)]
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)  # "unrolled": linear, fast
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _check_depth(text: str, max_depth: int) -> None:
+    """Nesting depth from the brackets outside strings, before the recursive parser runs."""
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    if len(brackets) <= 2 * max_depth:
+        return
+    depth = 0
+    for char in brackets:
+        if char in "[{":
+            depth += 1
+            if depth > max_depth:
+                raise MalformedMessage("JSON nested too deeply")
+        else:
+            depth -= 1
+
+
+def _check_surrogates(root: Any) -> None:
+    """Walk keys and strings for lone surrogates (only called when an escape could make one)."""
+    stack: list[Any] = [root]
     while stack:
-        value, depth = stack.pop()
+        value = stack.pop()
         if isinstance(value, str):
             if _SURROGATE.search(value):
                 raise MalformedMessage("lone surrogate in JSON string")
         elif isinstance(value, dict):
-            if depth > max_depth:
-                raise MalformedMessage("JSON nested too deeply")
-            for key, item in value.items():
+            for key in value:
                 if _SURROGATE.search(key):
                     raise MalformedMessage("lone surrogate in JSON member name")
-                stack.append((item, depth + 1))
+            stack.extend(value.values())
         elif isinstance(value, list):
-            if depth > max_depth:
-                raise MalformedMessage("JSON nested too deeply")
-            stack.extend((item, depth + 1) for item in value)
+            stack.extend(value)

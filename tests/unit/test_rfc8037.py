@@ -25,12 +25,9 @@ def test_signature_matches_rfc8037_a4() -> None:
     assert envelope.b64url_encode(raw_sign(key, SIGNING_INPUT)) == SIGNATURE
 
 
-def test_rfc8037_a5_signature_verifies_with_joserfc() -> None:
-    from joserfc import jws
-
+def test_rfc8037_a5_signature_verifies() -> None:
     public = jwk.import_jwk({k: v for k, v in PRIVATE.items() if k != "d"})
-    token = SIGNING_INPUT.decode() + "." + SIGNATURE
-    from gateway.envelope import _REGISTRIES
-
-    result = jws.deserialize_compact(token, public, registry=_REGISTRIES["EdDSA"])
-    assert result.payload == b"Example of Ed25519 signing"
+    signature = envelope.b64url_decode(SIGNATURE)
+    assert envelope.verify_signature("EdDSA", SIGNING_INPUT, signature, public)
+    assert envelope.verify_signature("Ed25519", SIGNING_INPUT, signature, public)
+    assert not envelope.verify_signature("EdDSA", SIGNING_INPUT + b"x", signature, public)

@@ -48,29 +48,32 @@ def _profile(catalog: Catalog, code: str = "GM0546", recipient: Party = LEIDEN) 
 @pytest.mark.parametrize("sender", [PROVIDER, LEIDEN, AUDITOR])
 def test_only_coa_sends_handover_profiles(catalog: Catalog, sender: Party) -> None:
     with pytest.raises(NotAuthorised):
-        rules.check_rights(_profile(catalog), sender, LEIDEN, assigned=True)
+        rules.check_rights(_profile(catalog), sender, LEIDEN)
 
 
 def test_coa_sends_a_profile_to_a_registered_municipality(catalog: Catalog) -> None:
-    rules.check_rights(_profile(catalog), COA, LEIDEN, assigned=False)
+    rules.check_rights(_profile(catalog), COA, LEIDEN)
     with pytest.raises(NotAuthorised):
-        rules.check_rights(_profile(catalog), COA, None, assigned=False)
+        rules.check_rights(_profile(catalog), COA, None)
     with pytest.raises(NotAuthorised):
-        rules.check_rights(_profile(catalog), COA, PROVIDER, assigned=False)
+        rules.check_rights(_profile(catalog), COA, PROVIDER)
 
 
 def test_progress_report_needs_an_assignment_in_force(catalog: Catalog) -> None:
     report = _message(catalog, PROVIDER, "progress-report", synthetic.progress_report(PROVIDER.oin))
-    rules.check_rights(report, PROVIDER, LEIDEN, assigned=True)
+    rules.check_rights(report, PROVIDER, LEIDEN)
+    rules.check_assigned([_assignment(PROVIDER.oin)], PROVIDER.oin, NOW)
     with pytest.raises(NotAuthorised):
-        rules.check_rights(report, PROVIDER, LEIDEN, assigned=False)
+        rules.check_assigned([], PROVIDER.oin, NOW)
+    with pytest.raises(NotAuthorised):
+        rules.check_assigned([_assignment("00000001000000000099")], PROVIDER.oin, NOW)
 
 
 def test_municipality_records_only_for_itself(catalog: Catalog) -> None:
     body = synthetic.provider_assignment(PROVIDER.oin, NOW)
     msg = _message(catalog, LEIDEN, "provider-assignment", body, recipient=UTRECHT)
     with pytest.raises(NotAuthorised):
-        rules.check_rights(msg, LEIDEN, UTRECHT, assigned=False)
+        rules.check_rights(msg, LEIDEN, UTRECHT)
 
 
 def test_profile_must_be_placed_in_the_recipient_municipality(catalog: Catalog) -> None:

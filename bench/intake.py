@@ -1,0 +1,192 @@
+"""Intake benchmark: the real server under gunicorn on 127.0.0.1, driven from
+separate client processes with pre-signed messages, for a bounded time.
+
+Prints, in one run on one machine:
+  - the in-process floor: Ed25519 verify + schema validation + SHA-256 per message;
+  - maximum accepted messages/s (every one durably committed with its audit entry),
+    with p50/p99 latency;
+  - p50/p99 latency at a steady offered load (default 200 messages/s), measured from
+    each request's scheduled send time, so a stall is not hidden (no coordinated omission).
+
+    python bench/intake.py [--seconds 10] [--workers 2] [--threads 1] [--rate 200]
+
+Only 127.0.0.1 is ever contacted; every loop is bounded in count and time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import http.client
+import multiprocessing as mp
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from gateway import config, demo, envelope, jwk, synthetic
+from gateway.app import build_services
+from gateway.message import Message
+from gateway.schemas import load_catalog
+from gateway.serverproc import ServerProcess
+
+
+def make_tokens(key: jwk.Key, count: int) -> list[bytes]:
+    rng = random.Random(1)
+    now = datetime.now(UTC)
+    tokens = []
+    for _ in range(count):
+        person = synthetic.Newcomer.make(rng)
+        body = synthetic.handover_profile(person, "GM0546", rng)
+        payload = synthetic.payload("handover-profile", body, sender=demo.COA,
+                                    recipient=demo.LEIDEN, newcomer=person, issued_at=now)
+        tokens.append(envelope.sign(payload, key, typ=envelope.MESSAGE_TYP).encode())
+    return tokens
+
+
+def floor(tokens: list[bytes], key: jwk.Key) -> float:
+    """Seconds per message for the irreducible work, in this process."""
+    catalog = load_catalog()
+    public = jwk.import_jwk(jwk.public_jwk(key))
+    sample = tokens[:2000]
+    start = time.perf_counter()
+    for token in sample:
+        verified = envelope.verify(envelope.parse(token, typ=envelope.MESSAGE_TYP), public)
+        Message.from_verified(verified, catalog)
+        hashlib.sha256(token).hexdigest()
+    return (time.perf_counter() - start) / len(sample)
+
+
+def _post(conn: http.client.HTTPConnection, token: bytes) -> int:
+    conn.request("POST", "/v1/messages", body=token,
+                 headers={"Content-Type": "application/jose", "Connection": "keep-alive"})
+    response = conn.getresponse()
+    response.read()
+    return response.status
+
+
+def _closed_loop(port: int, tokens: list[bytes], deadline: float, out: mp.Queue) -> None:  # type: ignore[type-arg]
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    latencies, statuses = [], {}
+    for token in tokens:
+        if time.monotonic() >= deadline:
+            break
+        start = time.perf_counter()
+        try:
+            status = _post(conn, token)
+        except (ConnectionError, http.client.HTTPException):
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            status = -1
+        latencies.append(time.perf_counter() - start)
+        statuses[status] = statuses.get(status, 0) + 1
+    out.put((latencies, statuses))
+
+
+def _open_loop(port: int, tokens: list[bytes], t0: float, interval: float, out: mp.Queue) -> None:  # type: ignore[type-arg]
+    """Send token i at t0 + i*interval; latency counts from that scheduled moment."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    latencies, statuses = [], {}
+    for i, token in enumerate(tokens):
+        scheduled = t0 + i * interval
+        pause = scheduled - time.perf_counter()
+        if pause > 0:
+            time.sleep(pause)
+        try:
+            status = _post(conn, token)
+        except (ConnectionError, http.client.HTTPException):
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            status = -1
+        latencies.append(time.perf_counter() - scheduled)
+        statuses[status] = statuses.get(status, 0) + 1
+    out.put((latencies, statuses))
+
+
+def _collect(procs: list[mp.Process], out: mp.Queue) -> tuple[list[float], dict[int, int]]:  # type: ignore[type-arg]
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    for _ in procs:
+        lat, st = out.get(timeout=300)
+        latencies += lat
+        for k, v in st.items():
+            statuses[k] = statuses.get(k, 0) + v
+    for p in procs:
+        p.join(timeout=30)
+    return latencies, statuses
+
+
+def pct(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=1000)[int(q * 10) - 1] * 1000 if len(values) > 1 else 0.0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
+    parser.add_argument("--clients", type=int, default=6, help="concurrent client connections")
+    parser.add_argument("--rate", type=float, default=200.0, help="steady offered load, msgs/s")
+    parser.add_argument("--database-url", default=None, help="default: SQLite in a temp folder")
+    args = parser.parse_args()
+
+    ctx = mp.get_context("fork")
+    with tempfile.TemporaryDirectory(prefix="bench-intake-") as tmp:
+        instance = Path(tmp) / "instance"
+        env = {"GATEWAY_DATABASE_URL": args.database_url} if args.database_url else {}
+        with ServerProcess(instance, workers=args.workers, threads=args.threads, env=env) as server:
+            settings = config.from_env({"GATEWAY_INSTANCE": str(instance), **env})
+            store = build_services(settings).store
+            cast = demo.register_cast(store, server.url, datetime.now(UTC))
+            key = cast.keys[demo.COA]
+            budget = int(args.seconds * 3000) + int(args.seconds * args.rate) + 100
+            print(f"signing {budget} messages ...", file=sys.stderr)
+            tokens = make_tokens(key, budget)
+            floor_s = floor(tokens, key)
+            size = sum(map(len, tokens[:100])) // 100
+
+            # 1. Maximum throughput, closed loop, bounded by time and by count.
+            maximum = tokens[: int(args.seconds * 3000)]
+            out: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
+            deadline = time.monotonic() + args.seconds
+            procs = [ctx.Process(target=_closed_loop, args=(server.port, maximum[i :: args.clients], deadline, out))
+                     for i in range(args.clients)]
+            started = time.perf_counter()
+            for p in procs:
+                p.start()
+            lat, statuses = _collect(procs, out)
+            elapsed = time.perf_counter() - started
+            accepted = statuses.get(202, 0)
+
+            # 2. Steady offered load, open loop.
+            steady = tokens[len(maximum) : len(maximum) + int(args.seconds * args.rate)]
+            senders = 8
+            t0 = time.perf_counter() + 0.2
+            procs = [ctx.Process(target=_open_loop, args=(
+                server.port, steady[i :: senders], t0 + i / args.rate, senders / args.rate, out))
+                for i in range(senders)]
+            for p in procs:
+                p.start()
+            steady_lat, steady_statuses = _collect(procs, out)
+            stored = store.count("messages")
+
+    print(f"machine: {mp.cpu_count()} cores; server: gunicorn {args.workers} workers x "
+          f"{args.threads} threads; database: {'SQLite (WAL, synchronous=FULL)' if not args.database_url else 'PostgreSQL'}")
+    print(f"message: handover-profile, {size} bytes as JWS")
+    print(f"floor (verify + schema + sha256, in-process): {floor_s * 1e6:.0f} us/msg "
+          f"= {1 / floor_s:,.0f} msgs/s per core")
+    print(f"max intake: {accepted / elapsed:,.0f} msgs/s accepted durably over {elapsed:.1f} s "
+          f"({args.clients} connections); p50 {pct(lat, 50):.1f} ms, p99 {pct(lat, 99):.1f} ms; "
+          f"statuses {dict(sorted(statuses.items()))}")
+    print(f"steady {args.rate:.0f} msgs/s for {args.seconds:.0f} s: p50 {pct(steady_lat, 50):.1f} ms, "
+          f"p99 {pct(steady_lat, 99):.1f} ms; statuses {dict(sorted(steady_statuses.items()))}")
+    print(f"ratio achieved/floor (per core, 2 cores): {(accepted / elapsed) / (2 / floor_s):.2f}")
+    print(f"messages stored at the end: {stored}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
