@@ -9,6 +9,8 @@ busy becomes ``ServiceUnavailable`` (503 with Retry-After), never a 500.
 
 from __future__ import annotations
 
+import fcntl
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -182,16 +184,54 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
 @contextmanager
 def write(engine: Engine) -> Iterator[Connection]:
-    """One write transaction: BEGIN IMMEDIATE on SQLite; commit on success.
+    """One write transaction on a connection of its own; commit on success.
 
     Raises ServiceUnavailable when the database stays locked or unreachable.
     """
-    with (
-        translate_busy(),
-        engine.connect().execution_options(gateway_write=True) as conn,
-        conn.begin(),
-    ):
+    with translate_busy(), engine.connect() as conn, write_on(conn):
         yield conn
+
+
+@contextmanager
+def write_on(conn: Connection) -> Iterator[Connection]:
+    """A write transaction on ``conn`` (BEGIN IMMEDIATE on SQLite); commit on success.
+
+    Ends the connection's read snapshot first, so reads made before on the
+    same connection cost no second checkout.
+    Raises ServiceUnavailable when the database stays locked or unreachable.
+    """
+    if conn.in_transaction():
+        conn.commit()
+    with _writer_queue(conn.engine), translate_busy():
+        conn.execution_options(gateway_write=True)
+        try:
+            with conn.begin():
+                yield conn
+        finally:
+            conn.execution_options(gateway_write=False)
+
+
+@contextmanager
+def _writer_queue(engine: Engine) -> Iterator[None]:
+    """Queue SQLite writers of all our processes on a kernel file lock.
+
+    SQLite's busy handler polls with growing sleeps while another process holds
+    the write lock, which caps throughput at a few hundred commits a second;
+    a waiter on ``flock`` is woken the moment the holder releases. Each
+    transaction opens its own descriptor, so threads of one process queue too.
+    Writers outside the gateway (a backup, the sqlite3 shell) do not take this
+    lock; for them the busy timeout and its 503 still apply.
+    """
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    fd = os.open(database + ".writelock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 @contextmanager

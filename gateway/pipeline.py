@@ -32,9 +32,9 @@ from gateway.errors import (
     ServiceUnavailable,
     UnknownKey,
 )
-from gateway.message import Message
+from gateway.message import Message, digest
 from gateway.schemas import Catalog
-from gateway.store import AuditRef, DuplicateMessage, Store
+from gateway.store import AuditRef, DuplicateMessage, Session, Store
 
 RECEIPT_TYP = envelope.RECEIPT_TYP
 
@@ -58,7 +58,6 @@ class Services:
 class Outcome:
     status: int  # 202 new, 200 the same bytes again
     receipt: str
-    message_id: str
 
 
 @dataclass
@@ -112,13 +111,30 @@ def refuse(
 
 
 def _accept(raw: bytes, services: Services, now: datetime, trace_id: str, known: _Known) -> Outcome:
-    store, settings = services.store, services.settings
-
     # (1) parse: compact JWS, strict header and strict JSON, before any library.
     unverified = envelope.parse(raw, typ=envelope.MESSAGE_TYP)
+    with services.store.session() as session:  # one connection for all that follows
+        try:
+            return _checked_and_stored(unverified, session, services, now, trace_id, known)
+        except DuplicateMessage:  # a concurrent request stored this message_id first
+            stored = session.find_message(known.message_id or "")
+            if stored is None:
+                raise
+            return _repeat(stored.digest, stored.receipt, raw)
+
+
+def _checked_and_stored(
+    unverified: envelope.UnverifiedJWS,
+    session: Session,
+    services: Services,
+    now: datetime,
+    trace_id: str,
+    known: _Known,
+) -> Outcome:
+    settings = services.settings
 
     # (2) key: looked up by the kid as a bound parameter; valid at *our* clock.
-    key_record = store.find_key(unverified.header.kid)
+    key_record = session.find_key(unverified.header.kid)
     if key_record is None:
         raise UnknownKey()
     key_record.check_valid_at(now)
@@ -136,17 +152,17 @@ def _accept(raw: bytes, services: Services, now: datetime, trace_id: str, known:
 
     # (5) schemas: the envelope members, then the body of its type and version.
     message = Message.from_verified(verified, services.catalog)
-    known.subject = store.pseudonym(message.v_number)
+    known.subject = services.store.pseudonym(message.v_number)
 
     # (6) idempotency first (a retry of an accepted message gets its receipt
     #     even after the replay window), then freshness.
-    stored = store.find_message(message.message_id)
+    stored = session.find_message(message.message_id)
     if stored is not None:
-        return _repeat(stored.digest, stored.receipt, message)
+        return _repeat(stored.digest, stored.receipt, message.raw)
     rules.check_fresh(message.issued_at, now, settings.replay_window, settings.future_skew)
 
     # (7) rights. Parties are read before the write lock; they do not change roles.
-    parties = store.find_parties(message.sender, message.recipient)
+    parties = session.find_parties(message.sender, message.recipient)
     sender, recipient = parties.get(message.sender), parties.get(message.recipient)
     if sender is None:  # a key always has its party; guard against manual edits
         raise UnknownKey()
@@ -156,7 +172,7 @@ def _accept(raw: bytes, services: Services, now: datetime, trace_id: str, known:
     assignment = None
     if message.type == "provider-assignment":
         assignment = assignments.from_message(message)
-        provider = store.find_party(assignment.provider)
+        provider = session.find_party(assignment.provider)
         if provider is None or provider.role != "provider":
             raise SchemaViolation(
                 [{"pointer": "/body/provider", "keyword": "registered-provider"}],
@@ -177,23 +193,18 @@ def _accept(raw: bytes, services: Services, now: datetime, trace_id: str, known:
             RECEIPT_TYP,
         )
 
-    try:
-        with store.intake() as tx:
-            # The assignment is checked under the lock: an assignment ended by a
-            # message committed a moment ago is not in force for this report.
-            if message.type == "progress-report":
-                history = tx.assignment_history(message.recipient, message.v_number)
-                rules.check_assigned(history, message.sender, now)
-            stored = tx.record(message, now, trace_id, make_receipt, assignment)
-    except DuplicateMessage:  # a concurrent request stored this message_id first
-        stored = store.find_message(message.message_id)
-        if stored is None:
-            raise
-        return _repeat(stored.digest, stored.receipt, message)
-    return Outcome(status=202, receipt=stored.receipt, message_id=message.message_id)
+    with session.intake() as tx:
+        # The assignment is checked under the lock: an assignment ended by a
+        # message committed a moment ago is not in force for this report.
+        if message.type == "progress-report":
+            history = tx.assignment_history(message.recipient, message.v_number)
+            rules.check_assigned(history, message.sender, now)
+        stored = tx.record(message, now, trace_id, make_receipt, assignment)
+    return Outcome(status=202, receipt=stored.receipt)
 
 
-def _repeat(stored_digest: str, receipt: str, message: Message) -> Outcome:
-    if stored_digest != message.digest:
+def _repeat(stored_digest: str, receipt: str, raw: bytes) -> Outcome:
+    """The same bytes again get the original receipt; other bytes are a conflict."""
+    if stored_digest != digest(raw):
         raise Conflict()
-    return Outcome(status=200, receipt=receipt, message_id=message.message_id)
+    return Outcome(status=200, receipt=receipt)

@@ -101,6 +101,43 @@ def append(conn: Connection, event: audit.Event, now: datetime) -> AuditRef:
     return AuditRef(index=index, leaf_hash=leaf)
 
 
+class Session:
+    """One pooled connection for everything one message needs: reads, then a write."""
+
+    def __init__(self, conn: Connection, store: Store) -> None:
+        self.conn = conn
+        self.store = store
+
+    def find_key(self, kid: str) -> KeyRecord | None:
+        row = self.conn.execute(_FIND_KEY, {"kid": kid}).first()
+        return _key(row) if row else None
+
+    def find_message(self, message_id: str) -> StoredMessage | None:
+        row = self.conn.execute(_FIND_MESSAGE, {"message_id": message_id}).first()
+        return StoredMessage(*row) if row else None
+
+    def find_party(self, oin: str) -> Party | None:
+        row = self.conn.execute(_FIND_PARTY, {"oin": oin}).first()
+        return _party(row) if row else None
+
+    def find_parties(self, first: str, second: str) -> dict[str, Party]:
+        """The registered parties among the two OINs, in one query."""
+        rows = self.conn.execute(_FIND_TWO_PARTIES, {"first": first, "second": second}).all()
+        return {row.oin: _party(row) for row in rows}
+
+    @contextmanager
+    def intake(self) -> Iterator[Intake]:
+        """The write transaction, on this session's connection (see Intake)."""
+        with db.write_on(self.conn):
+            _lock_counter(self.conn)
+            yield Intake(self.conn, self.store)
+
+
+def _lock_counter(conn: Connection) -> None:
+    if conn.dialect.name != "sqlite":  # SQLite's BEGIN IMMEDIATE is the lock
+        conn.execute(_LOCK_COUNTER)
+
+
 class Intake:
     """One write transaction of the intake pipeline: look up, check, record."""
 
@@ -206,15 +243,14 @@ class Store:
     def writing(self) -> Iterator[Connection]:
         """A write transaction holding the audit counter lock from its start."""
         with db.write(self.engine) as conn:
-            if conn.dialect.name != "sqlite":  # SQLite's BEGIN IMMEDIATE is the lock
-                conn.execute(_LOCK_COUNTER)
+            _lock_counter(conn)
             yield conn
 
     @contextmanager
-    def intake(self) -> Iterator[Intake]:
-        """The pipeline's write transaction (see Intake)."""
-        with self.writing() as conn:
-            yield Intake(conn, self)
+    def session(self) -> Iterator[Session]:
+        """One connection for one message's reads and its write transaction."""
+        with db.translate_busy(), self.engine.connect() as conn:
+            yield Session(conn, self)
 
     # -- audit ---------------------------------------------------------------
 
@@ -269,15 +305,12 @@ class Store:
             raise Conflict("party (or municipality code) already registered") from None
 
     def find_party(self, oin: str) -> Party | None:
-        with db.read(self.engine) as conn:
-            row = conn.execute(_FIND_PARTY, {"oin": oin}).first()
-        return _party(row) if row else None
+        with self.session() as session:
+            return session.find_party(oin)
 
     def find_parties(self, first: str, second: str) -> dict[str, Party]:
-        """The registered parties among the two OINs, in one query."""
-        with db.read(self.engine) as conn:
-            rows = conn.execute(_FIND_TWO_PARTIES, {"first": first, "second": second}).all()
-        return {row.oin: _party(row) for row in rows}
+        with self.session() as session:
+            return session.find_parties(first, second)
 
     def list_parties(self) -> list[Party]:
         with db.read(self.engine) as conn:
@@ -322,9 +355,8 @@ class Store:
         return dataclasses.replace(_key(row), revoked_at=now)
 
     def find_key(self, kid: str) -> KeyRecord | None:
-        with db.read(self.engine) as conn:
-            row = conn.execute(_FIND_KEY, {"kid": kid}).first()
-        return _key(row) if row else None
+        with self.session() as session:
+            return session.find_key(kid)
 
     def list_keys(self, oin: str | None = None) -> list[KeyRecord]:
         query = select(db.keys).order_by(db.keys.c.oin, db.keys.c.created_at)
@@ -336,9 +368,8 @@ class Store:
     # -- messages ------------------------------------------------------------
 
     def find_message(self, message_id: str) -> StoredMessage | None:
-        with db.read(self.engine) as conn:
-            row = conn.execute(_FIND_MESSAGE, {"message_id": message_id}).first()
-        return StoredMessage(*row) if row else None
+        with self.session() as session:
+            return session.find_message(message_id)
 
     def data_key(self, conn: Connection, subject: str, now: datetime) -> bytes:
         """The newcomer's data key, made on first use, inside a write transaction.
