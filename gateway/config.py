@@ -17,6 +17,7 @@ class Settings:
     instance: Path
     database_url: str
     max_body_bytes: int = 256 * 1024
+    sqlite_busy_timeout_ms: int = 5000
     replay_window: timedelta = timedelta(days=7)
     future_skew: timedelta = timedelta(seconds=300)
 
@@ -47,6 +48,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         instance=instance,
         database_url=url,
         max_body_bytes=_int(env, "GATEWAY_MAX_BODY_BYTES", 256 * 1024, 1024, 64 * 1024 * 1024),
+        sqlite_busy_timeout_ms=_int(env, "GATEWAY_SQLITE_BUSY_TIMEOUT_MS", 5000, 10, 600_000),
         replay_window=timedelta(
             seconds=_int(env, "GATEWAY_REPLAY_WINDOW_SECONDS", 7 * 86400, 60, 366 * 86400)
         ),

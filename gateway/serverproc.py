@@ -48,6 +48,7 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 30.0) -> ServerProcess:
+        """Start and wait for health; on any failure the child is stopped, never left behind."""
         self.instance.mkdir(parents=True, exist_ok=True)
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
@@ -70,17 +71,25 @@ class ServerProcess:
                 stderr=log,
                 start_new_session=True,
             )
+        try:
+            self._wait_healthy(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_healthy(self, timeout: float) -> None:
+        assert self.proc is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"gateway exited with {self.proc.returncode}; see {self.log}")
             try:
                 if requests.get(self.url + "/v1/health", timeout=5).status_code == 200:
-                    return self
+                    return
             except requests.RequestException:
                 pass
             time.sleep(0.05)
-        self.stop()
         raise RuntimeError(f"gateway did not become healthy; see {self.log}")
 
     def kill(self) -> None:

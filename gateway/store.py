@@ -193,24 +193,27 @@ class Intake:
             now,
         )
         receipt = make_receipt(ref)
-        conn.execute(
-            _INSERT_MESSAGE,
-            {
-                "message_id": message.message_id,
-                "digest": message.digest,
-                "type": message.type,
-                "version": message.version,
-                "sender": message.sender,
-                "recipient": message.recipient,
-                "subject": subject,
-                "kid": message.kid,
-                "issued_at": message.issued_at,
-                "received_at": now,
-                "audit_index": ref.index,
-                "receipt": receipt,
-                "sealed": vault.seal(data_key, message.raw, message.message_id),
-            },
-        )
+        try:
+            conn.execute(
+                _INSERT_MESSAGE,
+                {
+                    "message_id": message.message_id,
+                    "digest": message.digest,
+                    "type": message.type,
+                    "version": message.version,
+                    "sender": message.sender,
+                    "recipient": message.recipient,
+                    "subject": subject,
+                    "kid": message.kid,
+                    "issued_at": message.issued_at,
+                    "received_at": now,
+                    "audit_index": ref.index,
+                    "receipt": receipt,
+                    "sealed": vault.seal(data_key, message.raw, message.message_id),
+                },
+            )
+        except IntegrityError:
+            raise DuplicateMessage() from None
         if assignment is not None:
             conn.execute(
                 _INSERT_ASSIGNMENT,

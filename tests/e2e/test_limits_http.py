@@ -1,0 +1,126 @@
+"""Body limits, chunked bodies, a busy database and the server's log lines, over HTTP."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import requests
+
+from gateway import demo, pipeline, synthetic
+from gateway.pipeline import Services
+from gateway.serverproc import ServerProcess
+from tests.conftest import services_for
+
+pytestmark = pytest.mark.e2e
+JOSE = {"Content-Type": "application/jose"}
+LIMIT = 256 * 1024
+
+
+def _profile_token(cast: demo.Cast, seed: int) -> tuple[str, synthetic.Newcomer]:
+    rng = random.Random(seed)
+    person = synthetic.Newcomer.make(rng)
+    payload = synthetic.payload(
+        "handover-profile",
+        synthetic.handover_profile(person, "GM0546", rng),
+        sender=demo.COA,
+        recipient=demo.LEIDEN,
+        newcomer=person,
+        issued_at=datetime.now(UTC),
+    )
+    return cast.client(demo.COA).sign(payload), person
+
+
+@pytest.mark.parametrize(("size", "status"), [(LIMIT, 400), (LIMIT + 1, 413)])
+def test_the_limit_is_inclusive(cast: demo.Cast, size: int, status: int) -> None:
+    response = requests.post(cast.url + "/v1/messages", data=b"A" * size, headers=JOSE, timeout=10)
+    assert response.status_code == status  # 400: read whole (and malformed), not cut
+
+
+def test_a_chunked_message_within_the_limit_is_accepted(cast: demo.Cast) -> None:
+    token, _ = _profile_token(cast, 101)
+    chunks = iter([token[:500].encode(), token[500:].encode()])
+    response = requests.post(cast.url + "/v1/messages", data=chunks, headers=JOSE, timeout=10)
+    assert response.status_code == 202
+
+
+def test_a_chunked_body_one_byte_over_the_limit_is_refused(cast: demo.Cast) -> None:
+    chunks = iter([b"A" * LIMIT, b"A"])
+    response = requests.post(cast.url + "/v1/messages", data=chunks, headers=JOSE, timeout=10)
+    assert response.status_code == 413
+
+
+def test_log_lines_carry_no_personal_data(cast: demo.Cast, server: ServerProcess) -> None:
+    token, person = _profile_token(cast, 102)
+    assert (
+        requests.post(cast.url + "/v1/messages", data=token, headers=JOSE, timeout=10).status_code
+        == 202
+    )
+    log = server.log.read_text()
+    assert '"trace_id"' in log
+    for value in (
+        person.v_number,
+        person.bsn,
+        person.family_name,
+        person.birth_date,
+        "Electrician",
+    ):
+        assert value not in log
+
+
+def test_the_same_message_raced_by_two_threads_is_stored_once(
+    cast: demo.Cast, server_services: Services
+) -> None:
+    token, _ = _profile_token(cast, 103)
+    before = server_services.store.count("messages")
+    outcomes: list[pipeline.Outcome] = []
+    barrier = threading.Barrier(4)
+
+    def submit() -> None:
+        barrier.wait()
+        outcomes.append(
+            pipeline.accept(
+                token.encode(), services=server_services, now=datetime.now(UTC), trace_id="0" * 32
+            )
+        )
+
+    threads = [threading.Thread(target=submit) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(o.status for o in outcomes) == [200, 200, 200, 202]
+    assert len({o.receipt for o in outcomes}) == 1
+    assert server_services.store.count("messages") == before + 1
+    indices = [e["index"] for e in server_services.store.audit_entries()]
+    assert indices == list(range(len(indices)))  # the losers' rollbacks left no gap
+
+
+def test_a_database_locked_by_another_program_gives_503_with_retry_after(tmp_path: Path) -> None:
+    instance = tmp_path / "instance"
+    env = {"GATEWAY_SQLITE_BUSY_TIMEOUT_MS": "200"}
+    with ServerProcess(instance, env=env) as server:
+        services_for(instance)  # migrated and ready
+        blocker = sqlite3.connect(instance / "gateway.db", isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        try:
+            response = requests.post(
+                server.url + "/v1/messages", data=b"x", headers=JOSE, timeout=10
+            )
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        assert response.status_code == 503
+        assert response.json()["code"] == "unavailable"
+        assert int(response.headers["Retry-After"]) >= 1
+        # Once the other program lets go, the same request is served again.
+        assert (
+            requests.post(
+                server.url + "/v1/messages", data=b"x", headers=JOSE, timeout=10
+            ).status_code
+            == 400
+        )
