@@ -26,6 +26,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from gateway import config, demo, envelope, jwk, synthetic
 from gateway.app import build_services
@@ -41,8 +42,14 @@ def make_tokens(key: jwk.Key, count: int) -> list[bytes]:
     for _ in range(count):
         person = synthetic.Newcomer.make(rng)
         body = synthetic.handover_profile(person, "GM0546", rng)
-        payload = synthetic.payload("handover-profile", body, sender=demo.COA,
-                                    recipient=demo.LEIDEN, newcomer=person, issued_at=now)
+        payload = synthetic.payload(
+            "handover-profile",
+            body,
+            sender=demo.COA,
+            recipient=demo.LEIDEN,
+            newcomer=person,
+            issued_at=now,
+        )
         tokens.append(envelope.sign(payload, key, typ=envelope.MESSAGE_TYP).encode())
     return tokens
 
@@ -60,27 +67,34 @@ def floor(tokens: list[bytes], key: jwk.Key) -> float:
     return (time.perf_counter() - start) / len(sample)
 
 
-def _post(conn: http.client.HTTPConnection, token: bytes) -> int:
-    conn.request("POST", "/v1/messages", body=token,
-                 headers={"Content-Type": "application/jose", "Connection": "keep-alive"})
-    response = conn.getresponse()
-    response.read()
-    return response.status
+def _send(
+    conn: http.client.HTTPConnection, port: int, token: bytes
+) -> tuple[http.client.HTTPConnection, int]:
+    """POST one message; on a dropped connection, count -1 and reconnect."""
+    try:
+        conn.request(
+            "POST",
+            "/v1/messages",
+            body=token,
+            headers={"Content-Type": "application/jose", "Connection": "keep-alive"},
+        )
+        response = conn.getresponse()
+        response.read()
+        return conn, response.status
+    except (ConnectionError, http.client.HTTPException):
+        conn.close()
+        return http.client.HTTPConnection("127.0.0.1", port, timeout=30), -1
 
 
 def _closed_loop(port: int, tokens: list[bytes], deadline: float, out: mp.Queue) -> None:  # type: ignore[type-arg]
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    latencies, statuses = [], {}
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
     for token in tokens:
         if time.monotonic() >= deadline:
             break
         start = time.perf_counter()
-        try:
-            status = _post(conn, token)
-        except (ConnectionError, http.client.HTTPException):
-            conn.close()
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            status = -1
+        conn, status = _send(conn, port, token)
         latencies.append(time.perf_counter() - start)
         statuses[status] = statuses.get(status, 0) + 1
     out.put((latencies, statuses))
@@ -89,24 +103,20 @@ def _closed_loop(port: int, tokens: list[bytes], deadline: float, out: mp.Queue)
 def _open_loop(port: int, tokens: list[bytes], t0: float, interval: float, out: mp.Queue) -> None:  # type: ignore[type-arg]
     """Send token i at t0 + i*interval; latency counts from that scheduled moment."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    latencies, statuses = [], {}
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
     for i, token in enumerate(tokens):
         scheduled = t0 + i * interval
         pause = scheduled - time.perf_counter()
         if pause > 0:
             time.sleep(pause)
-        try:
-            status = _post(conn, token)
-        except (ConnectionError, http.client.HTTPException):
-            conn.close()
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            status = -1
+        conn, status = _send(conn, port, token)
         latencies.append(time.perf_counter() - scheduled)
         statuses[status] = statuses.get(status, 0) + 1
     out.put((latencies, statuses))
 
 
-def _collect(procs: list[mp.Process], out: mp.Queue) -> tuple[list[float], dict[int, int]]:  # type: ignore[type-arg]
+def _collect(procs: list[Any], out: mp.Queue) -> tuple[list[float], dict[int, int]]:  # type: ignore[type-arg]
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     for _ in procs:
@@ -124,7 +134,9 @@ def pct(values: list[float], q: float) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
@@ -152,8 +164,13 @@ def main() -> int:
             maximum = tokens[: int(args.seconds * 3000)]
             out: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
             deadline = time.monotonic() + args.seconds
-            procs = [ctx.Process(target=_closed_loop, args=(server.port, maximum[i :: args.clients], deadline, out))
-                     for i in range(args.clients)]
+            procs = [
+                ctx.Process(
+                    target=_closed_loop,
+                    args=(server.port, maximum[i :: args.clients], deadline, out),
+                )
+                for i in range(args.clients)
+            ]
             started = time.perf_counter()
             for p in procs:
                 p.start()
@@ -165,24 +182,44 @@ def main() -> int:
             steady = tokens[len(maximum) : len(maximum) + int(args.seconds * args.rate)]
             senders = 8
             t0 = time.perf_counter() + 0.2
-            procs = [ctx.Process(target=_open_loop, args=(
-                server.port, steady[i :: senders], t0 + i / args.rate, senders / args.rate, out))
-                for i in range(senders)]
+            procs = [
+                ctx.Process(
+                    target=_open_loop,
+                    args=(
+                        server.port,
+                        steady[i::senders],
+                        t0 + i / args.rate,
+                        senders / args.rate,
+                        out,
+                    ),
+                )
+                for i in range(senders)
+            ]
             for p in procs:
                 p.start()
             steady_lat, steady_statuses = _collect(procs, out)
             stored = store.count("messages")
 
-    print(f"machine: {mp.cpu_count()} cores; server: gunicorn {args.workers} workers x "
-          f"{args.threads} threads; database: {'SQLite (WAL, synchronous=FULL)' if not args.database_url else 'PostgreSQL'}")
+    database = "PostgreSQL" if args.database_url else "SQLite (WAL, synchronous=FULL)"
+    print(
+        f"machine: {mp.cpu_count()} cores; server: gunicorn {args.workers} workers x "
+        f"{args.threads} threads; database: {database}"
+    )
     print(f"message: handover-profile, {size} bytes as JWS")
-    print(f"floor (verify + schema + sha256, in-process): {floor_s * 1e6:.0f} us/msg "
-          f"= {1 / floor_s:,.0f} msgs/s per core")
-    print(f"max intake: {accepted / elapsed:,.0f} msgs/s accepted durably over {elapsed:.1f} s "
-          f"({args.clients} connections); p50 {pct(lat, 50):.1f} ms, p99 {pct(lat, 99):.1f} ms; "
-          f"statuses {dict(sorted(statuses.items()))}")
-    print(f"steady {args.rate:.0f} msgs/s for {args.seconds:.0f} s: p50 {pct(steady_lat, 50):.1f} ms, "
-          f"p99 {pct(steady_lat, 99):.1f} ms; statuses {dict(sorted(steady_statuses.items()))}")
+    print(
+        f"floor (verify + schema + sha256, in-process): {floor_s * 1e6:.0f} us/msg "
+        f"= {1 / floor_s:,.0f} msgs/s per core"
+    )
+    print(
+        f"max intake: {accepted / elapsed:,.0f} msgs/s accepted durably over {elapsed:.1f} s "
+        f"({args.clients} connections); p50 {pct(lat, 50):.1f} ms, p99 {pct(lat, 99):.1f} ms; "
+        f"statuses {dict(sorted(statuses.items()))}"
+    )
+    print(
+        f"steady {args.rate:.0f} msgs/s for {args.seconds:.0f} s: "
+        f"p50 {pct(steady_lat, 50):.1f} ms, p99 {pct(steady_lat, 99):.1f} ms; "
+        f"statuses {dict(sorted(steady_statuses.items()))}"
+    )
     print(f"ratio achieved/floor (per core, 2 cores): {(accepted / elapsed) / (2 / floor_s):.2f}")
     print(f"messages stored at the end: {stored}")
     return 0

@@ -37,3 +37,23 @@ def header_for(
     key: jwk.Key, typ: str = envelope.MESSAGE_TYP, alg: str | None = None
 ) -> dict[str, Any]:
     return {"alg": alg or jwk.default_alg(key), "kid": jwk.thumbprint(key), "typ": typ}
+
+
+def profile_token(client: Any, seed: int, now: Any = None) -> tuple[str, Any]:
+    """A signed handover profile of a new synthetic newcomer from the demo COA to Leiden."""
+    import random
+    from datetime import UTC, datetime
+
+    from gateway import demo, synthetic
+
+    rng = random.Random(seed)
+    person = synthetic.Newcomer.make(rng)
+    payload = synthetic.payload(
+        "handover-profile",
+        synthetic.handover_profile(person, "GM0546", rng),
+        sender=demo.COA,
+        recipient=demo.LEIDEN,
+        newcomer=person,
+        issued_at=now or datetime.now(UTC),
+    )
+    return client.sign(payload), person

@@ -7,13 +7,23 @@ from typing import Any
 from flask_smorest import Blueprint
 
 from gateway import pipeline
-from gateway.api import http
+from gateway.api import http, problems
 from gateway.errors import GatewayError
-from gateway.resources import Problem, ReceiptResponse
+from gateway.resources import ReceiptResponse
 
 blp = Blueprint("messages", __name__, url_prefix="/v1", description="Signed message intake")
 
 JOSE = "application/jose"
+INTAKE_PROBLEMS = {
+    400: "malformed, unsupported-header",
+    401: "unknown-key, key-not-valid, invalid-signature",
+    403: "sender-mismatch, not-authorised",
+    409: "conflict, replay",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    422: "schema-violation",
+    503: "unavailable (retry after Retry-After)",
+}
 
 
 def _read_message() -> bytes:
@@ -46,45 +56,7 @@ def _read_message() -> bytes:
 @blp.alt_response(
     200, schema=ReceiptResponse, description="The same bytes again: the original receipt"
 )
-@blp.alt_response(
-    400,
-    schema=Problem,
-    content_type="application/problem+json",
-    description="malformed, unsupported-header",
-)
-@blp.alt_response(
-    401,
-    schema=Problem,
-    content_type="application/problem+json",
-    description="unknown-key, key-not-valid, invalid-signature",
-)
-@blp.alt_response(
-    403,
-    schema=Problem,
-    content_type="application/problem+json",
-    description="sender-mismatch, not-authorised",
-)
-@blp.alt_response(
-    409, schema=Problem, content_type="application/problem+json", description="conflict, replay"
-)
-@blp.alt_response(
-    413, schema=Problem, content_type="application/problem+json", description="payload-too-large"
-)
-@blp.alt_response(
-    415,
-    schema=Problem,
-    content_type="application/problem+json",
-    description="unsupported-media-type",
-)
-@blp.alt_response(
-    422, schema=Problem, content_type="application/problem+json", description="schema-violation"
-)
-@blp.alt_response(
-    503,
-    schema=Problem,
-    content_type="application/problem+json",
-    description="unavailable (retry after Retry-After)",
-)
+@problems.documented(blp, INTAKE_PROBLEMS)
 def post_message() -> Any:
     raw = _read_message()
     outcome = pipeline.accept(

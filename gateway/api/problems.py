@@ -9,13 +9,18 @@ can find it.
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from flask import Flask, Response, g
+from flask_smorest import Blueprint
 from werkzeug.exceptions import HTTPException
 
 from gateway import logs
 from gateway.errors import GatewayError
+from gateway.resources import Problem
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 PROBLEM = "application/problem+json"
 log = logs.get("gateway.http")
@@ -66,6 +71,19 @@ def on_http_exception(error: HTTPException) -> Response:
 def on_unexpected(error: Exception) -> Response:
     log.error("unhandled_error", error_type=type(error).__name__)
     return problem(500, "internal-error", "Internal error", type_="about:blank")
+
+
+def documented(blp: Blueprint, codes: Mapping[int, str]) -> Callable[[F], F]:
+    """Declare a view's problem responses in the OpenAPI document, one per status."""
+
+    def decorate(view: F) -> F:
+        for status, description in codes.items():
+            view = blp.alt_response(
+                status, schema=Problem, content_type=PROBLEM, description=description
+            )(view)
+        return view
+
+    return decorate
 
 
 def init_app(app: Flask) -> None:

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import random
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import requests
 
-from gateway import demo, envelope, synthetic
+from gateway import demo, envelope
 from gateway.serverproc import ServerProcess
 from tests.conftest import services_for
+from tests.helpers import profile_token
 
 pytestmark = pytest.mark.e2e
 JOSE = {"Content-Type": "application/jose"}
@@ -24,22 +24,7 @@ def test_receipted_messages_survive_sigkill_and_retries_do_not_duplicate(tmp_pat
         store = services_for(instance).store
         cast = demo.register_cast(store, server.url, datetime.now(UTC))
         coa = cast.client(demo.COA)
-        rng = random.Random(9)
-        tokens = []
-        for _ in range(40):
-            person = synthetic.Newcomer.make(rng)
-            tokens.append(
-                coa.sign(
-                    synthetic.payload(
-                        "handover-profile",
-                        synthetic.handover_profile(person, "GM0546", rng),
-                        sender=demo.COA,
-                        recipient=demo.LEIDEN,
-                        newcomer=person,
-                        issued_at=datetime.now(UTC),
-                    )
-                )
-            )
+        tokens = [profile_token(coa, seed)[0] for seed in range(1000, 1040)]
         receipts: dict[str, dict[str, object]] = {}
         for i, token in enumerate(tokens[:25]):
             response = requests.post(

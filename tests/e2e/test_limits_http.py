@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import sqlite3
 import threading
 from datetime import UTC, datetime
@@ -15,6 +14,7 @@ from gateway import demo, pipeline, synthetic
 from gateway.pipeline import Services
 from gateway.serverproc import ServerProcess
 from tests.conftest import services_for
+from tests.helpers import profile_token
 
 pytestmark = pytest.mark.e2e
 JOSE = {"Content-Type": "application/jose"}
@@ -22,17 +22,7 @@ LIMIT = 256 * 1024
 
 
 def _profile_token(cast: demo.Cast, seed: int) -> tuple[str, synthetic.Newcomer]:
-    rng = random.Random(seed)
-    person = synthetic.Newcomer.make(rng)
-    payload = synthetic.payload(
-        "handover-profile",
-        synthetic.handover_profile(person, "GM0546", rng),
-        sender=demo.COA,
-        recipient=demo.LEIDEN,
-        newcomer=person,
-        issued_at=datetime.now(UTC),
-    )
-    return cast.client(demo.COA).sign(payload), person
+    return profile_token(cast.client(demo.COA), seed)
 
 
 @pytest.mark.parametrize(("size", "status"), [(LIMIT, 400), (LIMIT + 1, 413)])
