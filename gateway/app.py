@@ -16,7 +16,9 @@ from flask_smorest import Api
 
 from gateway import audit, config, logs, migrate
 from gateway.api import messages, meta, problems
+from gateway.auditlog import AuditLog
 from gateway.db import make_engine
+from gateway.envelope import Signer
 from gateway.instance import load_secrets
 from gateway.pipeline import Services
 from gateway.schemas import load_catalog
@@ -33,8 +35,14 @@ def build_services(settings: config.Settings, *, upgrade: bool | None = None) ->
     if upgrade if upgrade is not None else settings.is_sqlite:
         migrate.upgrade(engine)
     store = Store(engine, Vault(secrets.master_key), secrets.pseudonym_key)
+    signer = Signer(secrets.signing_key, alg="EdDSA")
+    origin = settings.log_origin or f"inburgering-gateway/{signer.kid[:16]}"
     return Services(
-        settings=settings, catalog=load_catalog(), store=store, signing_key=secrets.signing_key
+        settings=settings,
+        catalog=load_catalog(),
+        store=store,
+        signer=signer,
+        auditlog=AuditLog(engine, signer, origin),
     )
 
 

@@ -18,6 +18,9 @@ class Settings:
     database_url: str
     max_body_bytes: int = 256 * 1024
     sqlite_busy_timeout_ms: int = 5000
+    log_origin: str | None = None  # the checkpoint note's origin; default from the key id
+    checkpoint_interval: timedelta = timedelta(seconds=60)
+    checkpoint_grace: timedelta = timedelta(seconds=300)
     replay_window: timedelta = timedelta(days=7)
     future_skew: timedelta = timedelta(seconds=300)
 
@@ -49,6 +52,13 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         database_url=url,
         max_body_bytes=_int(env, "GATEWAY_MAX_BODY_BYTES", 256 * 1024, 1024, 64 * 1024 * 1024),
         sqlite_busy_timeout_ms=_int(env, "GATEWAY_SQLITE_BUSY_TIMEOUT_MS", 5000, 10, 600_000),
+        log_origin=env.get("GATEWAY_LOG_ORIGIN") or None,
+        checkpoint_interval=timedelta(
+            seconds=_int(env, "GATEWAY_CHECKPOINT_INTERVAL_SECONDS", 60, 1, 3600)
+        ),
+        checkpoint_grace=timedelta(
+            seconds=_int(env, "GATEWAY_CHECKPOINT_GRACE_SECONDS", 300, 1, 86400)
+        ),
         replay_window=timedelta(
             seconds=_int(env, "GATEWAY_REPLAY_WINDOW_SECONDS", 7 * 86400, 60, 366 * 86400)
         ),

@@ -33,6 +33,7 @@ from sqlalchemy import (
     TypeDecorator,
     create_engine,
     event,
+    select,
 )
 from sqlalchemy.exc import OperationalError
 
@@ -146,6 +147,54 @@ audit_entries = Table(
     Column("subject", String(64), nullable=True, index=True),
     Column("created_at", UTCDateTime(), nullable=False),
 )
+
+
+audit_nodes = Table(
+    "audit_nodes",
+    metadata,
+    # Complete aligned subtrees above the leaves: level L, index i covers
+    # leaves [i * 2^L, (i + 1) * 2^L). Level 0 is audit_entries.leaf_hash.
+    Column("level", Integer, primary_key=True, autoincrement=False),
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", LargeBinary, nullable=False),
+)
+
+audit_tree = Table(
+    "audit_tree",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("size", BigInteger, nullable=False),  # leaves folded into audit_nodes
+)
+
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column(
+        "seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("tree_size", BigInteger, nullable=False),
+    Column("root_hash", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False, index=True),
+    Column("jws", Text, nullable=False),
+    Column("note", Text, nullable=False),
+)
+
+assertion_jtis = Table(
+    "assertion_jtis",
+    metadata,
+    Column("iss", String(20), primary_key=True),
+    Column("jti", String(128), primary_key=True),
+    Column("expires_at", UTCDateTime(), nullable=False, index=True),
+)
+
+
+def lock_audit_counter(conn: Connection) -> None:
+    """Take the audit counter row lock that serialises every write of the log.
+
+    On SQLite the transaction's BEGIN IMMEDIATE already holds the database lock.
+    """
+    if conn.dialect.name != "sqlite":
+        conn.execute(select(audit_counter.c.id).where(audit_counter.c.id == 1).with_for_update())
 
 
 def sqlite_url(path: str) -> str:

@@ -18,12 +18,12 @@ import Flask.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from gateway import assignments, audit, envelope, jwk, rules
+from gateway.auditlog import AuditLog
 from gateway.config import Settings
 from gateway.errors import (
     Conflict,
@@ -41,14 +41,13 @@ RECEIPT_TYP = envelope.RECEIPT_TYP
 
 @dataclass(frozen=True)
 class Services:
+    """Everything a request needs, built once per process."""
+
     settings: Settings
     catalog: Catalog
     store: Store
-    signing_key: jwk.Key
-
-    @functools.cached_property
-    def signer(self) -> envelope.Signer:
-        return envelope.Signer(self.signing_key, alg="EdDSA")
+    signer: envelope.Signer  # the gateway's own key: receipts, checkpoints, tokens
+    auditlog: AuditLog
 
     def sign(self, payload: dict[str, Any], typ: str) -> str:
         return self.signer.sign(payload, typ)

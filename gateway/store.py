@@ -31,9 +31,6 @@ from gateway.errors import BadRequest, Conflict, NotFound
 from gateway.message import Message
 from gateway.parties import KeyRecord, Party
 
-_LOCK_COUNTER = (
-    select(db.audit_counter.c.next_index).where(db.audit_counter.c.id == 1).with_for_update()
-)
 _NEXT_INDEX = (
     update(db.audit_counter)
     .where(db.audit_counter.c.id == 1)
@@ -129,13 +126,8 @@ class Session:
     def intake(self) -> Iterator[Intake]:
         """The write transaction, on this session's connection (see Intake)."""
         with db.write_on(self.conn):
-            _lock_counter(self.conn)
+            db.lock_audit_counter(self.conn)
             yield Intake(self.conn, self.store)
-
-
-def _lock_counter(conn: Connection) -> None:
-    if conn.dialect.name != "sqlite":  # SQLite's BEGIN IMMEDIATE is the lock
-        conn.execute(_LOCK_COUNTER)
 
 
 class Intake:
@@ -246,7 +238,7 @@ class Store:
     def writing(self) -> Iterator[Connection]:
         """A write transaction holding the audit counter lock from its start."""
         with db.write(self.engine) as conn:
-            _lock_counter(conn)
+            db.lock_audit_counter(conn)
             yield conn
 
     @contextmanager

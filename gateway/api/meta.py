@@ -22,7 +22,7 @@ def health() -> Any:
 
 
 def _jwks() -> dict[str, Any]:
-    return {"keys": [jwk.public_jwk(http.services().signing_key)]}
+    return {"keys": [jwk.public_jwk(http.services().signer.key)]}
 
 
 @blp.route("/.well-known/jwks.json", methods=["GET"])

@@ -123,7 +123,7 @@ def test_accepted_message_is_stored_sealed_and_audited_in_one_go(services: Servi
     assert outcome.status == 202
     receipt = envelope.verify(
         envelope.parse(outcome.receipt.encode(), typ=envelope.RECEIPT_TYP),
-        jwk.import_jwk(jwk.public_jwk(services.signing_key)),
+        jwk.import_jwk(jwk.public_jwk(services.signer.key)),
     ).payload
     entries = services.store.audit_entries(before)
     assert [e["entry"]["event"] for e in entries] == ["message.accepted"]

@@ -20,6 +20,9 @@ CORE = [
     "gateway.vault",
     "gateway.errors",
     "gateway.synthetic",
+    "gateway.merkle",
+    "gateway.checkpoints",
+    "gateway.assertions",
 ]
 
 
