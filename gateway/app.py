@@ -6,6 +6,7 @@ any other core module never imports Flask.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -15,8 +16,10 @@ from flask import Flask, Response, g, request
 from flask_smorest import Api
 
 from gateway import audit, config, logs, migrate
+from gateway.api import audit as audit_api
 from gateway.api import messages, meta, problems
 from gateway.auditlog import AuditLog
+from gateway.checkpointer import Checkpointer
 from gateway.db import make_engine
 from gateway.envelope import Signer
 from gateway.instance import load_secrets
@@ -62,7 +65,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     settings = app.config.get("SETTINGS") or config.from_env()
-    app.extensions["gateway"] = build_services(settings)
+    services = build_services(settings)
+    checkpointer = Checkpointer(
+        services.auditlog, settings.checkpoint_interval, settings.checkpoint_grace
+    )
+    app.extensions["gateway"] = dataclasses.replace(services, checkpointer=checkpointer)
+    if app.config.get("CHECKPOINT_THREAD", True):
+        checkpointer.start()
 
     api = Api(
         app,
@@ -75,6 +84,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     )
     api.register_blueprint(meta.blp)
     api.register_blueprint(messages.blp)
+    api.register_blueprint(audit_api.blp)
     problems.init_app(app)  # after Api(), which registers handlers of its own
 
     app.before_request(_start)

@@ -22,19 +22,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from gateway import audit, envelope, jwk
-from gateway.errors import GatewayError
+from gateway.errors import CheckpointError
 
 CHECKPOINT_TYP = "inburgering-checkpoint+jws"
 _ORIGIN = re.compile(r"^[A-Za-z0-9._/:-]{1,200}$")
 _EM_DASH = "\u2014"
-
-
-class CheckpointError(GatewayError):
-    """A checkpoint or note is malformed or not signed by the expected key."""
-
-    code = "invalid-checkpoint"
-    status = 400
-    title = "Invalid checkpoint"
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ from a message body: only JSON pointers, member names and codes.
     ├── MalformedMessage           400 malformed
     ├── UnsupportedHeader          400 unsupported-header
     ├── BadRequest                 400 bad-request
+    ├── ProofError                 400 invalid-proof (Merkle proof or sizes)
+    ├── CheckpointError            400 invalid-checkpoint (JWS or signed note)
     ├── Unauthenticated            401 unauthenticated
     │   ├── UnknownKey             401 unknown-key
     │   ├── KeyNotValid            401 key-not-valid
@@ -70,6 +72,22 @@ class BadRequest(GatewayError):
     code = "bad-request"
     status = 400
     title = "Bad request"
+
+
+class ProofError(GatewayError):
+    """A Merkle proof does not verify, or was asked for sizes it cannot cover."""
+
+    code = "invalid-proof"
+    status = 400
+    title = "Invalid Merkle proof"
+
+
+class CheckpointError(GatewayError):
+    """A checkpoint or note is malformed or not signed by the expected key."""
+
+    code = "invalid-checkpoint"
+    status = 400
+    title = "Invalid checkpoint"
 
 
 class Unauthenticated(GatewayError):
@@ -180,6 +198,8 @@ BY_CODE: dict[str, type[GatewayError]] = {
         MalformedMessage,
         UnsupportedHeader,
         BadRequest,
+        ProofError,
+        CheckpointError,
         Unauthenticated,
         UnknownKey,
         KeyNotValid,

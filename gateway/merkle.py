@@ -13,18 +13,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 
-from gateway.errors import GatewayError
+from gateway.errors import ProofError
 
 Node = Callable[[int, int], bytes]
 EMPTY_ROOT = hashlib.sha256(b"").digest()
-
-
-class ProofError(GatewayError):
-    """A proof does not verify, or was asked for sizes it cannot cover."""
-
-    code = "invalid-proof"
-    status = 400
-    title = "Invalid Merkle proof"
 
 
 def leaf_hash(entry: bytes) -> bytes:

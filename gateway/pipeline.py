@@ -1,5 +1,6 @@
 """One pass of a message through the gateway, step by numbered step.
 
+    (0) the audit log is being checkpointed (else 503: fail closed)
     (1) parse: the envelope's profile gate
     (2) key: registered, valid at receipt time
     (3) signature
@@ -24,6 +25,7 @@ from typing import Any
 
 from gateway import assignments, audit, envelope, jwk, rules
 from gateway.auditlog import AuditLog
+from gateway.checkpointer import Checkpointer
 from gateway.config import Settings
 from gateway.errors import (
     Conflict,
@@ -48,6 +50,7 @@ class Services:
     store: Store
     signer: envelope.Signer  # the gateway's own key: receipts, checkpoints, tokens
     auditlog: AuditLog
+    checkpointer: Checkpointer | None = None  # the serving processes' signer and guard
 
     def sign(self, payload: dict[str, Any], typ: str) -> str:
         return self.signer.sign(payload, typ)
@@ -74,6 +77,9 @@ def accept(raw: bytes, *, services: Services, now: datetime, trace_id: str) -> O
 
     Raises the GatewayError of the first step that refuses the message.
     """
+    # (0) fail closed: no intake while entries wait too long for a signed checkpoint.
+    if services.checkpointer is not None and services.checkpointer.overdue(now):
+        raise ServiceUnavailable("audit checkpoints overdue; intake paused", retry_after=30)
     known = _Known()
     try:
         return _accept(raw, services, now, trace_id, known)

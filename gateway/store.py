@@ -22,12 +22,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, func, insert, or_, select, text, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from gateway import audit, db, vault
 from gateway.assignments import Assignment
-from gateway.errors import BadRequest, Conflict, NotFound
+from gateway.errors import BadRequest, Conflict, NotFound, Unauthenticated
 from gateway.message import Message
 from gateway.parties import KeyRecord, Party
 
@@ -260,9 +271,7 @@ class Store:
             query = query.where(db.audit_entries.c.idx < end)
         with db.read(self.engine) as conn:
             rows = conn.execute(query.order_by(db.audit_entries.c.idx)).all()
-        return [
-            {"index": r.idx, "entry": json.loads(r.entry), "leaf_hash": r.leaf_hash} for r in rows
-        ]
+        return [_entry(r) for r in rows]
 
     # -- parties and keys ----------------------------------------------------
 
@@ -349,6 +358,30 @@ class Store:
             append(conn, self._admin_event("key.revoked", row.oin, trace_id, f"kid:{kid}"), now)
         return dataclasses.replace(_key(row), revoked_at=now)
 
+    def use_jti(self, iss: str, jti: str, keep_until: datetime, now: datetime) -> None:
+        """Record an assertion's jti; forget those past their time.
+
+        Raises Unauthenticated when the jti was used before (a replay).
+        """
+        try:
+            with db.write(self.engine) as conn:
+                conn.execute(delete(db.assertion_jtis).where(db.assertion_jtis.c.expires_at < now))
+                conn.execute(
+                    insert(db.assertion_jtis).values(iss=iss, jti=jti, expires_at=keep_until)
+                )
+        except IntegrityError:
+            raise Unauthenticated("assertion already used") from None
+
+    def subject_entries(self, subject: str) -> list[dict[str, Any]]:
+        """Every audit entry about one newcomer (by pseudonym), oldest first."""
+        with db.read(self.engine) as conn:
+            rows = conn.execute(
+                select(db.audit_entries)
+                .where(db.audit_entries.c.subject == subject)
+                .order_by(db.audit_entries.c.idx)
+            ).all()
+        return [_entry(r) for r in rows]
+
     def find_key(self, kid: str) -> KeyRecord | None:
         with self.session() as session:
             return session.find_key(kid)
@@ -412,6 +445,10 @@ class Store:
     def ping(self) -> None:
         with db.read(self.engine) as conn:
             conn.execute(text("SELECT 1"))
+
+
+def _entry(row: Any) -> dict[str, Any]:
+    return {"index": row.idx, "entry": json.loads(row.entry), "leaf_hash": row.leaf_hash}
 
 
 def _party(row: Any) -> Party:

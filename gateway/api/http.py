@@ -11,7 +11,9 @@ from datetime import UTC, datetime
 
 from flask import current_app, g, request
 
-from gateway.errors import PayloadTooLarge, UnsupportedMediaType
+from gateway import access
+from gateway.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from gateway.parties import Party
 from gateway.pipeline import Services
 
 _CHUNK = 64 * 1024
@@ -58,3 +60,31 @@ def read_body(limit: int) -> bytes:
     if size > limit:
         raise PayloadTooLarge(f"body exceeds {limit} bytes")
     return b"".join(chunks)
+
+
+def caller(*roles: str) -> Party:
+    """The authenticated party of this request (any registered role if none given).
+
+    Raises Unauthenticated or NotAuthorised (see gateway.access).
+    """
+    return access.authenticate(
+        request.headers.get("Authorization"), services().store, now(), roles or None
+    )
+
+
+def int_arg(name: str, *, low: int = 0, high: int = 2**62, default: int | None = None) -> int:
+    """A non-negative decimal query parameter within [low, high].
+
+    Raises BadRequest when it is missing (without default), not plain digits, or out of range.
+    """
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        if default is None:
+            raise BadRequest(f"query parameter {name} is required")
+        return default
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 19:
+        raise BadRequest(f"query parameter {name} must be a non-negative integer")
+    value = int(raw)
+    if not low <= value <= high:
+        raise BadRequest(f"query parameter {name} must be within {low}..{high}")
+    return value

@@ -8,8 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from gateway import audit, checkpoints, jwk, merkle
-from gateway.errors import BadRequest
-from gateway.merkle import ProofError
+from gateway.errors import BadRequest, CheckpointError, ProofError
 from gateway.pipeline import Services
 
 
@@ -89,12 +88,12 @@ def test_a_note_signed_by_another_key_or_for_another_log_is_refused(services: Se
     _grow(services, 3)
     stored = services.auditlog.checkpoint(datetime.now(UTC))
     assert stored is not None
-    with pytest.raises(checkpoints.CheckpointError):
+    with pytest.raises(CheckpointError):
         checkpoints.verify_note(stored.note, services.auditlog.origin, jwk.generate())
-    with pytest.raises(checkpoints.CheckpointError):
+    with pytest.raises(CheckpointError):
         checkpoints.verify_note(stored.note, "another/log", services.signer.key)
     forged = stored.note.replace("\n3\n", "\n4\n", 1)
-    with pytest.raises(checkpoints.CheckpointError):
+    with pytest.raises(CheckpointError):
         checkpoints.verify_note(forged, services.auditlog.origin, services.signer.key)
 
 

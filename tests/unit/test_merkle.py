@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway import merkle
-from gateway.merkle import ProofError
+from gateway.errors import ProofError
 
 VECTORS = Path(__file__).resolve().parent.parent / "data" / "merkle"
 INCLUSION = sorted((VECTORS / "inclusion").rglob("*.json"))

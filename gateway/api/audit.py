@@ -1,0 +1,137 @@
+"""The auditor API: checkpoints, entries, proofs, and a newcomer's own entries.
+
+Every read is authenticated by a bearer assertion and itself audited
+(``audit.read``), so the log shows who looked at it. The checkpoint is open to
+every registered party; the rest to the auditor role.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from flask import Response, request
+from flask_smorest import Blueprint
+
+from gateway import audit
+from gateway.api import http, problems
+from gateway.auditlog import PAGE
+from gateway.errors import BadRequest, NotFound
+from gateway.parties import Party
+
+blp = Blueprint("audit", __name__, url_prefix="/v1/audit", description="Tamper-evident audit log")
+
+ACCOUNTABILITY = "inburgering/verantwoording"
+READ_PROBLEMS = {
+    400: "bad-request (parameters), invalid-proof",
+    401: "unauthenticated",
+    403: "not-authorised (role)",
+    503: "unavailable",
+}
+_V_NUMBER = re.compile(r"[0-9]{10}")
+
+
+def _audited(party: Party, now: datetime, reason: str, subject: str | None = None) -> None:
+    http.services().store.record_event(
+        audit.Event(
+            event="audit.read",
+            actor=party.oin,
+            outcome="ok",
+            trace_id=http.trace_id(),
+            processing_activity=ACCOUNTABILITY,
+            subject=subject,
+            reason=reason,
+        ),
+        now,
+    )
+
+
+@blp.route("/checkpoint", methods=["GET"])
+@blp.doc(
+    summary="The newest signed checkpoint (signed anew if the log grew); "
+    "Accept: text/plain gives the C2SP signed note"
+)
+@problems.documented(blp, READ_PROBLEMS)
+def checkpoint() -> Any:
+    party = http.caller()
+    now = http.now()
+    log = http.services().auditlog
+    current = log.checkpoint(now) or log.latest()
+    if current is None:
+        raise NotFound("the log is empty")
+    _audited(party, now, f"checkpoint:{current.tree_size}")
+    best = request.accept_mimetypes.best_match(["application/json", "text/plain"])
+    if best == "text/plain":
+        return Response(current.note, mimetype="text/plain", headers={"Cache-Control": "no-store"})
+    return {"checkpoint": current.jws, "seq": current.seq}
+
+
+@blp.route("/checkpoints", methods=["GET"])
+@blp.doc(summary="Signed checkpoints issued after sequence number `after`, oldest first")
+@problems.documented(blp, READ_PROBLEMS)
+def checkpoint_list() -> Any:
+    party = http.caller("auditor")
+    after = http.int_arg("after", default=0)
+    found = http.services().auditlog.checkpoints(after, PAGE)
+    _audited(party, http.now(), f"checkpoints:after:{after}")
+    return {
+        "checkpoints": [{"seq": c.seq, "checkpoint": c.jws, "note": c.note} for c in found],
+        "next_after": found[-1].seq if len(found) == PAGE else None,
+    }
+
+
+@blp.route("/entries", methods=["GET"])
+@blp.doc(summary=f"Entries [start, end), at most {PAGE} a page")
+@problems.documented(blp, READ_PROBLEMS)
+def entries() -> Any:
+    party = http.caller("auditor")
+    start = http.int_arg("start", default=0)
+    end = http.int_arg("end", default=start + PAGE)
+    if end <= start or end - start > PAGE:
+        raise BadRequest(f"need start < end and at most {PAGE} entries a page")
+    found = http.services().store.audit_entries(start, end)
+    _audited(party, http.now(), f"entries:{start}-{end}")
+    return {"entries": found}
+
+
+@blp.route("/proofs/inclusion", methods=["GET"])
+@blp.doc(summary="RFC 9162 §2.1.3 inclusion proof of entry `index` in the tree of `tree_size`")
+@problems.documented(blp, READ_PROBLEMS)
+def inclusion() -> Any:
+    party = http.caller("auditor")
+    index, size = http.int_arg("index"), http.int_arg("tree_size", low=1)
+    path = http.services().auditlog.inclusion(index, size)
+    _audited(party, http.now(), f"inclusion:{index}@{size}")
+    return {"index": index, "tree_size": size, "path": [p.hex() for p in path]}
+
+
+@blp.route("/proofs/consistency", methods=["GET"])
+@blp.doc(summary="RFC 9162 §2.1.4 consistency proof between tree sizes `first` and `second`")
+@problems.documented(blp, READ_PROBLEMS)
+def consistency() -> Any:
+    party = http.caller("auditor")
+    first, second = http.int_arg("first", low=1), http.int_arg("second", low=1)
+    path = http.services().auditlog.consistency(first, second)
+    _audited(party, http.now(), f"consistency:{first}-{second}")
+    return {"first": first, "second": second, "path": [p.hex() for p in path]}
+
+
+@blp.route("/subjects/<v_number>", methods=["GET"])
+@blp.doc(summary="Every entry about one newcomer (GDPR art. 15 access request)")
+@problems.documented(blp, READ_PROBLEMS)
+def subject(v_number: str) -> Any:
+    party = http.caller("auditor")
+    if not _V_NUMBER.fullmatch(v_number):
+        raise BadRequest("a V-nummer is 10 digits")
+    store = http.services().store
+    pseudonym = store.pseudonym(v_number)
+    found = store.subject_entries(pseudonym)
+    _audited(party, http.now(), "subject-access", subject=pseudonym)
+    return {"subject": pseudonym, "entries": found}
+
+
+@blp.route("/note-key", methods=["GET"])
+@blp.doc(summary="The C2SP verifier key of the checkpoint notes (public)")
+def note_key() -> Any:
+    return Response(http.services().auditlog.vkey() + "\n", mimetype="text/plain")
