@@ -9,13 +9,15 @@ Retry-After); submission is idempotent, so a retried POST never duplicates.
 
 from __future__ import annotations
 
+import secrets
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
 
-from gateway import envelope, jwk, strictjson
+from gateway import assertions, envelope, jwk, strictjson
 from gateway.errors import BY_CODE, GatewayError, InvalidSignature, SchemaViolation
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
@@ -59,15 +61,37 @@ class GatewayClient:
     def sign(self, payload: dict[str, Any]) -> str:
         return envelope.sign(payload, self.key, typ=envelope.MESSAGE_TYP)
 
+    def assertion(self) -> str:
+        """A fresh single-use bearer assertion (2 minutes) for one read or ack."""
+        claims = assertions.make_claims(self.oin, datetime.now(UTC), secrets.token_urlsafe(18))
+        return envelope.sign(claims, self.key, typ=envelope.ASSERTION_TYP)
+
+    def get_json(self, path: str, **params: Any) -> dict[str, Any]:
+        """An authenticated GET whose answer is a JSON object."""
+        return _json(self.get(path, **params))
+
+    def get(
+        self, path: str, *, accept: str = "application/json", **params: Any
+    ) -> requests.Response:
+        """An authenticated GET; a new assertion for every attempt (each jti is single use)."""
+        return self.request(
+            "GET", path, params=params or None, headers={"Accept": accept}, authenticated=True
+        )
+
     # -- HTTP ------------------------------------------------------------------
 
-    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+    def request(
+        self, method: str, path: str, *, authenticated: bool = False, **kwargs: Any
+    ) -> requests.Response:
         """Send with retries on transient failures; raise problems as GatewayErrors."""
         delay = 0.2
+        headers = dict(kwargs.pop("headers", None) or {})
         for attempt in range(self.retries + 1):
+            if authenticated:
+                headers["Authorization"] = f"Bearer {self.assertion()}"
             try:
                 response = self.session.request(
-                    method, self.base_url + path, timeout=self.timeout, **kwargs
+                    method, self.base_url + path, timeout=self.timeout, headers=headers, **kwargs
                 )
             except requests.ConnectionError:
                 if attempt == self.retries:

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, insert, select, tuple_, update
 
 from gateway import checkpoints, db, envelope, merkle
-from gateway.errors import BadRequest, ConfigurationError
+from gateway.errors import BadRequest, LogCorrupt
 
 T = TypeVar("T")
 FOLD_CHUNK = 50_000
@@ -83,14 +83,14 @@ def _with_nodes(conn: Connection, build: Callable[[merkle.Node], T]) -> T:
     values = _fetch(conn, wanted)
     missing = wanted - set(values)
     if missing:
-        raise ConfigurationError(f"audit tree incomplete: {len(missing)} stored hashes missing")
+        raise LogCorrupt(f"audit tree incomplete: {len(missing)} stored hashes missing")
     return build(over(lambda start, end: values[(start, end)]))
 
 
 def fold(conn: Connection, upto: int) -> None:
     """Fold leaves up to ``upto`` into aligned subtree hashes (inside a write transaction).
 
-    Raises ConfigurationError when an entry is missing (a gap is corruption).
+    Raises LogCorrupt when an entry is missing (a gap is corruption).
     """
     built = _built(conn)
     while built < upto:
@@ -110,6 +110,8 @@ def _fold_range(conn: Connection, built: int, end: int) -> None:
                 edges.append((start, start + (1 << level)))
                 start += 1 << level
         values = _fetch(conn, edges)
+        if len(values) != len(edges):
+            raise LogCorrupt(f"audit log has lost entries below index {built}")
         frontier = [((e - s).bit_length() - 1, values[(s, e)]) for s, e in edges]
     rows = conn.execute(
         select(db.audit_entries.c.idx, db.audit_entries.c.leaf_hash)
@@ -120,7 +122,7 @@ def _fold_range(conn: Connection, built: int, end: int) -> None:
     expected = built
     for row in rows:
         if row.idx != expected:
-            raise ConfigurationError(f"audit log has a gap at index {expected}")
+            raise LogCorrupt(f"audit log has a gap at index {expected}")
         frontier.append((0, bytes.fromhex(row.leaf_hash)))
         while len(frontier) > 1 and frontier[-1][0] == frontier[-2][0]:
             level, right = frontier.pop()
@@ -130,7 +132,7 @@ def _fold_range(conn: Connection, built: int, end: int) -> None:
             frontier.append((level + 1, parent))
         expected += 1
     if expected != end:
-        raise ConfigurationError(f"audit log has a gap at index {expected}")
+        raise LogCorrupt(f"audit log has a gap at index {expected}")
     if nodes:
         conn.execute(insert(db.audit_nodes), nodes)
 

@@ -168,6 +168,45 @@ def keys_revoke(kid: str) -> None:
     click.echo(f"revoked {kid}")
 
 
+@main.group("audit")
+def audit_group() -> None:
+    """The audit log, seen from outside."""
+
+
+@audit_group.command("verify")
+@click.option("--url", required=True, help="the gateway's base URL")
+@click.option("--oin", required=True, help="the auditor's OIN")
+@click.option(
+    "--key",
+    "key_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="the auditor's private JWK",
+)
+@click.option(
+    "--state",
+    "state_path",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="remembers the last verified checkpoint between runs",
+)
+def audit_verify(url: str, oin: str, key_path: str, state_path: Path | None) -> None:
+    """Verify the whole log over HTTP against the gateway's published key."""
+    from connectors.auditor import LogMismatch, verify_log
+    from connectors.client import GatewayClient
+
+    client = GatewayClient(url, oin, jwk.load_jwk_file(key_path, private=True))
+    try:
+        result = verify_log(client, state_path)
+    except LogMismatch as mismatch:
+        click.echo(f"NOT VERIFIED: {mismatch.detail}", err=True)
+        sys.exit(2)
+    click.echo(
+        f"verified: {result.entries} entries, {result.checkpoints} checkpoints, "
+        f"tree size {result.tree_size}, root {result.root_hash}"
+    )
+
+
 @main.command()
 @click.option("--keep", is_flag=True, help="keep the temporary folder")
 def demo(keep: bool) -> None:

@@ -27,6 +27,7 @@ from a message body: only JSON pointers, member names and codes.
     ├── UnsupportedMediaType       415 unsupported-media-type
     ├── SchemaViolation            422 schema-violation
     ├── ServiceUnavailable         503 unavailable
+    ├── LogCorrupt                 500 log-corrupt (the audit log has a gap; no checkpoint)
     └── ConfigurationError         (never reaches HTTP: refuses start-up)
 """
 
@@ -185,6 +186,14 @@ class ServiceUnavailable(GatewayError):
         return {"Retry-After": str(self.retry_after)}
 
 
+class LogCorrupt(GatewayError):
+    """The stored audit log is not contiguous: the gateway will not sign over it."""
+
+    code = "log-corrupt"
+    status = 500
+    title = "Audit log corrupt"
+
+
 class ConfigurationError(GatewayError):
     """The deployment is wrong (policy, keys, schemas); the gateway refuses to start."""
 
@@ -212,6 +221,7 @@ BY_CODE: dict[str, type[GatewayError]] = {
         PayloadTooLarge,
         UnsupportedMediaType,
         ServiceUnavailable,
+        LogCorrupt,
     )
 }
 """Problem code → class, so a client can raise the class the gateway raised."""

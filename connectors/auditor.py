@@ -1,0 +1,247 @@
+"""The auditor's verifier: checks the gateway's log without trusting the gateway.
+
+Over HTTP only, with the gateway's published key: every checkpoint's
+signature (JWS and signed note), every entry's leaf hash recomputed from the
+entry object (RFC 8785 bytes), every checkpoint's root recomputed from the
+leaves, the gateway's consistency proofs between consecutive checkpoints and
+sampled inclusion proofs. A state file keeps the last verified checkpoint, so
+that a later run detects a log that was rewritten, forked or truncated since.
+Any mismatch raises LogMismatch naming the entry or checkpoint.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import itertools
+import json
+import os
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import rfc8785
+
+from connectors.client import GatewayClient
+from gateway import checkpoints, merkle
+from gateway.errors import GatewayError, LogCorrupt
+
+PAGE = 1000
+
+
+class LogMismatch(GatewayError):
+    """The log the gateway serves is not the log it signed, or not the one seen before."""
+
+    code = "log-mismatch"
+    title = "Audit log does not verify"
+
+
+@dataclass(frozen=True)
+class Verified:
+    tree_size: int
+    root_hash: str
+    checkpoints: int
+    entries: int
+
+
+class RootBuilder:
+    """Roots of every prefix of the log, from the leaves, with O(log n) memory.
+
+    Its own small implementation on purpose: the verifier does not reuse the
+    gateway's tree code, so a bug there cannot hide itself here.
+    """
+
+    def __init__(self) -> None:
+        self.size = 0
+        self._stack: list[tuple[int, bytes]] = []  # (height, hash) of complete subtrees
+
+    def append(self, leaf: bytes) -> None:
+        height, node = 0, leaf
+        while self._stack and self._stack[-1][0] == height:
+            _, left = self._stack.pop()
+            node = hashlib.sha256(b"\x01" + left + node).digest()
+            height += 1
+        self._stack.append((height, node))
+        self.size += 1
+
+    def root(self) -> bytes:
+        if not self._stack:
+            return hashlib.sha256(b"").digest()
+        node = self._stack[-1][1]
+        for _, left in reversed(self._stack[:-1]):
+            node = hashlib.sha256(b"\x01" + left + node).digest()
+        return node
+
+
+def leaf_of(entry: dict[str, Any]) -> bytes:
+    return hashlib.sha256(b"\x00" + bytes(rfc8785.dumps(entry))).digest()
+
+
+def load_state(path: Path | None) -> dict[str, Any] | None:
+    if path is None or not path.exists():
+        return None
+    state: dict[str, Any] = json.loads(path.read_text())
+    return state
+
+
+def save_state(path: Path, state: dict[str, Any]) -> None:
+    """Atomically: a crash leaves the old state or the new, never half of one."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as fh:
+        json.dump(state, fh, indent=2)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _checkpoints(client: GatewayClient) -> list[tuple[int, checkpoints.Checkpoint]]:
+    keys = client.gateway_keys()
+    # Have the gateway sign its current state; if it cannot any more, check what it signed before.
+    with contextlib.suppress(LogCorrupt):
+        client.get_json("/v1/audit/checkpoint")
+    found: list[tuple[int, checkpoints.Checkpoint]] = []
+    after = 0
+    while True:
+        page = client.get_json("/v1/audit/checkpoints", after=after)
+        for item in page["checkpoints"]:
+            try:
+                point = checkpoints.verify_jws(item["checkpoint"], keys)
+            except GatewayError as error:
+                raise LogMismatch(f"checkpoint {item['seq']}: {error.detail}") from None
+            found.append((item["seq"], point))
+        if page.get("next_after") is None:
+            return found
+        after = page["next_after"]
+
+
+def _check_note(client: GatewayClient) -> None:
+    """The text form of the newest checkpoint verifies with the published note key."""
+    vkey = client.request("GET", "/v1/audit/note-key").text.strip()
+    origin = vkey.split("+", 1)[0]
+    key = next(
+        (k for k in client.gateway_keys().values() if checkpoints.vkey(origin, k) == vkey), None
+    )
+    if key is None:
+        raise LogMismatch("the note key is not one of the gateway's published keys")
+    note = client.get("/v1/audit/checkpoint", accept="text/plain").text
+    try:
+        checkpoints.verify_note(note, origin, key)
+    except GatewayError as error:
+        raise LogMismatch(f"checkpoint note: {error.detail}") from None
+
+
+def verify_log(client: GatewayClient, state_path: Path | None = None) -> Verified:
+    """Verify the whole log up to the newest checkpoint.
+
+    Raises LogMismatch naming the first entry or checkpoint that is wrong.
+    """
+    points = _checkpoints(client)
+    if not points:
+        raise LogMismatch("the gateway has issued no checkpoint")
+    for (_, a), (seq_b, b) in itertools.pairwise(points):
+        if b.tree_size < a.tree_size:
+            raise LogMismatch(
+                f"checkpoint {seq_b} shrinks the log from {a.tree_size} to {b.tree_size}"
+            )
+    roots_due: dict[int, list[tuple[int, checkpoints.Checkpoint]]] = {}
+    for seq, point in points:
+        roots_due.setdefault(point.tree_size, []).append((seq, point))
+    newest_seq, newest = points[-1]
+    state = load_state(state_path)
+    if state is not None and newest.tree_size < state["tree_size"]:
+        raise LogMismatch(
+            f"log truncated: the newest checkpoint ({newest_seq}) covers {newest.tree_size} "
+            f"entries; {state['tree_size']} were verified on {state['verified_at']}"
+        )
+
+    builder = RootBuilder()
+    leaves: list[bytes] = []
+    for start in range(0, newest.tree_size, PAGE):
+        end = min(start + PAGE, newest.tree_size)
+        page = client.get_json("/v1/audit/entries", start=start, end=end)["entries"]
+        for position, item in zip(range(start, end), page, strict=False):
+            if item["index"] != position:
+                raise LogMismatch(
+                    f"entry {position} is missing (the gateway served {item['index']})"
+                )
+            if item["entry"].get("index") != position:
+                raise LogMismatch(f"entry {position} claims index {item['entry'].get('index')}")
+            leaf = leaf_of(item["entry"])
+            if leaf.hex() != item["leaf_hash"]:
+                raise LogMismatch(f"entry {position}: its bytes do not hash to its leaf hash")
+            builder.append(leaf)
+            leaves.append(leaf)
+            _check_roots(builder, roots_due, state)
+        if len(page) < end - start:
+            raise LogMismatch(
+                f"entry {start + len(page)} is missing: checkpoint {newest_seq} covers "
+                f"{newest.tree_size} entries"
+            )
+
+    # The gateway's own proofs must agree with what was recomputed.
+    for (_, a), (seq_b, b) in itertools.pairwise(points):
+        if 0 < a.tree_size < b.tree_size:
+            proof = client.get_json(
+                "/v1/audit/proofs/consistency", first=a.tree_size, second=b.tree_size
+            )
+            try:
+                merkle.verify_consistency(
+                    a.tree_size,
+                    b.tree_size,
+                    bytes.fromhex(a.root_hash),
+                    bytes.fromhex(b.root_hash),
+                    [bytes.fromhex(p) for p in proof["path"]],
+                )
+            except GatewayError:
+                raise LogMismatch(
+                    f"checkpoint {seq_b}: consistency proof does not verify"
+                ) from None
+    for index in random.sample(range(newest.tree_size), min(5, newest.tree_size)):
+        proof = client.get_json(
+            "/v1/audit/proofs/inclusion", index=index, tree_size=newest.tree_size
+        )
+        try:
+            merkle.verify_inclusion(
+                index,
+                newest.tree_size,
+                leaves[index],
+                [bytes.fromhex(p) for p in proof["path"]],
+                bytes.fromhex(newest.root_hash),
+            )
+        except GatewayError:
+            raise LogMismatch(f"entry {index}: inclusion proof does not verify") from None
+    _check_note(client)
+
+    if state_path is not None:
+        save_state(
+            state_path,
+            {
+                "tree_size": newest.tree_size,
+                "root_hash": newest.root_hash,
+                "seq": newest_seq,
+                "verified_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            },
+        )
+    return Verified(newest.tree_size, newest.root_hash, len(points), newest.tree_size)
+
+
+def _check_roots(
+    builder: RootBuilder,
+    due: dict[int, list[tuple[int, checkpoints.Checkpoint]]],
+    state: dict[str, Any] | None,
+) -> None:
+    if builder.size not in due and (state is None or builder.size != state["tree_size"]):
+        return
+    root = builder.root().hex()
+    for seq, point in due.get(builder.size, []):
+        if point.root_hash != root:
+            raise LogMismatch(
+                f"checkpoint {seq} (size {point.tree_size}): its root does not match the entries"
+            )
+    if state is not None and builder.size == state["tree_size"] and root != state["root_hash"]:
+        raise LogMismatch(
+            f"log rewritten or forked: the first {builder.size} entries no longer have the root "
+            f"verified on {state['verified_at']}"
+        )
