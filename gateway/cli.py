@@ -207,6 +207,32 @@ def audit_verify(url: str, oin: str, key_path: str, state_path: Path | None) -> 
     )
 
 
+@audit_group.command("report")
+@click.argument("v_number")
+@click.option(
+    "--out",
+    "out",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="HTML file to write (default: report-<date>.html)",
+)
+def audit_report(v_number: str, out: Path | None) -> None:
+    """Write a newcomer's access report (Dutch and English) as HTML."""
+    import re
+
+    from gateway.report import render
+
+    if not re.fullmatch(r"[0-9]{10}", v_number):
+        raise click.BadParameter("a V-nummer is 10 digits")
+    store = _store()
+    now = _now()
+    entries = store.subject_entries(store.pseudonym(v_number))
+    names = {p.oin: p.name for p in store.list_parties()}
+    out = out or Path(f"report-{now:%Y%m%d-%H%M%S}.html")
+    out.write_text(render(v_number, entries, names, now), encoding="utf-8")
+    click.echo(f"wrote {out} ({len(entries)} entries)")
+
+
 @main.command()
 @click.option("--keep", is_flag=True, help="keep the temporary folder")
 def demo(keep: bool) -> None:

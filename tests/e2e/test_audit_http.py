@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -319,3 +320,21 @@ def test_unauthenticated_checkpoint_read_is_refused(log: Log) -> None:
         GatewayClient(log.server.url, demo.COA, jwk.generate(), retries=0).get_json(
             "/v1/audit/checkpoint"
         )
+
+
+def test_the_access_report_command_writes_the_newcomers_report(log: Log) -> None:
+    token, person = profile_token(log.cast.client(demo.COA), 950)
+    requests.post(log.server.url + "/v1/messages", data=token, headers=JOSE, timeout=10)
+    out = log.folder / "report.html"
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway", "audit", "report", person.v_number, "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "GATEWAY_INSTANCE": str(log.server.instance)},
+    )
+    assert result.returncode == 0, result.stderr
+    html = out.read_text()
+    assert "COA (demo) stuurde uw overdrachtsdossier (blauwe map)." in html
+    assert "COA (demo) sent your handover file (blue folder)." in html
+    assert person.family_name not in html and person.bsn not in html

@@ -1,0 +1,212 @@
+"""A newcomer's access report (GDPR art. 15): who received what, when, and why.
+
+Built from the audit entries about one newcomer (by pseudonym) and the party
+register, in plain Dutch with an English version, as one self-contained HTML
+page. The entries hold no personal data; the report shows the V-nummer only
+because it is the newcomer's own copy, handed to them by the operator.
+Jinja2 (which Flask brings) renders it with autoescaping on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from jinja2 import Environment, select_autoescape
+
+TYPES = {
+    "handover-profile": ("uw overdrachtsdossier (blauwe map)", "your handover file (blue folder)"),
+    "progress-report": (
+        "een voortgangsrapportage over uw inburgering",
+        "a progress report on your integration",
+    ),
+    "provider-assignment": (
+        "de toewijzing van uw taalaanbieder",
+        "the assignment of your course provider",
+    ),
+    "consent-declaration": ("uw toestemmingsverklaring", "your consent declaration"),
+    "consent-withdrawal": ("de intrekking van uw toestemming", "the withdrawal of your consent"),
+}
+CATEGORIES = {
+    "identity": ("identiteit", "identity"),
+    "placement": ("huisvesting en plaatsing", "placement and housing"),
+    "family": ("gezin", "family"),
+    "education": ("opleiding", "education"),
+    "work_experience": ("werkervaring", "work experience"),
+    "languages": ("talen", "languages"),
+    "interests": ("interesses en ambities", "interests and ambitions"),
+    "health": ("gezondheid", "health"),
+    "casemanager_notes": ("notities van de casemanager", "case manager's notes"),
+    "enrolment": ("inschrijving", "enrolment"),
+    "attendance": ("aanwezigheid", "attendance"),
+    "language_levels": ("taalniveaus", "language levels"),
+    "exams": ("examens", "exams"),
+    "modules": ("modules", "modules"),
+    "signals": ("signalen", "signals"),
+}
+REASONS = {
+    "not-authorised": (
+        "de afzender mocht dit niet sturen",
+        "the sender was not allowed to send it",
+    ),
+    "schema-violation": (
+        "het bericht was onvolledig of onjuist",
+        "the message was incomplete or wrong",
+    ),
+    "replay": ("het bericht was te oud", "the message was too old"),
+    "conflict": (
+        "het bericht botste met een eerder bericht",
+        "it conflicted with an earlier message",
+    ),
+}
+
+TEMPLATE = """<!doctype html>
+<html lang="{{ lang }}"><head><meta charset="utf-8">
+<title>{{ t.title }}</title>
+<style>
+body{font-family:sans-serif;max-width:52rem;margin:2rem auto;line-height:1.5;color:#1b1b1b}
+table{border-collapse:collapse;width:100%}
+td,th{border-bottom:1px solid #ccc;padding:.4rem;text-align:left;vertical-align:top}
+th{background:#f0f0f0}.small{color:#555;font-size:.9em}
+</style></head>
+<body>
+{% for section in sections %}
+<section lang="{{ section.lang }}">
+<h1>{{ section.t.title }}</h1>
+<p>{{ section.t.intro }} <strong>{{ v_number }}</strong>. {{ section.t.made }} {{ made_at }}.</p>
+{% if section.rows %}
+<table><tr><th>{{ section.t.when }}</th><th>{{ section.t.what }}</th></tr>
+{% for row in section.rows %}<tr><td>{{ row.when }}</td><td>{{ row.text }}</td></tr>
+{% endfor %}</table>
+{% else %}<p>{{ section.t.none }}</p>{% endif %}
+<p class="small">{{ section.t.proof }}</p>
+</section>
+{% endfor %}
+</body></html>
+"""
+
+TEXT = {
+    "nl": {
+        "title": "Wie heeft welke gegevens over u gekregen?",
+        "intro": "Dit overzicht toont alles wat de inburgeringsgateway heeft vastgelegd "
+        "over V-nummer",
+        "made": "Gemaakt op",
+        "when": "Wanneer",
+        "what": "Wat er gebeurde",
+        "none": "Er is niets over u vastgelegd.",
+        "proof": "Elke regel staat in een beveiligd logboek dat een onafhankelijke controleur kan "
+        "nakijken. Vragen? Neem contact op met uw gemeente.",
+    },
+    "en": {
+        "title": "Who received which data about you?",
+        "intro": "This overview shows everything the civic integration gateway recorded "
+        "about V-number",
+        "made": "Made on",
+        "when": "When",
+        "what": "What happened",
+        "none": "Nothing has been recorded about you.",
+        "proof": "Every line is in a tamper-evident log that an independent auditor can check. "
+        "Questions? Contact your municipality.",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    when: str
+    text: str
+
+
+PHRASES = {
+    "sent": ("{who} stuurde {what}.", "{who} sent {what}."),
+    "refused": (
+        "Een bericht van {who} werd geweigerd{reason}.",
+        "A message from {who} was refused{reason}.",
+    ),
+    "received": ("{who} ontving {what}", "{who} received {what}"),
+    "parts": (
+        " (onderdelen: {parts}), op grond van {bases}",
+        " (parts: {parts}), on the basis of {bases}",
+    ),
+    "withheld": (". Niet gegeven: {parts}", ". Withheld: {parts}"),
+    "consent.recorded": ("{who} legde uw toestemming vast.", "{who} recorded your consent."),
+    "consent.withdrawn": (
+        "{who} legde vast dat u uw toestemming introk.",
+        "{who} recorded that you withdrew your consent.",
+    ),
+    "audit.read": ("{who} bekeek het logboek over u.", "{who} looked at the log about you."),
+    "unknown": ("een onbekende partij", "an unknown party"),
+    "message": ("een bericht", "a message"),
+    "legal": ("de wet ({ref})", "the law ({ref})"),
+    "consent": ("uw toestemming, verklaring {ref}", "your consent, declaration {ref}"),
+}
+
+
+def _say(key: str, lang: int, **values: str) -> str:
+    return PHRASES[key][lang].format(**values)
+
+
+def _basis(basis: str, lang: int) -> str:
+    kind, _, ref = basis.partition(":")
+    return _say(kind, lang, ref=ref) if kind in ("legal", "consent") else basis
+
+
+def _categories(names: Sequence[str], lang: int) -> str:
+    return ", ".join(CATEGORIES.get(n, (n, n))[lang] for n in names)
+
+
+def describe(entry: Mapping[str, Any], parties: Mapping[str, str], lang: int) -> str | None:
+    """One plain sentence for one entry, or None for entries a newcomer need not see."""
+    who = parties.get(entry.get("actor") or "") or _say("unknown", lang)
+    what = TYPES[entry["type"]][lang] if entry.get("type") in TYPES else _say("message", lang)
+    event = entry["event"]
+    if event == "message.accepted":
+        return _say("sent", lang, who=who, what=what)
+    if event == "message.refused":
+        reason = REASONS.get(entry.get("reason") or "", ("", ""))[lang]
+        return _say("refused", lang, who=who, reason=f": {reason}" if reason else "")
+    if event in ("delivery.pulled", "delivery.acknowledged"):
+        text = _say("received", lang, who=who, what=what)
+        given, held = (
+            entry.get("categories_delivered") or [],
+            entry.get("categories_withheld") or [],
+        )
+        if given:
+            bases = "; ".join(
+                sorted({_basis(b, lang) for b in (entry.get("basis") or {}).values()})
+            )
+            text += _say("parts", lang, parts=_categories(given, lang), bases=bases)
+        if held:
+            text += _say("withheld", lang, parts=_categories(held, lang))
+        return text + "."
+    if event in ("consent.recorded", "consent.withdrawn", "audit.read"):
+        return _say(event, lang, who=who)
+    return None
+
+
+def render(
+    v_number: str,
+    entries: Sequence[Mapping[str, Any]],
+    parties: Mapping[str, str],
+    made_at: datetime,
+) -> str:
+    """The report as one HTML page, Dutch first, then English."""
+    sections = []
+    for lang, code in ((0, "nl"), (1, "en")):
+        rows = []
+        for item in entries:
+            entry = item["entry"]
+            text = describe(entry, parties, lang)
+            if text is not None:
+                rows.append(Row(when=entry["time"][:16].replace("T", " ") + " UTC", text=text))
+        sections.append({"lang": code, "t": TEXT[code], "rows": rows})
+    env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
+    return env.from_string(TEMPLATE).render(
+        lang="nl",
+        t=TEXT["nl"],
+        sections=sections,
+        v_number=v_number,
+        made_at=made_at.strftime("%Y-%m-%d %H:%M UTC"),
+    )
