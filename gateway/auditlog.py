@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, insert, select, tuple_, update
+from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
 
 from gateway import checkpoints, db, envelope, merkle
 from gateway.errors import BadRequest, LogCorrupt
@@ -62,9 +62,18 @@ def _fetch(conn: Connection, wanted: Iterable[tuple[int, int]]) -> dict[tuple[in
         )
         found.update({(r.idx, r.idx + 1): bytes.fromhex(r.leaf_hash) for r in rows})
     if inner:
+        # Grouped by level, so that SQLite walks the primary key (a row-value IN scans).
+        by_level: dict[int, list[int]] = {}
+        for level, idx in inner:
+            by_level.setdefault(level, []).append(idx)
         rows = conn.execute(
             select(db.audit_nodes).where(
-                tuple_(db.audit_nodes.c.level, db.audit_nodes.c.idx).in_(inner)
+                or_(
+                    *(
+                        and_(db.audit_nodes.c.level == level, db.audit_nodes.c.idx.in_(idxs))
+                        for level, idxs in by_level.items()
+                    )
+                )
             )
         )
         for r in rows:

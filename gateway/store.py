@@ -372,6 +372,18 @@ class Store:
         except IntegrityError:
             raise Unauthenticated("assertion already used") from None
 
+    def audit_entries_raw(self, start: int, end: int) -> list[tuple[int, bytes, str]]:
+        """(index, canonical bytes, leaf hash) of entries [start, end), for serving as they are."""
+        with db.read(self.engine) as conn:
+            rows = conn.execute(
+                select(
+                    db.audit_entries.c.idx, db.audit_entries.c.entry, db.audit_entries.c.leaf_hash
+                )
+                .where(db.audit_entries.c.idx >= start, db.audit_entries.c.idx < end)
+                .order_by(db.audit_entries.c.idx)
+            ).all()
+        return [(r.idx, bytes(r.entry), r.leaf_hash) for r in rows]
+
     def subject_entries(self, subject: str) -> list[dict[str, Any]]:
         """Every audit entry about one newcomer (by pseudonym), oldest first."""
         with db.read(self.engine) as conn:
