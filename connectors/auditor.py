@@ -17,6 +17,7 @@ import itertools
 import json
 import os
 import random
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +30,7 @@ from gateway import checkpoints, merkle
 from gateway.errors import GatewayError, LogCorrupt
 
 PAGE = 1000
+_SORTED_COMPACT = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 class LogMismatch(GatewayError):
@@ -82,7 +84,7 @@ def leaf_of(entry: dict[str, Any], claimed: str) -> bytes:
     library's sorted compact JSON is byte for byte RFC 8785, at C speed; when
     the result differs from the claimed hash, the full RFC 8785 encoder decides.
     """
-    quick = json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    quick = _SORTED_COMPACT.encode(entry)
     leaf = hashlib.sha256(b"\x00" + quick.encode()).digest()
     if leaf.hex() == claimed:
         return leaf
@@ -104,6 +106,23 @@ def save_state(path: Path, state: dict[str, Any]) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
+
+
+def _entries_page(client: GatewayClient, start: int, size: int) -> list[dict[str, Any]]:
+    """One page of entries, parsed by the C parser.
+
+    The strict parser guards what the gateway decides on; here every entry is
+    re-encoded and hashed, so an object that parsed differently from its bytes
+    (a duplicate member, say) fails its leaf hash anyway.
+    """
+    response = client.get("/v1/audit/entries", start=start, end=min(start + PAGE, size))
+    try:
+        page = json.loads(response.content)["entries"]
+    except (ValueError, KeyError, TypeError):
+        raise LogMismatch(f"entries from {start}: not a page of entries") from None
+    if not isinstance(page, list):
+        raise LogMismatch(f"entries from {start}: not a page of entries")
+    return page
 
 
 def _checkpoints(client: GatewayClient) -> list[tuple[int, checkpoints.Checkpoint]]:
@@ -168,27 +187,36 @@ def verify_log(client: GatewayClient, state_path: Path | None = None) -> Verifie
 
     builder = RootBuilder()
     leaves: list[bytes] = []
-    for start in range(0, newest.tree_size, PAGE):
-        end = min(start + PAGE, newest.tree_size)
-        page = client.get_json("/v1/audit/entries", start=start, end=end)["entries"]
-        for position, item in zip(range(start, end), page, strict=False):
-            if item["index"] != position:
-                raise LogMismatch(
-                    f"entry {position} is missing (the gateway served {item['index']})"
-                )
-            if item["entry"].get("index") != position:
-                raise LogMismatch(f"entry {position} claims index {item['entry'].get('index')}")
-            leaf = leaf_of(item["entry"], item["leaf_hash"])
-            if leaf.hex() != item["leaf_hash"]:
-                raise LogMismatch(f"entry {position}: its bytes do not hash to its leaf hash")
-            builder.append(leaf)
-            leaves.append(leaf)
-            _check_roots(builder, roots_due, state)
-        if len(page) < end - start:
-            raise LogMismatch(
-                f"entry {start + len(page)} is missing: checkpoint {newest_seq} covers "
-                f"{newest.tree_size} entries"
+    size = newest.tree_size
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # One page ahead: the gateway serves the next page while this one is hashed.
+        upcoming = pool.submit(_entries_page, client, 0, size) if size else None
+        for start in range(0, size, PAGE):
+            assert upcoming is not None
+            page = upcoming.result()
+            following = start + PAGE
+            upcoming = (
+                pool.submit(_entries_page, client, following, size) if following < size else None
             )
+            end = min(start + PAGE, newest.tree_size)
+            for position, item in zip(range(start, end), page, strict=False):
+                if item["index"] != position:
+                    raise LogMismatch(
+                        f"entry {position} is missing (the gateway served {item['index']})"
+                    )
+                if item["entry"].get("index") != position:
+                    raise LogMismatch(f"entry {position} claims index {item['entry'].get('index')}")
+                leaf = leaf_of(item["entry"], item["leaf_hash"])
+                if leaf.hex() != item["leaf_hash"]:
+                    raise LogMismatch(f"entry {position}: its bytes do not hash to its leaf hash")
+                builder.append(leaf)
+                leaves.append(leaf)
+                _check_roots(builder, roots_due, state)
+            if len(page) < end - start:
+                raise LogMismatch(
+                    f"entry {start + len(page)} is missing: checkpoint {newest_seq} covers "
+                    f"{newest.tree_size} entries"
+                )
 
     # The gateway's own proofs must agree with what was recomputed.
     for (_, a), (seq_b, b) in itertools.pairwise(points):

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from connectors.auditor import verify_log
 from connectors.client import GatewayClient
 from gateway import audit, config, envelope, jwk, synthetic
 from gateway.errors import GatewayError
@@ -287,6 +288,12 @@ def run_demo(*, keep: bool = False) -> int:
             )
             expected_entries = 2 * len(PARTIES) + 1 + stored + refused
             ok = all(s.ok for s in steps) and entries == expected_entries
+            verified = verify_log(cast.client(AUDITOR))
+            print(
+                f"auditor: log verified over HTTP against the gateway's published key: "
+                f"{verified.entries} entries, {verified.checkpoints} checkpoint(s), "
+                f"root {verified.root_hash[:16]}…"
+            )
             print("\nall outcomes as the contract says" if ok else "\nUNEXPECTED OUTCOMES")
             return 0 if ok else 1
     finally:

@@ -57,3 +57,12 @@ def profile_token(client: Any, seed: int, now: Any = None) -> tuple[str, Any]:
         issued_at=now or datetime.now(UTC),
     )
     return client.sign(payload), person
+
+
+def read_event() -> Any:
+    """An audit entry with no subject: what tests append to grow the log."""
+    from gateway import audit
+
+    return audit.Event(
+        event="audit.read", actor=None, outcome="ok", trace_id="0" * 32, processing_activity="test"
+    )

@@ -7,22 +7,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from gateway import audit, checkpoints, jwk, merkle
+from gateway import checkpoints, jwk, merkle
 from gateway.errors import BadRequest, CheckpointError, ProofError
 from gateway.pipeline import Services
+from tests.helpers import read_event
 
 
 def _grow(services: Services, count: int) -> None:
     now = datetime.now(UTC)
     for _ in range(count):
         services.store.record_event(
-            audit.Event(
-                event="audit.read",
-                actor=None,
-                outcome="ok",
-                trace_id="0" * 32,
-                processing_activity="test",
-            ),
+            read_event(),
             now,
         )
 

@@ -12,11 +12,12 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from gateway import audit, db, envelope, jwk, pipeline, synthetic
+from gateway import db, envelope, jwk, pipeline, synthetic
 from gateway.errors import ServiceUnavailable
 from gateway.parties import KeyRecord, new_party
 from gateway.pipeline import Services
 from gateway.store import Store
+from tests.helpers import read_event
 
 COA = "00000001003214345000"
 LEIDEN = "00000001002220647000"
@@ -40,13 +41,7 @@ def test_concurrent_appends_get_consecutive_indices(services: Services) -> None:
     def work() -> None:
         for _ in range(25):
             store.record_event(
-                audit.Event(
-                    event="audit.read",
-                    actor=None,
-                    outcome="ok",
-                    trace_id="0" * 32,
-                    processing_activity="test",
-                ),
+                read_event(),
                 now,
             )
 
@@ -74,13 +69,7 @@ def test_a_locked_database_is_service_unavailable_not_a_crash(
         )
         with pytest.raises(ServiceUnavailable) as caught:
             impatient.record_event(
-                audit.Event(
-                    event="audit.read",
-                    actor=None,
-                    outcome="ok",
-                    trace_id="0" * 32,
-                    processing_activity="t",
-                ),
+                read_event(),
                 datetime.now(UTC),
             )
         assert caught.value.headers()["Retry-After"]
