@@ -53,10 +53,10 @@ class Checkpointer:
                 now, min_age=self.interval - timedelta(seconds=self.period)
             )
         except (GatewayError, OSError, RuntimeError) as error:
-            log.warning("checkpoint_failed", error_type=type(error).__name__)
+            log.warning("checkpoint_failed", error_type=logs.error_kind(error))
             return
         except Exception as error:  # the thread must outlive any one failure
-            log.error("checkpoint_failed", error_type=type(error).__name__)
+            log.error("checkpoint_failed", error_type=logs.error_kind(error))
             return
         if made is not None:
             log.info("checkpoint_signed", tree_size=made.tree_size, seq=made.seq)

@@ -206,12 +206,3 @@ class Signer:
 def sign(payload: dict[str, Any], key: Key, *, typ: str, alg: str | None = None) -> str:
     """Sign ``payload`` as a compact JWS of the profile (header alg, kid, typ)."""
     return Signer(key, alg).sign(payload, typ)
-
-
-def unverified_payload(token: str | bytes) -> dict[str, Any]:
-    """Payload of a JWS without checking anything; for display, never for decisions."""
-    raw = token.encode("ascii") if isinstance(token, str) else token
-    parts = raw.split(b".")
-    if len(parts) != 3:
-        raise MalformedMessage("not a JWS in compact serialization")
-    return strictjson.loads_object(b64url_decode(parts[1].decode("ascii")))

@@ -32,3 +32,8 @@ def configure(level: int = logging.INFO) -> None:
 
 def get(name: str) -> Any:
     return structlog.get_logger(name)
+
+
+def error_kind(error: BaseException) -> str:
+    """The class of an error, for a log line: never its message, which may quote input."""
+    return type(error).__name__

@@ -69,7 +69,7 @@ def on_http_exception(error: HTTPException) -> Response:
 
 
 def on_unexpected(error: Exception) -> Response:
-    log.error("unhandled_error", error_type=type(error).__name__)
+    log.error("unhandled_error", error_type=logs.error_kind(error))
     return problem(500, "internal-error", "Internal error", type_="about:blank")
 
 

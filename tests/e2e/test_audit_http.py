@@ -81,8 +81,18 @@ def _start(folder: Path, **env: str) -> Log:
 
 @pytest.fixture
 def log(tmp_path: Path) -> Iterator[Log]:
+    """A log of its own, for tests that tamper with it."""
     started = _start(tmp_path)
     started.grow(12, seed=500)
+    yield started
+    started.server.stop()
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Log]:
+    """One log for the tests that only read and append."""
+    started = _start(tmp_path_factory.mktemp("shared-log"))
+    started.grow(12, seed=400)
     yield started
     started.server.stop()
 
@@ -172,8 +182,8 @@ def test_a_fork_from_an_older_copy_is_detected_by_a_verifier_that_saw_the_first(
     assert result.returncode == 2 and "rewritten or forked" in result.stderr
 
 
-def test_checkpoint_is_open_to_every_party_the_rest_to_auditors(log: Log) -> None:
-    coa, auditor = log.cast.client(demo.COA), log.cast.client(demo.AUDITOR)
+def test_checkpoint_is_open_to_every_party_the_rest_to_auditors(shared: Log) -> None:
+    coa, auditor = shared.cast.client(demo.COA), shared.cast.client(demo.AUDITOR)
     keys = coa.gateway_keys()
     point = checkpoints.verify_jws(coa.get_json("/v1/audit/checkpoint")["checkpoint"], keys)
     assert point.tree_size > 12
@@ -181,7 +191,7 @@ def test_checkpoint_is_open_to_every_party_the_rest_to_auditors(log: Log) -> Non
         coa.get_json("/v1/audit/entries", start=0, end=10)
     page = auditor.get_json("/v1/audit/entries", start=0, end=10)["entries"]
     assert [e["index"] for e in page] == list(range(10))
-    store = services_for(log.server.instance).store
+    store = services_for(shared.server.instance).store
     last = store.audit_entries(store.count("audit_entries") - 1)[0]["entry"]
     assert (last["event"], last["actor"], last["reason"]) == (
         "audit.read",
@@ -190,9 +200,9 @@ def test_checkpoint_is_open_to_every_party_the_rest_to_auditors(log: Log) -> Non
     )
 
 
-def test_the_note_form_verifies_with_the_published_note_key(log: Log) -> None:
-    auditor = log.cast.client(demo.AUDITOR)
-    vkey = requests.get(log.server.url + "/v1/audit/note-key", timeout=5).text.strip()
+def test_the_note_form_verifies_with_the_published_note_key(shared: Log) -> None:
+    auditor = shared.cast.client(demo.AUDITOR)
+    vkey = requests.get(shared.server.url + "/v1/audit/note-key", timeout=5).text.strip()
     origin = vkey.split("+")[0]
     note = auditor.get("/v1/audit/checkpoint", accept="text/plain").text
     key = next(iter(auditor.gateway_keys().values()))
@@ -200,11 +210,11 @@ def test_the_note_form_verifies_with_the_published_note_key(log: Log) -> None:
     assert checkpoints.verify_note(note, origin, key).tree_size > 0
 
 
-def test_subject_access_lists_every_entry_about_one_newcomer(log: Log) -> None:
-    coa, auditor = log.cast.client(demo.COA), log.cast.client(demo.AUDITOR)
+def test_subject_access_lists_every_entry_about_one_newcomer(shared: Log) -> None:
+    coa, auditor = shared.cast.client(demo.COA), shared.cast.client(demo.AUDITOR)
     token, person = profile_token(coa, 900)
-    requests.post(log.server.url + "/v1/messages", data=token, headers=JOSE, timeout=10)
-    requests.post(log.server.url + "/v1/messages", data=token, headers=JOSE, timeout=10)
+    requests.post(shared.server.url + "/v1/messages", data=token, headers=JOSE, timeout=10)
+    requests.post(shared.server.url + "/v1/messages", data=token, headers=JOSE, timeout=10)
     answer = auditor.get_json(f"/v1/audit/subjects/{person.v_number}")
     events = [e["entry"]["event"] for e in answer["entries"]]
     assert events == ["message.accepted"]  # the retry was idempotent: no second event
@@ -224,8 +234,8 @@ def test_subject_access_lists_every_entry_about_one_newcomer(log: Log) -> None:
         "unregistered key",
     ],
 )
-def test_flawed_assertions_are_401_with_www_authenticate(log: Log, flaw: str) -> None:
-    auditor = log.cast.client(demo.AUDITOR)
+def test_flawed_assertions_are_401_with_www_authenticate(shared: Log, flaw: str) -> None:
+    auditor = shared.cast.client(demo.AUDITOR)
     key, now = auditor.key, datetime.now(UTC)
     claims = assertions.make_claims(
         demo.AUDITOR, now, f"jti-{flaw.replace(' ', '-')}-{time.time_ns()}"
@@ -245,7 +255,7 @@ def test_flawed_assertions_are_401_with_www_authenticate(log: Log, flaw: str) ->
         key = jwk.generate()
     token = envelope.sign(claims, key, typ=typ)
     headers = {} if flaw == "no header" else {"Authorization": f"Bearer {token}"}
-    url = log.server.url + "/v1/audit/entries?start=0&end=1"
+    url = shared.server.url + "/v1/audit/entries?start=0&end=1"
     if flaw == "replayed":
         assert requests.get(url, headers=headers, timeout=5).status_code == 200
     response = requests.get(url, headers=headers, timeout=5)
@@ -313,28 +323,55 @@ def test_two_server_processes_on_one_database_keep_one_log(tmp_path: Path) -> No
         first.server.stop()
 
 
-def test_unauthenticated_checkpoint_read_is_refused(log: Log) -> None:
-    response = requests.get(log.server.url + "/v1/audit/checkpoint", timeout=5)
+def test_unauthenticated_checkpoint_read_is_refused(shared: Log) -> None:
+    response = requests.get(shared.server.url + "/v1/audit/checkpoint", timeout=5)
     assert response.status_code == 401
     with pytest.raises(Unauthenticated):
-        GatewayClient(log.server.url, demo.COA, jwk.generate(), retries=0).get_json(
+        GatewayClient(shared.server.url, demo.COA, jwk.generate(), retries=0).get_json(
             "/v1/audit/checkpoint"
         )
 
 
-def test_the_access_report_command_writes_the_newcomers_report(log: Log) -> None:
-    token, person = profile_token(log.cast.client(demo.COA), 950)
-    requests.post(log.server.url + "/v1/messages", data=token, headers=JOSE, timeout=10)
-    out = log.folder / "report.html"
+def test_the_access_report_command_writes_the_newcomers_report(shared: Log) -> None:
+    token, person = profile_token(shared.cast.client(demo.COA), 950)
+    requests.post(shared.server.url + "/v1/messages", data=token, headers=JOSE, timeout=10)
+    out = shared.folder / "report.html"
     result = subprocess.run(
         [sys.executable, "-m", "gateway", "audit", "report", person.v_number, "--out", str(out)],
         capture_output=True,
         text=True,
         timeout=60,
-        env={**os.environ, "GATEWAY_INSTANCE": str(log.server.instance)},
+        env={**os.environ, "GATEWAY_INSTANCE": str(shared.server.instance)},
     )
     assert result.returncode == 0, result.stderr
     html = out.read_text()
     assert "COA (demo) stuurde uw overdrachtsdossier (blauwe map)." in html
     assert "COA (demo) sent your handover file (blue folder)." in html
     assert person.family_name not in html and person.bsn not in html
+
+
+@pytest.mark.parametrize(
+    ("path", "code"),
+    [
+        ("/v1/audit/entries?start=abc", "bad-request"),
+        ("/v1/audit/entries?start=-1", "bad-request"),
+        ("/v1/audit/entries?start=0&end=1001", "bad-request"),
+        ("/v1/audit/entries?start=5&end=5", "bad-request"),
+        ("/v1/audit/entries?start=99999999999999999999", "bad-request"),
+        ("/v1/audit/proofs/inclusion?index=0&tree_size=999999", "bad-request"),
+        ("/v1/audit/proofs/inclusion?index=3&tree_size=3", "invalid-proof"),
+        ("/v1/audit/proofs/inclusion?tree_size=3", "bad-request"),
+        ("/v1/audit/proofs/consistency?first=0&second=3", "bad-request"),
+        ("/v1/audit/proofs/consistency?first=4&second=3", "invalid-proof"),
+        ("/v1/audit/subjects/12345", "bad-request"),
+    ],
+)
+def test_bad_parameters_are_named_problems(shared: Log, path: str, code: str) -> None:
+    auditor = shared.cast.client(demo.AUDITOR)
+    response = requests.get(
+        shared.server.url + path,
+        headers={"Authorization": f"Bearer {auditor.assertion()}"},
+        timeout=5,
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == code
