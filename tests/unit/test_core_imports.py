@@ -23,6 +23,9 @@ CORE = [
     "gateway.merkle",
     "gateway.checkpoints",
     "gateway.assertions",
+    "gateway.consent",
+    "gateway.minimise",
+    "gateway.report",
 ]
 
 
