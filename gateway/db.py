@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Connection,
     DateTime,
@@ -31,6 +32,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     create_engine,
     event,
     select,
@@ -128,6 +130,48 @@ assignments = Table(
     Column("status", String(10), nullable=False),
     Column("recorded_at", UTCDateTime(), nullable=False),
     Index("ix_assignments_municipality_subject", "municipality", "subject"),
+)
+
+consent_declarations = Table(
+    "consent_declarations",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("declaration_id", String(36), nullable=False),
+    Column("message_id", String(36), ForeignKey("messages.message_id"), nullable=False),
+    Column("recorded_by", String(20), nullable=False),
+    Column("granted_to", String(20), nullable=False),
+    Column("subject", String(64), nullable=False),
+    Column("sources", Text, nullable=False),  # JSON array of OINs
+    Column("categories", Text, nullable=False),  # JSON array
+    Column("purposes", Text, nullable=False),  # JSON array
+    Column("explicit_health_consent", Boolean, nullable=False),
+    Column("valid_from", UTCDateTime(), nullable=False),
+    Column("valid_until", UTCDateTime(), nullable=False),
+    Column("recorded_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("granted_to", "declaration_id", name="uq_declaration_per_municipality"),
+    Index("ix_consent_declarations_granted_to_subject", "granted_to", "subject"),
+)
+
+consent_withdrawals = Table(
+    "consent_withdrawals",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("declaration_id", String(36), nullable=False),
+    Column("message_id", String(36), ForeignKey("messages.message_id"), nullable=False),
+    Column("recorded_by", String(20), nullable=False),
+    Column("granted_to", String(20), nullable=False),
+    Column("subject", String(64), nullable=False),
+    Column("withdrawn_at", UTCDateTime(), nullable=False),
+    Column(
+        "by", String(20), nullable=False
+    ),  # data-subject (withdrawn) | recording-party (revoked)
+    Column("recorded_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("granted_to", "declaration_id", name="uq_withdrawal_per_declaration"),
+    Index("ix_consent_withdrawals_granted_to_subject", "granted_to", "subject"),
 )
 
 audit_counter = Table(

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from gateway import assignments, audit, envelope, jwk, rules
+from gateway import assignments, audit, consent, envelope, jwk, rules
 from gateway.auditlog import AuditLog
 from gateway.checkpointer import Checkpointer
 from gateway.config import Settings
@@ -157,7 +157,7 @@ def _checked_and_stored(
 
     # (5) schemas: the envelope members, then the body of its type and version.
     message = Message.from_verified(verified, services.catalog)
-    known.subject = services.store.pseudonym(message.v_number)
+    subject = known.subject = services.store.pseudonym(message.v_number)
 
     # (6) idempotency first (a retry of an accepted message gets its receipt
     #     even after the replay window), then freshness.
@@ -198,14 +198,30 @@ def _checked_and_stored(
             RECEIPT_TYP,
         )
 
+    fact = _consent_fact(message)
     with session.intake() as tx:
-        # The assignment is checked under the lock: an assignment ended by a
-        # message committed a moment ago is not in force for this report.
+        # Checked under the lock: an assignment ended, or a declaration recorded or
+        # withdrawn, by a message committed a moment ago counts for this one.
         if message.type == "progress-report":
             history = tx.assignment_history(message.recipient, message.v_number)
             rules.check_assigned(history, message.sender, now)
-        stored = tx.record(message, now, trace_id, make_receipt, assignment)
+        if fact is not None:
+            declared = tx.declaration_subject(message.recipient, fact.declaration_id)
+            if isinstance(fact, consent.Declaration):
+                rules.check_new_declaration(declared is not None)
+            else:
+                withdrawn = tx.is_withdrawn(message.recipient, fact.declaration_id)
+                rules.check_withdrawal(declared, subject, withdrawn)
+        stored = tx.record(message, now, trace_id, make_receipt, assignment, fact)
     return Outcome(status=202, receipt=stored.receipt)
+
+
+def _consent_fact(message: Message) -> consent.Declaration | consent.Withdrawal | None:
+    if message.type == "consent-declaration":
+        return consent.Declaration.from_body(message.body)
+    if message.type == "consent-withdrawal":
+        return consent.Withdrawal.from_body(message.body)
+    return None
 
 
 def _repeat(stored_digest: str, receipt: str, raw: bytes) -> Outcome:

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from gateway.assignments import Assignment, in_force
-from gateway.errors import NotAuthorised, Replay, SchemaViolation, SenderMismatch
+from gateway.errors import Conflict, NotAuthorised, Replay, SchemaViolation, SenderMismatch
 from gateway.message import Message, parse_utc
 from gateway.parties import Party
 
@@ -94,3 +94,27 @@ def check_consistency(message: Message, recipient: Party) -> None:
             [{"pointer": p, "keyword": "consistency"} for p in wrong],
             detail="members disagree with the envelope: " + ", ".join(wrong),
         )
+
+
+def check_new_declaration(already_recorded: bool) -> None:
+    """Raises Conflict when the municipality recorded this declaration_id before.
+
+    Renewed consent takes a new declaration; a recorded one never changes.
+    """
+    if already_recorded:
+        raise Conflict("declaration_id already recorded; renewed consent takes a new declaration")
+
+
+def check_withdrawal(declared_subject: str | None, subject: str, already_withdrawn: bool) -> None:
+    """A withdrawal ends a declaration of this newcomer at this municipality, once.
+
+    Raises SchemaViolation when there is no such declaration for this newcomer,
+    Conflict when it was withdrawn before.
+    """
+    if declared_subject is None or declared_subject != subject:
+        raise SchemaViolation(
+            [{"pointer": "/body/declaration_id", "keyword": "recorded-declaration"}],
+            detail="/body/declaration_id names no declaration for this newcomer here",
+        )
+    if already_withdrawn:
+        raise Conflict("this declaration was withdrawn before; a withdrawal is final")

@@ -38,6 +38,7 @@ from sqlalchemy.exc import IntegrityError
 
 from gateway import audit, db, vault
 from gateway.assignments import Assignment
+from gateway.consent import Declaration, Withdrawal
 from gateway.errors import BadRequest, Conflict, NotFound, Unauthenticated
 from gateway.message import Message
 from gateway.parties import KeyRecord, Party
@@ -71,6 +72,14 @@ _SUBJECT_KEY = select(db.subject_keys.c.wrapped_key).where(
 _INSERT_SUBJECT_KEY = insert(db.subject_keys)
 _INSERT_MESSAGE = insert(db.messages)
 _INSERT_ASSIGNMENT = insert(db.assignments)
+_FIND_DECLARATION = select(db.consent_declarations).where(
+    db.consent_declarations.c.granted_to == bindparam("granted_to"),
+    db.consent_declarations.c.declaration_id == bindparam("declaration_id"),
+)
+_FIND_WITHDRAWAL = select(db.consent_withdrawals.c.id).where(
+    db.consent_withdrawals.c.granted_to == bindparam("granted_to"),
+    db.consent_withdrawals.c.declaration_id == bindparam("declaration_id"),
+)
 
 
 class DuplicateMessage(Exception):
@@ -167,6 +176,17 @@ class Intake:
             for r in rows
         ]
 
+    def declaration_subject(self, granted_to: str, declaration_id: str) -> str | None:
+        """The pseudonym a recorded declaration is about, or None if there is none."""
+        row = self.conn.execute(
+            _FIND_DECLARATION, {"granted_to": granted_to, "declaration_id": declaration_id}
+        ).first()
+        return None if row is None else str(row.subject)
+
+    def is_withdrawn(self, granted_to: str, declaration_id: str) -> bool:
+        params = {"granted_to": granted_to, "declaration_id": declaration_id}
+        return self.conn.execute(_FIND_WITHDRAWAL, params).first() is not None
+
     def record(
         self,
         message: Message,
@@ -174,6 +194,7 @@ class Intake:
         trace_id: str,
         make_receipt: Callable[[AuditRef], str],
         assignment: Assignment | None = None,
+        consent_fact: Declaration | Withdrawal | None = None,
     ) -> StoredMessage:
         """Store the message sealed, with its audit entry and its receipt.
 
@@ -233,7 +254,67 @@ class Intake:
                     "recorded_at": now,
                 },
             )
+        if consent_fact is not None:
+            self._record_consent(message, subject, consent_fact, now, trace_id)
         return StoredMessage(message.message_id, message.digest, receipt)
+
+    def _record_consent(
+        self,
+        message: Message,
+        subject: str,
+        fact: Declaration | Withdrawal,
+        now: datetime,
+        trace_id: str,
+    ) -> None:
+        """The consent fact, and its own audit event beside message.accepted."""
+        common = {
+            "declaration_id": fact.declaration_id,
+            "message_id": message.message_id,
+            "recorded_by": message.sender,
+            "granted_to": message.recipient,
+            "subject": subject,
+            "recorded_at": now,
+        }
+        if isinstance(fact, Declaration):
+            self.conn.execute(
+                insert(db.consent_declarations),
+                {
+                    **common,
+                    "sources": json.dumps(sorted(fact.sources)),
+                    "categories": json.dumps(sorted(fact.categories)),
+                    "purposes": json.dumps(sorted(fact.purposes)),
+                    "explicit_health_consent": fact.explicit_health_consent,
+                    "valid_from": fact.valid_from,
+                    "valid_until": fact.valid_until,
+                },
+            )
+            event, reason = "consent.recorded", f"declaration:{fact.declaration_id}"
+        else:
+            self.conn.execute(
+                insert(db.consent_withdrawals),
+                {
+                    **common,
+                    "withdrawn_at": fact.withdrawn_at,
+                    "by": fact.by,
+                },
+            )
+            kind = "revoked" if fact.by == "recording-party" else "withdrawn"
+            event, reason = "consent.withdrawn", f"{kind}:{fact.declaration_id}"
+        append(
+            self.conn,
+            audit.Event(
+                event=event,
+                actor=message.sender,
+                outcome="ok",
+                trace_id=trace_id,
+                subject=subject,
+                message_id=message.message_id,
+                type=message.type,
+                reason=reason,
+                processing_activity=audit.PROCESSING_ACTIVITY[message.type],
+            ),
+            now,
+        )
 
 
 class Store:
@@ -393,6 +474,44 @@ class Store:
                 .order_by(db.audit_entries.c.idx)
             ).all()
         return [_entry(r) for r in rows]
+
+    def consent_history(
+        self, granted_to: str, v_number: str
+    ) -> tuple[list[Declaration], list[Withdrawal]]:
+        """Every declaration and withdrawal for this newcomer at this municipality."""
+        subject = self.pseudonym(v_number)
+        with db.read(self.engine) as conn:
+            declared = conn.execute(
+                select(db.consent_declarations)
+                .where(
+                    db.consent_declarations.c.granted_to == granted_to,
+                    db.consent_declarations.c.subject == subject,
+                )
+                .order_by(db.consent_declarations.c.id)
+            ).all()
+            withdrawn = conn.execute(
+                select(db.consent_withdrawals)
+                .where(
+                    db.consent_withdrawals.c.granted_to == granted_to,
+                    db.consent_withdrawals.c.subject == subject,
+                )
+                .order_by(db.consent_withdrawals.c.id)
+            ).all()
+        declarations = [
+            Declaration(
+                declaration_id=r.declaration_id,
+                granted_to=r.granted_to,
+                sources=frozenset(json.loads(r.sources)),
+                categories=frozenset(json.loads(r.categories)),
+                purposes=frozenset(json.loads(r.purposes)),
+                explicit_health_consent=r.explicit_health_consent,
+                valid_from=r.valid_from,
+                valid_until=r.valid_until,
+            )
+            for r in declared
+        ]
+        withdrawals = [Withdrawal(r.declaration_id, r.withdrawn_at, r.by) for r in withdrawn]
+        return declarations, withdrawals
 
     def find_key(self, kid: str) -> KeyRecord | None:
         with self.session() as session:
