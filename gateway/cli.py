@@ -218,12 +218,10 @@ def audit_verify(url: str, oin: str, key_path: str, state_path: Path | None) -> 
 )
 def audit_report(v_number: str, out: Path | None) -> None:
     """Write a newcomer's access report (Dutch and English) as HTML."""
-    import re
-
     from gateway.report import render
+    from gateway.rules import check_v_number
 
-    if not re.fullmatch(r"[0-9]{10}", v_number):
-        raise click.BadParameter("a V-nummer is 10 digits")
+    check_v_number(v_number)
     store = _store()
     now = _now()
     entries = store.subject_entries(store.pseudonym(v_number))

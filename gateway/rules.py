@@ -11,7 +11,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from gateway.assignments import Assignment, in_force
-from gateway.errors import Conflict, NotAuthorised, Replay, SchemaViolation, SenderMismatch
+from gateway.errors import (
+    BadRequest,
+    Conflict,
+    NotAuthorised,
+    Replay,
+    SchemaViolation,
+    SenderMismatch,
+)
 from gateway.message import Message, parse_utc
 from gateway.parties import Party
 
@@ -22,6 +29,13 @@ SENDER_ROLES: Mapping[str, frozenset[str]] = {
     "consent-declaration": frozenset({"municipality", "coa"}),
     "consent-withdrawal": frozenset({"municipality", "coa"}),
 }
+
+
+def check_v_number(value: str) -> str:
+    """Raises BadRequest unless ``value`` is a V-nummer (10 digits); returns it."""
+    if not (len(value) == 10 and value.isascii() and value.isdigit()):
+        raise BadRequest("a V-nummer is 10 digits")
+    return value
 
 
 def check_sender(payload: Mapping[str, Any], key_owner: str) -> None:

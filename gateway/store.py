@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -475,43 +475,63 @@ class Store:
             ).all()
         return [_entry(r) for r in rows]
 
+    def _consent_rows(self, granted_to: str, v_number: str) -> tuple[Sequence[Any], Sequence[Any]]:
+        subject = self.pseudonym(v_number)
+        declarations, withdrawals = db.consent_declarations, db.consent_withdrawals
+        with db.read(self.engine) as conn:
+            declared = conn.execute(
+                select(declarations)
+                .where(declarations.c.granted_to == granted_to, declarations.c.subject == subject)
+                .order_by(declarations.c.id)
+            ).all()
+            withdrawn = conn.execute(
+                select(withdrawals)
+                .where(withdrawals.c.granted_to == granted_to, withdrawals.c.subject == subject)
+                .order_by(withdrawals.c.id)
+            ).all()
+        return declared, withdrawn
+
     def consent_history(
         self, granted_to: str, v_number: str
     ) -> tuple[list[Declaration], list[Withdrawal]]:
         """Every declaration and withdrawal for this newcomer at this municipality."""
-        subject = self.pseudonym(v_number)
-        with db.read(self.engine) as conn:
-            declared = conn.execute(
-                select(db.consent_declarations)
-                .where(
-                    db.consent_declarations.c.granted_to == granted_to,
-                    db.consent_declarations.c.subject == subject,
-                )
-                .order_by(db.consent_declarations.c.id)
-            ).all()
-            withdrawn = conn.execute(
-                select(db.consent_withdrawals)
-                .where(
-                    db.consent_withdrawals.c.granted_to == granted_to,
-                    db.consent_withdrawals.c.subject == subject,
-                )
-                .order_by(db.consent_withdrawals.c.id)
-            ).all()
-        declarations = [
-            Declaration(
-                declaration_id=r.declaration_id,
-                granted_to=r.granted_to,
-                sources=frozenset(json.loads(r.sources)),
-                categories=frozenset(json.loads(r.categories)),
-                purposes=frozenset(json.loads(r.purposes)),
-                explicit_health_consent=r.explicit_health_consent,
-                valid_from=r.valid_from,
-                valid_until=r.valid_until,
-            )
+        declared, withdrawn = self._consent_rows(granted_to, v_number)
+        return (
+            [_declaration(r) for r in declared],
+            [Withdrawal(r.declaration_id, r.withdrawn_at, r.by) for r in withdrawn],
+        )
+
+    def consent_records(self, granted_to: str, v_number: str) -> list[dict[str, Any]]:
+        """The same history as records for the municipality, newest first."""
+        declared, withdrawn = self._consent_rows(granted_to, v_number)
+        records: list[dict[str, Any]] = [
+            {
+                "kind": "declaration",
+                "declaration_id": r.declaration_id,
+                "message_id": r.message_id,
+                "recorded_by": r.recorded_by,
+                "sources": json.loads(r.sources),
+                "categories": json.loads(r.categories),
+                "purposes": json.loads(r.purposes),
+                "explicit_health_consent": r.explicit_health_consent,
+                "valid_from": audit.format_time(r.valid_from),
+                "valid_until": audit.format_time(r.valid_until),
+                "recorded_at": audit.format_time(r.recorded_at),
+            }
             for r in declared
+        ] + [
+            {
+                "kind": "withdrawal",
+                "declaration_id": r.declaration_id,
+                "message_id": r.message_id,
+                "recorded_by": r.recorded_by,
+                "withdrawn_at": audit.format_time(r.withdrawn_at),
+                "by": r.by,
+                "recorded_at": audit.format_time(r.recorded_at),
+            }
+            for r in withdrawn
         ]
-        withdrawals = [Withdrawal(r.declaration_id, r.withdrawn_at, r.by) for r in withdrawn]
-        return declarations, withdrawals
+        return sorted(records, key=lambda r: r["recorded_at"], reverse=True)
 
     def find_key(self, kid: str) -> KeyRecord | None:
         with self.session() as session:
@@ -576,6 +596,19 @@ class Store:
     def ping(self) -> None:
         with db.read(self.engine) as conn:
             conn.execute(text("SELECT 1"))
+
+
+def _declaration(row: Any) -> Declaration:
+    return Declaration(
+        declaration_id=row.declaration_id,
+        granted_to=row.granted_to,
+        sources=frozenset(json.loads(row.sources)),
+        categories=frozenset(json.loads(row.categories)),
+        purposes=frozenset(json.loads(row.purposes)),
+        explicit_health_consent=row.explicit_health_consent,
+        valid_from=row.valid_from,
+        valid_until=row.valid_until,
+    )
 
 
 def _entry(row: Any) -> dict[str, Any]:

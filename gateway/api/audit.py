@@ -7,14 +7,13 @@ every registered party; the rest to the auditor role.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 
 from flask import Response, request
 from flask_smorest import Blueprint
 
-from gateway import audit
+from gateway import audit, rules
 from gateway.api import http, problems
 from gateway.auditlog import PAGE
 from gateway.errors import BadRequest, NotFound
@@ -29,7 +28,6 @@ READ_PROBLEMS = {
     403: "not-authorised (role)",
     503: "unavailable",
 }
-_V_NUMBER = re.compile(r"[0-9]{10}")
 
 
 def _audited(party: Party, now: datetime, reason: str, subject: str | None = None) -> None:
@@ -128,8 +126,7 @@ def consistency() -> Any:
 @problems.documented(blp, READ_PROBLEMS)
 def subject(v_number: str) -> Any:
     party = http.caller("auditor")
-    if not _V_NUMBER.fullmatch(v_number):
-        raise BadRequest("a V-nummer is 10 digits")
+    rules.check_v_number(v_number)
     store = http.services().store
     pseudonym = store.pseudonym(v_number)
     found = store.subject_entries(pseudonym)

@@ -88,3 +88,11 @@ def int_arg(name: str, *, low: int = 0, high: int = 2**62, default: int | None =
     if not low <= value <= high:
         raise BadRequest(f"query parameter {name} must be within {low}..{high}")
     return value
+
+
+def request_arg(name: str) -> str:
+    """A required query parameter. Raises BadRequest when it is missing."""
+    value = request.args.get(name)
+    if not value:
+        raise BadRequest(f"query parameter {name} is required")
+    return value
