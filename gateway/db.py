@@ -174,6 +174,21 @@ consent_withdrawals = Table(
     Index("ix_consent_withdrawals_granted_to_subject", "granted_to", "subject"),
 )
 
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("delivery_id", String(36), primary_key=True),
+    # The audit index of the message's acceptance: assigned under the counter lock,
+    # so cursors follow commit order and a pull never skips a late commit.
+    Column("cursor", BigInteger, nullable=False, unique=True),
+    Column("message_id", String(36), ForeignKey("messages.message_id"), nullable=False),
+    Column("recipient", String(20), nullable=False),
+    Column("subject", String(64), nullable=False),
+    Column("acknowledged_at", UTCDateTime(), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_deliveries_recipient_cursor", "recipient", "cursor"),
+)
+
 audit_counter = Table(
     "audit_counter",
     metadata,

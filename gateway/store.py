@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -80,6 +81,19 @@ _FIND_WITHDRAWAL = select(db.consent_withdrawals.c.id).where(
     db.consent_withdrawals.c.granted_to == bindparam("granted_to"),
     db.consent_withdrawals.c.declaration_id == bindparam("declaration_id"),
 )
+
+
+DELIVERED_TYPES = frozenset({"handover-profile", "progress-report"})
+"""Message types that reach the recipient municipality's inbox."""
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    delivery_id: str
+    cursor: int
+    message_id: str
+    subject: str
+    received_at: datetime
 
 
 class DuplicateMessage(Exception):
@@ -256,6 +270,19 @@ class Intake:
             )
         if consent_fact is not None:
             self._record_consent(message, subject, consent_fact, now, trace_id)
+        if message.type in DELIVERED_TYPES:
+            self.conn.execute(
+                insert(db.deliveries),
+                {
+                    "delivery_id": str(uuid.uuid4()),
+                    "cursor": ref.index,
+                    "message_id": message.message_id,
+                    "recipient": message.recipient,
+                    "subject": subject,
+                    "acknowledged_at": None,
+                    "created_at": now,
+                },
+            )
         return StoredMessage(message.message_id, message.digest, receipt)
 
     def _record_consent(
@@ -345,6 +372,66 @@ class Store:
         """An audit entry on its own (refusals, reads)."""
         with self.writing() as conn:
             return append(conn, event, now)
+
+    def record_events(self, events: Sequence[audit.Event], now: datetime) -> None:
+        """Several entries in one transaction (a pull's deliveries)."""
+        if events:
+            with self.writing() as conn:
+                for event in events:
+                    append(conn, event, now)
+
+    # -- inbox -----------------------------------------------------------------
+
+    def pending_deliveries(self, recipient: str, after: int, limit: int) -> list[Pending]:
+        """Unacknowledged deliveries for ``recipient`` beyond the cursor, in cursor order."""
+        d, m = db.deliveries, db.messages
+        with db.read(self.engine) as conn:
+            rows = conn.execute(
+                select(d.c.delivery_id, d.c.cursor, d.c.message_id, d.c.subject, m.c.received_at)
+                .join(m, m.c.message_id == d.c.message_id)
+                .where(
+                    d.c.recipient == recipient, d.c.cursor > after, d.c.acknowledged_at.is_(None)
+                )
+                .order_by(d.c.cursor)
+                .limit(limit)
+            ).all()
+        return [Pending(*row) for row in rows]
+
+    def acknowledge(
+        self,
+        recipient: str,
+        delivery_id: str,
+        now: datetime,
+        event: Callable[[Pending, bool], audit.Event],
+    ) -> None:
+        """Mark a delivery acknowledged (once) and audit the ack (every time).
+
+        Raises NotFound when there is no such delivery for ``recipient``: another
+        municipality's delivery is as absent as one that does not exist.
+        """
+        d = db.deliveries
+        with self.writing() as conn:
+            row = conn.execute(
+                select(
+                    d.c.delivery_id,
+                    d.c.cursor,
+                    d.c.message_id,
+                    d.c.subject,
+                    d.c.created_at,
+                    d.c.acknowledged_at,
+                ).where(d.c.delivery_id == delivery_id, d.c.recipient == recipient)
+            ).first()
+            if row is None:
+                raise NotFound("no such delivery")
+            first = row.acknowledged_at is None
+            if first:
+                conn.execute(
+                    update(d).where(d.c.delivery_id == delivery_id).values(acknowledged_at=now)
+                )
+            pending = Pending(
+                row.delivery_id, row.cursor, row.message_id, row.subject, row.created_at
+            )
+            append(conn, event(pending, first), now)
 
     def audit_entries(self, start: int = 0, end: int | None = None) -> list[dict[str, Any]]:
         query = select(db.audit_entries).where(db.audit_entries.c.idx >= start)

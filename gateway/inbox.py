@@ -1,0 +1,125 @@
+"""The municipality inbox: what may leave, decided at the moment it leaves.
+
+A pull reads the unacknowledged deliveries beyond a cursor, evaluates consent
+for every category of every delivery *now* (so a withdrawal between two
+pulls of one delivery shows at the second), cuts each body to what may go,
+signs a delivery token over the result, and audits each delivery with the
+categories delivered and withheld and the basis of each. Deliveries come
+again until acknowledged (at least once); an ack is idempotent.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from gateway import audit, consent, envelope
+from gateway.minimise import minimise
+from gateway.parties import Party
+from gateway.pipeline import Services
+from gateway.store import Pending
+
+DELIVERY_TYP = "inburgering-delivery+jws"
+PULL_ACTIVITY = {
+    "handover-profile": "inburgering/overdracht-coa",
+    "progress-report": "inburgering/voortgang-aanbieder",
+}
+PURPOSE = {"handover-profile": "brede-intake", "progress-report": "voortgang"}
+"""The purpose a municipality processes each type for; consent must name it."""
+
+
+@dataclass(frozen=True)
+class Page:
+    deliveries: list[dict[str, Any]]
+    next_cursor: int
+
+
+def pull(
+    services: Services,
+    municipality: Party,
+    after: int,
+    limit: int,
+    now: datetime,
+    trace_id: str,
+) -> Page:
+    """The next page of this municipality's inbox, minimised by consent in force now."""
+    store = services.store
+    pending = store.pending_deliveries(municipality.oin, after, limit)
+    histories: dict[str, tuple[list[consent.Declaration], list[consent.Withdrawal]]] = {}
+    deliveries, events = [], []
+    for item in pending:
+        payload = envelope.parse(
+            store.read_message(item.message_id), typ=envelope.MESSAGE_TYP
+        ).payload
+        type_, v_number = payload["type"], payload["subject"]["v_number"]
+        if v_number not in histories:
+            histories[v_number] = store.consent_history(municipality.oin, v_number)
+        declarations, withdrawals = histories[v_number]
+        ask = consent.Request(
+            recipient=municipality.oin, source=payload["sender"], type=type_, purpose=PURPOSE[type_]
+        )
+        schema = services.catalog.bodies[(type_, payload["version"])]
+        decide = functools.partial(
+            consent.evaluate,
+            request=ask,
+            now=now,
+            policy=services.catalog.policy,
+            declarations=declarations,
+            withdrawals=withdrawals,
+        )
+        cut = minimise(payload["body"], schema.categories, decide)
+        events.append(
+            audit.Event(
+                event="delivery.pulled",
+                actor=municipality.oin,
+                outcome="delivered" if not cut.empty else "withheld",
+                trace_id=trace_id,
+                subject=item.subject,
+                message_id=item.message_id,
+                type=type_,
+                categories_delivered=cut.delivered,
+                categories_withheld=cut.withheld,
+                basis=cut.basis,
+                processing_activity=PULL_ACTIVITY[type_],
+            )
+        )
+        if cut.empty:
+            continue  # nothing may leave: the delivery is not shown at all
+        delivery = {
+            "delivery_id": item.delivery_id,
+            "message_id": item.message_id,
+            "type": type_,
+            "version": payload["version"],
+            "sender": payload["sender"],
+            "subject": payload["subject"],
+            "issued_at": payload["issued_at"],
+            "received_at": audit.format_time(item.received_at),
+            "body": cut.body,
+            "withheld_categories": list(cut.withheld),
+        }
+        delivery["delivery_token"] = services.sign(delivery, DELIVERY_TYP)
+        deliveries.append(delivery)
+    store.record_events(events, now)
+    return Page(deliveries=deliveries, next_cursor=pending[-1].cursor if pending else after)
+
+
+def acknowledge(
+    services: Services, municipality: Party, delivery_id: str, now: datetime, trace_id: str
+) -> None:
+    """Acknowledge one delivery; again is fine. Raises NotFound for another's or none."""
+
+    def event(item: Pending, first: bool) -> audit.Event:
+        return audit.Event(
+            event="delivery.acknowledged",
+            actor=municipality.oin,
+            outcome="ok",
+            trace_id=trace_id,
+            subject=item.subject,
+            message_id=item.message_id,
+            reason=None if first else "already-acknowledged",
+            processing_activity="inburgering/ontvangst-gemeente",
+        )
+
+    services.store.acknowledge(municipality.oin, delivery_id, now, event)

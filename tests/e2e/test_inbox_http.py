@@ -1,0 +1,149 @@
+"""The municipality inbox over HTTP: consent decided at pull time, tokens, acks."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import requests
+
+from gateway import demo, synthetic
+from gateway.errors import NotFound
+from gateway.pipeline import Services
+
+pytestmark = pytest.mark.e2e
+CONSENTED = {"education", "health"}
+
+
+def _mine(page: dict[str, Any], message_id: str) -> list[dict[str, Any]]:
+    return [d for d in page["deliveries"] if d["message_id"] == message_id]
+
+
+def test_pull_minimises_by_consent_now_and_ack_ends_redelivery(
+    cast: demo.Cast, server_services: Services
+) -> None:
+    coa, utrecht, leiden = (
+        cast.client(demo.COA),
+        cast.client(demo.UTRECHT),
+        cast.client(demo.LEIDEN),
+    )
+    rng = random.Random(4242)
+    person = synthetic.Newcomer.make(rng)
+    now = datetime.now(UTC)
+    profile = synthetic.payload(
+        "handover-profile",
+        synthetic.handover_profile(person, "GM0344", rng),
+        sender=demo.COA,
+        recipient=demo.UTRECHT,
+        newcomer=person,
+        issued_at=now,
+    )
+    assert coa.submit(coa.sign(profile)).status == 202
+    message_id = profile["message_id"]
+
+    # 1. No consent yet: only the legal-basis categories leave; the rest is named.
+    [first] = _mine(utrecht.get_json("/v1/inbox", limit=500), message_id)
+    assert set(first["body"]) == {"identity", "placement"}
+    assert set(first["withheld_categories"]) == {
+        "family",
+        "education",
+        "work_experience",
+        "languages",
+        "interests",
+        "health",
+        "casemanager_notes",
+    }
+    token = utrecht.verify_gateway_token(first["delivery_token"], "inburgering-delivery+jws")
+    assert token == {k: v for k, v in first.items() if k != "delivery_token"}
+
+    # 2. Consent recorded: the same unacknowledged delivery comes again, with more.
+    declaration = synthetic.consent_declaration(
+        demo.UTRECHT,
+        [demo.COA],
+        sorted(CONSENTED),
+        now - timedelta(minutes=5),
+        explicit_health=True,
+    )
+    record = synthetic.payload(
+        "consent-declaration",
+        declaration,
+        sender=demo.UTRECHT,
+        recipient=demo.UTRECHT,
+        newcomer=person,
+        issued_at=now,
+    )
+    assert utrecht.submit(utrecht.sign(record)).status == 202
+    [second] = _mine(utrecht.get_json("/v1/inbox", limit=500), message_id)
+    assert set(second["body"]) == {"identity", "placement"} | CONSENTED
+    assert second["delivery_id"] == first["delivery_id"]
+
+    # 3. Withdrawn between two pulls: the next pull no longer carries those categories.
+    withdrawal = synthetic.payload(
+        "consent-withdrawal",
+        {"declaration_id": declaration["declaration_id"], "withdrawn_at": synthetic.utc(now)},
+        sender=demo.UTRECHT,
+        recipient=demo.UTRECHT,
+        newcomer=person,
+        issued_at=now,
+    )
+    assert utrecht.submit(utrecht.sign(withdrawal)).status == 202
+    [third] = _mine(utrecht.get_json("/v1/inbox", limit=500), message_id)
+    assert set(third["body"]) == {"identity", "placement"}
+    assert "Electrician" not in str(third) and person.family_name in str(third["body"])
+
+    # 4. Another municipality cannot see or acknowledge it; the recipient can, twice.
+    assert _mine(leiden.get_json("/v1/inbox", limit=500), message_id) == []
+    with pytest.raises(NotFound):
+        leiden.request("POST", f"/v1/inbox/{first['delivery_id']}/ack", authenticated=True)
+    for _ in range(2):
+        answer = utrecht.request(
+            "POST", f"/v1/inbox/{first['delivery_id']}/ack", authenticated=True
+        )
+        assert answer.status_code == 204
+    assert _mine(utrecht.get_json("/v1/inbox", limit=500), message_id) == []
+
+    # 5. Each pull is audited with what left, what did not, and on which basis.
+    pulled = [
+        e["entry"]
+        for e in server_services.store.audit_entries()
+        if e["entry"]["message_id"] == message_id and e["entry"]["event"] == "delivery.pulled"
+    ]
+    assert [sorted(e["categories_delivered"]) for e in pulled] == [
+        ["identity", "placement"],
+        ["education", "health", "identity", "placement"],
+        ["identity", "placement"],
+    ]
+    assert pulled[1]["basis"]["health"] == f"consent:{declaration['declaration_id']}"
+    assert pulled[0]["basis"]["identity"].startswith("legal:")
+    acks = [
+        e["entry"]["reason"]
+        for e in server_services.store.audit_entries()
+        if e["entry"]["message_id"] == message_id and e["entry"]["event"] == "delivery.acknowledged"
+    ]
+    assert acks == [None, "already-acknowledged"]
+
+
+def test_cursor_paging_and_limits(cast: demo.Cast) -> None:
+    utrecht = cast.client(demo.UTRECHT)
+    page = utrecht.get_json("/v1/inbox", limit=1)
+    assert len(page["deliveries"]) <= 1
+    after = utrecht.get_json("/v1/inbox", after=page["next_cursor"], limit=500)
+    assert all(
+        d["delivery_id"] not in {x["delivery_id"] for x in page["deliveries"]}
+        for d in after["deliveries"]
+    )
+    for bad in ({"limit": 0}, {"limit": 501}, {"after": -1}):
+        response = requests.get(
+            cast.url + "/v1/inbox",
+            params=bad,
+            timeout=5,
+            headers={"Authorization": f"Bearer {utrecht.assertion()}"},
+        )
+        assert response.status_code == 400
+    coa = cast.client(demo.COA)
+    response = requests.get(
+        cast.url + "/v1/inbox", timeout=5, headers={"Authorization": f"Bearer {coa.assertion()}"}
+    )
+    assert response.status_code == 403
