@@ -231,6 +231,29 @@ def audit_report(v_number: str, out: Path | None) -> None:
     click.echo(f"wrote {out} ({len(entries)} entries)")
 
 
+@main.group()
+def retention() -> None:
+    """Erasure of newcomers' data when its retention ends."""
+
+
+@retention.command("purge")
+@click.option(
+    "--days",
+    default=90,
+    show_default=True,
+    type=click.IntRange(0, 36500),
+    help="days after the last acknowledged delivery",
+)
+@click.option("--dry-run", is_flag=True, help="count, erase nothing")
+def retention_purge(days: int, dry_run: bool) -> None:
+    """Crypto-shred newcomers whose deliveries were all acknowledged more than DAYS ago."""
+    from datetime import timedelta
+
+    now = _now()
+    count = _store().purge(now - timedelta(days=days), now, dry_run=dry_run)
+    click.echo(f"{'would erase' if dry_run else 'erased'} the data of {count} newcomer(s)")
+
+
 @main.command()
 @click.option("--keep", is_flag=True, help="keep the temporary folder")
 def demo(keep: bool) -> None:

@@ -380,6 +380,38 @@ class Store:
                 for event in events:
                     append(conn, event, now)
 
+    # -- retention ---------------------------------------------------------------
+
+    def purge(self, before: datetime, now: datetime, *, dry_run: bool = False) -> int:
+        """Crypto-shred the newcomers whose retention ended; return how many.
+
+        Eligible: every delivery acknowledged, the last acknowledgement before
+        ``before``, and no open delivery. Their data key is erased (so every
+        sealed body of theirs is unreadable by anyone, backups included once the
+        key is gone from them too) and their deliveries are deleted. The audit
+        log, which holds only hashes and pseudonyms, is untouched and verifies.
+        """
+        d, keys = db.deliveries, db.subject_keys
+        with self.writing() as conn:
+            open_subjects = select(d.c.subject).where(d.c.acknowledged_at.is_(None))
+            eligible = [
+                row.subject
+                for row in conn.execute(
+                    select(d.c.subject)
+                    .where(d.c.subject.not_in(open_subjects))
+                    .group_by(d.c.subject)
+                    .having(func.max(d.c.acknowledged_at) < before)
+                )
+            ]
+            if not dry_run and eligible:
+                conn.execute(
+                    update(keys)
+                    .where(keys.c.subject.in_(eligible), keys.c.wrapped_key.is_not(None))
+                    .values(wrapped_key=None, erased_at=now)
+                )
+                conn.execute(delete(d).where(d.c.subject.in_(eligible)))
+        return len(eligible)
+
     # -- inbox -----------------------------------------------------------------
 
     def pending_deliveries(self, recipient: str, after: int, limit: int) -> list[Pending]:
