@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from gateway import demo, synthetic
-from gateway.errors import NotFound
+from gateway.errors import NotAuthorised, NotFound
 from gateway.pipeline import Services
 
 pytestmark = pytest.mark.e2e
@@ -147,3 +147,57 @@ def test_cursor_paging_and_limits(cast: demo.Cast) -> None:
         cast.url + "/v1/inbox", timeout=5, headers={"Authorization": f"Bearer {coa.assertion()}"}
     )
     assert response.status_code == 403
+
+
+def test_a_provider_reports_only_while_the_recipient_has_assigned_it(cast: demo.Cast) -> None:
+    provider, utrecht, leiden = (
+        cast.client(demo.PROVIDER),
+        cast.client(demo.UTRECHT),
+        cast.client(demo.LEIDEN),
+    )
+    person = synthetic.Newcomer.make(random.Random(4343))
+    now = datetime.now(UTC)
+
+    def message(sender: str, type_: str, body: dict[str, Any]) -> dict[str, Any]:
+        return synthetic.payload(
+            type_,
+            body,
+            sender=sender,
+            recipient=sender if sender != demo.PROVIDER else demo.UTRECHT,
+            newcomer=person,
+            issued_at=now,
+        )
+
+    def report() -> int:
+        try:
+            return provider.submit(
+                provider.sign(
+                    message(
+                        demo.PROVIDER, "progress-report", synthetic.progress_report(demo.PROVIDER)
+                    )
+                )
+            ).status
+        except NotAuthorised:
+            return 403
+
+    assert report() == 403  # not assigned at all
+    elsewhere = synthetic.provider_assignment(demo.PROVIDER, now - timedelta(minutes=1))
+    assert (
+        leiden.submit(leiden.sign(message(demo.LEIDEN, "provider-assignment", elsewhere))).status
+        == 202
+    )
+    assert report() == 403  # assigned by another municipality
+    assignment = synthetic.provider_assignment(demo.PROVIDER, now - timedelta(minutes=1))
+    assert (
+        utrecht.submit(
+            utrecht.sign(message(demo.UTRECHT, "provider-assignment", assignment))
+        ).status
+        == 202
+    )
+    assert report() == 202
+    ended = {**assignment, "status": "ended"}
+    assert (
+        utrecht.submit(utrecht.sign(message(demo.UTRECHT, "provider-assignment", ended))).status
+        == 202
+    )
+    assert report() == 403  # the assignment has ended
