@@ -20,7 +20,7 @@ from typing import Any
 from connectors.auditor import verify_log
 from connectors.client import GatewayClient
 from gateway import audit, config, envelope, jwk, synthetic
-from gateway.errors import GatewayError
+from gateway.errors import BY_CODE, GatewayError
 from gateway.parties import KeyRecord, new_party
 from gateway.serverproc import ServerProcess
 from gateway.store import Store
@@ -72,6 +72,9 @@ def register_cast(store: Store, url: str, now: datetime) -> Cast:
         cast.keys[oin] = key
         cast.clients[oin] = GatewayClient(url, oin, key, retries=2)
     return cast
+
+
+PROBLEM_CODES = set(BY_CODE) | {"schema-violation"}
 
 
 @dataclass
@@ -150,6 +153,7 @@ def scenario(cast: Cast, store: Store, now: datetime) -> list[Step]:
             [COA, PROVIDER],
             ["education", "languages", "attendance"],
             now - timedelta(hours=1),
+            purposes=("brede-intake", "pip", "voortgang"),
         ),
     )
     run(
@@ -159,6 +163,36 @@ def scenario(cast: Cast, store: Store, now: datetime) -> list[Step]:
         lambda: leiden.submit(leiden.sign(declaration)),
         2,  # message.accepted and consent.recorded
     )
+
+    def inbox_view() -> str:
+        """What Leiden's pull shows: the sections of the folder | of the report."""
+        page = leiden.get_json("/v1/inbox", limit=500)["deliveries"]
+        by_type = {d["type"]: " ".join(sorted(d["body"])) for d in page}
+        return f"{by_type.get('handover-profile', '-')} | {by_type.get('progress-report', '-')}"
+
+    run(
+        "Leiden",
+        "pulls its inbox (folder | report)",
+        "education identity languages placement | attendance enrolment",
+        inbox_view,
+        2,
+    )
+    withdrawal = message(
+        LEIDEN,
+        "consent-withdrawal",
+        {
+            "declaration_id": declaration["body"]["declaration_id"],
+            "withdrawn_at": synthetic.utc(now),
+        },
+    )
+    run(
+        "Leiden",
+        "records the newcomer's withdrawal",
+        "202",
+        lambda: leiden.submit(leiden.sign(withdrawal)),
+        2,
+    )
+    run("Leiden", "pulls again: less may leave", "identity placement | enrolment", inbox_view, 2)
     no_flag = message(
         LEIDEN,
         "consent-declaration",
@@ -263,11 +297,12 @@ def scenario(cast: Cast, store: Store, now: datetime) -> list[Step]:
 
 
 def print_steps(steps: list[Step]) -> None:
-    width = max(len(s.what) for s in steps)
-    print(f"{'':3}{'party':<10}{'message':<{width + 2}}{'expected':<24}{'got':<24}")
+    width = max(len(s.what) for s in steps) + 2
+    exp = max(len(s.expected) for s in steps) + 2
+    print(f"{'':3}{'party':<10}{'message':<{width}}{'expected':<{exp}}{'got'}")
     for n, s in enumerate(steps, 1):
         mark = "ok" if s.ok else "!!"
-        print(f"{n:<3}{s.who:<10}{s.what:<{width + 2}}{s.expected:<24}{s.got:<24}{mark}")
+        print(f"{n:<3}{s.who:<10}{s.what:<{width}}{s.expected:<{exp}}{s.got:<{exp}}{mark}")
 
 
 def run_demo(*, keep: bool = False) -> int:
@@ -284,11 +319,11 @@ def run_demo(*, keep: bool = False) -> int:
             steps = scenario(cast, store, now)
             print_steps(steps)
             stored, entries = store.count("messages"), store.count("audit_entries")
-            refused = sum(1 for s in steps if not s.expected.isdigit())
+            refused = sum(1 for s in steps if s.expected in PROBLEM_CODES)
             print(
                 f"\nmessages stored: {stored}; audit entries: {entries} "
                 f"({len(PARTIES)} parties + {len(PARTIES)} keys + 1 revocation, "
-                f"{stored} accepted with 1 consent record, {refused} refused)"
+                f"{stored} accepted with 2 consent records, {refused} refused, 4 deliveries pulled)"
             )
             # The idempotent retry (200) adds no entry; every other step adds its own.
             expected_entries = (

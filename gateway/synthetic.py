@@ -247,13 +247,14 @@ def consent_declaration(
     explicit_health: bool = False,
     days: int = 365,
     declaration_id: str | None = None,
+    purposes: tuple[str, ...] = ("brede-intake", "pip"),
 ) -> dict[str, Any]:
     return {
         "declaration_id": declaration_id or str(uuid.uuid4()),
         "granted_to": granted_to,
         "sources": sources,
         "categories": categories,
-        "purposes": ["brede-intake", "pip"],
+        "purposes": list(purposes),
         "explicit_health_consent": explicit_health,
         "valid_from": utc(valid_from),
         "valid_until": utc(valid_from + timedelta(days=days)),
