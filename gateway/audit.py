@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 import secrets
 from collections.abc import Mapping, Sequence
@@ -118,6 +119,20 @@ def entry(index: int, time: datetime, ev: Event) -> dict[str, Any]:
 def canonical(obj: Mapping[str, Any]) -> bytes:
     """RFC 8785 canonical JSON bytes."""
     return bytes(rfc8785.dumps(obj))
+
+
+_SORTED_COMPACT = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def canonical_entry(obj: Mapping[str, Any]) -> bytes:
+    """RFC 8785 bytes of an audit entry, at C speed.
+
+    An entry holds only strings, integers below 2^53, null, lists of strings
+    and string-to-string maps with ASCII keys. For those, the standard
+    library's sorted compact JSON is byte for byte RFC 8785 (same escapes,
+    same key order); a property test holds the two to that.
+    """
+    return _SORTED_COMPACT.encode(obj).encode("utf-8")
 
 
 def leaf_hash(entry_bytes: bytes) -> str:

@@ -44,10 +44,10 @@ from gateway.errors import BadRequest, Conflict, NotFound, Unauthenticated
 from gateway.message import Message
 from gateway.parties import KeyRecord, Party
 
-_NEXT_INDEX = (
+_RESERVE_INDICES = (
     update(db.audit_counter)
     .where(db.audit_counter.c.id == 1)
-    .values(next_index=db.audit_counter.c.next_index + 1)
+    .values(next_index=db.audit_counter.c.next_index + bindparam("count"))
     .returning(db.audit_counter.c.next_index)
 )
 _INSERT_ENTRY = insert(db.audit_entries)
@@ -115,21 +115,29 @@ class StoredMessage:
 
 def append(conn: Connection, event: audit.Event, now: datetime) -> AuditRef:
     """Append one audit entry inside the caller's write transaction."""
-    index = conn.execute(_NEXT_INDEX).scalar_one() - 1
-    data = audit.canonical(audit.entry(index, now, event))
-    leaf = audit.leaf_hash(data)
-    conn.execute(
-        _INSERT_ENTRY,
-        {
-            "idx": index,
-            "entry": data,
-            "leaf_hash": leaf,
-            "event": event.event,
-            "subject": event.subject,
-            "created_at": now,
-        },
-    )
-    return AuditRef(index=index, leaf_hash=leaf)
+    return append_many(conn, [event], now)[0]
+
+
+def append_many(conn: Connection, events: Sequence[audit.Event], now: datetime) -> list[AuditRef]:
+    """Append entries inside the caller's write transaction: one counter update, one insert."""
+    end = conn.execute(_RESERVE_INDICES, {"count": len(events)}).scalar_one()
+    rows, refs = [], []
+    for index, event in enumerate(events, start=end - len(events)):
+        data = audit.canonical_entry(audit.entry(index, now, event))
+        leaf = audit.leaf_hash(data)
+        rows.append(
+            {
+                "idx": index,
+                "entry": data,
+                "leaf_hash": leaf,
+                "event": event.event,
+                "subject": event.subject,
+                "created_at": now,
+            }
+        )
+        refs.append(AuditRef(index=index, leaf_hash=leaf))
+    conn.execute(_INSERT_ENTRY, rows)
+    return refs
 
 
 class Session:
@@ -377,8 +385,7 @@ class Store:
         """Several entries in one transaction (a pull's deliveries)."""
         if events:
             with self.writing() as conn:
-                for event in events:
-                    append(conn, event, now)
+                append_many(conn, events, now)
 
     # -- retention ---------------------------------------------------------------
 
@@ -610,15 +617,53 @@ class Store:
             ).all()
         return declared, withdrawn
 
+    def read_messages(self, message_ids: Sequence[str]) -> dict[str, bytes]:
+        """Raw JWSs of several messages in one query; erased ones are absent."""
+        m, k = db.messages, db.subject_keys
+        with db.read(self.engine) as conn:
+            rows = conn.execute(
+                select(m.c.message_id, m.c.sealed, m.c.subject, k.c.wrapped_key)
+                .join(k, k.c.subject == m.c.subject)
+                .where(m.c.message_id.in_(list(message_ids)), k.c.wrapped_key.is_not(None))
+            ).all()
+        keys: dict[str, bytes] = {}
+        found = {}
+        for row in rows:
+            if row.subject not in keys:
+                keys[row.subject] = self.vault.unwrap(row.wrapped_key, row.subject)
+            found[row.message_id] = vault.unseal(keys[row.subject], row.sealed, row.message_id)
+        return found
+
+    def consent_histories(
+        self, granted_to: str, subjects: Sequence[str]
+    ) -> dict[str, tuple[list[Declaration], list[Withdrawal]]]:
+        """Consent history per pseudonym for several newcomers, in two queries."""
+        declarations, withdrawals = db.consent_declarations, db.consent_withdrawals
+        wanted = sorted(set(subjects))
+        found: dict[str, tuple[list[Declaration], list[Withdrawal]]] = {s: ([], []) for s in wanted}
+        with db.read(self.engine) as conn:
+            for row in conn.execute(
+                select(declarations)
+                .where(declarations.c.granted_to == granted_to, declarations.c.subject.in_(wanted))
+                .order_by(declarations.c.id)
+            ):
+                found[row.subject][0].append(_declaration(row))
+            for row in conn.execute(
+                select(withdrawals)
+                .where(withdrawals.c.granted_to == granted_to, withdrawals.c.subject.in_(wanted))
+                .order_by(withdrawals.c.id)
+            ):
+                found[row.subject][1].append(
+                    Withdrawal(row.declaration_id, row.withdrawn_at, row.by)
+                )
+        return found
+
     def consent_history(
         self, granted_to: str, v_number: str
     ) -> tuple[list[Declaration], list[Withdrawal]]:
         """Every declaration and withdrawal for this newcomer at this municipality."""
-        declared, withdrawn = self._consent_rows(granted_to, v_number)
-        return (
-            [_declaration(r) for r in declared],
-            [Withdrawal(r.declaration_id, r.withdrawn_at, r.by) for r in withdrawn],
-        )
+        subject = self.pseudonym(v_number)
+        return self.consent_histories(granted_to, [subject])[subject]
 
     def consent_records(self, granted_to: str, v_number: str) -> list[dict[str, Any]]:
         """The same history as records for the municipality, newest first."""

@@ -5,6 +5,8 @@ import os
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gateway import audit, vault
 from gateway.errors import ConfigurationError
@@ -103,3 +105,47 @@ def test_sealed_body_opens_only_with_its_key_and_message_id() -> None:
     assert vault.unseal(key, sealed, "m-1") == b"secret body"
     with pytest.raises(ConfigurationError):
         vault.unseal(key, sealed, "m-2")
+
+
+_text = st.text(st.characters(codec="utf-8"), max_size=40)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    event=st.sampled_from(sorted(audit.EVENTS)),
+    actor=st.none() | _text,
+    subject=st.none() | _text,
+    reason=st.none() | _text,
+    index=st.integers(0, 2**53 - 1),
+    delivered=st.lists(_text, max_size=5),
+    withheld=st.lists(_text, max_size=5),
+    basis=st.dictionaries(
+        st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=20),
+        _text,
+        max_size=5,
+    ),
+)
+def test_fast_entry_encoding_is_byte_for_byte_rfc8785(
+    event: str,
+    actor: str | None,
+    subject: str | None,
+    reason: str | None,
+    index: int,
+    delivered: list[str],
+    withheld: list[str],
+    basis: dict[str, str],
+) -> None:
+    ev = audit.Event(
+        event=event,
+        actor=actor,
+        outcome="ok",
+        trace_id="ab" * 16,
+        processing_activity="p",
+        subject=subject,
+        reason=reason,
+        categories_delivered=delivered,
+        categories_withheld=withheld,
+        basis=basis,
+    )
+    entry = audit.entry(index, datetime(2026, 11, 23, tzinfo=UTC), ev)
+    assert audit.canonical_entry(entry) == audit.canonical(entry)
