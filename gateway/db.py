@@ -63,6 +63,25 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 metadata = MetaData()
 
+
+def _surrogate_key() -> Column[int]:
+    """An autoincrementing id: BIGINT, but INTEGER on SQLite, the only type it autoincrements."""
+    return Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+
+
+def _consent_fact_columns() -> list[Column[Any]]:
+    """Which declaration, recorded by which message and party, for whom, about whom."""
+    return [
+        Column("declaration_id", String(36), nullable=False),
+        Column("message_id", String(36), ForeignKey("messages.message_id"), nullable=False),
+        Column("recorded_by", String(20), nullable=False),
+        Column("granted_to", String(20), nullable=False),
+        Column("subject", String(64), nullable=False),
+    ]
+
+
 parties = Table(
     "parties",
     metadata,
@@ -116,9 +135,7 @@ messages = Table(
 assignments = Table(
     "assignments",
     metadata,
-    Column(
-        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-    ),
+    _surrogate_key(),
     Column("assignment_id", String(36), nullable=False),
     Column("message_id", String(36), ForeignKey("messages.message_id"), nullable=False),
     Column("municipality", String(20), nullable=False),
@@ -135,14 +152,8 @@ assignments = Table(
 consent_declarations = Table(
     "consent_declarations",
     metadata,
-    Column(
-        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-    ),
-    Column("declaration_id", String(36), nullable=False),
-    Column("message_id", String(36), ForeignKey("messages.message_id"), nullable=False),
-    Column("recorded_by", String(20), nullable=False),
-    Column("granted_to", String(20), nullable=False),
-    Column("subject", String(64), nullable=False),
+    _surrogate_key(),
+    *_consent_fact_columns(),
     Column("sources", Text, nullable=False),  # JSON array of OINs
     Column("categories", Text, nullable=False),  # JSON array
     Column("purposes", Text, nullable=False),  # JSON array
@@ -157,14 +168,8 @@ consent_declarations = Table(
 consent_withdrawals = Table(
     "consent_withdrawals",
     metadata,
-    Column(
-        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-    ),
-    Column("declaration_id", String(36), nullable=False),
-    Column("message_id", String(36), ForeignKey("messages.message_id"), nullable=False),
-    Column("recorded_by", String(20), nullable=False),
-    Column("granted_to", String(20), nullable=False),
-    Column("subject", String(64), nullable=False),
+    _surrogate_key(),
+    *_consent_fact_columns(),
     Column("withdrawn_at", UTCDateTime(), nullable=False),
     Column(
         "by", String(20), nullable=False
