@@ -124,8 +124,3 @@ def key_type(key: Key) -> tuple[str, str]:
     """(kty, crv) of a key, the index into ALGS_FOR_KEY."""
     d = key.as_dict(private=False)
     return str(d["kty"]), str(d["crv"])
-
-
-def public_jwk_json(key: Key) -> str:
-    """The public JWK as canonical-enough JSON text for files and the database."""
-    return json.dumps(public_jwk(key), sort_keys=True, separators=(",", ":"))

@@ -519,10 +519,6 @@ class Store:
         with self.session() as session:
             return session.find_party(oin)
 
-    def find_parties(self, first: str, second: str) -> dict[str, Party]:
-        with self.session() as session:
-            return session.find_parties(first, second)
-
     def list_parties(self) -> list[Party]:
         with db.read(self.engine) as conn:
             rows = conn.execute(select(db.parties).order_by(db.parties.c.oin)).all()
@@ -696,10 +692,6 @@ class Store:
             for r in withdrawn
         ]
         return sorted(records, key=lambda r: r["recorded_at"], reverse=True)
-
-    def find_key(self, kid: str) -> KeyRecord | None:
-        with self.session() as session:
-            return session.find_key(kid)
 
     def list_keys(self, oin: str | None = None) -> list[KeyRecord]:
         query = select(db.keys).order_by(db.keys.c.oin, db.keys.c.created_at)
