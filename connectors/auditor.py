@@ -17,6 +17,8 @@ import itertools
 import json
 import os
 import random
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,7 +27,7 @@ from typing import Any
 
 import rfc8785
 
-from connectors.client import GatewayClient
+from connectors.client import GatewayClient, TransportError
 from gateway import checkpoints, merkle
 from gateway.errors import GatewayError, LogCorrupt
 
@@ -283,3 +285,115 @@ def _check_roots(
             f"log rewritten or forked: the first {builder.size} entries no longer have the root "
             f"verified on {state['verified_at']}"
         )
+
+
+@dataclass(frozen=True)
+class Watched:
+    tree_size: int
+    root_hash: str
+    new_entries: int
+    sampled: int
+
+
+def check_once(client: GatewayClient, state_path: Path, samples: int = 8) -> Watched:
+    """Verify the newest checkpoint against the last verified one, and sample new entries.
+
+    Cheap enough to run every minute: one checkpoint, one consistency proof,
+    and ``samples`` entries with their inclusion proofs, however long the
+    log. Raises LogMismatch on a bad signature, a shrunk or forked log, or
+    an entry that is not in the tree the checkpoint signs.
+    """
+    token = client.get_json("/v1/audit/checkpoint").get("checkpoint")
+    try:
+        point = checkpoints.verify_jws(str(token), client.gateway_keys())
+    except GatewayError as error:
+        raise LogMismatch(f"newest checkpoint: {error.detail}") from None
+    state = load_state(state_path)
+    old_size = state["tree_size"] if state else 0
+    since = f" verified on {state['verified_at']}" if state else ""
+    if point.tree_size < old_size:
+        raise LogMismatch(
+            f"log truncated: the newest checkpoint covers {point.tree_size} entries; "
+            f"{old_size} were{since}"
+        )
+    if state and point.tree_size == old_size and point.root_hash != state["root_hash"]:
+        raise LogMismatch(f"log forked: size {old_size} now has another root than the one{since}")
+    if state and 0 < old_size < point.tree_size:
+        proof = client.get_json(
+            "/v1/audit/proofs/consistency", first=old_size, second=point.tree_size
+        )
+        try:
+            merkle.verify_consistency(
+                old_size,
+                point.tree_size,
+                bytes.fromhex(state["root_hash"]),
+                bytes.fromhex(point.root_hash),
+                [bytes.fromhex(p) for p in proof["path"]],
+            )
+        except (GatewayError, ValueError, KeyError, TypeError):
+            raise LogMismatch(
+                f"log forked or rewritten: size {point.tree_size} is not consistent with "
+                f"size {old_size}{since}"
+            ) from None
+    new = range(old_size, point.tree_size)
+    chosen = sorted(random.sample(new, min(samples, len(new))))
+    for index in chosen:
+        _check_inclusion(client, index, point)
+    save_state(
+        state_path,
+        {
+            "tree_size": point.tree_size,
+            "root_hash": point.root_hash,
+            "verified_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        },
+    )
+    return Watched(point.tree_size, point.root_hash, len(new), len(chosen))
+
+
+def _check_inclusion(client: GatewayClient, index: int, point: checkpoints.Checkpoint) -> None:
+    page = client.get_json("/v1/audit/entries", start=index, end=index + 1).get("entries")
+    if not isinstance(page, list) or not page or page[0].get("index") != index:
+        raise LogMismatch(f"entry {index} is missing")
+    item = page[0]
+    if not isinstance(item.get("entry"), dict) or item["entry"].get("index") != index:
+        raise LogMismatch(f"entry {index} claims another index")
+    leaf = leaf_of(item["entry"], str(item.get("leaf_hash")))
+    proof = client.get_json("/v1/audit/proofs/inclusion", index=index, tree_size=point.tree_size)
+    try:
+        merkle.verify_inclusion(
+            index,
+            point.tree_size,
+            leaf,
+            [bytes.fromhex(p) for p in proof["path"]],
+            bytes.fromhex(point.root_hash),
+        )
+    except (GatewayError, ValueError, KeyError, TypeError):
+        raise LogMismatch(
+            f"entry {index}: not in the tree of size {point.tree_size} that the checkpoint signs"
+        ) from None
+
+
+def watch(
+    client: GatewayClient,
+    state_path: Path,
+    *,
+    interval: float,
+    rounds: int | None = None,
+    samples: int = 8,
+    report: Callable[[Watched], None] = lambda _: None,
+    unreachable: Callable[[str], None] = lambda _: None,
+) -> None:
+    """check_once every ``interval`` seconds; returns after ``rounds`` or raises LogMismatch.
+
+    An unreachable gateway is reported and tried again next round: absence
+    is not evidence of tampering, but a watcher that gave up would miss it.
+    """
+    done = 0
+    while rounds is None or done < rounds:
+        try:
+            report(check_once(client, state_path, samples))
+        except TransportError as error:
+            unreachable(error.detail)
+        done += 1
+        if rounds is None or done < rounds:
+            time.sleep(interval)

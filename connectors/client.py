@@ -18,7 +18,7 @@ from typing import Any
 import requests
 
 from gateway import assertions, envelope, jwk, strictjson
-from gateway.errors import BY_CODE, GatewayError, InvalidSignature, SchemaViolation
+from gateway.errors import BY_CODE, Conflict, GatewayError, InvalidSignature, SchemaViolation
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 
@@ -55,6 +55,12 @@ class GatewayClient:
         self.retries = retries
         self.session = session or requests.Session()
         self._gateway_keys: dict[str, jwk.Key] | None = None
+
+    def clone(self) -> GatewayClient:
+        """The same party with its own HTTP session, for another thread."""
+        return GatewayClient(
+            self.base_url, self.oin, self.key, timeout=self.timeout, retries=self.retries
+        )
 
     # -- signing ---------------------------------------------------------------
 
@@ -122,6 +128,17 @@ class GatewayClient:
         receipt = self.verify_gateway_token(receipt_token, envelope.RECEIPT_TYP)
         return Submission(status=response.status_code, receipt=receipt, token=receipt_token)
 
+    def directory(self, role: str | None = None) -> list[dict[str, Any]]:
+        """The registered parties (OIN, role, name, municipality code)."""
+        params = {"role": role} if role else {}
+        parties = self.get_json("/v1/parties", **params).get("parties")
+        if not isinstance(parties, list):
+            raise TransportError("directory response without parties")
+        return parties
+
+    def ack(self, delivery_id: str) -> None:
+        self.request("POST", f"/v1/inbox/{delivery_id}/ack", authenticated=True)
+
     # -- the gateway's own signatures ----------------------------------------------
 
     def gateway_keys(self) -> dict[str, jwk.Key]:
@@ -172,6 +189,9 @@ def problem_error(response: requests.Response) -> GatewayError:
     if code == SchemaViolation.code:
         errors = body.get("errors")
         return SchemaViolation(errors if isinstance(errors, list) else [], detail=detail)
+    if code == Conflict.code:
+        reason = body.get("reason")
+        return Conflict(detail, reason=reason if isinstance(reason, str) else "message-id-reused")
     if cls is None:
         return TransportError(f"HTTP {response.status_code}")
     return cls(detail)

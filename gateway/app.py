@@ -17,7 +17,7 @@ from flask_smorest import Api
 
 from gateway import audit, config, logs, migrate
 from gateway.api import audit as audit_api
-from gateway.api import consents, inbox, messages, meta, problems
+from gateway.api import consents, directory, inbox, messages, meta, problems
 from gateway.auditlog import AuditLog
 from gateway.checkpointer import Checkpointer
 from gateway.db import make_engine
@@ -87,6 +87,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     api.register_blueprint(audit_api.blp)
     api.register_blueprint(consents.blp)
     api.register_blueprint(inbox.blp)
+    api.register_blueprint(directory.blp)
     problems.init_app(app)  # after Api(), which registers handlers of its own
 
     app.before_request(_start)

@@ -173,40 +173,6 @@ def audit_group() -> None:
     """The audit log, seen from outside."""
 
 
-@audit_group.command("verify")
-@click.option("--url", required=True, help="the gateway's base URL")
-@click.option("--oin", required=True, help="the auditor's OIN")
-@click.option(
-    "--key",
-    "key_path",
-    required=True,
-    type=click.Path(exists=True, dir_okay=False),
-    help="the auditor's private JWK",
-)
-@click.option(
-    "--state",
-    "state_path",
-    default=None,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="remembers the last verified checkpoint between runs",
-)
-def audit_verify(url: str, oin: str, key_path: str, state_path: Path | None) -> None:
-    """Verify the whole log over HTTP against the gateway's published key."""
-    from connectors.auditor import LogMismatch, verify_log
-    from connectors.client import GatewayClient
-
-    client = GatewayClient(url, oin, jwk.load_jwk_file(key_path, private=True))
-    try:
-        result = verify_log(client, state_path)
-    except LogMismatch as mismatch:
-        click.echo(f"NOT VERIFIED: {mismatch.detail}", err=True)
-        sys.exit(2)
-    click.echo(
-        f"verified: {result.entries} entries, {result.checkpoints} checkpoints, "
-        f"tree size {result.tree_size}, root {result.root_hash}"
-    )
-
-
 @audit_group.command("report")
 @click.argument("v_number")
 @click.option(
@@ -229,6 +195,17 @@ def audit_report(v_number: str, out: Path | None) -> None:
     out = out or Path(f"report-{now:%Y%m%d-%H%M%S}.html")
     out.write_text(render(v_number, entries, names, now), encoding="utf-8")
     click.echo(f"wrote {out} ({len(entries)} entries)")
+
+
+def _add_connectors() -> None:
+    """The connectors' commands, under ``gateway connect`` and ``gateway audit verify``."""
+    from connectors.cli import auditor_verify, connect
+
+    main.add_command(connect)
+    audit_group.add_command(auditor_verify, "verify")
+
+
+_add_connectors()
 
 
 @main.group()

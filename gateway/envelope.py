@@ -31,6 +31,7 @@ from gateway.jwk import ALGS_FOR_KEY, SUPPORTED_ALGS, Key, default_alg, key_type
 MESSAGE_TYP = "inburgering-message+jws"
 ASSERTION_TYP = "inburgering-assertion+jws"
 RECEIPT_TYP = "inburgering-receipt+jws"
+DELIVERY_TYP = "inburgering-delivery+jws"
 
 HEADER_MEMBERS = frozenset({"alg", "kid", "typ"})
 _SEGMENT = re.compile(r"[A-Za-z0-9_-]+")

@@ -134,9 +134,31 @@ class NotFound(GatewayError):
 
 
 class Conflict(GatewayError):
+    """A 409, with a ``reason`` member that says which conflict, so clients can act on it.
+
+    ``message-id-reused`` (the default), ``subject-erased``, ``declaration-exists``,
+    ``withdrawal-final``, ``already-registered``.
+    """
+
     code = "conflict"
     status = 409
     title = "message_id reused with other content"
+    REASONS: ClassVar[frozenset[str]] = frozenset(
+        {
+            "message-id-reused",
+            "subject-erased",
+            "declaration-exists",
+            "withdrawal-final",
+            "already-registered",
+        }
+    )
+
+    def __init__(self, detail: str | None = None, reason: str = "message-id-reused") -> None:
+        super().__init__(detail)
+        self.reason = reason if reason in self.REASONS else "message-id-reused"
+
+    def extra(self) -> Mapping[str, Any]:
+        return {"reason": self.reason}
 
 
 class Replay(GatewayError):

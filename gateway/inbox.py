@@ -22,7 +22,7 @@ from gateway.parties import Party
 from gateway.pipeline import Services
 from gateway.store import Pending
 
-DELIVERY_TYP = "inburgering-delivery+jws"
+DELIVERY_TYP = envelope.DELIVERY_TYP
 PULL_ACTIVITY = {
     "handover-profile": "inburgering/overdracht-coa",
     "progress-report": "inburgering/voortgang-aanbieder",

@@ -36,6 +36,17 @@ class JwkSet(Schema):
     keys = fields.List(fields.Nested(Jwk), required=True)
 
 
+class PartyEntry(Schema):
+    oin = fields.String(required=True, metadata={"example": "00000001002220647000"})
+    role = fields.String(required=True, metadata={"example": "municipality"})
+    name = fields.String(required=True)
+    municipality_code = fields.String(metadata={"example": "GM0546"})
+
+
+class Directory(Schema):
+    parties = fields.List(fields.Nested(PartyEntry), required=True)
+
+
 class SchemaError(Schema):
     pointer = fields.String(required=True)
     keyword = fields.String(required=True)
@@ -51,3 +62,9 @@ class Problem(Schema):
     code = fields.String(required=True)
     trace_id = fields.String()
     errors = fields.List(fields.Nested(SchemaError))
+    reason = fields.String(
+        metadata={
+            "description": "on 409 conflict: message-id-reused, subject-erased, "
+            "declaration-exists, withdrawal-final or already-registered"
+        }
+    )

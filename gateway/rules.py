@@ -116,7 +116,10 @@ def check_new_declaration(already_recorded: bool) -> None:
     Renewed consent takes a new declaration; a recorded one never changes.
     """
     if already_recorded:
-        raise Conflict("declaration_id already recorded; renewed consent takes a new declaration")
+        raise Conflict(
+            "declaration_id already recorded; renewed consent takes a new declaration",
+            reason="declaration-exists",
+        )
 
 
 def check_withdrawal(declared_subject: str | None, subject: str, already_withdrawn: bool) -> None:
@@ -131,4 +134,7 @@ def check_withdrawal(declared_subject: str | None, subject: str, already_withdra
             detail="/body/declaration_id names no declaration for this newcomer here",
         )
     if already_withdrawn:
-        raise Conflict("this declaration was withdrawn before; a withdrawal is final")
+        raise Conflict(
+            "this declaration was withdrawn before; a withdrawal is final",
+            reason="withdrawal-final",
+        )

@@ -513,7 +513,9 @@ class Store:
                     now,
                 )
         except IntegrityError:
-            raise Conflict("party (or municipality code) already registered") from None
+            raise Conflict(
+                "party (or municipality code) already registered", reason="already-registered"
+            ) from None
 
     def find_party(self, oin: str) -> Party | None:
         with self.session() as session:
@@ -547,7 +549,7 @@ class Store:
                     now,
                 )
         except IntegrityError:
-            raise Conflict("key already registered") from None
+            raise Conflict("key already registered", reason="already-registered") from None
 
     def revoke_key(self, kid: str, now: datetime, trace_id: str) -> KeyRecord:
         """Revoke from ``now`` on. Raises NotFound for an unknown kid, BadRequest if revoked."""
@@ -714,7 +716,10 @@ class Store:
         row = conn.execute(_SUBJECT_KEY, {"subject": subject}).first()
         if row is not None:
             if row.wrapped_key is None:
-                raise Conflict("this newcomer's data was erased; the gateway takes no more of it")
+                raise Conflict(
+                    "this newcomer's data was erased; the gateway takes no more of it",
+                    reason="subject-erased",
+                )
             return self.vault.unwrap(row.wrapped_key, subject)
         key = vault.Vault.new_data_key()
         conn.execute(

@@ -263,3 +263,44 @@ def consent_declaration(
         "explained_in_language": "ar",
         "interpreter_used": True,
     }
+
+
+def varied_profile(
+    newcomer: Newcomer, municipality_code: str, rng: random.Random
+) -> dict[str, Any]:
+    """A handover profile that differs from person to person, as a real export does:
+    other housing, schooling, languages and family, and optional sections left out."""
+    body = handover_profile(newcomer, municipality_code, rng)
+    body["placement"]["housing_status"] = rng.choice(["in-azc", "housing-offered", "housed"])
+    body["placement"]["housing_needs"] = rng.sample(
+        ["ground-floor", "large-household", "near-education", "single-room"], rng.randrange(0, 3)
+    )
+    body["education"]["highest_level"] = rng.choice(
+        ["primary", "lower-secondary", "upper-secondary", "vocational", "bachelor", "master"]
+    )
+    body["education"]["years"] = rng.randrange(4, 18)
+    body["education"]["literate_latin_script"] = rng.random() < 0.7
+    levels = ["A0", "A1", "A2"]
+    body["languages"]["dutch"] = {
+        skill: rng.choice(levels) for skill in ("listening", "reading", "speaking", "writing")
+    }
+    body["family"]["members"] = body["family"]["members"][: rng.randrange(0, 3)]
+    body["casemanager_notes"]["nt2_lessons_hours"] = rng.randrange(0, 200, 10)
+    for optional in ("health", "interests", "work_experience"):
+        if rng.random() < 0.3:
+            del body[optional]
+    return body
+
+
+def report_row(newcomer: Newcomer, recipient: str, rng: random.Random) -> dict[str, Any]:
+    """A progress-report export row: the report's sections, the subject and the recipient.
+
+    ``enrolment.provider`` is left to the connector (it is the sending provider).
+    """
+    body = progress_report("0" * 20)
+    del body["enrolment"]["provider"]
+    planned = rng.randrange(40, 200, 8)
+    body["attendance"]["hours_planned"] = planned
+    body["attendance"]["hours_attended"] = planned - rng.randrange(0, 40, 4)
+    body["signals"]["dropout_risk"] = rng.choice(["low", "low", "medium", "high"])
+    return {"subject": newcomer.subject, "recipient": recipient, **body}

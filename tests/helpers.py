@@ -66,3 +66,37 @@ def read_event() -> Any:
     return audit.Event(
         event="audit.read", actor=None, outcome="ok", trace_id="0" * 32, processing_activity="test"
     )
+
+
+def write_keys(cast: Any, folder: Any) -> dict[str, Any]:
+    """Each demo party's private JWK in a file of its own (mode 0600), as a connector reads it."""
+    import os
+    from pathlib import Path
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for oin, key in cast.keys.items():
+        path = folder / f"{oin}.jwk"
+        path.write_text(json.dumps(jwk.private_jwk(key)))
+        os.chmod(path, 0o600)
+        paths[oin] = path
+    return paths
+
+
+def connector(url: str, oin: str, key: Any, *args: str, timeout: float = 120, **popen: Any) -> Any:
+    """``gateway connect …`` as a subprocess, as a party would run it; returns CompletedProcess."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "GATEWAY_URL": url, "GATEWAY_OIN": oin, "GATEWAY_KEY": str(key)}
+    return subprocess.run(
+        [sys.executable, "-m", "gateway", "connect", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        **popen,
+    )

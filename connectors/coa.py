@@ -1,0 +1,73 @@
+"""COA's connector: the blue-folder export, row by row, as handover profiles.
+
+The export format (CSV or JSON Lines; see ``connectors/exportfile.py`` and
+the README) carries the handover profile's sections per newcomer. The
+subject is taken from ``identity`` (``v_number``, ``bsn``) unless the row
+names one, and the recipient from ``placement.municipality_code`` unless the
+row names one, through the gateway's directory.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from connectors import exportfile, submission
+from connectors.addressing import Municipalities
+from connectors.client import GatewayClient
+from connectors.exportfile import RESERVED, SUBJECT_FIELDS, RowError
+
+TYPE = "handover-profile"
+
+
+def builder(sender: str, municipalities: Municipalities) -> submission.Build:
+    def build(number: int, row: dict[str, Any], issued_at: datetime) -> dict[str, Any]:
+        body = {k: v for k, v in row.items() if k not in RESERVED}
+        identity = body.get("identity")
+        identity = identity if isinstance(identity, dict) else {}
+        subject = row.get("subject") or {k: identity[k] for k in SUBJECT_FIELDS if k in identity}
+        if not isinstance(subject, dict) or "v_number" not in subject:
+            raise RowError(number, "identity.v_number", "missing")
+        placement = body.get("placement")
+        code = placement.get("municipality_code") if isinstance(placement, dict) else None
+        if "recipient" in row:
+            recipient = municipalities.oin(number, "recipient", row["recipient"])
+        else:
+            recipient = municipalities.oin(number, "placement.municipality_code", code)
+        return {
+            "type": TYPE,
+            "version": 1,
+            "sender": sender,
+            "recipient": recipient,
+            "subject": subject,
+            "issued_at": issued_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "body": body,
+        }
+
+    return build
+
+
+def default_receipts(source: Path) -> Path:
+    return source.with_name(source.name + ".receipts.jsonl")
+
+
+def send_export(
+    client: GatewayClient,
+    source: Path,
+    *,
+    receipts: Path | None = None,
+    workers: int = 4,
+    progress: bool | None = None,
+) -> submission.Summary:
+    """Send every row of a COA export that has no receipt yet."""
+    schema = exportfile.body_schema(TYPE)
+    return submission.run(
+        exportfile.read_rows(source, schema),
+        builder(client.oin, Municipalities.fetch(client)),
+        client.clone,
+        receipts or default_receipts(source),
+        exportfile.file_digest(source),
+        workers=workers,
+        progress=progress,
+    )

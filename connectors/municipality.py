@@ -1,0 +1,263 @@
+"""A municipality's connector: pull the inbox into the case system, record consent.
+
+Pulling is at least once, and the case system sees each delivery once: a
+delivery is written under its own id (``<delivery_id>.json``, atomically,
+fsynced) or posted to the case system's local webhook, and acknowledged
+only after that. A puller killed between write and ack gets the delivery
+again, finds the file there, and only acknowledges. Every delivery token is
+verified against the gateway's published key, and must sign exactly the
+delivery it came with, before anything is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from connectors.client import GatewayClient, Submission, TransportError
+from gateway import envelope
+from gateway.errors import GatewayError, InvalidSignature
+
+DELIVERY_ID_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_")
+
+
+class CaseSystemError(GatewayError):
+    """The municipality's own side (folder or webhook) did not take a delivery."""
+
+    code = "case-system"
+    title = "Case system did not take the delivery"
+
+
+@dataclass
+class PullResult:
+    written: int = 0
+    already_there: int = 0
+    acknowledged: int = 0
+    withheld: dict[str, int] = field(default_factory=dict)
+    """category → how many deliveries had it withheld"""
+
+
+Sink = Callable[[dict[str, Any]], bool]
+"""Takes a verified delivery durably; True if new, False if it was there already"""
+
+
+def folder_sink(out: Path) -> Sink:
+    out.mkdir(parents=True, exist_ok=True)
+
+    def take(delivery: dict[str, Any]) -> bool:
+        target = out / f"{_safe_id(delivery['delivery_id'])}.json"
+        if target.exists():
+            return False
+        write_durably(target, json.dumps(delivery, indent=2, ensure_ascii=False).encode())
+        return True
+
+    return take
+
+
+def webhook_sink(url: str, timeout: float = 10.0) -> Sink:
+    """POST each delivery to the case system; 2xx means it is kept.
+
+    The case system gets the delivery id as ``Idempotency-Key``: a delivery
+    posted again after a lost ack must not create a second case entry.
+    """
+    session = requests.Session()
+
+    def take(delivery: dict[str, Any]) -> bool:
+        try:
+            response = session.post(
+                url,
+                data=json.dumps(delivery).encode(),
+                headers={
+                    "Content-Type": "application/json",
+                    "Idempotency-Key": delivery["delivery_id"],
+                },
+                timeout=timeout,
+            )
+        except requests.RequestException:
+            raise CaseSystemError("webhook unreachable") from None
+        if not 200 <= response.status_code < 300:
+            raise CaseSystemError(f"webhook answered {response.status_code}")
+        return True
+
+    return take
+
+
+def write_durably(target: Path, data: bytes) -> None:
+    """Write-then-rename with fsync of file and folder: all of it or nothing, after a crash."""
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, target)
+    folder = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
+
+
+def _safe_id(delivery_id: object) -> str:
+    """A delivery id fit to be a file name; anything else is the gateway misbehaving."""
+    if (
+        not isinstance(delivery_id, str)
+        or not 0 < len(delivery_id) <= 100
+        or not set(delivery_id) <= DELIVERY_ID_CHARS
+    ):
+        raise TransportError("delivery id is not a plain identifier")
+    return delivery_id
+
+
+def verified(client: GatewayClient, delivery: dict[str, Any]) -> dict[str, Any]:
+    """The delivery, once its token is the gateway's signature over exactly its members.
+
+    Raises InvalidSignature otherwise.
+    """
+    token = delivery.get("delivery_token")
+    if not isinstance(token, str):
+        raise InvalidSignature("delivery without a delivery token")
+    signed = client.verify_gateway_token(token, envelope.DELIVERY_TYP)
+    members = {k: v for k, v in delivery.items() if k != "delivery_token"}
+    if signed != members:
+        raise InvalidSignature("delivery token does not sign this delivery")
+    return delivery
+
+
+def pull_once(client: GatewayClient, sink: Sink, *, limit: int = 100) -> PullResult:
+    """Take every unacknowledged delivery now in the inbox, page by page."""
+    result = PullResult()
+    after = 0
+    while True:
+        page = client.get_json("/v1/inbox", after=after, limit=limit)
+        deliveries = page.get("deliveries")
+        if not isinstance(deliveries, list):
+            raise TransportError("inbox response without deliveries")
+        for delivery in deliveries:
+            if sink(verified(client, delivery)):
+                result.written += 1
+            else:
+                result.already_there += 1
+            client.ack(_safe_id(delivery["delivery_id"]))
+            result.acknowledged += 1
+            for category in delivery.get("withheld_categories", []):
+                result.withheld[category] = result.withheld.get(category, 0) + 1
+        if not deliveries:
+            return result
+        after = page["next_cursor"]
+
+
+def follow(
+    client: GatewayClient,
+    sink: Sink,
+    *,
+    interval: float,
+    rounds: int | None = None,
+    report: Callable[[PullResult], None] = lambda _: None,
+    unreachable: Callable[[str], None] = lambda _: None,
+) -> None:
+    """Pull every ``interval`` seconds (``rounds`` times, or until stopped).
+
+    A gateway that is away for a while is waited for, not given up on: the
+    next round tries again. Errors of the case system or a bad signature stop.
+    """
+    done = 0
+    while rounds is None or done < rounds:
+        try:
+            report(pull_once(client, sink))
+        except TransportError as error:
+            unreachable(error.detail)  # gateway away; try again next round
+        done += 1
+        if rounds is None or done < rounds:
+            time.sleep(interval)
+
+
+# -- recording consent and assignments ---------------------------------------------
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _message(
+    client: GatewayClient, type_: str, subject: dict[str, str], body: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "message_id": str(uuid.uuid4()),
+        "type": type_,
+        "version": 1,
+        "sender": client.oin,
+        "recipient": client.oin,
+        "subject": subject,
+        "issued_at": _utc(datetime.now(UTC)),
+        "body": body,
+    }
+
+
+def subject_of(v_number: str, bsn: str | None) -> dict[str, str]:
+    return {"v_number": v_number, **({"bsn": bsn} if bsn else {})}
+
+
+def declare(
+    client: GatewayClient, declaration: dict[str, Any], subject: dict[str, str], form: Path
+) -> tuple[str, Submission]:
+    """Record a consent declaration; ``form`` is the scan of the form the newcomer signed.
+
+    The scan stays with the municipality: only its SHA-256 goes into the
+    declaration, so that the record and the paper can be matched later.
+    """
+    body = {
+        "declaration_id": str(uuid.uuid4()),
+        "granted_to": client.oin,
+        **declaration,
+        "evidence_sha256": hashlib.sha256(form.read_bytes()).hexdigest(),
+    }
+    payload = _message(client, "consent-declaration", subject, body)
+    return body["declaration_id"], client.submit(client.sign(payload))
+
+
+def withdraw(
+    client: GatewayClient,
+    declaration_id: str,
+    subject: dict[str, str],
+    *,
+    at: datetime | None = None,
+    by: str = "data-subject",
+) -> Submission:
+    body = {
+        "declaration_id": declaration_id,
+        "withdrawn_at": _utc(at or datetime.now(UTC)),
+        "by": by,
+    }
+    return client.submit(client.sign(_message(client, "consent-withdrawal", subject, body)))
+
+
+def assign(
+    client: GatewayClient,
+    provider: str,
+    subject: dict[str, str],
+    *,
+    route: str,
+    valid_from: datetime,
+    valid_until: datetime | None = None,
+) -> tuple[str, Submission]:
+    body: dict[str, Any] = {
+        "assignment_id": str(uuid.uuid4()),
+        "provider": provider,
+        "route": route,
+        "valid_from": _utc(valid_from),
+        "status": "active",
+    }
+    if valid_until is not None:
+        body["valid_until"] = _utc(valid_until)
+    payload = _message(client, "provider-assignment", subject, body)
+    return body["assignment_id"], client.submit(client.sign(payload))

@@ -1,0 +1,299 @@
+"""A submission run: the rows of an export turned into signed messages and sent.
+
+What COA's and a provider's connector share. The guarantees a batch job
+needs on a Monday morning:
+
+* **No duplicates.** A row's message id is derived from its content (UUID v5
+  over sender, type, recipient, subject and body), so the same row sent
+  twice is the same message to the gateway, and a corrected row is a new one.
+* **Resumable.** Every outcome is appended to a receipts file (JSON Lines)
+  as it arrives; a run that is killed or stopped skips, when run again, every
+  row that already has a receipt. The run's ``issued_at`` is kept in the
+  file's first line, so a row that was in flight is signed again to the very
+  same bytes (Ed25519 is deterministic) and the gateway answers 200 with the
+  original receipt.
+* **A bad row never stops the batch.** It is reported with its row number
+  and the failing field (never the value); only errors that would fail every
+  row alike (gateway unreachable, our key refused) stop the run, which can
+  then simply be run again.
+
+The receipts file holds no personal data: row numbers, message ids, the
+gateway's receipts (digests and audit positions) and error codes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TextIO
+
+from tqdm import tqdm
+
+from connectors.client import GatewayClient, TransportError
+from connectors.exportfile import Row, RowError
+from gateway.errors import (
+    Conflict,
+    GatewayError,
+    SchemaViolation,
+    SenderMismatch,
+    ServiceUnavailable,
+    Unauthenticated,
+)
+from gateway.schemas import Catalog, load_catalog
+
+MESSAGE_NAMESPACE = uuid.UUID("6b1d0f1e-4f0e-5d8a-9c1b-1a2b3c4d5e6f")
+RESIGN_WITHIN = timedelta(days=6)
+"""Reuse a resumed run's issued_at while it is this fresh (the replay window is 7 days)"""
+
+FATAL = (TransportError, ServiceUnavailable, Unauthenticated, SenderMismatch)
+"""Errors that would fail every following row alike: stop, and resume later"""
+
+
+def derived_message_id(payload: dict[str, Any]) -> str:
+    """The message id a row always gets, whenever and however often it is sent."""
+    basis = [
+        payload["sender"],
+        payload["type"],
+        payload["version"],
+        payload["recipient"],
+        payload["subject"],
+        payload["body"],
+    ]
+    text = json.dumps(basis, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return str(uuid.uuid5(MESSAGE_NAMESPACE, text))
+
+
+@dataclass
+class Summary:
+    rows: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    stopped: str | None = None
+    """why the run stopped early (it can be resumed), or None when it went through"""
+
+    @property
+    def failed(self) -> int:
+        return len(self.failures)
+
+    def lines(self) -> list[str]:
+        names = {
+            "accepted": "accepted (202)",
+            "already-accepted": "already at the gateway (200, original receipt)",
+            "sent-earlier": "already at the gateway (sent by an earlier run; no receipt here)",
+            "resumed": "skipped: receipted in an earlier run",
+            "refused": "refused by the gateway",
+            "bad-row": "not sent: row cannot be read or does not validate",
+        }
+        out = [f"rows: {self.rows}"]
+        out += [f"  {names.get(k, k)}: {v}" for k, v in sorted(self.outcomes.items())]
+        for failure in self.failures[:50]:
+            where = f" {failure['field']}" if failure.get("field") else ""
+            out.append(f"  row {failure['row']}:{where} {failure['code']}: {failure['detail']}")
+        if len(self.failures) > 50:
+            out.append(f"  … and {len(self.failures) - 50} more in the receipts file")
+        if self.stopped:
+            out.append(f"STOPPED: {self.stopped}; run the same command again to resume")
+        return out
+
+
+class ReceiptsFile:
+    """Append-only JSON Lines of outcomes; the first line describes the run."""
+
+    def __init__(self, path: Path, source_digest: str, now: datetime) -> None:
+        self.path = path
+        self.done: dict[int, str] = {}
+        header: dict[str, Any] | None = None
+        if path.exists():
+            with open(path, encoding="utf-8") as fh:
+                for line in fh:
+                    try:
+                        record = json.loads(line)
+                    except ValueError:
+                        continue  # a line half-written when the run was killed
+                    if "run" in record:
+                        header = header or record["run"]
+                    elif "receipt" in record or record.get("earlier"):
+                        self.done[record["row"]] = record["message_id"]
+        started = _parse(header["issued_at"]) if header else None
+        if started is None or now - started > RESIGN_WITHIN:
+            started = now.replace(microsecond=0)
+            header = None
+        self.issued_at = started
+        self._fh: TextIO = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        if header is None:
+            self.append(
+                {
+                    "run": {
+                        "issued_at": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        "source_sha256": source_digest,
+                    }
+                }
+            )
+
+    def append(self, record: dict[str, Any]) -> None:
+        """Flushed at once, so a killed process loses nothing written (fsync on close)."""
+        self._fh.write(json.dumps(record, sort_keys=True) + "\n")
+        self._fh.flush()
+
+    def close(self) -> None:
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        self._fh.close()
+
+
+def _parse(value: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+    except (ValueError, AttributeError):
+        return None
+
+
+Build = Callable[[int, dict[str, Any], datetime], dict[str, Any]]
+"""Turns row number and row object into a message payload (without message_id) at issued_at;
+raises RowError for a row it cannot address"""
+
+
+def run(
+    rows: Iterable[Row],
+    build: Build,
+    client_for: Callable[[], GatewayClient],
+    receipts_path: Path,
+    source_digest: str,
+    *,
+    workers: int = 4,
+    progress: bool | None = None,
+    catalog: Catalog | None = None,
+) -> Summary:
+    """Send every row not receipted yet; append each outcome to the receipts file."""
+    catalog = catalog or load_catalog()
+    receipts = ReceiptsFile(receipts_path, source_digest, datetime.now(UTC))
+    summary = Summary()
+    local = threading.local()
+
+    def client() -> GatewayClient:
+        if not hasattr(local, "client"):
+            local.client = client_for()
+        result: GatewayClient = local.client
+        return result
+
+    def send(number: int, token: str, message_id: str) -> dict[str, Any]:
+        submitted = client().submit(token)
+        return {
+            "row": number,
+            "message_id": message_id,
+            "status": submitted.status,
+            "receipt": submitted.token,
+        }
+
+    all_rows = list(rows)
+    summary.rows = len(all_rows)
+    bar = tqdm(total=len(all_rows), unit="row", disable=None if progress is None else not progress)
+    pending: dict[Future[dict[str, Any]], tuple[int, str]] = {}
+
+    def settle(done: Iterable[Future[dict[str, Any]]]) -> None:
+        for future in done:
+            number, message_id = pending.pop(future)
+            try:
+                record = future.result()
+            except FATAL as error:
+                summary.stopped = summary.stopped or f"{error.code}: {error.detail}"
+                continue
+            except Conflict as error:
+                if error.reason != "message-id-reused":
+                    _fail(summary, receipts, number, message_id, error)
+                else:
+                    # The id is derived from the row: the gateway holds this very row
+                    # already, sent by an earlier run whose receipt is not in this file.
+                    receipts.append(
+                        {"row": number, "message_id": message_id, "status": 409, "earlier": True}
+                    )
+                    summary.outcomes["sent-earlier"] += 1
+            except GatewayError as error:
+                _fail(summary, receipts, number, message_id, error)
+            else:
+                receipts.append(record)
+                summary.outcomes["accepted" if record["status"] == 202 else "already-accepted"] += 1
+            bar.update(1)
+
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for row in all_rows:
+                if summary.stopped:
+                    break
+                prepared = _prepare(row, build, receipts.issued_at, catalog)
+                if isinstance(prepared, RowError):
+                    _fail(summary, receipts, row.number, None, prepared)
+                    bar.update(1)
+                    continue
+                payload = prepared
+                if receipts.done.get(row.number) == payload["message_id"]:
+                    summary.outcomes["resumed"] += 1
+                    bar.update(1)
+                    continue
+                token = client().sign(payload)
+                future = pool.submit(send, row.number, token, payload["message_id"])
+                pending[future] = (row.number, payload["message_id"])
+                if len(pending) >= workers * 2:
+                    settle(wait(pending, return_when=FIRST_COMPLETED).done)
+            settle(wait(pending).done)
+    finally:
+        bar.close()
+        receipts.close()
+    return summary
+
+
+def _prepare(
+    row: Row, build: Build, issued_at: datetime, catalog: Catalog
+) -> dict[str, Any] | RowError:
+    """The row's payload, checked against the schemas before anything is sent."""
+    if row.error is not None:
+        return row.error
+    assert row.data is not None
+    try:
+        payload = build(row.number, row.data, issued_at)
+        payload = {"message_id": derived_message_id(payload), **payload}
+        # The body first: a COA row's subject repeats its identity, named there.
+        catalog.check_body(payload["type"], payload["version"], payload["body"])
+        catalog.check_envelope(payload)
+    except RowError as error:
+        return error
+    except SchemaViolation as violation:
+        first = violation.errors[0] if violation.errors else {"pointer": "", "keyword": ""}
+        pointer = first["pointer"].removeprefix("/body")
+        others = f" (and {len(violation.errors) - 1} more)" if len(violation.errors) > 1 else ""
+        return RowError(
+            row.number,
+            ".".join(p for p in pointer.split("/") if p) or "(row)",
+            f"fails the schema ({first['keyword']}){others}",
+        )
+    return payload
+
+
+def _fail(
+    summary: Summary,
+    receipts: ReceiptsFile,
+    number: int,
+    message_id: str | None,
+    error: GatewayError,
+) -> None:
+    local = isinstance(error, RowError)
+    failure: dict[str, Any] = {
+        "row": number,
+        "code": error.code,
+        "detail": error.reason if isinstance(error, RowError) else error.detail,
+    }
+    if isinstance(error, RowError):
+        failure["field"] = error.field
+    elif isinstance(error, SchemaViolation):
+        failure["field"] = ", ".join(e["pointer"] for e in error.errors[:5])
+    summary.failures.append(failure)
+    summary.outcomes["bad-row" if local else "refused"] += 1
+    receipts.append({**failure, "message_id": message_id, "error": True})

@@ -1,0 +1,236 @@
+"""The four connectors as subprocesses, over HTTP, through the whole scenario."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from connectors import exportfile, samplefiles
+from connectors.auditor import check_once
+from gateway import demo, envelope, synthetic
+from gateway.pipeline import Services
+from gateway.serverproc import ServerProcess
+from tests.conftest import services_for
+from tests.helpers import connector, write_keys
+
+pytestmark = pytest.mark.e2e
+SAMPLES = samplefiles.SAMPLES
+
+
+@dataclass
+class World:
+    server: ServerProcess
+    services: Services
+    cast: demo.Cast
+    keys: dict[str, Path]
+    tmp: Path
+
+    def run(self, oin: str, *args: str, timeout: float = 120) -> Any:
+        return connector(self.server.url, oin, self.keys[oin], *args, timeout=timeout)
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    """A gateway of its own, so that every count below is exact."""
+    with ServerProcess(tmp_path / "instance", workers=2, threads=2) as server:
+        services = services_for(server.instance)
+        cast = demo.register_cast(services.store, server.url, datetime.now(UTC))
+        yield World(server, services, cast, write_keys(cast, tmp_path / "keys"), tmp_path)
+
+
+def _messages_of(services: Services, type_: str) -> int:
+    return sum(
+        1
+        for e in services.store.audit_entries()
+        if e["entry"]["event"] == "message.accepted" and e["entry"]["type"] == type_
+    )
+
+
+def test_the_whole_scenario_through_the_connectors(world: World) -> None:
+    people = samplefiles.newcomers()
+    leiden_people = [p for p, place, _ in people if place == samplefiles.LEIDEN]
+    reported = [
+        json.loads(line)["subject"]
+        for line in (SAMPLES / "progress-reports.jsonl").read_text().splitlines()
+    ]
+
+    # COA sends its export; a second run sends nothing again.
+    receipts = world.tmp / "coa.receipts.jsonl"
+    first = world.run(demo.COA, "coa", str(SAMPLES / "coa-export.csv"), "--receipts", str(receipts))
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "accepted (202): 60" in first.stdout
+    again = world.run(demo.COA, "coa", str(SAMPLES / "coa-export.csv"), "--receipts", str(receipts))
+    assert again.returncode == 0 and "skipped: receipted in an earlier run: 60" in again.stdout
+    # The same rows from the JSON Lines file are the same messages (ids from the row).
+    jsonl = world.run(
+        demo.COA,
+        "coa",
+        str(SAMPLES / "coa-export.jsonl"),
+        "--receipts",
+        str(world.tmp / "jsonl.receipts.jsonl"),
+    )
+    assert jsonl.returncode == 0, jsonl.stdout + jsonl.stderr
+    assert "already at the gateway (sent by an earlier run; no receipt here): 60" in jsonl.stdout
+    assert _messages_of(world.services, "handover-profile") == 60
+
+    # Leiden assigns two newcomers to the provider and records consent for one.
+    for subject in reported[:2]:
+        assigned = world.run(
+            demo.LEIDEN,
+            "municipality",
+            "assign",
+            "--provider",
+            demo.PROVIDER,
+            "--route",
+            "b1-route",
+            "--from",
+            synthetic.utc(datetime.now(UTC) - timedelta(days=1)),
+            "--v-number",
+            subject["v_number"],
+        )
+        assert assigned.returncode == 0, assigned.stderr
+    declaration = json.loads((SAMPLES / "consent-declaration.json").read_text())
+    declaration["valid_from"] = synthetic.utc(datetime.now(UTC) - timedelta(days=1))
+    declaration["valid_until"] = synthetic.utc(datetime.now(UTC) + timedelta(days=365))
+    declaration["sources"] = [demo.COA, demo.PROVIDER]
+    declaration_file = world.tmp / "declaration.json"
+    declaration_file.write_text(json.dumps(declaration))
+    declared = world.run(
+        demo.LEIDEN,
+        "municipality",
+        "declare",
+        str(declaration_file),
+        "--form",
+        str(SAMPLES / "consent-form-scan.txt"),
+        "--v-number",
+        reported[0]["v_number"],
+    )
+    assert declared.returncode == 0, declared.stderr
+    declaration_id = declared.stdout.split()[1]
+
+    # The provider sends its 20 reports: 2 are for assigned newcomers, 18 are refused by row.
+    sent = world.run(
+        demo.PROVIDER,
+        "provider",
+        str(SAMPLES / "progress-reports.csv"),
+        "--receipts",
+        str(world.tmp / "reports.receipts.jsonl"),
+    )
+    assert sent.returncode == 1, sent.stdout + sent.stderr
+    assert "accepted (202): 2" in sent.stdout
+    assert "refused by the gateway: 18" in sent.stdout
+    assert "row 3: not-authorised" in sent.stdout
+    assert _messages_of(world.services, "progress-report") == 2
+
+    # Leiden pulls into a folder: its profiles and both reports, each verified and acked.
+    inbox = world.tmp / "leiden-inbox"
+    pulled = world.run(demo.LEIDEN, "municipality", "pull", "--out", str(inbox))
+    assert pulled.returncode == 0, pulled.stderr
+    files = {p.stem: json.loads(p.read_text()) for p in inbox.glob("*.json")}
+    assert len(files) == len(leiden_people) + 2
+    assert f"new: {len(files)}," in pulled.stdout
+    by_subject = {(d["subject"]["v_number"], d["type"]): d for d in files.values()}
+    consented = by_subject[(reported[0]["v_number"], "handover-profile")]
+    assert "education" in consented["body"]
+    assert "casemanager_notes" in consented["withheld_categories"]
+    other = by_subject[(reported[1]["v_number"], "handover-profile")]
+    assert "education" not in other["body"] and "education" in other["withheld_categories"]
+    assert {"attendance", "enrolment"} <= set(
+        by_subject[(reported[0]["v_number"], "progress-report")]["body"]
+    )
+    again_pulled = world.run(demo.LEIDEN, "municipality", "pull", "--out", str(inbox))
+    assert "new: 0, already kept: 0, acknowledged: 0" in again_pulled.stdout
+
+    withdrawn = world.run(
+        demo.LEIDEN,
+        "municipality",
+        "withdraw",
+        "--declaration-id",
+        declaration_id,
+        "--v-number",
+        reported[0]["v_number"],
+    )
+    assert withdrawn.returncode == 0, withdrawn.stderr
+    records = world.cast.client(demo.LEIDEN).get_json(
+        "/v1/consents", v_number=reported[0]["v_number"]
+    )["consents"]
+    assert [r["kind"] for r in records] == ["withdrawal", "declaration"]
+    raw = world.services.store.read_messages([records[1]["message_id"]])[records[1]["message_id"]]
+    body = json.loads(envelope.b64url_decode(raw.decode().split(".")[1]))["body"]
+    assert body["evidence_sha256"] == _sha256(SAMPLES / "consent-form-scan.txt")
+
+    # The auditor verifies the whole log, then watches it grow.
+    state = world.tmp / "auditor.state"
+    verified = world.run(demo.AUDITOR, "auditor", "verify", "--state", str(state))
+    assert verified.returncode == 0, verified.stderr
+    watched = world.run(
+        demo.AUDITOR, "auditor", "watch", "--state", str(state), "--rounds", "1", "--interval", "1"
+    )
+    assert watched.returncode == 0, watched.stderr
+    assert "consistent: tree size" in watched.stdout
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_bad_rows_are_named_by_row_and_field_and_do_not_stop_the_batch(world: World) -> None:
+    rows = [json.loads(line) for line in (SAMPLES / "coa-export.jsonl").read_text().splitlines()]
+    rows = rows[:6]
+    rows[1]["identity"]["bsn"] = "123456789"  # fails the 11-test
+    rows[3]["placement"]["municipality_code"] = "GM9999"  # no such municipality registered
+    del rows[4]["identity"]["birth_date"]
+    export = world.tmp / "export.csv"
+    export.write_text(exportfile.csv_text(rows))
+    result = world.run(demo.COA, "coa", str(export))
+    assert result.returncode == 1
+    assert "accepted (202): 3" in result.stdout
+    assert "row 2: identity.bsn bad-row: fails the schema (format)" in result.stdout
+    assert "row 4: placement.municipality_code bad-row:" in result.stdout
+    assert "row 5: identity bad-row: fails the schema (required)" in result.stdout
+    for row in rows:  # no value of a bad row in the output
+        assert row["identity"]["family_name"] + "," not in result.stdout + result.stderr
+    assert "123456789" not in result.stdout + result.stderr
+    lines = export.with_name("export.csv.receipts.jsonl").read_text().splitlines()
+    receipts = [json.loads(line) for line in lines]
+    assert [r["row"] for r in receipts if r.get("error")] == [2, 4, 5]
+
+
+def test_auditor_check_names_a_forked_or_truncated_log(world: World, tmp_path: Path) -> None:
+    auditor = world.cast.client(demo.AUDITOR)
+    state = tmp_path / "state.json"
+    seen = check_once(auditor, state)
+    assert seen.tree_size > 0 and state.exists()
+    good = json.loads(state.read_text())
+    from connectors.auditor import LogMismatch
+
+    state.write_text(json.dumps({**good, "root_hash": "00" * 32}))
+    with pytest.raises(LogMismatch, match="forked"):
+        check_once(auditor, state)
+    state.write_text(json.dumps({**good, "tree_size": good["tree_size"] + 1000}))
+    with pytest.raises(LogMismatch, match="truncated"):
+        check_once(auditor, state)
+    state.write_text(json.dumps({**good, "tree_size": good["tree_size"] - 1}))
+    with pytest.raises(LogMismatch, match="not consistent"):
+        check_once(auditor, state)
+
+
+def test_the_directory_lists_parties_for_any_registered_party(world: World) -> None:
+    listed = world.cast.client(demo.PROVIDER).get_json("/v1/parties", role="municipality")
+    assert {p["municipality_code"]: p["oin"] for p in listed["parties"]} == {
+        "GM0546": demo.LEIDEN,
+        "GM0344": demo.UTRECHT,
+    }
+    assert all(set(p) == {"oin", "role", "name", "municipality_code"} for p in listed["parties"])
+    from gateway.errors import BadRequest
+
+    with pytest.raises(BadRequest):
+        world.cast.client(demo.COA).get_json("/v1/parties", role="admin")
