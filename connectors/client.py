@@ -21,6 +21,13 @@ from gateway import assertions, envelope, jwk, strictjson
 from gateway.errors import BY_CODE, Conflict, GatewayError, InvalidSignature, SchemaViolation
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+TRANSIENT = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+)
+"""Connection refused or reset, no answer in time, an answer cut off: every request we
+send is safe to repeat (submission and ack are idempotent, reads change nothing)."""
 
 
 class TransportError(GatewayError):
@@ -99,7 +106,7 @@ class GatewayClient:
                 response = self.session.request(
                     method, self.base_url + path, timeout=self.timeout, headers=headers, **kwargs
                 )
-            except requests.ConnectionError:
+            except TRANSIENT:
                 if attempt == self.retries:
                     raise TransportError("gateway unreachable") from None
                 time.sleep(delay)

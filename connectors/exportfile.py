@@ -122,6 +122,8 @@ def _csv_rows(path: Path, schema: Mapping[str, Any]) -> Iterator[Row]:
 class _Column:
     path: tuple[str, ...]
     node: Mapping[str, Any]
+    plain_list: bool = False
+    """an array of plain values, which a cell may give separated by ';'"""
 
 
 def _column(name: str, schema: Mapping[str, Any]) -> _Column:
@@ -138,7 +140,10 @@ def _column(name: str, schema: Mapping[str, Any]) -> _Column:
         if part not in properties:
             raise ExportFileError(f"unknown column {name!r}: not a member of the schema")
         node = properties[part]
-    return _Column(path, _resolve(node, schema))
+    node = _resolve(node, schema)
+    items = _resolve(node.get("items", {}), schema)
+    plain = node.get("type") == "array" and items.get("type") not in ("object", "array")
+    return _Column(path, node, plain)
 
 
 def _resolve(node: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -159,7 +164,7 @@ def _row_object(
     for name, column, cell in zip(header, columns, cells, strict=False):
         if cell.strip() == "":
             continue
-        value = _cell_value(number, name, column.node, cell.strip())
+        value = _cell_value(number, name, column, cell.strip())
         target = row
         for part in column.path[:-1]:
             target = target.setdefault(part, {})
@@ -177,7 +182,8 @@ def _enum_type(node: Mapping[str, Any]) -> str | None:
     return kinds.pop() if len(kinds) == 1 else None
 
 
-def _cell_value(number: int, name: str, node: Mapping[str, Any], cell: str) -> Any:
+def _cell_value(number: int, name: str, column: _Column, cell: str) -> Any:
+    node = column.node
     kind = node.get("type") or _enum_type(node)
     if kind == "integer":
         if not cell.lstrip("-").isdigit():
@@ -194,7 +200,7 @@ def _cell_value(number: int, name: str, node: Mapping[str, Any], cell: str) -> A
         if lowered not in ("true", "false"):
             raise RowError(number, name, "not true or false")
         return lowered == "true"
-    if kind == "array" and not cell.startswith("["):
+    if column.plain_list and not cell.startswith("["):
         return [part.strip() for part in cell.split(";") if part.strip()]
     if kind in ("array", "object"):
         try:

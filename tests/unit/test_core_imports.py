@@ -39,7 +39,21 @@ def test_core_module_loads_neither_flask_nor_sqlalchemy(module: str) -> None:
     assert out.stdout.strip() == ""
 
 
-def test_client_core_does_not_load_flask() -> None:
-    code = "import sys, connectors.client; print('flask' in sys.modules)"
+CONNECTORS = [
+    "connectors.client",
+    "connectors.coa",
+    "connectors.provider",
+    "connectors.municipality",
+    "connectors.auditor",
+    "connectors.cli",
+]
+
+
+@pytest.mark.parametrize("module", CONNECTORS)
+def test_connector_does_not_load_flask_or_sqlalchemy(module: str) -> None:
+    code = (
+        f"import sys, {module}; "
+        "print(','.join(m for m in ('flask', 'sqlalchemy') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    assert out.stdout.strip() == ""
