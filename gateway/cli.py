@@ -80,7 +80,9 @@ def db_upgrade() -> None:
     """Apply the Alembic migrations up to the newest."""
     from gateway.db import make_engine
 
-    migrate.upgrade(make_engine(config.from_env().database_url))
+    settings = config.from_env()
+    settings.instance.mkdir(parents=True, exist_ok=True)  # the embedded SQLite lives there
+    migrate.upgrade(make_engine(settings.database_url))
     click.echo("database at the newest revision")
 
 

@@ -8,9 +8,12 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -19,7 +22,7 @@ from connectors.auditor import verify_log
 from gateway import demo, synthetic
 from gateway.serverproc import ServerProcess
 from tests.conftest import services_for
-from tests.helpers import write_keys
+from tests.helpers import connector, write_keys
 
 pytestmark = pytest.mark.e2e
 ROWS = 500
@@ -154,3 +157,78 @@ def test_a_puller_killed_between_write_and_ack_writes_each_delivery_once(
             assert (out / name).stat().st_mtime_ns == mtime  # not written a second time
         assert municipality.pull_once(leiden, real).acknowledged == 0
         assert not list(out.glob(".*.tmp"))
+
+
+class _CaseSystem(BaseHTTPRequestHandler):
+    """A municipality's case system on 127.0.0.1: keeps what it is sent, or fails on purpose."""
+
+    received: ClassVar[list[tuple[str, dict[str, object]]]] = []
+    failing: ClassVar[bool] = False
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if _CaseSystem.failing:
+            self.send_response(500)
+        else:
+            _CaseSystem.received.append((self.headers["Idempotency-Key"], body))
+            self.send_response(201)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_the_webhook_gets_each_delivery_and_a_failing_case_system_gets_no_ack(
+    tmp_path: Path,
+) -> None:
+    receiver = ThreadingHTTPServer(("127.0.0.1", 0), _CaseSystem)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    webhook = f"http://127.0.0.1:{receiver.server_address[1]}/deliveries"
+    try:
+        with ServerProcess(tmp_path / "instance", workers=1, threads=2) as server:
+            store = services_for(server.instance).store
+            cast = demo.register_cast(store, server.url, datetime.now(UTC))
+            keys = write_keys(cast, tmp_path / "keys")
+            coa = cast.client(demo.COA)
+            rng = random.Random(4)
+            for _ in range(3):
+                person = synthetic.Newcomer.make(rng)
+                payload = synthetic.payload(
+                    "handover-profile",
+                    synthetic.handover_profile(person, "GM0546", rng),
+                    sender=demo.COA,
+                    recipient=demo.LEIDEN,
+                    newcomer=person,
+                    issued_at=datetime.now(UTC) - timedelta(seconds=1),
+                )
+                coa.submit(coa.sign(payload))
+            pull = ("municipality", "pull", "--webhook", webhook)
+
+            _CaseSystem.failing = True
+            refused = connector(server.url, demo.LEIDEN, keys[demo.LEIDEN], *pull)
+            assert refused.returncode == 2 and "webhook answered 500" in refused.stderr
+            assert _CaseSystem.received == []
+
+            _CaseSystem.failing = False
+            taken = connector(
+                server.url,
+                demo.LEIDEN,
+                keys[demo.LEIDEN],
+                *pull,
+                "--follow",
+                "--rounds",
+                "2",
+                "--interval",
+                "1",
+            )
+            assert taken.returncode == 0, taken.stderr
+            assert "new: 3," in taken.stdout and "new: 0," in taken.stdout
+            assert len(_CaseSystem.received) == 3
+            assert {key for key, _ in _CaseSystem.received} == {
+                body["delivery_id"] for _, body in _CaseSystem.received
+            }
+            assert all("delivery_token" in body for _, body in _CaseSystem.received)
+    finally:
+        receiver.shutdown()
+        receiver.server_close()
