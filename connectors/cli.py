@@ -57,7 +57,8 @@ def _client(url: str, oin: str, key_path: str, retries: int) -> GatewayClient:
     return GatewayClient(url, oin, jwk.load_jwk_file(key_path, private=True), retries=retries)
 
 
-def _time(value: str | None) -> datetime | None:
+def parse_time(value: str | None) -> datetime | None:
+    """An RFC 3339 option value with its zone, as UTC. Raises click.BadParameter."""
     if value is None:
         return None
     try:
@@ -69,18 +70,20 @@ def _time(value: str | None) -> datetime | None:
     return moment.astimezone(UTC)
 
 
-class _Group(click.Group):
-    """Domain errors end the command with their code and message, exit status 2."""
+class DomainErrorGroup(click.Group):
+    """Domain errors end the command with their code and message, not a traceback."""
+
+    exit_status = 2  # a connector's "stopped": see the module docstring
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except GatewayError as error:
             click.echo(f"error: {error.code}: {error.detail}", err=True)
-            sys.exit(2)
+            sys.exit(self.exit_status)
 
 
-@click.group(cls=_Group)
+@click.group(cls=DomainErrorGroup)
 def connect() -> None:
     """The connectors each party runs: coa, provider, municipality, auditor."""
 
@@ -110,50 +113,49 @@ def _finish(summary: Any) -> None:
     sys.exit(2 if summary.stopped else 1 if summary.failed else 0)
 
 
-@connect.command("coa")
-@_file_argument
-@_receipts_option
-@_workers_option
-@_progress_option
-@party_options
-def coa(
-    source: Path,
-    receipts: Path | None,
-    workers: int,
-    progress: bool | None,
-    url: str,
-    oin: str,
-    key_path: str,
-    retries: int,
-) -> None:
-    """Send a COA export (CSV or JSON Lines) as handover profiles; resumable."""
+def _sending_command(name: str, help_text: str, send: Callable[..., Any]) -> None:
+    """``gateway connect coa|provider SOURCE``: the same options, another message type."""
+
+    @connect.command(name, help=help_text)
+    @_file_argument
+    @_receipts_option
+    @_workers_option
+    @_progress_option
+    @party_options
+    def command(
+        source: Path,
+        receipts: Path | None,
+        workers: int,
+        progress: bool | None,
+        url: str,
+        oin: str,
+        key_path: str,
+        retries: int,
+    ) -> None:
+        client = _client(url, oin, key_path, retries)
+        _finish(send(client, source, receipts=receipts, workers=workers, progress=progress))
+
+
+def _send_export(*args: Any, **kwargs: Any) -> Any:
     from connectors.coa import send_export
 
-    client = _client(url, oin, key_path, retries)
-    _finish(send_export(client, source, receipts=receipts, workers=workers, progress=progress))
+    return send_export(*args, **kwargs)
 
 
-@connect.command("provider")
-@_file_argument
-@_receipts_option
-@_workers_option
-@_progress_option
-@party_options
-def provider(
-    source: Path,
-    receipts: Path | None,
-    workers: int,
-    progress: bool | None,
-    url: str,
-    oin: str,
-    key_path: str,
-    retries: int,
-) -> None:
-    """Send progress reports: an export (CSV, JSON Lines) or one report (.json); resumable."""
+def _send_reports(*args: Any, **kwargs: Any) -> Any:
     from connectors.provider import send_reports
 
-    client = _client(url, oin, key_path, retries)
-    _finish(send_reports(client, source, receipts=receipts, workers=workers, progress=progress))
+    return send_reports(*args, **kwargs)
+
+
+_sending_command(
+    "coa", "Send a COA export (CSV or JSON Lines) as handover profiles; resumable.", _send_export
+)
+_sending_command(
+    "provider",
+    "Send progress reports: an export (CSV, JSON Lines) or one report (.json); resumable.",
+    _send_reports,
+)
 
 
 # -- municipality --------------------------------------------------------------------
@@ -284,7 +286,9 @@ def municipality_withdraw(
     from connectors import municipality as m
 
     client = _client(url, oin, key_path, retries)
-    submitted = m.withdraw(client, declaration_id, m.subject_of(v_number, bsn), at=_time(at), by=by)
+    submitted = m.withdraw(
+        client, declaration_id, m.subject_of(v_number, bsn), at=parse_time(at), by=by
+    )
     click.echo(f"withdrawal of {declaration_id} recorded (audit index {_index(submitted)})")
 
 
@@ -320,8 +324,8 @@ def municipality_assign(
         provider_oin,
         m.subject_of(v_number, bsn),
         route=route,
-        valid_from=_time(valid_from) or datetime.now(UTC),
-        valid_until=_time(valid_until),
+        valid_from=parse_time(valid_from) or datetime.now(UTC),
+        valid_until=parse_time(valid_until),
     )
     click.echo(f"assignment {assignment_id} recorded (audit index {_index(submitted)})")
 

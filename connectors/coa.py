@@ -48,10 +48,6 @@ def builder(sender: str, municipalities: Municipalities) -> submission.Build:
     return build
 
 
-def default_receipts(source: Path) -> Path:
-    return source.with_name(source.name + ".receipts.jsonl")
-
-
 def send_export(
     client: GatewayClient,
     source: Path,
@@ -61,13 +57,7 @@ def send_export(
     progress: bool | None = None,
 ) -> submission.Summary:
     """Send every row of a COA export that has no receipt yet."""
-    schema = exportfile.body_schema(TYPE)
-    return submission.run(
-        exportfile.read_rows(source, schema),
-        builder(client.oin, Municipalities.fetch(client)),
-        client.clone,
-        receipts or default_receipts(source),
-        exportfile.file_digest(source),
-        workers=workers,
-        progress=progress,
+    rows = exportfile.read_rows(source, exportfile.body_schema(TYPE))
+    return submission.send_file(
+        client, source, rows, builder, receipts=receipts, workers=workers, progress=progress
     )

@@ -15,7 +15,6 @@ from typing import Any
 from connectors import exportfile, submission
 from connectors.addressing import Municipalities
 from connectors.client import GatewayClient
-from connectors.coa import default_receipts
 from connectors.exportfile import RESERVED, Row, RowError
 from gateway import strictjson
 from gateway.errors import GatewayError
@@ -66,12 +65,12 @@ def send_reports(
     progress: bool | None = None,
 ) -> submission.Summary:
     """Send every report of the file that has no receipt yet."""
-    return submission.run(
+    return submission.send_file(
+        client,
+        source,
         rows_of(source),
-        builder(client.oin, Municipalities.fetch(client)),
-        client.clone,
-        receipts or default_receipts(source),
-        exportfile.file_digest(source),
+        builder,
+        receipts=receipts,
         workers=workers,
         progress=progress,
     )

@@ -37,8 +37,9 @@ from typing import Any, TextIO
 
 from tqdm import tqdm
 
+from connectors.addressing import Municipalities
 from connectors.client import GatewayClient, TransportError
-from connectors.exportfile import Row, RowError
+from connectors.exportfile import Row, RowError, file_digest
 from gateway.errors import (
     Conflict,
     GatewayError,
@@ -248,6 +249,31 @@ def run(
         bar.close()
         receipts.close()
     return summary
+
+
+def send_file(
+    client: GatewayClient,
+    source: Path,
+    rows: Iterable[Row],
+    make_builder: Callable[[str, Municipalities], Build],
+    *,
+    receipts: Path | None = None,
+    workers: int = 4,
+    progress: bool | None = None,
+) -> Summary:
+    """Send the rows of ``source`` that have no receipt yet, as the client's party.
+
+    The receipts file defaults to ``SOURCE.receipts.jsonl``, next to the export.
+    """
+    return run(
+        rows,
+        make_builder(client.oin, Municipalities.fetch(client)),
+        client.clone,
+        receipts or source.with_name(source.name + ".receipts.jsonl"),
+        file_digest(source),
+        workers=workers,
+        progress=progress,
+    )
 
 
 def _prepare(

@@ -15,8 +15,9 @@ from typing import Any
 
 import click
 
+from connectors.cli import DomainErrorGroup
+from connectors.cli import parse_time as _time
 from gateway import audit, config, jwk, migrate
-from gateway.errors import GatewayError
 from gateway.parties import KeyRecord, new_party
 
 
@@ -30,27 +31,10 @@ def _store() -> Any:
     return build_services(config.from_env()).store
 
 
-def _time(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter("use RFC 3339, e.g. 2026-11-23T10:00:00Z") from None
-    if moment.tzinfo is None:
-        raise click.BadParameter("give a time zone, e.g. Z")
-    return moment.astimezone(UTC)
+class _Group(DomainErrorGroup):
+    """Domain errors end an operator's command with exit status 1."""
 
-
-class _Group(click.Group):
-    """Domain errors end the command with their message and exit status 1."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except GatewayError as error:
-            click.echo(f"error: {error.code}: {error.detail}", err=True)
-            sys.exit(1)
+    exit_status = 1
 
 
 @click.group(cls=_Group)
