@@ -12,6 +12,7 @@ audit log does not verify. Imports no Flask.
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -27,8 +28,8 @@ from gateway.errors import GatewayError
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def party_options(func: F) -> F:
-    """--url, --oin, --key (and --retries) on a command."""
+def party_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--url, --oin, --key and --retries on a command, handed to it as one ``client``."""
     decorators = [
         click.option("--url", envvar="GATEWAY_URL", required=True, help="gateway base URL"),
         click.option("--oin", envvar="GATEWAY_OIN", required=True, help="your party's OIN"),
@@ -48,13 +49,16 @@ def party_options(func: F) -> F:
             help="attempts again on connection errors and 429/502/503/504, with backoff",
         ),
     ]
+
+    @functools.wraps(func)
+    def with_client(*args: Any, url: str, oin: str, key_path: str, retries: int, **kw: Any) -> Any:
+        key = jwk.load_jwk_file(key_path, private=True)
+        return func(*args, client=GatewayClient(url, oin, key, retries=retries), **kw)
+
+    command: Callable[..., Any] = with_client
     for decorator in reversed(decorators):
-        func = decorator(func)
-    return func
-
-
-def _client(url: str, oin: str, key_path: str, retries: int) -> GatewayClient:
-    return GatewayClient(url, oin, jwk.load_jwk_file(key_path, private=True), retries=retries)
+        command = decorator(command)
+    return command
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -127,12 +131,8 @@ def _sending_command(name: str, help_text: str, send: Callable[..., Any]) -> Non
         receipts: Path | None,
         workers: int,
         progress: bool | None,
-        url: str,
-        oin: str,
-        key_path: str,
-        retries: int,
+        client: GatewayClient,
     ) -> None:
-        client = _client(url, oin, key_path, retries)
         _finish(send(client, source, receipts=receipts, workers=workers, progress=progress))
 
 
@@ -184,10 +184,7 @@ def municipality_pull(
     follow: bool,
     interval: float,
     rounds: int | None,
-    url: str,
-    oin: str,
-    key_path: str,
-    retries: int,
+    client: GatewayClient,
 ) -> None:
     """Verify, keep, then acknowledge every delivery in the inbox."""
     from connectors import municipality as m
@@ -195,7 +192,6 @@ def municipality_pull(
     if (out is None) == (webhook is None):
         raise click.UsageError("give exactly one of --out and --webhook")
     sink = m.folder_sink(out) if out is not None else m.webhook_sink(str(webhook))
-    client = _client(url, oin, key_path, retries)
 
     def report(result: m.PullResult) -> None:
         withheld = ", ".join(f"{k}: {v}" for k, v in sorted(result.withheld.items())) or "none"
@@ -244,17 +240,13 @@ def municipality_declare(
     form: Path,
     v_number: str,
     bsn: str | None,
-    url: str,
-    oin: str,
-    key_path: str,
-    retries: int,
+    client: GatewayClient,
 ) -> None:
     """Record a consent declaration from a JSON file (see connectors/samples)."""
     from connectors import municipality as m
     from gateway import strictjson
 
     body = strictjson.loads_object(declaration.read_bytes())
-    client = _client(url, oin, key_path, retries)
     declaration_id, submitted = m.declare(client, body, m.subject_of(v_number, bsn), form)
     click.echo(f"declaration {declaration_id} recorded (audit index {_index(submitted)})")
 
@@ -277,15 +269,11 @@ def municipality_withdraw(
     by: str,
     v_number: str,
     bsn: str | None,
-    url: str,
-    oin: str,
-    key_path: str,
-    retries: int,
+    client: GatewayClient,
 ) -> None:
     """Record the withdrawal of a consent declaration, effective at once (or --at)."""
     from connectors import municipality as m
 
-    client = _client(url, oin, key_path, retries)
     submitted = m.withdraw(
         client, declaration_id, m.subject_of(v_number, bsn), at=parse_time(at), by=by
     )
@@ -310,15 +298,11 @@ def municipality_assign(
     valid_until: str | None,
     v_number: str,
     bsn: str | None,
-    url: str,
-    oin: str,
-    key_path: str,
-    retries: int,
+    client: GatewayClient,
 ) -> None:
     """Assign a newcomer to a provider, so its progress reports may come in."""
     from connectors import municipality as m
 
-    client = _client(url, oin, key_path, retries)
     assignment_id, submitted = m.assign(
         client,
         provider_oin,
@@ -372,10 +356,7 @@ def auditor_watch(
     interval: float,
     rounds: int | None,
     samples: int,
-    url: str,
-    oin: str,
-    key_path: str,
-    retries: int,
+    client: GatewayClient,
 ) -> None:
     """Every --interval: check the newest checkpoint's signature and consistency."""
     from connectors.auditor import LogMismatch, Watched, watch
@@ -388,7 +369,7 @@ def auditor_watch(
 
     try:
         watch(
-            _client(url, oin, key_path, retries),
+            client,
             state_path,
             interval=interval,
             rounds=rounds,
@@ -410,14 +391,12 @@ def auditor_watch(
     help="remembers the last verified checkpoint between runs",
 )
 @party_options
-def auditor_verify(
-    state_path: Path | None, url: str, oin: str, key_path: str, retries: int
-) -> None:
+def auditor_verify(state_path: Path | None, client: GatewayClient) -> None:
     """Verify the whole log: every entry, every checkpoint, the proofs."""
     from connectors.auditor import LogMismatch, verify_log
 
     try:
-        result = verify_log(_client(url, oin, key_path, retries), state_path)
+        result = verify_log(client, state_path)
     except LogMismatch as mismatch:
         click.echo(f"NOT VERIFIED: {mismatch.detail}", err=True)
         sys.exit(2)

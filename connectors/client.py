@@ -198,7 +198,8 @@ def problem_error(response: requests.Response) -> GatewayError:
         return SchemaViolation(errors if isinstance(errors, list) else [], detail=detail)
     if code == Conflict.code:
         reason = body.get("reason")
-        return Conflict(detail, reason=reason if isinstance(reason, str) else "message-id-reused")
+        # No reason (an older gateway) is not taken for "message-id-reused".
+        return Conflict(detail, reason=reason if isinstance(reason, str) else "unspecified")
     if cls is None:
         return TransportError(f"HTTP {response.status_code}")
     return cls(detail)

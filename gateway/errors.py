@@ -143,19 +143,10 @@ class Conflict(GatewayError):
     code = "conflict"
     status = 409
     title = "message_id reused with other content"
-    REASONS: ClassVar[frozenset[str]] = frozenset(
-        {
-            "message-id-reused",
-            "subject-erased",
-            "declaration-exists",
-            "withdrawal-final",
-            "already-registered",
-        }
-    )
 
     def __init__(self, detail: str | None = None, reason: str = "message-id-reused") -> None:
         super().__init__(detail)
-        self.reason = reason if reason in self.REASONS else "message-id-reused"
+        self.reason = reason
 
     def extra(self) -> Mapping[str, Any]:
         return {"reason": self.reason}

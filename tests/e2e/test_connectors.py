@@ -234,3 +234,23 @@ def test_the_directory_lists_parties_for_any_registered_party(world: World) -> N
 
     with pytest.raises(BadRequest):
         world.cast.client(demo.COA).get_json("/v1/parties", role="admin")
+
+
+def test_a_delivery_its_token_does_not_sign_is_refused_before_anything_is_kept(
+    world: World, tmp_path: Path
+) -> None:
+    from connectors import municipality
+    from gateway.errors import InvalidSignature
+
+    sent = world.run(
+        demo.COA, "coa", str(SAMPLES / "coa-export.jsonl"), "--receipts", str(tmp_path / "r.jsonl")
+    )
+    assert sent.returncode == 0, sent.stderr
+    leiden = world.cast.client(demo.LEIDEN)
+    delivery = leiden.get_json("/v1/inbox", limit=1)["deliveries"][0]
+    assert municipality.verified(leiden, delivery) == delivery
+    changed = {**delivery, "withheld_categories": []}
+    with pytest.raises(InvalidSignature, match="does not sign this delivery"):
+        municipality.verified(leiden, changed)
+    with pytest.raises(InvalidSignature):
+        municipality.verified(leiden, {k: v for k, v in delivery.items() if k != "delivery_token"})
