@@ -37,7 +37,7 @@ from sqlalchemy import (
     event,
     select,
 )
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from gateway.errors import ServiceUnavailable
 
@@ -271,7 +271,16 @@ def make_engine(url: str, *, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> E
         engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000})
         _configure_sqlite(engine, busy_timeout_ms)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    # PostgreSQL: a writer waits for the counter row at most the busy timeout
+    # (then 503, as on SQLite), and no statement runs away with a connection.
+    options = f"-c lock_timeout={int(busy_timeout_ms)} -c statement_timeout=60000"
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=5,
+        connect_args={"options": options, "connect_timeout": 10},
+    )
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
@@ -362,8 +371,31 @@ def translate_busy() -> Iterator[None]:
     """A locked or unreachable database is a 503, not a crash."""
     try:
         yield
-    except OperationalError as exc:
-        text = str(exc.orig).lower() if exc.orig is not None else ""
-        if "locked" in text or "busy" in text:
+    except (OperationalError, DBAPIError) as exc:
+        if not isinstance(exc, OperationalError) and not _is_transient(exc):
+            raise
+        if _is_busy(exc):
             raise ServiceUnavailable("database busy, retry shortly", retry_after=1) from None
         raise ServiceUnavailable("database unavailable", retry_after=5) from None
+
+
+# PostgreSQL SQLSTATEs of a database that is busy, not broken: lock_not_available,
+# query_canceled (our lock or statement timeout), serialization_failure, deadlock.
+_BUSY_SQLSTATES = frozenset({"55P03", "57014", "40001", "40P01"})
+# ... and of one that is away: admin shutdown, crash shutdown, cannot connect now.
+_AWAY_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    return getattr(exc.orig, "sqlstate", None)
+
+
+def _is_transient(exc: DBAPIError) -> bool:
+    return exc.connection_invalidated or _sqlstate(exc) in _BUSY_SQLSTATES | _AWAY_SQLSTATES
+
+
+def _is_busy(exc: DBAPIError) -> bool:
+    if _sqlstate(exc) in _BUSY_SQLSTATES:
+        return True
+    text = str(exc.orig).lower() if exc.orig is not None else ""
+    return "database is locked" in text or "busy" in text

@@ -1,4 +1,10 @@
-"""Shared fixtures: real SQLite stores in temporary folders, a real server for e2e."""
+"""Shared fixtures: real SQLite and PostgreSQL stores, a real server for e2e.
+
+Tests that take ``services`` or ``server`` run once per backend: on SQLite in
+a temporary folder, and on a fresh database of the PostgreSQL server that
+``.ci/start-postgres`` starts (see tests/postgres.py). A test that is about one
+SQLite property only is marked ``sqlite_only``.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,18 @@ from gateway.pipeline import Services
 from gateway.schemas import Catalog, load_catalog
 from gateway.serverproc import ServerProcess
 from gateway.synthetic import Newcomer
+from tests import postgres
+
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Drop the PostgreSQL variant of tests about SQLite itself."""
+    for item in list(items):
+        params = getattr(item, "callspec", None)
+        backend = params.params.get("backend") if params else None
+        if backend == "postgres" and item.get_closest_marker("sqlite_only"):
+            items.remove(item)
 
 
 @pytest.fixture(scope="session")
@@ -22,13 +40,41 @@ def catalog() -> Catalog:
     return load_catalog()
 
 
-def services_for(instance: Path) -> Services:
-    return build_services(config.from_env({"GATEWAY_INSTANCE": str(instance)}))
+@pytest.fixture(scope="session")
+def pg_databases() -> Iterator[postgres.Databases]:
+    databases = postgres.Databases(postgres.configured_url())
+    yield databases
+    databases.drop_all()
+
+
+def database_env(backend: str, request: pytest.FixtureRequest) -> dict[str, str]:
+    """The environment that points a gateway at a new, empty database of ``backend``."""
+    if backend == "sqlite":
+        return {}  # the instance folder's own SQLite file
+    databases: postgres.Databases = request.getfixturevalue("pg_databases")
+    return {"GATEWAY_DATABASE_URL": databases.fresh()}
+
+
+def services_for(instance: Path, env: dict[str, str] | None = None) -> Services:
+    settings = config.from_env({"GATEWAY_INSTANCE": str(instance), **(env or {})})
+    return build_services(settings, upgrade=settings.is_sqlite)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 @pytest.fixture
-def services(tmp_path: Path) -> Services:
-    return services_for(tmp_path / "instance")
+def db_env(backend: str, request: pytest.FixtureRequest) -> dict[str, str]:
+    return database_env(backend, request)
+
+
+@pytest.fixture
+def services(tmp_path: Path, db_env: dict[str, str]) -> Iterator[Services]:
+    built = services_for(tmp_path / "instance", db_env)
+    yield built
+    built.store.engine.dispose()  # close pooled connections before their database is dropped
 
 
 @pytest.fixture
@@ -46,18 +92,29 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """One real gateway (gunicorn, 2 workers) on 127.0.0.1 for the e2e tests."""
-    instance = tmp_path_factory.mktemp("e2e") / "instance"
-    with ServerProcess(instance, workers=2, threads=2) as proc:
+@pytest.fixture(scope="session", params=BACKENDS)
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
+    """One real gateway (gunicorn, 2 workers) on 127.0.0.1 per backend, for the e2e tests."""
+    instance = tmp_path_factory.mktemp(f"e2e-{request.param}") / "instance"
+    env = database_env(str(request.param), request)
+    with ServerProcess(instance, workers=2, threads=2, env=env) as proc:
         yield proc
 
 
+def server_env(server: ServerProcess) -> dict[str, str]:
+    """The database settings the server runs on, for opening its store in the test."""
+    url = server.env.get("GATEWAY_DATABASE_URL")
+    return {"GATEWAY_DATABASE_URL": url} if url else {}
+
+
 @pytest.fixture(scope="session")
-def server_services(server: ServerProcess) -> Services:
-    """The server's own store, opened in the test process on the same SQLite file."""
-    return services_for(server.instance)
+def server_services(server: ServerProcess) -> Iterator[Services]:
+    """The server's own store, opened in the test process on the same database."""
+    built = services_for(server.instance, server_env(server))
+    yield built
+    built.store.engine.dispose()
 
 
 @pytest.fixture(scope="session")

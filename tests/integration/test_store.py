@@ -5,12 +5,14 @@ from __future__ import annotations
 import random
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine
 
 from gateway import db, envelope, jwk, pipeline, synthetic
 from gateway.errors import ServiceUnavailable
@@ -29,6 +31,7 @@ def test_migrations_build_exactly_the_tables_the_code_declares(services: Service
     assert diff == []
 
 
+@pytest.mark.sqlite_only
 def test_sqlite_runs_in_wal_with_full_sync(services: Services) -> None:
     with services.store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
@@ -55,27 +58,37 @@ def test_concurrent_appends_get_consecutive_indices(services: Services) -> None:
     assert all(e["entry"]["index"] == e["index"] for e in store.audit_entries())
 
 
-def test_a_locked_database_is_service_unavailable_not_a_crash(
-    tmp_path: Path, services: Services
-) -> None:
+@contextmanager
+def _counter_held_elsewhere(url: str) -> Iterator[None]:
+    """Another program holds the write lock: SQLite's database lock, PostgreSQL's counter row."""
+    if url.startswith("sqlite"):
+        blocker = sqlite3.connect(url.split("///", 1)[1], isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        return
+    engine = create_engine(url)
+    with engine.connect() as conn, conn.begin():
+        conn.exec_driver_sql("SELECT next_index FROM audit_counter WHERE id = 1 FOR UPDATE")
+        yield
+    engine.dispose()
+
+
+def test_a_locked_database_is_service_unavailable_not_a_crash(services: Services) -> None:
     url = services.settings.database_url
-    blocker = sqlite3.connect(url.split("///", 1)[1], isolation_level=None)
-    blocker.execute("BEGIN IMMEDIATE")
-    try:
+    with _counter_held_elsewhere(url):
         impatient = Store(
             db.make_engine(url, busy_timeout_ms=50),
             services.store.vault,
             services.store.pseudonym_key,
         )
         with pytest.raises(ServiceUnavailable) as caught:
-            impatient.record_event(
-                read_event(),
-                datetime.now(UTC),
-            )
-        assert caught.value.headers()["Retry-After"]
-    finally:
-        blocker.execute("ROLLBACK")
-        blocker.close()
+            impatient.record_event(read_event(), datetime.now(UTC))
+        assert caught.value.headers()["Retry-After"] == "1"
+        impatient.engine.dispose()
 
 
 def _register(services: Services, now: datetime) -> jwk.Key:
