@@ -177,6 +177,12 @@ def municipality() -> None:
 @click.option("--follow", is_flag=True, help="keep pulling every --interval seconds")
 @click.option("--interval", default=60.0, show_default=True, type=click.FloatRange(1, 86400))
 @click.option("--rounds", default=None, type=click.IntRange(1), help="with --follow: stop after N")
+@click.option(
+    "--lease",
+    default=0,
+    type=click.IntRange(0, 600),
+    help="lease each page for this many seconds, for several pullers side by side",
+)
 @party_options
 def municipality_pull(
     out: Path | None,
@@ -184,6 +190,7 @@ def municipality_pull(
     follow: bool,
     interval: float,
     rounds: int | None,
+    lease: int,
     client: GatewayClient,
 ) -> None:
     """Verify, keep, then acknowledge every delivery in the inbox."""
@@ -208,9 +215,10 @@ def municipality_pull(
             rounds=rounds,
             report=report,
             unreachable=_unreachable,
+            lease=lease,
         )
     else:
-        report(m.pull_once(client, sink))
+        report(m.pull_once(client, sink, lease=lease))
 
 
 _subject_options = [

@@ -9,6 +9,7 @@ Retry-After); submission is idempotent, so a retried POST never duplicates.
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from dataclasses import dataclass
@@ -135,6 +136,34 @@ class GatewayClient:
         receipt = self.verify_gateway_token(receipt_token, envelope.RECEIPT_TYP)
         return Submission(status=response.status_code, receipt=receipt, token=receipt_token)
 
+    def submit_batch(self, tokens: list[str]) -> list[Submission | GatewayError]:
+        """POST up to 1,000 signed messages at once; one verified receipt or error per item.
+
+        Raises (for the whole batch) what ``request`` raises: the gateway took none
+        of it, and sending the same batch again is safe.
+        """
+        response = self.request(
+            "POST",
+            "/v1/messages:batch",
+            data=json.dumps({"messages": tokens}).encode("ascii"),
+            headers={"Content-Type": "application/json"},
+        )
+        results = _json(response).get("results")
+        if not isinstance(results, list) or len(results) != len(tokens):
+            raise TransportError("batch response without one result per message")
+        return [self._batch_result(result) for result in results]
+
+    def _batch_result(self, result: Any) -> Submission | GatewayError:
+        if not isinstance(result, dict) or not isinstance(result.get("status"), int):
+            raise TransportError("batch result without a status")
+        if isinstance(result.get("problem"), dict):
+            return error_from_problem(result["problem"], result["status"])
+        token = result.get("receipt")
+        if not isinstance(token, str):
+            raise TransportError("batch result without a receipt")
+        receipt = self.verify_gateway_token(token, envelope.RECEIPT_TYP)
+        return Submission(status=result["status"], receipt=receipt, token=token)
+
     def directory(self, role: str | None = None) -> list[dict[str, Any]]:
         """The registered parties (OIN, role, name, municipality code)."""
         params = {"role": role} if role else {}
@@ -190,6 +219,11 @@ def problem_error(response: requests.Response) -> GatewayError:
         body = strictjson.loads_object(response.content)
     except GatewayError:
         body = {}
+    return error_from_problem(body, response.status_code)
+
+
+def error_from_problem(body: dict[str, Any], status: int) -> GatewayError:
+    """The GatewayError of a problem document (a response's, or a batch item's)."""
     code = body.get("code")
     cls = BY_CODE.get(code) if isinstance(code, str) else None
     detail = body.get("detail") if isinstance(body.get("detail"), str) else None
@@ -201,5 +235,5 @@ def problem_error(response: requests.Response) -> GatewayError:
         # No reason (an older gateway) is not taken for "message-id-reused".
         return Conflict(detail, reason=reason if isinstance(reason, str) else "unspecified")
     if cls is None:
-        return TransportError(f"HTTP {response.status_code}")
+        return TransportError(f"HTTP {status}")
     return cls(detail)

@@ -133,12 +133,18 @@ def verified(client: GatewayClient, delivery: dict[str, Any]) -> dict[str, Any]:
     return delivery
 
 
-def pull_once(client: GatewayClient, sink: Sink, *, limit: int = 100) -> PullResult:
-    """Take every unacknowledged delivery now in the inbox, page by page."""
+def pull_once(client: GatewayClient, sink: Sink, *, limit: int = 100, lease: int = 0) -> PullResult:
+    """Take every unacknowledged delivery now in the inbox, page by page.
+
+    With ``lease`` (seconds) each page is leased to this puller, so several
+    pullers of one municipality can run side by side without taking one
+    delivery twice; one that dies gets its page back after the lease.
+    """
     result = PullResult()
     after = 0
     while True:
-        page = client.get_json("/v1/inbox", after=after, limit=limit)
+        params = {"after": after, "limit": limit, **({"lease": lease} if lease else {})}
+        page = client.get_json("/v1/inbox", **params)
         deliveries = page.get("deliveries")
         if not isinstance(deliveries, list):
             raise TransportError("inbox response without deliveries")
@@ -164,6 +170,7 @@ def follow(
     rounds: int | None = None,
     report: Callable[[PullResult], None] = lambda _: None,
     unreachable: Callable[[str], None] = lambda _: None,
+    lease: int = 0,
 ) -> None:
     """Pull every ``interval`` seconds (``rounds`` times, or until stopped).
 
@@ -173,7 +180,7 @@ def follow(
     done = 0
     while rounds is None or done < rounds:
         try:
-            report(pull_once(client, sink))
+            report(pull_once(client, sink, lease=lease))
         except TransportError as error:
             unreachable(error.detail)  # gateway away; try again next round
         done += 1

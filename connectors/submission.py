@@ -54,6 +54,12 @@ MESSAGE_NAMESPACE = uuid.UUID("6b1d0f1e-4f0e-5d8a-9c1b-1a2b3c4d5e6f")
 RESIGN_WITHIN = timedelta(days=6)
 """Reuse a resumed run's issued_at while it is this fresh (the replay window is 7 days)"""
 
+BATCH_SIZE = 100
+"""Messages per batch request: big enough to share the gateway's commit, small
+enough that a retried batch re-sends little and the progress bar moves"""
+BATCH_BYTES = 8 * 1024 * 1024
+"""A batch request stays under this (the gateway's default limit is 16 MiB)"""
+
 FATAL = (TransportError, ServiceUnavailable, Unauthenticated, SenderMismatch)
 """Errors that would fail every following row alike: stop, and resume later"""
 
@@ -172,8 +178,14 @@ def run(
     workers: int = 4,
     progress: bool | None = None,
     catalog: Catalog | None = None,
+    batch_size: int = BATCH_SIZE,
 ) -> Summary:
-    """Send every row not receipted yet; append each outcome to the receipts file."""
+    """Send every row not receipted yet; append each outcome to the receipts file.
+
+    Rows go in batches (``POST /v1/messages:batch``), ``workers`` batches at a
+    time: a batch costs the gateway one transaction, where single messages
+    cost one each.
+    """
     catalog = catalog or load_catalog()
     receipts = ReceiptsFile(receipts_path, source_digest, datetime.now(UTC))
     summary = Summary()
@@ -185,44 +197,63 @@ def run(
         result: GatewayClient = local.client
         return result
 
-    def send(number: int, token: str, message_id: str) -> dict[str, Any]:
-        submitted = client().submit(token)
-        return {
-            "row": number,
-            "message_id": message_id,
-            "status": submitted.status,
-            "receipt": submitted.token,
-        }
+    def send(batch: list[tuple[int, str, str]]) -> list[dict[str, Any] | GatewayError]:
+        """One batch request; per item the receipt record, or the error that refused it."""
+        outcomes = client().submit_batch([token for _, token, _ in batch])
+        return [
+            outcome
+            if isinstance(outcome, GatewayError)
+            else {
+                "row": number,
+                "message_id": message_id,
+                "status": outcome.status,
+                "receipt": outcome.token,
+            }
+            for (number, _, message_id), outcome in zip(batch, outcomes, strict=True)
+        ]
 
     all_rows = list(rows)
     summary.rows = len(all_rows)
     bar = tqdm(total=len(all_rows), unit="row", disable=None if progress is None else not progress)
-    pending: dict[Future[dict[str, Any]], tuple[int, str]] = {}
+    pending: dict[Future[list[dict[str, Any] | GatewayError]], list[tuple[int, str, str]]] = {}
+    batch: list[tuple[int, str, str]] = []
+    batch_bytes = 0
 
-    def settle(done: Iterable[Future[dict[str, Any]]]) -> None:
+    def settle_item(number: int, message_id: str, outcome: dict[str, Any] | GatewayError) -> None:
+        if isinstance(outcome, FATAL):
+            summary.stopped = summary.stopped or f"{outcome.code}: {outcome.detail}"
+            return
+        if isinstance(outcome, Conflict) and outcome.reason == "message-id-reused":
+            # The id is derived from the row: the gateway holds this very row
+            # already, sent by an earlier run whose receipt is not in this file.
+            receipts.append(
+                {"row": number, "message_id": message_id, "status": 409, "earlier": True}
+            )
+            summary.outcomes["sent-earlier"] += 1
+        elif isinstance(outcome, GatewayError):
+            _fail(summary, receipts, number, message_id, outcome)
+        else:
+            receipts.append(outcome)
+            summary.outcomes["accepted" if outcome["status"] == 202 else "already-accepted"] += 1
+        bar.update(1)
+
+    def settle(done: Iterable[Future[list[dict[str, Any] | GatewayError]]]) -> None:
         for future in done:
-            number, message_id = pending.pop(future)
+            sent = pending.pop(future)
             try:
-                record = future.result()
-            except FATAL as error:
-                summary.stopped = summary.stopped or f"{error.code}: {error.detail}"
-                continue
-            except Conflict as error:
-                if error.reason != "message-id-reused":
-                    _fail(summary, receipts, number, message_id, error)
-                else:
-                    # The id is derived from the row: the gateway holds this very row
-                    # already, sent by an earlier run whose receipt is not in this file.
-                    receipts.append(
-                        {"row": number, "message_id": message_id, "status": 409, "earlier": True}
-                    )
-                    summary.outcomes["sent-earlier"] += 1
-            except GatewayError as error:
-                _fail(summary, receipts, number, message_id, error)
-            else:
-                receipts.append(record)
-                summary.outcomes["accepted" if record["status"] == 202 else "already-accepted"] += 1
-            bar.update(1)
+                outcomes: list[dict[str, Any] | GatewayError] = future.result()
+            except GatewayError as error:  # the whole batch: none of it was taken
+                outcomes = [error] * len(sent)
+            for (number, _, message_id), outcome in zip(sent, outcomes, strict=True):
+                settle_item(number, message_id, outcome)
+
+    def flush() -> None:
+        nonlocal batch, batch_bytes
+        if batch:
+            pending[pool.submit(send, batch)] = batch
+            batch, batch_bytes = [], 0
+        if len(pending) >= workers * 2:
+            settle(wait(pending, return_when=FIRST_COMPLETED).done)
 
     try:
         with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -240,10 +271,12 @@ def run(
                     bar.update(1)
                     continue
                 token = client().sign(payload)
-                future = pool.submit(send, row.number, token, payload["message_id"])
-                pending[future] = (row.number, payload["message_id"])
-                if len(pending) >= workers * 2:
-                    settle(wait(pending, return_when=FIRST_COMPLETED).done)
+                batch.append((row.number, token, payload["message_id"]))
+                batch_bytes += len(token) + 4
+                if len(batch) >= batch_size or batch_bytes >= BATCH_BYTES:
+                    flush()
+            if not summary.stopped:
+                flush()
             settle(wait(pending).done)
     finally:
         bar.close()

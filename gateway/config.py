@@ -17,6 +17,7 @@ class Settings:
     instance: Path
     database_url: str
     max_body_bytes: int = 256 * 1024
+    max_batch_bytes: int = 16 * 1024 * 1024
     sqlite_busy_timeout_ms: int = 5000
     log_origin: str | None = None  # the checkpoint note's origin; default from the key id
     checkpoint_interval: timedelta = timedelta(seconds=60)
@@ -51,6 +52,9 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         instance=instance,
         database_url=url,
         max_body_bytes=_int(env, "GATEWAY_MAX_BODY_BYTES", 256 * 1024, 1024, 64 * 1024 * 1024),
+        max_batch_bytes=_int(
+            env, "GATEWAY_MAX_BATCH_BYTES", 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024
+        ),
         sqlite_busy_timeout_ms=_int(env, "GATEWAY_SQLITE_BUSY_TIMEOUT_MS", 5000, 10, 600_000),
         log_origin=env.get("GATEWAY_LOG_ORIGIN") or None,
         checkpoint_interval=timedelta(

@@ -191,6 +191,8 @@ deliveries = Table(
     Column("subject", String(64), nullable=False),
     Column("acknowledged_at", UTCDateTime(), nullable=True),
     Column("created_at", UTCDateTime(), nullable=False),
+    # Handed to a puller that asked for a lease: no other pull gets it until then.
+    Column("leased_until", UTCDateTime(), nullable=True),
     Index("ix_deliveries_recipient_cursor", "recipient", "cursor"),
 )
 

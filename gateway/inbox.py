@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from gateway import audit, consent, envelope
@@ -44,10 +44,15 @@ def pull(
     limit: int,
     now: datetime,
     trace_id: str,
+    lease: timedelta = timedelta(0),
 ) -> Page:
-    """The next page of this municipality's inbox, minimised by consent in force now."""
+    """The next page of this municipality's inbox, minimised by consent in force now.
+
+    With a ``lease`` the page's deliveries go to no other pull until the lease
+    ends or they are acknowledged (see Store.pending_deliveries).
+    """
     store = services.store
-    pending = store.pending_deliveries(municipality.oin, after, limit)
+    pending = store.pending_deliveries(municipality.oin, after, limit, now, lease)
     # One query for the bodies, two for the consent of everyone on the page.
     raws = store.read_messages([item.message_id for item in pending])
     histories = store.consent_histories(municipality.oin, [item.subject for item in pending])

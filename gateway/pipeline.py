@@ -19,6 +19,7 @@ import Flask.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -36,7 +37,15 @@ from gateway.errors import (
 )
 from gateway.message import Message, digest
 from gateway.schemas import Catalog
-from gateway.store import AuditRef, DuplicateMessage, Session, Store
+from gateway.store import (
+    AuditRef,
+    DuplicateMessage,
+    Intake,
+    Session,
+    Store,
+    StoredMessage,
+    append,
+)
 
 RECEIPT_TYP = envelope.RECEIPT_TYP
 
@@ -77,9 +86,7 @@ def accept(raw: bytes, *, services: Services, now: datetime, trace_id: str) -> O
 
     Raises the GatewayError of the first step that refuses the message.
     """
-    # (0) fail closed: no intake while entries wait too long for a signed checkpoint.
-    if services.checkpointer is not None and services.checkpointer.overdue(now):
-        raise ServiceUnavailable("audit checkpoints overdue; intake paused", retry_after=30)
+    _check_checkpoints(services, now)
     known = _Known()
     try:
         return _accept(raw, services, now, trace_id, known)
@@ -90,6 +97,89 @@ def accept(raw: bytes, *, services: Services, now: datetime, trace_id: str) -> O
         raise
 
 
+def accept_batch(
+    items: Sequence[bytes | GatewayError], *, services: Services, now: datetime, trace_id: str
+) -> list[Outcome | GatewayError]:
+    """Take several messages in: one outcome or refusal per item, in order.
+
+    Steps (1)-(7) run per item outside the write lock; then one transaction
+    holds every accepted item with its audit entry and every refusal's entry,
+    so the batch costs one lock and one durable commit. An item the caller
+    already found unreadable arrives as its GatewayError and is audited like
+    any refusal. One bad item never sinks the others; a busy or unreachable
+    database (ServiceUnavailable) sinks the whole batch, and nothing of it is
+    kept, so the sender retries it whole.
+    """
+    _check_checkpoints(services, now)
+    results: list[Outcome | GatewayError | _Checked] = []
+    knowns = [_Known() for _ in items]
+    with services.store.session() as session:
+        for item, known in zip(items, knowns, strict=True):
+            if isinstance(item, GatewayError):
+                results.append(item)
+                continue
+            try:
+                unverified = envelope.parse(item, typ=envelope.MESSAGE_TYP)
+                results.append(_check(unverified, session, services, now, known))
+            except ServiceUnavailable:
+                raise
+            except GatewayError as error:
+                results.append(error)
+        ids = [r.message.message_id for r in results if isinstance(r, _Checked)]
+        with session.intake() as tx:
+            stored = tx.find_messages(ids)  # committed since the check, by another request
+            for position, (result, known) in enumerate(zip(results, knowns, strict=True)):
+                if isinstance(result, _Checked):
+                    results[position] = result = _commit_in_batch(
+                        tx, result, stored, services, now, trace_id
+                    )
+                if isinstance(result, GatewayError):
+                    append(tx.conn, _refusal(trace_id, result, known), now)
+    return [r for r in results if not isinstance(r, _Checked)]
+
+
+def _commit_in_batch(
+    tx: Intake,
+    checked: _Checked,
+    stored: dict[str, StoredMessage],
+    services: Services,
+    now: datetime,
+    trace_id: str,
+) -> Outcome | GatewayError:
+    """One checked item inside the batch's transaction; earlier items count for it."""
+    message = checked.message
+    earlier = stored.get(message.message_id)
+    try:
+        if earlier is not None:  # a repeat, in this batch or from elsewhere
+            return _repeat(earlier.digest, earlier.receipt, message.raw)
+        outcome = _commit(tx, checked, services, now, trace_id)
+    except GatewayError as error:
+        return error
+    stored[message.message_id] = StoredMessage(message.message_id, message.digest, outcome.receipt)
+    return outcome
+
+
+def _check_checkpoints(services: Services, now: datetime) -> None:
+    """(0) fail closed: no intake while entries wait too long for a signed checkpoint."""
+    if services.checkpointer is not None and services.checkpointer.overdue(now):
+        raise ServiceUnavailable("audit checkpoints overdue; intake paused", retry_after=30)
+
+
+def _refusal(trace_id: str, error: GatewayError, known: _Known | None) -> audit.Event:
+    known = known or _Known()
+    return audit.Event(
+        event="message.refused",
+        actor=known.actor,
+        outcome="refused",
+        trace_id=trace_id,
+        processing_activity=(audit.PROCESSING_ACTIVITY.get(known.type or "", audit.INTAKE)),
+        subject=known.subject,
+        message_id=known.message_id,
+        type=known.type,
+        reason=error.code,
+    )
+
+
 def refuse(
     services: Services,
     now: datetime,
@@ -98,21 +188,7 @@ def refuse(
     known: _Known | None = None,
 ) -> None:
     """Enter a refusal in the audit log, without any of the message's content."""
-    known = known or _Known()
-    services.store.record_event(
-        audit.Event(
-            event="message.refused",
-            actor=known.actor,
-            outcome="refused",
-            trace_id=trace_id,
-            processing_activity=(audit.PROCESSING_ACTIVITY.get(known.type or "", audit.INTAKE)),
-            subject=known.subject,
-            message_id=known.message_id,
-            type=known.type,
-            reason=error.code,
-        ),
-        now,
-    )
+    services.store.record_event(_refusal(trace_id, error, known), now)
 
 
 def _accept(raw: bytes, services: Services, now: datetime, trace_id: str, known: _Known) -> Outcome:
@@ -120,7 +196,11 @@ def _accept(raw: bytes, services: Services, now: datetime, trace_id: str, known:
     unverified = envelope.parse(raw, typ=envelope.MESSAGE_TYP)
     with services.store.session() as session:  # one connection for all that follows
         try:
-            return _checked_and_stored(unverified, session, services, now, trace_id, known)
+            checked = _check(unverified, session, services, now, known)
+            if isinstance(checked, Outcome):
+                return checked
+            with session.intake() as tx:
+                return _commit(tx, checked, services, now, trace_id)
         except DuplicateMessage:  # a concurrent request stored this message_id first
             stored = session.find_message(known.message_id or "")
             if stored is None:
@@ -128,14 +208,24 @@ def _accept(raw: bytes, services: Services, now: datetime, trace_id: str, known:
             return _repeat(stored.digest, stored.receipt, raw)
 
 
-def _checked_and_stored(
+@dataclass(frozen=True)
+class _Checked:
+    """A message that passed steps (1)-(7); what the write transaction still checks."""
+
+    message: Message
+    subject: str
+    assignment: assignments.Assignment | None
+    fact: consent.Declaration | consent.Withdrawal | None
+
+
+def _check(
     unverified: envelope.UnverifiedJWS,
     session: Session,
     services: Services,
     now: datetime,
-    trace_id: str,
     known: _Known,
-) -> Outcome:
+) -> _Checked | Outcome:
+    """Steps (2)-(7), outside the write lock: a repeat's Outcome, or the checked message."""
     settings = services.settings
 
     # (2) key: looked up by the kid as a bound parameter; valid at *our* clock.
@@ -183,6 +273,14 @@ def _checked_and_stored(
                 [{"pointer": "/body/provider", "keyword": "registered-provider"}],
                 detail="/body/provider is not a registered provider",
             )
+    return _Checked(message, subject, assignment, _consent_fact(message))
+
+
+def _commit(
+    tx: Intake, checked: _Checked, services: Services, now: datetime, trace_id: str
+) -> Outcome:
+    """The checks that need the lock, then (8) store and (9) the signed receipt."""
+    message, fact = checked.message, checked.fact
 
     # (8) store, sealed, with its audit entry; (9) the receipt, signed inside the
     #     transaction because it names the audit index, sent after the commit.
@@ -198,21 +296,19 @@ def _checked_and_stored(
             RECEIPT_TYP,
         )
 
-    fact = _consent_fact(message)
-    with session.intake() as tx:
-        # Checked under the lock: an assignment ended, or a declaration recorded or
-        # withdrawn, by a message committed a moment ago counts for this one.
-        if message.type == "progress-report":
-            history = tx.assignment_history(message.recipient, message.v_number)
-            rules.check_assigned(history, message.sender, now)
-        if fact is not None:
-            declared = tx.declaration_subject(message.recipient, fact.declaration_id)
-            if isinstance(fact, consent.Declaration):
-                rules.check_new_declaration(declared is not None)
-            else:
-                withdrawn = tx.is_withdrawn(message.recipient, fact.declaration_id)
-                rules.check_withdrawal(declared, subject, withdrawn)
-        stored = tx.record(message, now, trace_id, make_receipt, assignment, fact)
+    # Checked under the lock: an assignment ended, or a declaration recorded or
+    # withdrawn, by a message committed a moment ago counts for this one.
+    if message.type == "progress-report":
+        history = tx.assignment_history(message.recipient, message.v_number)
+        rules.check_assigned(history, message.sender, now)
+    if fact is not None:
+        declared = tx.declaration_subject(message.recipient, fact.declaration_id)
+        if isinstance(fact, consent.Declaration):
+            rules.check_new_declaration(declared is not None)
+        else:
+            withdrawn = tx.is_withdrawn(message.recipient, fact.declaration_id)
+            rules.check_withdrawal(declared, checked.subject, withdrawn)
+    stored = tx.record(message, now, trace_id, make_receipt, checked.assignment, fact)
     return Outcome(status=202, receipt=stored.receipt)
 
 

@@ -68,3 +68,20 @@ class Problem(Schema):
             "declaration-exists, withdrawal-final or already-registered"
         }
     )
+
+
+class BatchItemResult(Schema):
+    status = fields.Integer(
+        required=True,
+        metadata={"description": "what POST /v1/messages would have answered for this item"},
+    )
+    receipt = fields.String(metadata={"description": "on 202 and 200: the signed receipt"})
+    problem = fields.Nested(Problem, metadata={"description": "on a refusal: its problem"})
+
+
+class BatchResponse(Schema):
+    results = fields.List(
+        fields.Nested(BatchItemResult),
+        required=True,
+        metadata={"description": "one result per item, in the order of the request"},
+    )

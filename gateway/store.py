@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -59,6 +59,9 @@ _FIND_TWO_PARTIES = select(db.parties).where(
 _FIND_MESSAGE = select(db.messages.c.message_id, db.messages.c.digest, db.messages.c.receipt).where(
     db.messages.c.message_id == bindparam("message_id")
 )
+_FIND_MESSAGES = select(
+    db.messages.c.message_id, db.messages.c.digest, db.messages.c.receipt
+).where(db.messages.c.message_id.in_(bindparam("ids", expanding=True)))
 _ASSIGNMENTS = (
     select(db.assignments)
     .where(
@@ -178,6 +181,15 @@ class Intake:
     def __init__(self, conn: Connection, store: Store) -> None:
         self.conn = conn
         self.store = store
+
+    def find_messages(self, message_ids: Sequence[str]) -> dict[str, StoredMessage]:
+        """Those of the message ids that are stored, read under the lock: authoritative."""
+        found: dict[str, StoredMessage] = {}
+        for start in range(0, len(message_ids), 500):
+            part = list(message_ids[start : start + 500])
+            for row in self.conn.execute(_FIND_MESSAGES, {"ids": part}):
+                found[row.message_id] = StoredMessage(*row)
+        return found
 
     def assignment_history(self, municipality: str, v_number: str) -> list[Assignment]:
         """Every assignment version for this newcomer at this municipality, oldest first."""
@@ -421,19 +433,46 @@ class Store:
 
     # -- inbox -----------------------------------------------------------------
 
-    def pending_deliveries(self, recipient: str, after: int, limit: int) -> list[Pending]:
-        """Unacknowledged deliveries for ``recipient`` beyond the cursor, in cursor order."""
+    def pending_deliveries(
+        self,
+        recipient: str,
+        after: int,
+        limit: int,
+        now: datetime,
+        lease: timedelta = timedelta(0),
+    ) -> list[Pending]:
+        """Unacknowledged deliveries for ``recipient`` beyond the cursor, in cursor order.
+
+        A delivery leased to another pull is skipped until its lease ends. With
+        a ``lease``, the page is leased to this pull: the rows are taken with
+        ``FOR UPDATE SKIP LOCKED`` (on PostgreSQL; SQLite's write lock
+        serialises pulls), so two pullers of one municipality never get one
+        delivery at once, and neither waits on the other or on the audit lock.
+        """
         d, m = db.deliveries, db.messages
-        with db.read(self.engine) as conn:
-            rows = conn.execute(
-                select(d.c.delivery_id, d.c.cursor, d.c.message_id, d.c.subject, m.c.received_at)
-                .join(m, m.c.message_id == d.c.message_id)
-                .where(
-                    d.c.recipient == recipient, d.c.cursor > after, d.c.acknowledged_at.is_(None)
+        query = (
+            select(d.c.delivery_id, d.c.cursor, d.c.message_id, d.c.subject, m.c.received_at)
+            .join(m, m.c.message_id == d.c.message_id)
+            .where(
+                d.c.recipient == recipient,
+                d.c.cursor > after,
+                d.c.acknowledged_at.is_(None),
+                or_(d.c.leased_until.is_(None), d.c.leased_until <= now),
+            )
+            .order_by(d.c.cursor)
+            .limit(limit)
+        )
+        if not lease:
+            with db.read(self.engine) as conn:
+                return [Pending(*row) for row in conn.execute(query).all()]
+        with db.write(self.engine) as conn:
+            rows = conn.execute(query.with_for_update(skip_locked=True, of=d)).all()
+            if rows:
+                conn.execute(
+                    update(d)
+                    .where(d.c.delivery_id.in_([row.delivery_id for row in rows]))
+                    .values(leased_until=now + lease)
                 )
-                .order_by(d.c.cursor)
-                .limit(limit)
-            ).all()
         return [Pending(*row) for row in rows]
 
     def acknowledge(

@@ -6,10 +6,10 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
-from gateway import pipeline
+from gateway import batch, pipeline
 from gateway.api import http, problems
 from gateway.errors import GatewayError
-from gateway.resources import ReceiptResponse
+from gateway.resources import BatchResponse, ReceiptResponse
 
 blp = Blueprint("messages", __name__, url_prefix="/v1", description="Signed message intake")
 
@@ -63,3 +63,67 @@ def post_message() -> Any:
         raw, services=http.services(), now=http.now(), trace_id=http.trace_id()
     )
     return {"receipt": outcome.receipt}, outcome.status
+
+
+BATCH_PROBLEMS = {
+    400: "malformed (not the batch object)",
+    413: "payload-too-large (body over the batch limit, or over 1,000 items)",
+    415: "unsupported-media-type",
+    503: "unavailable: nothing of the batch was kept; retry it whole after Retry-After",
+}
+
+
+def _read_batch() -> list[bytes | GatewayError]:
+    """The batch request's items; a refusal of the whole request is audited once."""
+    svc = http.services()
+    try:
+        http.require_media_type("application/json")
+        body = http.read_body(svc.settings.max_batch_bytes)
+        return batch.parse_request(body, max_item_bytes=svc.settings.max_body_bytes)
+    except GatewayError as error:
+        pipeline.refuse(svc, http.now(), http.trace_id(), error)
+        raise
+
+
+def _result(outcome: pipeline.Outcome | GatewayError) -> dict[str, Any]:
+    if isinstance(outcome, GatewayError):
+        return {"status": outcome.status, "problem": problems.error_document(outcome)}
+    return {"status": outcome.status, "receipt": outcome.receipt}
+
+
+@blp.route("/messages:batch", methods=["POST"])
+@blp.doc(
+    summary="Submit up to 1,000 signed messages at once",
+    description='Body: application/json {"messages": [<compact JWS>, …]}. Each item is '
+    "checked as by POST /v1/messages; the accepted ones and every refusal's audit entry are "
+    "committed in one transaction, then 200 with one result per item, in order. One bad "
+    "item never sinks the others.",
+    requestBody={
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["messages"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "messages": {
+                            "type": "array",
+                            "minItems": 1,
+                            "maxItems": batch.MAX_ITEMS,
+                            "items": {"type": "string"},
+                        }
+                    },
+                }
+            }
+        },
+    },
+)
+@blp.response(200, BatchResponse, description="One result per item, in order")
+@problems.documented(blp, BATCH_PROBLEMS)
+def post_batch() -> Any:
+    items = _read_batch()
+    outcomes = pipeline.accept_batch(
+        items, services=http.services(), now=http.now(), trace_id=http.trace_id()
+    )
+    return {"results": [_result(o) for o in outcomes]}, 200

@@ -34,6 +34,28 @@ def problem(
     extra: dict[str, Any] | None = None,
     type_: str | None = None,
 ) -> Response:
+    body = problem_document(status, code, title, detail, extra, type_)
+    response = Response(json.dumps(body), status=status, mimetype=PROBLEM)
+    response.headers["Cache-Control"] = "no-store"
+    g.problem_code = code
+    return response
+
+
+def error_document(error: GatewayError) -> dict[str, Any]:
+    """The problem document of a domain error (a batch item's result carries one)."""
+    return problem_document(
+        error.status, error.code, error.title, error.detail, dict(error.extra())
+    )
+
+
+def problem_document(
+    status: int,
+    code: str,
+    title: str,
+    detail: str | None = None,
+    extra: dict[str, Any] | None = None,
+    type_: str | None = None,
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": type_ or f"urn:inburgering-gateway:problem:{code}",
         "title": title,
@@ -46,10 +68,7 @@ def problem(
     if trace:
         body["trace_id"] = trace
     body.update(extra or {})
-    response = Response(json.dumps(body), status=status, mimetype=PROBLEM)
-    response.headers["Cache-Control"] = "no-store"
-    g.problem_code = code
-    return response
+    return body
 
 
 def on_gateway_error(error: GatewayError) -> Response:

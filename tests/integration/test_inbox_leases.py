@@ -1,0 +1,84 @@
+"""Pulls with a lease: several pullers of one municipality share its inbox, none twice at once."""
+
+from __future__ import annotations
+
+import random
+import threading
+from datetime import UTC, datetime, timedelta
+
+from gateway import demo, inbox, pipeline, synthetic
+from gateway.parties import Party
+from gateway.pipeline import Services
+
+TRACE = "0" * 32
+LEASE = timedelta(seconds=60)
+
+
+def _inbox_of(services: Services, count: int, now: datetime) -> tuple[Party, list[str]]:
+    cast = demo.register_cast(services.store, "http://unused", now)
+    rng = random.Random(31)
+    ids = []
+    for _ in range(count):
+        person = synthetic.Newcomer.make(rng)
+        payload = synthetic.payload(
+            "handover-profile",
+            synthetic.handover_profile(person, "GM0546", rng),
+            sender=demo.COA,
+            recipient=demo.LEIDEN,
+            newcomer=person,
+            issued_at=now,
+        )
+        token = cast.client(demo.COA).sign(payload).encode()
+        assert pipeline.accept(token, services=services, now=now, trace_id=TRACE).status == 202
+        ids.append(str(payload["message_id"]))
+    leiden = services.store.find_party(demo.LEIDEN)
+    assert leiden is not None
+    return leiden, ids
+
+
+def _pulled(services: Services, leiden: Party, now: datetime, **kw: timedelta) -> list[str]:
+    page = inbox.pull(services, leiden, 0, 500, now, TRACE, **kw)
+    return [d["message_id"] for d in page.deliveries]
+
+
+def test_a_leased_page_goes_to_no_other_pull_until_the_lease_ends(services: Services) -> None:
+    now = datetime.now(UTC)
+    leiden, ids = _inbox_of(services, 6, now)
+
+    first = inbox.pull(services, leiden, 0, 4, now, TRACE, LEASE)
+    taken = [d["message_id"] for d in first.deliveries]
+    assert taken == ids[:4]
+    assert _pulled(services, leiden, now, lease=LEASE) == ids[4:]  # the rest, not the leased
+    assert _pulled(services, leiden, now) == []  # a pull without a lease skips leased ones too
+
+    inbox.acknowledge(services, leiden, first.deliveries[0]["delivery_id"], now, TRACE)
+    later = now + LEASE + timedelta(seconds=1)
+    assert _pulled(services, leiden, later) == ids[1:]  # unacknowledged come again after it
+
+
+def test_pulls_without_a_lease_keep_the_contracts_at_least_once(services: Services) -> None:
+    now = datetime.now(UTC)
+    leiden, ids = _inbox_of(services, 3, now)
+    assert _pulled(services, leiden, now) == ids
+    assert _pulled(services, leiden, now) == ids
+
+
+def test_concurrent_leased_pullers_never_share_a_delivery(services: Services) -> None:
+    now = datetime.now(UTC)
+    leiden, ids = _inbox_of(services, 40, now)
+    seen: list[list[str]] = [[] for _ in range(4)]
+
+    def puller(mine: list[str]) -> None:
+        while True:
+            page = inbox.pull(services, leiden, 0, 3, now, TRACE, LEASE)
+            if not page.deliveries:
+                return
+            mine.extend(d["message_id"] for d in page.deliveries)
+
+    threads = [threading.Thread(target=puller, args=(mine,)) for mine in seen]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    everything = [message_id for mine in seen for message_id in mine]
+    assert sorted(everything) == sorted(ids)  # each exactly once
