@@ -58,10 +58,12 @@ def floor(tokens: list[bytes], key: jwk.Key) -> float:
     """Seconds per message for the irreducible work, in this process."""
     catalog = load_catalog()
     public = jwk.import_jwk(jwk.public_jwk(key))
+    kid = jwk.thumbprint(public)
     sample = tokens[:2000]
     start = time.perf_counter()
     for token in sample:
-        verified = envelope.verify(envelope.parse(token, typ=envelope.MESSAGE_TYP), public)
+        unverified = envelope.parse(token, typ=envelope.MESSAGE_TYP)
+        verified = envelope.verify(unverified, public, kid=kid)
         Message.from_verified(verified, catalog)
         hashlib.sha256(token).hexdigest()
     return (time.perf_counter() - start) / len(sample)

@@ -31,7 +31,9 @@ def authenticate(
             record = session.find_key(unverified.header.kid)
             if record is None or not record.is_valid_at(now):
                 raise Unauthenticated("unknown key or key not valid")
-            verified = envelope.verify(unverified, jwk.import_registered(record.kid, record.jwk))
+            verified = envelope.verify(
+                unverified, jwk.import_registered(record.kid, record.jwk), kid=record.kid
+            )
             claims = assertions.check_claims(verified, record.oin, now)
             party = session.find_party(record.oin)
     except (Unauthenticated, ServiceUnavailable):

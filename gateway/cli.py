@@ -44,9 +44,16 @@ def main() -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8080, show_default=True, type=int)
-@click.option("--workers", default=None, type=int, help="worker processes (default: CPU count)")
-@click.option("--threads", default=4, show_default=True, type=int, help="threads per worker")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--workers",
+    default=None,
+    type=click.IntRange(1, 64),
+    help="worker processes (default: CPU count)",
+)
+@click.option(
+    "--threads", default=4, show_default=True, type=click.IntRange(1, 64), help="threads per worker"
+)
 def serve(host: str, port: int, workers: int | None, threads: int) -> None:
     """Run the gateway under gunicorn."""
     from gateway.serving import run

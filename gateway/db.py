@@ -276,9 +276,11 @@ def make_engine(url: str, *, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> E
     # PostgreSQL: a writer waits for the counter row at most the busy timeout
     # (then 503, as on SQLite), and no statement runs away with a connection.
     options = f"-c lock_timeout={int(busy_timeout_ms)} -c statement_timeout=60000"
+    # No pre-ping: it costs a round trip per checkout. A connection that died
+    # with a restarted server fails once, as a 503 the client retries, and
+    # SQLAlchemy then replaces the whole pool.
     return create_engine(
         url,
-        pool_pre_ping=True,
         pool_size=5,
         max_overflow=5,
         connect_args={"options": options, "connect_timeout": 10},
@@ -326,6 +328,8 @@ def write_on(conn: Connection) -> Iterator[Connection]:
     """
     if conn.in_transaction():
         conn.commit()
+    if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        conn.execution_options(isolation_level="READ COMMITTED")
     with _writer_queue(conn.engine), translate_busy():
         conn.execution_options(gateway_write=True)
         try:
@@ -333,6 +337,15 @@ def write_on(conn: Connection) -> Iterator[Connection]:
                 yield conn
         finally:
             conn.execution_options(gateway_write=False)
+
+
+def autocommit_reads(conn: Connection) -> None:
+    """Let ``conn``'s reads run outside a transaction on PostgreSQL, until write_on.
+
+    SQLite's reads are outside one already (the driver's BEGIN is ours to send).
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execution_options(isolation_level="AUTOCOMMIT")
 
 
 @contextmanager

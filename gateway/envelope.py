@@ -151,15 +151,17 @@ def _check_header(header: dict[str, Any], typ: str) -> Header:
     return Header(alg=alg, kid=kid, typ=typ)
 
 
-def verify(unverified: UnverifiedJWS, key: Key) -> VerifiedJWS:
+def verify(unverified: UnverifiedJWS, key: Key, *, kid: str | None = None) -> VerifiedJWS:
     """Check the signature with ``key``; return the verified JWS.
 
+    ``kid`` is the key's thumbprint when the caller knows it already (a key
+    from jwk.import_registered); otherwise it is computed.
     Raises UnsupportedHeader when the alg does not fit the key type, and
     InvalidSignature when the signature does not verify.
     """
     if unverified.header.alg not in ALGS_FOR_KEY[key_type(key)]:
         raise UnsupportedHeader("alg does not fit the registered key type")
-    if unverified.header.kid != thumbprint(key):
+    if unverified.header.kid != (kid or thumbprint(key)):
         raise InvalidSignature("kid does not name this key")
     # The gate has parsed and checked every segment already, so only the
     # signature primitive of joserfc's alg is needed (its full deserializer

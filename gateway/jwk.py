@@ -87,13 +87,18 @@ def thumbprint(key: Key) -> str:
 
 @functools.lru_cache(maxsize=4096)
 def _import_registered(kid: str, text: str) -> Key:
-    return import_jwk(json.loads(text))
+    key = import_jwk(json.loads(text))
+    if thumbprint(key) != kid:
+        raise BadRequest("registered key material does not match its kid")
+    return key
 
 
 def import_registered(kid: str, data: Mapping[str, Any]) -> Key:
     """Import a registered public key, once per process per kid and material.
 
-    Raises BadRequest as import_jwk does.
+    Its thumbprint is checked to be ``kid`` here, once, so that a verifier may
+    take ``kid`` for the key's thumbprint without computing it per message.
+    Raises BadRequest as import_jwk does, or when the material is not the kid's.
     """
     return _import_registered(kid, json.dumps(data, sort_keys=True))
 

@@ -44,7 +44,6 @@ from gateway.store import (
     Session,
     Store,
     StoredMessage,
-    append,
 )
 
 RECEIPT_TYP = envelope.RECEIPT_TYP
@@ -113,29 +112,49 @@ def accept_batch(
     _check_checkpoints(services, now)
     results: list[Outcome | GatewayError | _Checked] = []
     knowns = [_Known() for _ in items]
+    parsed = [_parse_item(item) for item in items]
     with services.store.session() as session:
-        for item, known in zip(items, knowns, strict=True):
+        # One query for every id the batch claims, for step (6) to answer from.
+        session.prefetch_messages(
+            [
+                p.payload["message_id"].lower()
+                for p in parsed
+                if isinstance(p, envelope.UnverifiedJWS)
+                and isinstance(p.payload.get("message_id"), str)
+            ]
+        )
+        for item, known in zip(parsed, knowns, strict=True):
             if isinstance(item, GatewayError):
                 results.append(item)
                 continue
             try:
-                unverified = envelope.parse(item, typ=envelope.MESSAGE_TYP)
-                results.append(_check(unverified, session, services, now, known))
+                results.append(_check(item, session, services, now, known))
             except ServiceUnavailable:
                 raise
             except GatewayError as error:
                 results.append(error)
-        ids = [r.message.message_id for r in results if isinstance(r, _Checked)]
-        with session.intake() as tx:
-            stored = tx.find_messages(ids)  # committed since the check, by another request
+        checked = [r for r in results if isinstance(r, _Checked)]
+        with session.intake([c.subject for c in checked]) as tx:
+            # Committed since the check, by another request: authoritative under the lock.
+            stored = tx.find_messages([c.message.message_id for c in checked])
             for position, (result, known) in enumerate(zip(results, knowns, strict=True)):
                 if isinstance(result, _Checked):
                     results[position] = result = _commit_in_batch(
                         tx, result, stored, services, now, trace_id
                     )
                 if isinstance(result, GatewayError):
-                    append(tx.conn, _refusal(trace_id, result, known), now)
+                    tx.append(_refusal(trace_id, result, known), now)
     return [r for r in results if not isinstance(r, _Checked)]
+
+
+def _parse_item(item: bytes | GatewayError) -> envelope.UnverifiedJWS | GatewayError:
+    """(1) for one batch item: the profile gate, or the error that refuses it."""
+    if isinstance(item, GatewayError):
+        return item
+    try:
+        return envelope.parse(item, typ=envelope.MESSAGE_TYP)
+    except GatewayError as error:
+        return error
 
 
 def _commit_in_batch(
@@ -199,10 +218,10 @@ def _accept(raw: bytes, services: Services, now: datetime, trace_id: str, known:
             checked = _check(unverified, session, services, now, known)
             if isinstance(checked, Outcome):
                 return checked
-            with session.intake() as tx:
+            with session.intake([checked.subject]) as tx:
                 return _commit(tx, checked, services, now, trace_id)
         except DuplicateMessage:  # a concurrent request stored this message_id first
-            stored = session.find_message(known.message_id or "")
+            stored = session.find_message(known.message_id or "", fresh=True)
             if stored is None:
                 raise
             return _repeat(stored.digest, stored.receipt, raw)
@@ -235,7 +254,9 @@ def _check(
     key_record.check_valid_at(now)
 
     # (3) signature.
-    verified = envelope.verify(unverified, jwk.import_registered(key_record.kid, key_record.jwk))
+    verified = envelope.verify(
+        unverified, jwk.import_registered(key_record.kid, key_record.jwk), kid=key_record.kid
+    )
     known.actor = key_record.oin
 
     # (4) the payload's sender owns the key.

@@ -15,9 +15,11 @@ form, and the per-message path pays for parameters, not for query building.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
+import re
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,6 +37,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 
 from gateway import audit, db, vault
@@ -70,12 +73,39 @@ _ASSIGNMENTS = (
     )
     .order_by(db.assignments.c.id)
 )
-_SUBJECT_KEY = select(db.subject_keys.c.wrapped_key).where(
-    db.subject_keys.c.subject == bindparam("subject")
+_SUBJECT_KEYS = select(db.subject_keys.c.subject, db.subject_keys.c.wrapped_key).where(
+    db.subject_keys.c.subject.in_(bindparam("subjects", expanding=True))
 )
-_INSERT_SUBJECT_KEY = insert(db.subject_keys)
-_INSERT_MESSAGE = insert(db.messages)
-_INSERT_ASSIGNMENT = insert(db.assignments)
+_LOCK_COUNTER = (
+    select(db.audit_counter.c.next_index, db.subject_keys.c.subject, db.subject_keys.c.wrapped_key)
+    .select_from(
+        db.audit_counter.outerjoin(
+            db.subject_keys,
+            db.subject_keys.c.subject.in_(bindparam("subjects", expanding=True)),
+        )
+    )
+    .where(db.audit_counter.c.id == 1)
+    .with_for_update(of=db.audit_counter)
+)
+"""The audit counter row, locked, with the data keys of the given subjects (one row each)"""
+_SET_COUNTER = (
+    update(db.audit_counter)
+    .where(db.audit_counter.c.id == 1)
+    .values(next_index=bindparam("next_index"))
+)
+_INSERTS = {
+    table.name: insert(table)
+    for table in (
+        db.subject_keys,
+        db.messages,
+        db.assignments,
+        db.consent_declarations,
+        db.consent_withdrawals,
+        db.deliveries,
+        db.audit_entries,
+    )
+}
+"""Intake's buffered rows, in an order that puts every parent before its children"""
 _FIND_DECLARATION = select(db.consent_declarations).where(
     db.consent_declarations.c.granted_to == bindparam("granted_to"),
     db.consent_declarations.c.declaration_id == bindparam("declaration_id"),
@@ -144,55 +174,249 @@ def append_many(conn: Connection, events: Sequence[audit.Event], now: datetime) 
 
 
 class Session:
-    """One pooled connection for everything one message needs: reads, then a write."""
+    """One pooled connection for everything one request needs: reads, then a write.
+
+    Keys, parties and stored messages read through a session are kept for its
+    lifetime (one request), so a batch of a thousand messages from one sender
+    reads its key and parties once.
+    """
 
     def __init__(self, conn: Connection, store: Store) -> None:
         self.conn = conn
         self.store = store
+        self._keys: dict[str, KeyRecord | None] = {}
+        self._parties: dict[str, Party | None] = {}
+        self._messages: dict[str, StoredMessage | None] = {}
 
     def find_key(self, kid: str) -> KeyRecord | None:
-        row = self.conn.execute(_FIND_KEY, {"kid": kid}).first()
-        return _key(row) if row else None
+        if kid not in self._keys:
+            row = self.conn.execute(_FIND_KEY, {"kid": kid}).first()
+            self._keys[kid] = _key(row) if row else None
+        return self._keys[kid]
 
-    def find_message(self, message_id: str) -> StoredMessage | None:
-        row = self.conn.execute(_FIND_MESSAGE, {"message_id": message_id}).first()
-        return StoredMessage(*row) if row else None
+    def find_message(self, message_id: str, *, fresh: bool = False) -> StoredMessage | None:
+        """The stored message, from this session's earlier reads unless ``fresh``."""
+        if fresh or message_id not in self._messages:
+            row = self.conn.execute(_FIND_MESSAGE, {"message_id": message_id}).first()
+            self._messages[message_id] = StoredMessage(*row) if row else None
+        return self._messages[message_id]
+
+    def prefetch_messages(self, message_ids: Sequence[str]) -> None:
+        """Look up many message ids in few queries, for find_message to answer from."""
+        wanted = [m for m in dict.fromkeys(message_ids) if m not in self._messages]
+        found = _find_messages(self.conn, wanted)
+        self._messages.update({m: found.get(m) for m in wanted})
 
     def find_party(self, oin: str) -> Party | None:
-        row = self.conn.execute(_FIND_PARTY, {"oin": oin}).first()
-        return _party(row) if row else None
+        if oin not in self._parties:
+            row = self.conn.execute(_FIND_PARTY, {"oin": oin}).first()
+            self._parties[oin] = _party(row) if row else None
+        return self._parties[oin]
 
     def find_parties(self, first: str, second: str) -> dict[str, Party]:
-        """The registered parties among the two OINs, in one query."""
-        rows = self.conn.execute(_FIND_TWO_PARTIES, {"first": first, "second": second}).all()
-        return {row.oin: _party(row) for row in rows}
+        """The registered parties among the two OINs, in one query (or none, when known)."""
+        wanted = [oin for oin in (first, second) if oin not in self._parties]
+        if wanted:
+            rows = self.conn.execute(
+                _FIND_TWO_PARTIES, {"first": wanted[0], "second": wanted[-1]}
+            ).all()
+            found = {row.oin: _party(row) for row in rows}
+            self._parties.update({oin: found.get(oin) for oin in wanted})
+        return {oin: party for oin in (first, second) if (party := self._parties[oin]) is not None}
 
     @contextmanager
-    def intake(self) -> Iterator[Intake]:
-        """The write transaction, on this session's connection (see Intake)."""
+    def intake(self, subjects: Sequence[str] = ()) -> Iterator[Intake]:
+        """The write transaction, on this session's connection (see Intake).
+
+        The data keys of ``subjects`` are read with the lock, in its statement.
+        """
         with db.write_on(self.conn):
-            db.lock_audit_counter(self.conn)
-            yield Intake(self.conn, self.store)
+            tx = Intake(self.conn, self.store, subjects)
+            yield tx
+            tx.flush()
+
+
+def _find_messages(conn: Connection, message_ids: Sequence[str]) -> dict[str, StoredMessage]:
+    found: dict[str, StoredMessage] = {}
+    for start in range(0, len(message_ids), 500):
+        part = list(message_ids[start : start + 500])
+        for row in conn.execute(_FIND_MESSAGES, {"ids": part}):
+            found[row.message_id] = StoredMessage(*row)
+    return found
+
+
+@functools.lru_cache(maxsize=64)
+def _combined(shape: tuple[tuple[str, tuple[str, ...], int], ...]) -> Any:
+    """One statement for rows of this shape: each table's insert a CTE of the counter update.
+
+    Built once per shape (tables, their columns, row counts) with named
+    parameters ``<table>_<row>_<column>``, so SQLAlchemy compiles it once.
+    """
+    ctes = []
+    for table_name, columns, count in shape:
+        table = db.metadata.tables[table_name]
+        rows = [
+            {name: bindparam(f"{table_name}_{i}_{name}", type_=table.c[name].type)
+             for name in columns}
+            for i in range(count)
+        ]  # fmt: skip
+        ctes.append(insert(table).values(rows).cte(f"insert_{table_name}"))
+    statement = (
+        update(db.audit_counter)
+        .where(db.audit_counter.c.id == 1)
+        .values(next_index=bindparam("next_index"))
+        .add_cte(*ctes)
+    )
+    # SQLAlchemy does not cache statements with DML CTEs: compile once here,
+    # and keep the SQL as text() with typed parameters, which it does cache.
+    # (A space before each "::" cast, so that text() sees ":name" as a parameter.)
+    dialect: Any = postgresql.dialect(paramstyle="named")  # type: ignore[no-untyped-call]
+    compiled = statement.compile(dialect=dialect)
+    sql = re.sub(r"(:\w+)::", r"\1 ::", str(compiled))
+    return text(sql).bindparams(
+        *(
+            bindparam(name, value=value, type_=compiled.binds[name].type)
+            for name, value in compiled.params.items()
+        )
+    )
+
+
+def _violated_table(error: IntegrityError) -> str | None:
+    """The table whose constraint failed, where the driver says (psycopg does)."""
+    diag = getattr(error.orig, "diag", None)
+    return getattr(diag, "table_name", None)
+
+
+_ERASED = b""
+"""A data key that was crypto-shredded (in Intake's key cache)"""
 
 
 class Intake:
-    """One write transaction of the intake pipeline: look up, check, record."""
+    """One write transaction of the intake pipeline: look up, check, record.
 
-    def __init__(self, conn: Connection, store: Store) -> None:
+    Opened under the audit counter lock (``BEGIN IMMEDIATE`` on SQLite, the
+    counter row ``FOR UPDATE`` on PostgreSQL), which it reads once: indices
+    are handed out in memory, so they are consecutive and ours alone until
+    commit. Rows are buffered and written one statement per table, before any
+    read that could depend on them and when the transaction ends; a batch of
+    a thousand profiles costs a handful of statements, not thousands.
+    """
+
+    def __init__(self, conn: Connection, store: Store, subjects: Sequence[str] = ()) -> None:
         self.conn = conn
         self.store = store
+        self._rows: dict[str, list[dict[str, Any]]] = {table: [] for table in _INSERTS}
+        self._data_keys: dict[str, bytes | None] = {}  # None: no key yet
+        # One round trip takes the lock, reads the counter and the data keys.
+        wanted = list(dict.fromkeys(subjects))
+        rows = conn.execute(_LOCK_COUNTER, {"subjects": wanted}).all()
+        self._next = self._counter = int(rows[0].next_index)
+        self._data_keys.update(dict.fromkeys(wanted))
+        self._take_keys(row for row in rows if row.subject is not None)
+
+    def _take_keys(self, rows: Iterable[Any]) -> None:
+        for row in rows:
+            self._data_keys[row.subject] = (
+                _ERASED
+                if row.wrapped_key is None
+                else self.store.vault.unwrap(row.wrapped_key, row.subject)
+            )
+
+    def append(self, event: audit.Event, now: datetime) -> AuditRef:
+        """An audit entry at the next index, written with the rest."""
+        index = self._next
+        self._next += 1
+        data = audit.canonical_entry(audit.entry(index, now, event))
+        leaf = audit.leaf_hash(data)
+        self._rows["audit_entries"].append(
+            {
+                "idx": index,
+                "entry": data,
+                "leaf_hash": leaf,
+                "event": event.event,
+                "subject": event.subject,
+                "created_at": now,
+            }
+        )
+        return AuditRef(index=index, leaf_hash=leaf)
+
+    def flush(self) -> None:
+        """Write what is buffered, parents before children, and the counter.
+
+        A single message's rows on PostgreSQL go in one statement (the inserts
+        as data-modifying CTEs of the counter update): one round trip while the
+        counter lock is held, where a statement per table would cost one each.
+        Batches, and SQLite (in process), take one executemany per table;
+        psycopg pipelines those.
+        Raises DuplicateMessage when a message id was stored meanwhile.
+        """
+        tables = [(t, rows) for t, rows in self._rows.items() if rows]
+        if not tables and self._next == self._counter:
+            return
+        try:
+            if self.conn.dialect.name == "postgresql" and sum(len(r) for _, r in tables) <= 8:
+                shape = tuple((table, tuple(rows[0]), len(rows)) for table, rows in tables)
+                params = {
+                    f"{table}_{i}_{column}": value
+                    for table, rows in tables
+                    for i, row in enumerate(rows)
+                    for column, value in row.items()
+                }
+                self.conn.execute(_combined(shape), {**params, "next_index": self._next})
+            else:
+                for table, rows in tables:
+                    self.conn.execute(_INSERTS[table], rows)
+                self.conn.execute(_SET_COUNTER, {"next_index": self._next})
+        except IntegrityError as error:
+            if _violated_table(error) in ("messages", None) and self._rows["messages"]:
+                raise DuplicateMessage() from None
+            raise
+        for _, rows in tables:
+            rows.clear()
+        self._counter = self._next
 
     def find_messages(self, message_ids: Sequence[str]) -> dict[str, StoredMessage]:
         """Those of the message ids that are stored, read under the lock: authoritative."""
-        found: dict[str, StoredMessage] = {}
-        for start in range(0, len(message_ids), 500):
-            part = list(message_ids[start : start + 500])
-            for row in self.conn.execute(_FIND_MESSAGES, {"ids": part}):
-                found[row.message_id] = StoredMessage(*row)
-        return found
+        self.flush()
+        return _find_messages(self.conn, message_ids)
+
+    def prefetch_data_keys(self, subjects: Sequence[str]) -> None:
+        """Read the data keys of many newcomers in few queries."""
+        wanted = [s for s in dict.fromkeys(subjects) if s not in self._data_keys]
+        for start in range(0, len(wanted), 500):
+            part = wanted[start : start + 500]
+            self._data_keys.update(dict.fromkeys(part))
+            self._take_keys(self.conn.execute(_SUBJECT_KEYS, {"subjects": part}))
+
+    def data_key(self, subject: str, now: datetime) -> bytes:
+        """The newcomer's data key, made on first use.
+
+        Raises Conflict when it was erased: the gateway keeps nothing more of them.
+        """
+        if subject not in self._data_keys:
+            self.prefetch_data_keys([subject])
+        key = self._data_keys[subject]
+        if key == _ERASED:
+            raise Conflict(
+                "this newcomer's data was erased; the gateway takes no more of it",
+                reason="subject-erased",
+            )
+        if key is None:
+            key = vault.Vault.new_data_key()
+            self._rows["subject_keys"].append(
+                {
+                    "subject": subject,
+                    "wrapped_key": self.store.vault.wrap(key, subject),
+                    "created_at": now,
+                    "erased_at": None,
+                }
+            )
+            self._data_keys[subject] = key
+        return key
 
     def assignment_history(self, municipality: str, v_number: str) -> list[Assignment]:
         """Every assignment version for this newcomer at this municipality, oldest first."""
+        self.flush()
         rows = self.conn.execute(
             _ASSIGNMENTS,
             {"municipality": municipality, "subject": self.store.pseudonym(v_number)},
@@ -212,12 +436,14 @@ class Intake:
 
     def declaration_subject(self, granted_to: str, declaration_id: str) -> str | None:
         """The pseudonym a recorded declaration is about, or None if there is none."""
+        self.flush()
         row = self.conn.execute(
             _FIND_DECLARATION, {"granted_to": granted_to, "declaration_id": declaration_id}
         ).first()
         return None if row is None else str(row.subject)
 
     def is_withdrawn(self, granted_to: str, declaration_id: str) -> bool:
+        self.flush()
         params = {"granted_to": granted_to, "declaration_id": declaration_id}
         return self.conn.execute(_FIND_WITHDRAWAL, params).first() is not None
 
@@ -234,10 +460,9 @@ class Intake:
 
         Raises Conflict when the newcomer's data was erased (crypto-shredded).
         """
-        conn, subject = self.conn, self.store.pseudonym(message.v_number)
-        data_key = self.store.data_key(conn, subject, now)
-        ref = append(
-            conn,
+        subject = self.store.pseudonym(message.v_number)
+        data_key = self.data_key(subject, now)
+        ref = self.append(
             audit.Event(
                 event="message.accepted",
                 actor=message.sender,
@@ -251,30 +476,25 @@ class Intake:
             now,
         )
         receipt = make_receipt(ref)
-        try:
-            conn.execute(
-                _INSERT_MESSAGE,
-                {
-                    "message_id": message.message_id,
-                    "digest": message.digest,
-                    "type": message.type,
-                    "version": message.version,
-                    "sender": message.sender,
-                    "recipient": message.recipient,
-                    "subject": subject,
-                    "kid": message.kid,
-                    "issued_at": message.issued_at,
-                    "received_at": now,
-                    "audit_index": ref.index,
-                    "receipt": receipt,
-                    "sealed": vault.seal(data_key, message.raw, message.message_id),
-                },
-            )
-        except IntegrityError:
-            raise DuplicateMessage() from None
+        self._rows["messages"].append(
+            {
+                "message_id": message.message_id,
+                "digest": message.digest,
+                "type": message.type,
+                "version": message.version,
+                "sender": message.sender,
+                "recipient": message.recipient,
+                "subject": subject,
+                "kid": message.kid,
+                "issued_at": message.issued_at,
+                "received_at": now,
+                "audit_index": ref.index,
+                "receipt": receipt,
+                "sealed": vault.seal(data_key, message.raw, message.message_id),
+            }
+        )
         if assignment is not None:
-            conn.execute(
-                _INSERT_ASSIGNMENT,
+            self._rows["assignments"].append(
                 {
                     "assignment_id": assignment.assignment_id,
                     "message_id": message.message_id,
@@ -286,13 +506,12 @@ class Intake:
                     "valid_until": assignment.valid_until,
                     "status": assignment.status,
                     "recorded_at": now,
-                },
+                }
             )
         if consent_fact is not None:
             self._record_consent(message, subject, consent_fact, now, trace_id)
         if message.type in DELIVERED_TYPES:
-            self.conn.execute(
-                insert(db.deliveries),
+            self._rows["deliveries"].append(
                 {
                     "delivery_id": str(uuid.uuid4()),
                     "cursor": ref.index,
@@ -301,7 +520,8 @@ class Intake:
                     "subject": subject,
                     "acknowledged_at": None,
                     "created_at": now,
-                },
+                    "leased_until": None,
+                }
             )
         return StoredMessage(message.message_id, message.digest, receipt)
 
@@ -323,8 +543,7 @@ class Intake:
             "recorded_at": now,
         }
         if isinstance(fact, Declaration):
-            self.conn.execute(
-                insert(db.consent_declarations),
+            self._rows["consent_declarations"].append(
                 {
                     **common,
                     "sources": json.dumps(sorted(fact.sources)),
@@ -333,22 +552,16 @@ class Intake:
                     "explicit_health_consent": fact.explicit_health_consent,
                     "valid_from": fact.valid_from,
                     "valid_until": fact.valid_until,
-                },
+                }
             )
             event, reason = "consent.recorded", f"declaration:{fact.declaration_id}"
         else:
-            self.conn.execute(
-                insert(db.consent_withdrawals),
-                {
-                    **common,
-                    "withdrawn_at": fact.withdrawn_at,
-                    "by": fact.by,
-                },
+            self._rows["consent_withdrawals"].append(
+                {**common, "withdrawn_at": fact.withdrawn_at, "by": fact.by}
             )
             kind = "revoked" if fact.by == "recording-party" else "withdrawn"
             event, reason = "consent.withdrawn", f"{kind}:{fact.declaration_id}"
-        append(
-            self.conn,
+        self.append(
             audit.Event(
                 event=event,
                 actor=message.sender,
@@ -382,8 +595,13 @@ class Store:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """One connection for one message's reads and its write transaction."""
+        """One connection for one message's reads and its write transaction.
+
+        The reads run without a transaction (each statement its own snapshot,
+        as on SQLite), which spares PostgreSQL a BEGIN and a COMMIT round trip.
+        """
         with db.translate_busy(), self.engine.connect() as conn:
+            db.autocommit_reads(conn)
             yield Session(conn, self)
 
     # -- audit ---------------------------------------------------------------
@@ -746,31 +964,6 @@ class Store:
     def find_message(self, message_id: str) -> StoredMessage | None:
         with self.session() as session:
             return session.find_message(message_id)
-
-    def data_key(self, conn: Connection, subject: str, now: datetime) -> bytes:
-        """The newcomer's data key, made on first use, inside a write transaction.
-
-        Raises Conflict when it was erased: the gateway keeps nothing more of them.
-        """
-        row = conn.execute(_SUBJECT_KEY, {"subject": subject}).first()
-        if row is not None:
-            if row.wrapped_key is None:
-                raise Conflict(
-                    "this newcomer's data was erased; the gateway takes no more of it",
-                    reason="subject-erased",
-                )
-            return self.vault.unwrap(row.wrapped_key, subject)
-        key = vault.Vault.new_data_key()
-        conn.execute(
-            _INSERT_SUBJECT_KEY,
-            {
-                "subject": subject,
-                "wrapped_key": self.vault.wrap(key, subject),
-                "created_at": now,
-                "erased_at": None,
-            },
-        )
-        return key
 
     def read_message(self, message_id: str) -> bytes:
         """The raw JWS as received, unsealed. Raises NotFound if absent or erased."""

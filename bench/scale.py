@@ -1,0 +1,307 @@
+"""SQLite and PostgreSQL side by side, in one run on one machine.
+
+For each backend: the real server(s) on 127.0.0.1 under gunicorn, driven
+from separate client processes with pre-signed handover profiles, each phase
+bounded in time and count. SQLite runs one instance (2 workers) on its WAL
+file with synchronous=FULL; PostgreSQL runs two instances (1 worker each, as
+behind a load balancer) on one database with fsync on. Printed per backend:
+
+  - single-message intake: maximum msgs/s (6 connections), p50/p99;
+  - latency at a steady offered load (default 200 msgs/s), from each
+    request's scheduled send time (no coordinated omission);
+  - batch intake (POST /v1/messages:batch, 500 a batch, 4 connections): msgs/s;
+  - pull: deliveries/s for 10,000 deliveries in pages of 500 (one leased
+    puller per instance);
+  - the in-process floor (Ed25519 verify + schema + SHA-256 per message),
+    measured in the same run, and the cost per message as a multiple of it.
+
+    python bench/scale.py [--seconds 8] [--postgres-url postgresql+psycopg://…]
+
+Without --postgres-url (or GATEWAY_BENCH_POSTGRES_URL) only SQLite runs. The
+PostgreSQL server gets a database of its own for the run, dropped at the end.
+Only 127.0.0.1 is contacted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing as mp
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import create_engine, make_url, text
+
+from bench.intake import _closed_loop, _collect, _open_loop, floor, make_tokens, pct
+from gateway import audit, config, demo, jwk, migrate
+from gateway.app import build_services
+from gateway.db import make_engine
+from gateway.serverproc import ServerProcess
+
+BATCH = 500
+
+
+@dataclass
+class Figures:
+    backend: str
+    single: float
+    single_p50: float
+    single_p99: float
+    steady_p50: float
+    steady_p99: float
+    steady_rate: float
+    batch: float
+    pull: float
+    stored: int
+
+
+def _batch_loop(port: int, bodies: list[bytes], deadline: float, out: mp.Queue) -> None:  # type: ignore[type-arg]
+    """POST batches until the deadline; count the items accepted (202)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    accepted = 0
+    for body in bodies:
+        if time.monotonic() >= deadline:
+            break
+        conn.request(
+            "POST", "/v1/messages:batch", body=body, headers={"Content-Type": "application/json"}
+        )
+        response = conn.getresponse()
+        data = response.read()
+        if response.status == 200:
+            accepted += data.count(b'"status":202') + data.count(b'"status": 202')
+    out.put(([], {202: accepted}))
+
+
+@contextmanager
+def postgres_database(url: str) -> Iterator[str]:
+    """A new, migrated database on the given server, dropped afterwards."""
+    base = make_url(url)
+    name = f"gateway_bench_{os.getpid()}"
+    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    target = base.set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(target)
+    migrate.upgrade(engine)
+    engine.dispose()
+    try:
+        yield target
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+def _secrets_env() -> dict[str, str]:
+    import base64
+    import secrets
+
+    return {
+        "GATEWAY_SIGNING_KEY": json.dumps(jwk.private_jwk(jwk.generate("Ed25519"))),
+        "GATEWAY_PSEUDONYM_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "GATEWAY_MASTER_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+    }
+
+
+def _pull(ports: list[int], key: jwk.Key, wanted: int) -> float:
+    """Deliveries/s for ``wanted`` deliveries, one leased puller per instance, in parallel."""
+    ctx = mp.get_context("fork")
+    out: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
+    share = wanted // len(ports)
+    procs = [ctx.Process(target=_puller, args=(port, key, share, out)) for port in ports]
+    started = time.perf_counter()
+    for p in procs:
+        p.start()
+    pulled = sum(out.get(timeout=600) for _ in procs)
+    elapsed = time.perf_counter() - started
+    for p in procs:
+        p.join(timeout=30)
+    return float(pulled / elapsed)
+
+
+def _puller(port: int, key: jwk.Key, wanted: int, out: mp.Queue) -> None:  # type: ignore[type-arg]
+    from connectors.client import GatewayClient
+
+    client = GatewayClient(f"http://127.0.0.1:{port}", demo.LEIDEN, key)
+    pulled = 0
+    for _ in range(wanted // BATCH + 2):  # bounded: never more pages than needed
+        if pulled >= wanted:
+            break
+        page = client.get_json("/v1/inbox", after=0, limit=BATCH, lease=600)
+        if not page["deliveries"]:
+            break
+        pulled += len(page["deliveries"])
+    out.put(pulled)
+
+
+def run_backend(name: str, database_url: str | None, args: argparse.Namespace) -> Figures:
+    ctx = mp.get_context("fork")
+    with tempfile.TemporaryDirectory(prefix=f"bench-scale-{name}-") as tmp:
+        env = _secrets_env()
+        if database_url:
+            env["GATEWAY_DATABASE_URL"] = database_url
+        shape = [(2, 2)] if database_url is None else [(1, 2), (1, 2)]  # (workers, threads)
+        folders = [Path(tmp) / f"instance-{i}" for i in range(len(shape))]
+        if database_url is None:  # SQLite: the instance folder holds the database
+            folders = [Path(tmp) / "instance"]
+        servers = [
+            ServerProcess(folder, workers=w, threads=t, env=env).start()
+            for folder, (w, t) in zip(folders, shape, strict=True)
+        ]
+        try:
+            settings = config.from_env({"GATEWAY_INSTANCE": str(folders[0]), **env})
+            services = build_services(settings)
+            cast = demo.register_cast(services.store, servers[-1].url, datetime.now(UTC))
+            ports = [s.port for s in servers]
+            single_n = int(args.seconds * 2000)
+            steady_n = int(args.seconds * args.rate)
+            batch_n = int(args.seconds * 6000)
+            print(
+                f"[{name}] signing {single_n + steady_n + batch_n:,} messages ...", file=sys.stderr
+            )
+            tokens = make_tokens(cast.keys[demo.COA], single_n + steady_n + batch_n)
+
+            # 1. Single messages, closed loop, 6 connections spread over the instances.
+            out: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
+            single = tokens[:single_n]
+            deadline = time.monotonic() + args.seconds
+            procs = [
+                ctx.Process(
+                    target=_closed_loop,
+                    args=(ports[i % len(ports)], single[i::6], deadline, out),
+                )
+                for i in range(6)
+            ]
+            started = time.perf_counter()
+            for p in procs:
+                p.start()
+            lat, statuses = _collect(procs, out)
+            single_rate = statuses.get(202, 0) / (time.perf_counter() - started)
+
+            # 2. Steady offered load, open loop.
+            steady = tokens[single_n : single_n + steady_n]
+            senders = 8
+            t0 = time.perf_counter() + 0.2
+            procs = [
+                ctx.Process(
+                    target=_open_loop,
+                    args=(
+                        ports[i % len(ports)],
+                        steady[i::senders],
+                        t0 + i / args.rate,
+                        senders / args.rate,
+                        out,
+                    ),
+                )
+                for i in range(senders)
+            ]
+            for p in procs:
+                p.start()
+            steady_lat, _ = _collect(procs, out)
+
+            # 3. Batches, closed loop, 4 connections.
+            rest = tokens[single_n + steady_n :]
+            bodies = [
+                json.dumps({"messages": [t.decode() for t in rest[i : i + BATCH]]}).encode()
+                for i in range(0, len(rest), BATCH)
+            ]
+            deadline = time.monotonic() + args.seconds
+            procs = [
+                ctx.Process(
+                    target=_batch_loop, args=(ports[i % len(ports)], bodies[i::4], deadline, out)
+                )
+                for i in range(4)
+            ]
+            started = time.perf_counter()
+            for p in procs:
+                p.start()
+            _, batch_statuses = _collect(procs, out)
+            batch_rate = batch_statuses.get(202, 0) / (time.perf_counter() - started)
+
+            # 4. Pull.
+            pull_rate = _pull(ports, cast.keys[demo.LEIDEN], args.deliveries)
+            stored = services.store.count("messages")
+            indices = services.store.count("audit_entries")
+            assert indices == services.auditlog.size(), "audit log has a gap"
+            services.store.engine.dispose()
+        finally:
+            for server in servers:
+                server.stop()
+    return Figures(
+        backend=name,
+        single=single_rate,
+        single_p50=pct(lat, 50),
+        single_p99=pct(lat, 99),
+        steady_p50=pct(steady_lat, 50),
+        steady_p99=pct(steady_lat, 99),
+        steady_rate=args.rate,
+        batch=batch_rate,
+        pull=pull_rate,
+        stored=stored,
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=8.0, help="per phase")
+    parser.add_argument("--rate", type=float, default=200.0, help="steady offered load, msgs/s")
+    parser.add_argument("--deliveries", type=int, default=10_000)
+    parser.add_argument(
+        "--postgres-url", default=os.environ.get("GATEWAY_BENCH_POSTGRES_URL") or None
+    )
+    args = parser.parse_args()
+
+    key = jwk.generate("Ed25519")
+    floor_s = floor(make_tokens(key, 2000), key)
+    figures = [run_backend("SQLite", None, args)]
+    if args.postgres_url:
+        with postgres_database(args.postgres_url) as url:
+            figures.append(run_backend("PostgreSQL", url, args))
+    else:
+        print("PostgreSQL: skipped (give --postgres-url or GATEWAY_BENCH_POSTGRES_URL)")
+
+    cores = mp.cpu_count()
+    print(f"machine: {cores} cores; run at {audit.format_time(datetime.now(UTC))}")
+    print(
+        f"floor (verify + schema + sha256, in-process): {floor_s * 1e6:.0f} us/msg "
+        f"= {1 / floor_s:,.0f} msgs/s per core"
+    )
+    print(
+        "SQLite: 1 instance x 2 workers x 2 threads; PostgreSQL: 2 instances x 1 worker x 2 threads"
+    )
+    rows: list[tuple[str, Callable[[Figures], str]]] = [
+        ("single intake, msgs/s", lambda f: f"{f.single:,.0f}"),
+        ("single intake p50 / p99, ms", lambda f: f"{f.single_p50:.1f} / {f.single_p99:.1f}"),
+        (
+            f"steady {args.rate:.0f} msgs/s: p50 / p99, ms",
+            lambda f: f"{f.steady_p50:.1f} / {f.steady_p99:.1f}",
+        ),
+        (f"batch intake ({BATCH} a batch), msgs/s", lambda f: f"{f.batch:,.0f}"),
+        (
+            "batch: core time per msg / floor",
+            lambda f: f"{cores / f.batch * 1e6:.0f} us = {cores / f.batch / floor_s:.1f} x",
+        ),
+        (f"pull ({BATCH} a page), deliveries/s", lambda f: f"{f.pull:,.0f}"),
+        ("messages stored", lambda f: f"{f.stored:,}"),
+    ]
+    header = f"| {'':42} | " + " | ".join(f"{f.backend:>18}" for f in figures) + " |"
+    print(header)
+    print("|" + "-" * 44 + "|" + "|".join("-" * 20 for _ in figures) + "|")
+    for label, cell in rows:
+        print(f"| {label:42} | " + " | ".join(f"{cell(f):>18}" for f in figures) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
