@@ -131,6 +131,46 @@ def _collect(procs: list[Any], out: mp.Queue) -> tuple[list[float], dict[int, in
     return latencies, statuses
 
 
+Sample = tuple[list[float], dict[int, int], float]
+"""latencies (s), statuses with their counts, elapsed seconds"""
+
+
+def closed_phase(ports: list[int], tokens: list[bytes], clients: int, seconds: float) -> Sample:
+    """As many messages as ``clients`` connections get through in ``seconds`` (or until spent)."""
+    ctx = mp.get_context("fork")
+    out: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
+    deadline = time.monotonic() + seconds
+    procs = [
+        ctx.Process(
+            target=_closed_loop, args=(ports[i % len(ports)], tokens[i::clients], deadline, out)
+        )
+        for i in range(clients)
+    ]
+    started = time.perf_counter()
+    for p in procs:
+        p.start()
+    latencies, statuses = _collect(procs, out)
+    return latencies, statuses, time.perf_counter() - started
+
+
+def steady_phase(ports: list[int], tokens: list[bytes], rate: float, senders: int = 8) -> Sample:
+    """Send ``tokens`` at ``rate`` a second from ``senders`` processes (open loop)."""
+    ctx = mp.get_context("fork")
+    out: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
+    t0 = time.perf_counter() + 0.2
+    procs = [
+        ctx.Process(
+            target=_open_loop,
+            args=(ports[i % len(ports)], tokens[i::senders], t0 + i / rate, senders / rate, out),
+        )
+        for i in range(senders)
+    ]
+    for p in procs:
+        p.start()
+    latencies, statuses = _collect(procs, out)
+    return latencies, statuses, time.perf_counter() - t0
+
+
 def pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=1000)[int(q * 10) - 1] * 1000 if len(values) > 1 else 0.0
 
@@ -147,7 +187,6 @@ def main() -> int:
     parser.add_argument("--database-url", default=None, help="default: SQLite in a temp folder")
     args = parser.parse_args()
 
-    ctx = mp.get_context("fork")
     with tempfile.TemporaryDirectory(prefix="bench-intake-") as tmp:
         instance = Path(tmp) / "instance"
         env = {"GATEWAY_DATABASE_URL": args.database_url} if args.database_url else {}
@@ -164,42 +203,14 @@ def main() -> int:
 
             # 1. Maximum throughput, closed loop, bounded by time and by count.
             maximum = tokens[: int(args.seconds * 3000)]
-            out: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
-            deadline = time.monotonic() + args.seconds
-            procs = [
-                ctx.Process(
-                    target=_closed_loop,
-                    args=(server.port, maximum[i :: args.clients], deadline, out),
-                )
-                for i in range(args.clients)
-            ]
-            started = time.perf_counter()
-            for p in procs:
-                p.start()
-            lat, statuses = _collect(procs, out)
-            elapsed = time.perf_counter() - started
+            lat, statuses, elapsed = closed_phase(
+                [server.port], maximum, args.clients, args.seconds
+            )
             accepted = statuses.get(202, 0)
 
             # 2. Steady offered load, open loop.
             steady = tokens[len(maximum) : len(maximum) + int(args.seconds * args.rate)]
-            senders = 8
-            t0 = time.perf_counter() + 0.2
-            procs = [
-                ctx.Process(
-                    target=_open_loop,
-                    args=(
-                        server.port,
-                        steady[i::senders],
-                        t0 + i / args.rate,
-                        senders / args.rate,
-                        out,
-                    ),
-                )
-                for i in range(senders)
-            ]
-            for p in procs:
-                p.start()
-            steady_lat, steady_statuses = _collect(procs, out)
+            steady_lat, steady_statuses, _ = steady_phase([server.port], steady, args.rate)
             stored = store.count("messages")
 
     database = "PostgreSQL" if args.database_url else "SQLite (WAL, synchronous=FULL)"

@@ -40,7 +40,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, make_url, text
 
-from bench.intake import _closed_loop, _collect, _open_loop, floor, make_tokens, pct
+from bench.intake import _collect, closed_phase, floor, make_tokens, pct, steady_phase
 from gateway import audit, config, demo, jwk, migrate
 from gateway.app import build_services
 from gateway.db import make_engine
@@ -171,42 +171,12 @@ def run_backend(name: str, database_url: str | None, args: argparse.Namespace) -
             tokens = make_tokens(cast.keys[demo.COA], single_n + steady_n + batch_n)
 
             # 1. Single messages, closed loop, 6 connections spread over the instances.
-            out: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
-            single = tokens[:single_n]
-            deadline = time.monotonic() + args.seconds
-            procs = [
-                ctx.Process(
-                    target=_closed_loop,
-                    args=(ports[i % len(ports)], single[i::6], deadline, out),
-                )
-                for i in range(6)
-            ]
-            started = time.perf_counter()
-            for p in procs:
-                p.start()
-            lat, statuses = _collect(procs, out)
-            single_rate = statuses.get(202, 0) / (time.perf_counter() - started)
+            lat, statuses, elapsed = closed_phase(ports, tokens[:single_n], 6, args.seconds)
+            single_rate = statuses.get(202, 0) / elapsed
 
             # 2. Steady offered load, open loop.
             steady = tokens[single_n : single_n + steady_n]
-            senders = 8
-            t0 = time.perf_counter() + 0.2
-            procs = [
-                ctx.Process(
-                    target=_open_loop,
-                    args=(
-                        ports[i % len(ports)],
-                        steady[i::senders],
-                        t0 + i / args.rate,
-                        senders / args.rate,
-                        out,
-                    ),
-                )
-                for i in range(senders)
-            ]
-            for p in procs:
-                p.start()
-            steady_lat, _ = _collect(procs, out)
+            steady_lat, _, _ = steady_phase(ports, steady, args.rate)
 
             # 3. Batches, closed loop, 4 connections.
             rest = tokens[single_n + steady_n :]
@@ -214,6 +184,7 @@ def run_backend(name: str, database_url: str | None, args: argparse.Namespace) -
                 json.dumps({"messages": [t.decode() for t in rest[i : i + BATCH]]}).encode()
                 for i in range(0, len(rest), BATCH)
             ]
+            out: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
             deadline = time.monotonic() + args.seconds
             procs = [
                 ctx.Process(

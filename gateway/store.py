@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -156,21 +156,24 @@ def append_many(conn: Connection, events: Sequence[audit.Event], now: datetime) 
     end = conn.execute(_RESERVE_INDICES, {"count": len(events)}).scalar_one()
     rows, refs = [], []
     for index, event in enumerate(events, start=end - len(events)):
-        data = audit.canonical_entry(audit.entry(index, now, event))
-        leaf = audit.leaf_hash(data)
-        rows.append(
-            {
-                "idx": index,
-                "entry": data,
-                "leaf_hash": leaf,
-                "event": event.event,
-                "subject": event.subject,
-                "created_at": now,
-            }
-        )
-        refs.append(AuditRef(index=index, leaf_hash=leaf))
+        row = _entry_row(index, event, now)
+        rows.append(row)
+        refs.append(AuditRef(index=index, leaf_hash=row["leaf_hash"]))
     conn.execute(_INSERT_ENTRY, rows)
     return refs
+
+
+def _entry_row(index: int, event: audit.Event, now: datetime) -> dict[str, Any]:
+    """The audit_entries row of an event at ``index``: its canonical bytes and leaf hash."""
+    data = audit.canonical_entry(audit.entry(index, now, event))
+    return {
+        "idx": index,
+        "entry": data,
+        "leaf_hash": audit.leaf_hash(data),
+        "event": event.event,
+        "subject": event.subject,
+        "created_at": now,
+    }
 
 
 class Session:
@@ -281,6 +284,34 @@ def _combined(shape: tuple[tuple[str, tuple[str, ...], int], ...]) -> Any:
     )
 
 
+def _copy(conn: Connection, table: str, rows: list[dict[str, Any]]) -> None:
+    """COPY the rows into ``table`` on the transaction's own psycopg connection.
+
+    Values go as the columns' types store them: datetimes as naive UTC (what
+    UTCDateTime binds), the rest as they are. A constraint violation is raised
+    as SQLAlchemy's IntegrityError, as an INSERT's would be.
+    """
+    import psycopg
+
+    quote = conn.dialect.identifier_preparer.quote
+    columns = list(rows[0])
+    utc = [isinstance(db.metadata.tables[table].c[c].type, db.UTCDateTime) for c in columns]
+    sql = f"COPY {quote(table)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    try:
+        with driver.cursor() as cursor, cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(
+                    [
+                        value.astimezone(UTC).replace(tzinfo=None) if is_utc and value else value
+                        for value, is_utc in zip(row.values(), utc, strict=True)
+                    ]
+                )
+    except psycopg.IntegrityError as error:
+        raise IntegrityError(sql, None, error) from None
+
+
 def _violated_table(error: IntegrityError) -> str | None:
     """The table whose constraint failed, where the driver says (psycopg does)."""
     diag = getattr(error.orig, "diag", None)
@@ -326,19 +357,9 @@ class Intake:
         """An audit entry at the next index, written with the rest."""
         index = self._next
         self._next += 1
-        data = audit.canonical_entry(audit.entry(index, now, event))
-        leaf = audit.leaf_hash(data)
-        self._rows["audit_entries"].append(
-            {
-                "idx": index,
-                "entry": data,
-                "leaf_hash": leaf,
-                "event": event.event,
-                "subject": event.subject,
-                "created_at": now,
-            }
-        )
-        return AuditRef(index=index, leaf_hash=leaf)
+        row = _entry_row(index, event, now)
+        self._rows["audit_entries"].append(row)
+        return AuditRef(index=index, leaf_hash=row["leaf_hash"])
 
     def flush(self) -> None:
         """Write what is buffered, parents before children, and the counter.
@@ -346,8 +367,9 @@ class Intake:
         A single message's rows on PostgreSQL go in one statement (the inserts
         as data-modifying CTEs of the counter update): one round trip while the
         counter lock is held, where a statement per table would cost one each.
-        Batches, and SQLite (in process), take one executemany per table;
-        psycopg pipelines those.
+        Batches on PostgreSQL stream each table's rows with COPY (a tenth of
+        the cost of an executemany there); SQLite, in process, takes one
+        executemany per table.
         Raises DuplicateMessage when a message id was stored meanwhile.
         """
         tables = [(t, rows) for t, rows in self._rows.items() if rows]
@@ -363,6 +385,10 @@ class Intake:
                     for column, value in row.items()
                 }
                 self.conn.execute(_combined(shape), {**params, "next_index": self._next})
+            elif self.conn.dialect.name == "postgresql":
+                for table, rows in tables:
+                    _copy(self.conn, table, rows)
+                self.conn.execute(_SET_COUNTER, {"next_index": self._next})
             else:
                 for table, rows in tables:
                     self.conn.execute(_INSERTS[table], rows)

@@ -197,3 +197,45 @@ def test_the_batch_endpoint_is_in_the_openapi_document(cast: demo.Cast) -> None:
     operation = spec["paths"]["/v1/messages:batch"]["post"]
     assert "application/json" in operation["requestBody"]["content"]
     assert {"200", "400", "413", "415", "503"} <= set(operation["responses"])
+
+
+def test_a_report_after_its_assignment_in_one_batch_sees_the_assignment(
+    cast: demo.Cast, server_services: Services
+) -> None:
+    leiden, provider = cast.client(demo.LEIDEN), cast.client(demo.PROVIDER)
+    person = synthetic.Newcomer.make(random.Random(7500))
+    now = datetime.now(UTC)
+
+    def message(client: Any, type_: str, body: dict[str, Any], sender: str) -> str:
+        return str(
+            client.sign(
+                synthetic.payload(
+                    type_,
+                    body,
+                    sender=sender,
+                    recipient=demo.LEIDEN,
+                    newcomer=person,
+                    issued_at=now,
+                )
+            )
+        )
+
+    report = message(
+        provider, "progress-report", synthetic.progress_report(demo.PROVIDER), demo.PROVIDER
+    )
+    assignment = message(
+        leiden,
+        "provider-assignment",
+        synthetic.provider_assignment(demo.PROVIDER, now - timedelta(days=1)),
+        demo.LEIDEN,
+    )
+    profiles = [profile_token(cast.client(demo.COA), 7600 + i)[0] for i in range(4)]
+    results = _batch(cast, [report, assignment, *profiles, report])
+    # Before its assignment the report is refused; after it, the same bytes are taken.
+    assert [r["status"] for r in results] == [403, 202, 202, 202, 202, 202, 202]
+    assert results[0]["problem"]["code"] == "not-authorised"
+    assert server_services.store.find_message(_message_id(report)) is not None
+
+
+def _message_id(token: str) -> str:
+    return str(json.loads(envelope.b64url_decode(token.split(".")[1]))["message_id"])

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import random
+import json
 import threading
 from datetime import UTC, datetime, timedelta
 
-from gateway import demo, inbox, pipeline, synthetic
+from gateway import demo, envelope, inbox, pipeline
 from gateway.parties import Party
 from gateway.pipeline import Services
+from tests.helpers import profile_token
 
 TRACE = "0" * 32
 LEASE = timedelta(seconds=60)
@@ -16,21 +17,14 @@ LEASE = timedelta(seconds=60)
 
 def _inbox_of(services: Services, count: int, now: datetime) -> tuple[Party, list[str]]:
     cast = demo.register_cast(services.store, "http://unused", now)
-    rng = random.Random(31)
     ids = []
-    for _ in range(count):
-        person = synthetic.Newcomer.make(rng)
-        payload = synthetic.payload(
-            "handover-profile",
-            synthetic.handover_profile(person, "GM0546", rng),
-            sender=demo.COA,
-            recipient=demo.LEIDEN,
-            newcomer=person,
-            issued_at=now,
+    for seed in range(count):
+        token, _ = profile_token(cast.client(demo.COA), 3100 + seed, now)
+        assert (
+            pipeline.accept(token.encode(), services=services, now=now, trace_id=TRACE).status
+            == 202
         )
-        token = cast.client(demo.COA).sign(payload).encode()
-        assert pipeline.accept(token, services=services, now=now, trace_id=TRACE).status == 202
-        ids.append(str(payload["message_id"]))
+        ids.append(str(json.loads(envelope.b64url_decode(token.split(".")[1]))["message_id"]))
     leiden = services.store.find_party(demo.LEIDEN)
     assert leiden is not None
     return leiden, ids
