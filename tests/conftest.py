@@ -26,13 +26,17 @@ from tests import postgres
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Drop the PostgreSQL variant of tests about SQLite itself."""
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Drop (as deselected) the PostgreSQL variant of tests about SQLite itself."""
+    dropped = []
     for item in list(items):
         params = getattr(item, "callspec", None)
         backend = params.params.get("backend") if params else None
         if backend == "postgres" and item.get_closest_marker("sqlite_only"):
             items.remove(item)
+            dropped.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
 
 
 @pytest.fixture(scope="session")

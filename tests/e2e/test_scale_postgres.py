@@ -3,7 +3,8 @@
 Concurrent single and batch intake and two leased pullers through both
 instances; then the same with one instance SIGKILLed in the middle. After
 each: every receipted message stored once, every delivery handed out once
-while leased, audit indices without a gap, and the offline verifier content.
+while leased, audit indices without a gap, and a log the offline verifier accepts.
+And the verifier names tampering done in the PostgreSQL database itself.
 """
 
 from __future__ import annotations
@@ -199,3 +200,33 @@ def test_an_instance_killed_under_load_loses_nothing_that_was_receipted(
     assert deployment.servers[0].proc is not None
     assert deployment.servers[0].proc.poll() is not None  # it really died
     _assert_nothing_lost_or_doubled(deployment, load)
+
+
+@pytest.mark.parametrize(
+    ("tamper", "named"),
+    [
+        (
+            "UPDATE audit_entries SET entry = convert_to(replace(convert_from(entry, 'UTF8'), "
+            "'\"ok\"', '\"OK\"'), 'UTF8') WHERE idx = 5",
+            "entry 5: its bytes do not hash to its leaf hash",
+        ),
+        ("DELETE FROM audit_entries WHERE idx = 7", "entry 7 is missing"),
+    ],
+    ids=["one byte changed", "one entry deleted"],
+)
+def test_tampering_with_the_log_on_postgresql_is_named_by_the_verifier(
+    deployment: Deployment, tamper: str, named: str
+) -> None:
+    coa = deployment.cast.client(demo.COA)
+    for seed in range(6):
+        token, _ = profile_token(coa, 60_000 + seed)
+        response = requests.post(
+            deployment.servers[0].url + "/v1/messages", data=token, headers=JOSE, timeout=10
+        )
+        assert response.status_code == 202
+    assert deployment.verify().returncode == 0  # signs checkpoints over the untouched log
+    with deployment.services.store.engine.begin() as conn:
+        conn.exec_driver_sql(tamper)
+    result = deployment.verify()
+    assert result.returncode == 2
+    assert "NOT VERIFIED" in result.stderr and named in result.stderr
