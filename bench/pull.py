@@ -6,7 +6,11 @@ deliveries cut to identity and placement with deliveries carrying consented
 sections. Each delivery is unsealed, evaluated, minimised, signed and audited
 at pull time, as in production.
 
-    python bench/pull.py [--deliveries 10000] [--page 500]
+    python bench/pull.py [--deliveries 10000] [--page 500] [--pullers 2]
+
+Measured with one puller, then with --pullers leased pullers side by side
+(GET /v1/inbox?lease=, one process each), as a municipality with two case
+system nodes would pull.
 
 Only 127.0.0.1 is contacted; every loop is bounded in count.
 """
@@ -14,14 +18,18 @@ Only 127.0.0.1 is contacted; every loop is bounded in count.
 from __future__ import annotations
 
 import argparse
+import multiprocessing as mp
 import random
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from gateway import config, demo, pipeline, synthetic
+from sqlalchemy import update
+
+from gateway import config, db, demo, pipeline, synthetic
 from gateway.app import build_services
 from gateway.serverproc import ServerProcess
 
@@ -32,6 +40,7 @@ def main() -> int:
     )
     parser.add_argument("--deliveries", type=int, default=10_000)
     parser.add_argument("--page", type=int, default=500)
+    parser.add_argument("--pullers", type=int, default=2, help="leased pullers in parallel")
     args = parser.parse_args()
     rng = random.Random(8)
 
@@ -42,6 +51,7 @@ def main() -> int:
         cast = demo.register_cast(services.store, "http://127.0.0.1", now)
         coa, leiden = cast.client(demo.COA), cast.client(demo.LEIDEN)
         started = time.perf_counter()
+        waiting: list[bytes] = []
         for i in range(args.deliveries):
             person = synthetic.Newcomer.make(rng)
             messages = [
@@ -74,30 +84,79 @@ def main() -> int:
                         )
                     )
                 )
-            for token in messages:
-                pipeline.accept(token.encode(), services=services, now=now, trace_id="0" * 32)
-            if i % 500 == 499:
+            waiting += [token.encode() for token in messages]
+            if len(waiting) >= 500 or i == args.deliveries - 1:
+                outcomes = pipeline.accept_batch(
+                    waiting, services=services, now=now, trace_id="0" * 32
+                )
+                assert all(isinstance(o, pipeline.Outcome) for o in outcomes)
+                waiting = []
                 print(f"\r{i + 1:,} deliveries prepared", end="", file=sys.stderr)
         print(f" in {time.perf_counter() - started:.0f} s", file=sys.stderr)
 
         with ServerProcess(instance, workers=2, threads=2) as server:
-            client = cast.client(demo.LEIDEN)
-            client.base_url = server.url
-            after, pulled, pages, with_consent = 0, 0, 0, 0
-            started = time.perf_counter()
-            while pulled < args.deliveries and pages <= args.deliveries // args.page + 1:
-                page = client.get_json("/v1/inbox", after=after, limit=args.page)
-                pulled += len(page["deliveries"])
-                with_consent += sum(1 for d in page["deliveries"] if "education" in d["body"])
-                after, pages = page["next_cursor"], pages + 1
-            elapsed = time.perf_counter() - started
+            figures = []
+            for pullers in sorted({1, args.pullers}):
+                services.store.engine.dispose()
+                _unlease(services)
+                figures.append((pullers, *_pull_all(server.url, cast, args, pullers)))
 
-    print(
-        f"pulled {pulled:,} deliveries in {pages} pages of {args.page} in {elapsed:.1f} s: "
-        f"{pulled / elapsed:,.0f} deliveries/s (goal 3,000); "
-        f"{with_consent:,} carried consented sections"
-    )
+    for pullers, pulled, elapsed, with_consent in figures:
+        lease = " with leases" if pullers > 1 else ""
+        print(
+            f"{pullers} puller(s){lease}: {pulled:,} deliveries in pages of {args.page} "
+            f"in {elapsed:.1f} s: {pulled / elapsed:,.0f} deliveries/s (goal 3,000); "
+            f"{with_consent:,} carried consented sections"
+        )
     return 0
+
+
+def _unlease(services: Any) -> None:
+    """Every delivery pullable again, as before the first round."""
+    with services.store.engine.begin() as conn:
+        conn.execute(update(db.deliveries).values(leased_until=None))
+
+
+def _pull_all(
+    url: str, cast: demo.Cast, args: argparse.Namespace, pullers: int
+) -> tuple[int, float, int]:
+    """Pull every delivery once, with ``pullers`` leased pullers in parallel processes."""
+    ctx = mp.get_context("fork")
+    out: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
+    key = cast.keys[demo.LEIDEN]
+    lease = 600 if pullers > 1 else 0
+    procs = [
+        ctx.Process(
+            target=_puller, args=(url, key, args.deliveries // pullers, args.page, lease, out)
+        )
+        for _ in range(pullers)
+    ]
+    started = time.perf_counter()
+    for p in procs:
+        p.start()
+    results = [out.get(timeout=600) for _ in procs]
+    elapsed = time.perf_counter() - started
+    for p in procs:
+        p.join(timeout=30)
+    return sum(r[0] for r in results), elapsed, sum(r[1] for r in results)
+
+
+def _puller(url: str, key: Any, wanted: int, page_size: int, lease: int, out: Any) -> None:
+    from connectors.client import GatewayClient
+
+    client = GatewayClient(url, demo.LEIDEN, key)
+    after, pulled, with_consent = 0, 0, 0
+    for _ in range(wanted // page_size + 2):  # bounded
+        if pulled >= wanted:
+            break
+        params = {"after": after, "limit": page_size, **({"lease": lease} if lease else {})}
+        page = client.get_json("/v1/inbox", **params)
+        if not page["deliveries"]:
+            break
+        pulled += len(page["deliveries"])
+        with_consent += sum(1 for d in page["deliveries"] if "education" in d["body"])
+        after = page["next_cursor"] if not lease else 0
+    out.put((pulled, with_consent))
 
 
 if __name__ == "__main__":
