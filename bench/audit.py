@@ -75,8 +75,9 @@ def main() -> int:
         started = time.perf_counter()
         while done < args.entries:
             with services.store.writing() as conn:
-                for i in range(done, min(done + BATCH, args.entries)):
-                    store.append(conn, _event(i), now)
+                store.append_many(
+                    conn, [_event(i) for i in range(done, min(done + BATCH, args.entries))], now
+                )
             done = min(done + BATCH, args.entries)
             print(f"\r{done:,} entries", end="", file=sys.stderr)
         print(file=sys.stderr)

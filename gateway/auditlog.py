@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from gateway import checkpoints, db, envelope, merkle
 from gateway.errors import BadRequest, LogCorrupt
@@ -43,43 +43,53 @@ def _built(conn: Connection) -> int:
     return int(conn.execute(select(db.audit_tree.c.size)).scalar_one())
 
 
+_LEAVES = select(db.audit_entries.c.idx, db.audit_entries.c.leaf_hash).where(
+    db.audit_entries.c.idx.in_(bindparam("idxs", expanding=True))
+)
+
+
 def _fetch(conn: Connection, wanted: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-    """Hashes of aligned subtrees [start, end): leaves from the entries, the rest from nodes."""
-    leaves, inner = [], []
+    """Hashes of aligned subtrees [start, end): leaves from the entries, the rest from nodes.
+
+    Callers want O(log n) hashes (a proof, a root, the tree's right edge).
+    The nodes come in one statement on the driver: building the expression
+    in SQLAlchemy for each proof cost more than the query (3.7 ms against
+    0.9 ms a proof in all, at a million entries).
+    """
+    leaves: list[int] = []
+    by_level: dict[int, list[int]] = {}
     for start, end in wanted:
         size = end - start
         if size == 1:
             leaves.append(start)
         else:
             level = size.bit_length() - 1
-            inner.append((level, start >> level))
+            by_level.setdefault(level, []).append(start >> level)
     found: dict[tuple[int, int], bytes] = {}
     if leaves:
-        rows = conn.execute(
-            select(db.audit_entries.c.idx, db.audit_entries.c.leaf_hash).where(
-                db.audit_entries.c.idx.in_(leaves)
-            )
-        )
+        rows = conn.execute(_LEAVES, {"idxs": leaves})
         found.update({(r.idx, r.idx + 1): bytes.fromhex(r.leaf_hash) for r in rows})
-    if inner:
-        # Grouped by level, so that SQLite walks the primary key (a row-value IN scans).
-        by_level: dict[int, list[int]] = {}
-        for level, idx in inner:
-            by_level.setdefault(level, []).append(idx)
-        rows = conn.execute(
-            select(db.audit_nodes).where(
-                or_(
-                    *(
-                        and_(db.audit_nodes.c.level == level, db.audit_nodes.c.idx.in_(idxs))
-                        for level, idxs in by_level.items()
-                    )
-                )
-            )
-        )
-        for r in rows:
-            start = r.idx << r.level
-            found[(start, start + (1 << r.level))] = r.hash
+    if by_level:
+        for level, idx, hashed in conn.exec_driver_sql(*_nodes_query(conn, by_level)):
+            start = idx << level
+            found[(start, start + (1 << level))] = bytes(hashed)
     return found
+
+
+def _nodes_query(conn: Connection, by_level: dict[int, list[int]]) -> tuple[str, tuple[int, ...]]:
+    """SQL and parameters for the nodes of several levels (one OR term per level).
+
+    Only placeholders go into the text; the values are parameters. Each term
+    is ``level = ? AND idx IN (…)``, which SQLite and PostgreSQL answer from
+    the primary key.
+    """
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    terms, params = [], []
+    for level, idxs in by_level.items():
+        terms.append(f"(level = {mark} AND idx IN ({', '.join([mark] * len(idxs))}))")
+        params += [level, *idxs]
+    sql = "SELECT level, idx, hash FROM audit_nodes WHERE " + " OR ".join(terms)  # noqa: S608
+    return sql, tuple(params)
 
 
 def _with_nodes(conn: Connection, build: Callable[[merkle.Node], T]) -> T:
@@ -154,43 +164,38 @@ class AuditLog:
         self.signer = signer
         self.origin = checkpoints.check_origin(origin)
 
-    def _ensure_folded(self, size: int) -> None:
+    def _over_tree(self, size: int, build: Callable[[merkle.Node], T]) -> T:
+        """Run ``build`` over the stored tree of ``size`` leaves, folding it first if needed.
+
+        One read connection for the common case (size check, fold check, nodes).
+        Raises BadRequest when ``size`` is not within 1..the log's size.
+        """
         with db.read(self.engine) as conn:
+            if not 0 < size <= log_size(conn):
+                raise BadRequest("tree_size must be within 1..the log's size")
             if _built(conn) >= size:
-                return
+                return _with_nodes(conn, build)
         with db.write(self.engine) as conn:
             db.lock_audit_counter(conn)
             fold(conn, max(size, _built(conn)))
+            return _with_nodes(conn, build)
 
     def size(self) -> int:
         with db.read(self.engine) as conn:
             return log_size(conn)
 
-    def _check_size(self, size: int) -> None:
-        if not 0 < size <= self.size():
-            raise BadRequest("tree_size must be within 1..the log's size")
-
     def root(self, size: int) -> bytes:
         if size == 0:
             return merkle.EMPTY_ROOT
-        self._check_size(size)
-        self._ensure_folded(size)
-        with db.read(self.engine) as conn:
-            return _with_nodes(conn, lambda node: node(0, size))
+        return self._over_tree(size, lambda node: node(0, size))
 
     def inclusion(self, index: int, size: int) -> list[bytes]:
         """Raises BadRequest for sizes beyond the log, ProofError for index ≥ size."""
-        self._check_size(size)
-        self._ensure_folded(size)
-        with db.read(self.engine) as conn:
-            return _with_nodes(conn, lambda node: merkle.inclusion_path(index, size, node))
+        return self._over_tree(size, lambda node: merkle.inclusion_path(index, size, node))
 
     def consistency(self, first: int, second: int) -> list[bytes]:
         """Raises BadRequest for sizes beyond the log, ProofError unless 0 < first ≤ second."""
-        self._check_size(second)
-        self._ensure_folded(second)
-        with db.read(self.engine) as conn:
-            return _with_nodes(conn, lambda node: merkle.consistency_path(first, second, node))
+        return self._over_tree(second, lambda node: merkle.consistency_path(first, second, node))
 
     # -- checkpoints -----------------------------------------------------------
 
