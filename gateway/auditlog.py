@@ -53,8 +53,8 @@ def _fetch(conn: Connection, wanted: Iterable[tuple[int, int]]) -> dict[tuple[in
 
     Callers want O(log n) hashes (a proof, a root, the tree's right edge).
     The nodes come in one statement on the driver: building the expression
-    in SQLAlchemy for each proof cost more than the query (3.7 ms against
-    0.9 ms a proof in all, at a million entries).
+    in SQLAlchemy for each proof cost more than the query (a proof at a
+    million entries: 3.7 ms that way, 1.4 ms this way).
     """
     leaves: list[int] = []
     by_level: dict[int, list[int]] = {}
