@@ -1,11 +1,14 @@
 """The auditor's verifier: checks the gateway's log without trusting the gateway.
 
 Over HTTP only, with the gateway's published key: every checkpoint's
-signature (JWS and signed note), every entry's leaf hash recomputed from the
-entry object (RFC 8785 bytes), every checkpoint's root recomputed from the
-leaves, the gateway's consistency proofs between consecutive checkpoints and
-sampled inclusion proofs. A state file keeps the last verified checkpoint, so
-that a later run detects a log that was rewritten, forked or truncated since.
+signature (JWS and signed note), every entry's leaf hash recomputed from its
+bytes (as exported: hashed as received, each checked to name its own index,
+every 16th parsed and re-encoded to RFC 8785; from the contract's pages:
+re-encoded from the object), every
+checkpoint's root recomputed from the leaves, the gateway's consistency
+proofs between consecutive checkpoints and sampled inclusion proofs. A state
+file keeps the last verified checkpoint, so that a later run detects a log
+that was rewritten, forked or truncated since.
 Any mismatch raises LogMismatch naming the entry or checkpoint.
 """
 
@@ -15,11 +18,12 @@ import contextlib
 import hashlib
 import itertools
 import json
+import multiprocessing as mp
 import os
 import random
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,9 +33,14 @@ import rfc8785
 
 from connectors.client import GatewayClient, TransportError
 from gateway import checkpoints, merkle
-from gateway.errors import GatewayError, LogCorrupt
+from gateway.errors import GatewayError, LogCorrupt, NotFound
 
 PAGE = 1000
+EXPORT = 100_000
+"""Entries per export request (the gateway's limit)"""
+SAMPLE = 16
+"""Every so many exported entries is parsed and re-encoded: its bytes must be RFC 8785"""
+_DECODER = json.JSONDecoder()
 _SORTED_COMPACT = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -50,31 +59,37 @@ class Verified:
     entries: int
 
 
-class RootBuilder:
-    """Roots of every prefix of the log, from the leaves, with O(log n) memory.
+class PrefixRoots:
+    """Roots of prefixes of the log, from all its leaves, level by level.
 
     Its own small implementation on purpose: the verifier does not reuse the
-    gateway's tree code, so a bug there cannot hide itself here.
+    gateway's tree code, so a bug there cannot hide itself here. Each level
+    is one list comprehension over the one below (a million leaves fold in
+    under a second); the root of a prefix of n leaves joins, right to left,
+    the complete subtrees that the binary digits of n name.
     """
 
-    def __init__(self) -> None:
-        self.size = 0
-        self._stack: list[tuple[int, bytes]] = []  # (height, hash) of complete subtrees
+    def __init__(self, leaves: list[bytes]) -> None:
+        self.levels = [leaves]
+        while len(self.levels[-1]) > 1:
+            below = self.levels[-1]
+            self.levels.append(
+                [
+                    hashlib.sha256(b"\x01" + left + right).digest()
+                    for left, right in zip(below[0::2], below[1::2], strict=False)
+                ]
+            )
 
-    def append(self, leaf: bytes) -> None:
-        height, node = 0, leaf
-        while self._stack and self._stack[-1][0] == height:
-            _, left = self._stack.pop()
-            node = hashlib.sha256(b"\x01" + left + node).digest()
-            height += 1
-        self._stack.append((height, node))
-        self.size += 1
-
-    def root(self) -> bytes:
-        if not self._stack:
+    def root(self, size: int) -> bytes:
+        if size == 0:
             return hashlib.sha256(b"").digest()
-        node = self._stack[-1][1]
-        for _, left in reversed(self._stack[:-1]):
+        parts, start = [], 0
+        for height in reversed(range(size.bit_length())):
+            if size >> height & 1:
+                parts.append(self.levels[height][start >> height])
+                start += 1 << height
+        node = parts[-1]
+        for left in reversed(parts[:-1]):
             node = hashlib.sha256(b"\x01" + left + node).digest()
         return node
 
@@ -108,6 +123,151 @@ def save_state(path: Path, state: dict[str, Any]) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
+
+
+Served = tuple[int, str, dict[str, Any]]
+"""An entry of a page: its index, claimed leaf hash and object"""
+
+
+def _export(client: GatewayClient, start: int, size: int) -> list[bytes] | None:
+    """Lines of the JSON Lines export for [start, start + EXPORT), or None without one.
+
+    Each line is ``[index,"leaf_hash",entry]`` with the entry's stored bytes
+    as they are, so they are hashed as received, never re-encoded.
+    """
+    try:
+        response = client.get("/v1/audit/export", start=start, end=min(start + EXPORT, size))
+    except NotFound:
+        return None  # a gateway without the export: pages of the contract
+    lines = response.content.split(b"\n")
+    if lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
+def _exported_leaves(lines: list[bytes], start: int, end: int) -> list[bytes]:
+    """Check exported lines for positions [start, end) and return their leaf hashes.
+
+    Per line: it is entry ``position`` (else the first missing one is named),
+    its bytes name that index (in RFC 8785 bytes '"index":' outside a string
+    is the member, and the comma ends the number) and hash to the claimed
+    leaf; every SAMPLE-th is parsed and re-encoded. Byte comparisons, so that
+    a million entries cost seconds.
+    """
+    leaves = []
+    for position, line in zip(range(start, end), lines, strict=False):
+        prefix = b'[%d,"' % position
+        cut = len(prefix)
+        if not line.startswith(prefix) or line[cut + 64 : cut + 66] != b'",' or line[-1:] != b"]":
+            raise _misplaced(line, position)
+        raw = line[cut + 66 : -1]
+        if b'"index":%d,' % position not in raw or position % SAMPLE == 0:
+            _check_index(_parsed(raw, position), position, raw)
+        leaf = hashlib.sha256(b"\x00" + raw).digest()
+        if leaf.hex().encode() != line[cut : cut + 64]:
+            raise LogMismatch(f"entry {position}: its bytes do not hash to its leaf hash")
+        leaves.append(leaf)
+    return leaves
+
+
+def _misplaced(line: bytes, position: int) -> LogMismatch:
+    """What is wrong with a line that is not entry ``position`` in the export's form."""
+    try:
+        served = json.loads(line)
+        index = int(served[0])
+    except (ValueError, TypeError, IndexError, KeyError):
+        return LogMismatch(f"entry {position}: the export line is not an entry")
+    return LogMismatch(f"entry {position} is missing (the gateway served {index})")
+
+
+_WORKER_CLIENT: GatewayClient | None = None
+"""The client a forked range worker clones (keys are not picklable, forks inherit)"""
+
+
+def _range_leaves(start: int, size: int, covers: str) -> bytes:
+    """Leaf hashes of entries [start, start + EXPORT), checked; in a worker process.
+
+    The export if the gateway has it, else the contract's pages. Raises
+    LogMismatch naming the first wrong or missing entry.
+    """
+    assert _WORKER_CLIENT is not None
+    client = _WORKER_CLIENT.clone()
+    end = min(start + EXPORT, size)
+    lines = _export(client, start, size)
+    if lines is not None:
+        leaves, served = _exported_leaves(lines, start, end), len(lines)
+    else:
+        items = _pages(client, start, size)
+        leaves, served = _paged_leaves(items, start, end), len(items)
+    if served < end - start:
+        raise LogMismatch(f"entry {start + served} is missing: {covers}")
+    return b"".join(leaves)
+
+
+def _all_leaves(client: GatewayClient, size: int, covers: str, jobs: int = 2) -> list[bytes]:
+    """Every entry's checked leaf hash, ranges verified in ``jobs`` processes side by side.
+
+    Hashing and checking a million entries is Python work of several seconds;
+    two processes (each fetching its own ranges, so the gateway's workers
+    serve two at once) halve it. Results are taken in order, so the first
+    wrong entry is the one named.
+    """
+    global _WORKER_CLIENT
+    _WORKER_CLIENT = client
+    starts = range(0, size, EXPORT)
+    with ProcessPoolExecutor(
+        max_workers=max(1, min(jobs, len(starts))), mp_context=mp.get_context("fork")
+    ) as pool:
+        futures = [pool.submit(_range_leaves, start, size, covers) for start in starts]
+        try:
+            blobs = [future.result() for future in futures]
+        finally:
+            for future in futures:
+                future.cancel()
+    return [blob[i : i + 32] for blob in blobs for i in range(0, len(blob), 32)]
+
+
+def _paged_leaves(served: list[Served], start: int, end: int) -> list[bytes]:
+    """Check entries of the contract's pages for [start, end); return their leaf hashes."""
+    leaves = []
+    for position, (index, claimed, entry) in zip(range(start, end), served, strict=False):
+        if index != position:
+            raise LogMismatch(f"entry {position} is missing (the gateway served {index})")
+        _check_index(entry, position)
+        leaf = leaf_of(entry, claimed)
+        if leaf.hex() != claimed:
+            raise LogMismatch(f"entry {position}: its bytes do not hash to its leaf hash")
+        leaves.append(leaf)
+    return leaves
+
+
+def _pages(client: GatewayClient, start: int, size: int) -> list[Served]:
+    """Entries [start, start + EXPORT) in the contract's pages of 1,000."""
+    served: list[Served] = []
+    for page_start in range(start, min(start + EXPORT, size), PAGE):
+        for item in _entries_page(client, page_start, size):
+            served.append((item["index"], str(item["leaf_hash"]), item["entry"]))
+    return served
+
+
+def _parsed(raw: bytes, position: int) -> Any:
+    try:
+        return _DECODER.decode(raw.decode("utf-8"))
+    except ValueError:  # UnicodeDecodeError included
+        raise LogMismatch(f"entry {position}: its bytes are not JSON") from None
+
+
+def _check_index(entry: Any, position: int, raw: bytes | None = None) -> None:
+    """The entry is an object naming ``position`` as its index (and, given its bytes,
+    they are its RFC 8785 form: the quick encoder first, the full one decides).
+    """
+    if not isinstance(entry, dict) or entry.get("index") != position:
+        claim = entry.get("index") if isinstance(entry, dict) else None
+        raise LogMismatch(f"entry {position} claims index {claim}")
+    if raw is not None and not (
+        _SORTED_COMPACT.encode(entry).encode() == raw or bytes(rfc8785.dumps(entry)) == raw
+    ):
+        raise LogMismatch(f"entry {position}: not in RFC 8785 canonical form")
 
 
 def _entries_page(client: GatewayClient, start: int, size: int) -> list[dict[str, Any]]:
@@ -187,38 +347,10 @@ def verify_log(client: GatewayClient, state_path: Path | None = None) -> Verifie
             f"entries; {state['tree_size']} were verified on {state['verified_at']}"
         )
 
-    builder = RootBuilder()
-    leaves: list[bytes] = []
     size = newest.tree_size
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        # One page ahead: the gateway serves the next page while this one is hashed.
-        upcoming = pool.submit(_entries_page, client, 0, size) if size else None
-        for start in range(0, size, PAGE):
-            assert upcoming is not None
-            page = upcoming.result()
-            following = start + PAGE
-            upcoming = (
-                pool.submit(_entries_page, client, following, size) if following < size else None
-            )
-            end = min(start + PAGE, newest.tree_size)
-            for position, item in zip(range(start, end), page, strict=False):
-                if item["index"] != position:
-                    raise LogMismatch(
-                        f"entry {position} is missing (the gateway served {item['index']})"
-                    )
-                if item["entry"].get("index") != position:
-                    raise LogMismatch(f"entry {position} claims index {item['entry'].get('index')}")
-                leaf = leaf_of(item["entry"], item["leaf_hash"])
-                if leaf.hex() != item["leaf_hash"]:
-                    raise LogMismatch(f"entry {position}: its bytes do not hash to its leaf hash")
-                builder.append(leaf)
-                leaves.append(leaf)
-                _check_roots(builder, roots_due, state)
-            if len(page) < end - start:
-                raise LogMismatch(
-                    f"entry {start + len(page)} is missing: checkpoint {newest_seq} covers "
-                    f"{newest.tree_size} entries"
-                )
+    covers = f"checkpoint {newest_seq} covers {size} entries"
+    leaves = _all_leaves(client, size, covers)
+    _check_roots(PrefixRoots(leaves), roots_due, state)
 
     # The gateway's own proofs must agree with what was recomputed.
     for (_, a), (seq_b, b) in itertools.pairwise(points):
@@ -268,23 +400,25 @@ def verify_log(client: GatewayClient, state_path: Path | None = None) -> Verifie
 
 
 def _check_roots(
-    builder: RootBuilder,
+    tree: PrefixRoots,
     due: dict[int, list[tuple[int, checkpoints.Checkpoint]]],
     state: dict[str, Any] | None,
 ) -> None:
-    if builder.size not in due and (state is None or builder.size != state["tree_size"]):
-        return
-    root = builder.root().hex()
-    for seq, point in due.get(builder.size, []):
-        if point.root_hash != root:
+    """Every checkpoint's root, and the state's, recomputed; the smallest size first."""
+    sizes = set(due) | ({state["tree_size"]} if state is not None else set())
+    for size in sorted(sizes):
+        root = tree.root(size).hex()
+        for seq, point in due.get(size, []):
+            if point.root_hash != root:
+                raise LogMismatch(
+                    f"checkpoint {seq} (size {point.tree_size}): "
+                    "its root does not match the entries"
+                )
+        if state is not None and size == state["tree_size"] and root != state["root_hash"]:
             raise LogMismatch(
-                f"checkpoint {seq} (size {point.tree_size}): its root does not match the entries"
+                f"log rewritten or forked: the first {size} entries no longer have the root "
+                f"verified on {state['verified_at']}"
             )
-    if state is not None and builder.size == state["tree_size"] and root != state["root_hash"]:
-        raise LogMismatch(
-            f"log rewritten or forked: the first {builder.size} entries no longer have the root "
-            f"verified on {state['verified_at']}"
-        )
 
 
 @dataclass(frozen=True)

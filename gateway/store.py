@@ -76,6 +76,11 @@ _ASSIGNMENTS = (
 _SUBJECT_KEYS = select(db.subject_keys.c.subject, db.subject_keys.c.wrapped_key).where(
     db.subject_keys.c.subject.in_(bindparam("subjects", expanding=True))
 )
+_RAW_ENTRIES = (
+    select(db.audit_entries.c.idx, db.audit_entries.c.entry, db.audit_entries.c.leaf_hash)
+    .where(db.audit_entries.c.idx >= bindparam("start"), db.audit_entries.c.idx < bindparam("end"))
+    .order_by(db.audit_entries.c.idx)
+)
 _LOCK_COUNTER = (
     select(db.audit_counter.c.next_index, db.subject_keys.c.subject, db.subject_keys.c.wrapped_key)
     .select_from(
@@ -863,14 +868,8 @@ class Store:
     def audit_entries_raw(self, start: int, end: int) -> list[tuple[int, bytes, str]]:
         """(index, canonical bytes, leaf hash) of entries [start, end), for serving as they are."""
         with db.read(self.engine) as conn:
-            rows = conn.execute(
-                select(
-                    db.audit_entries.c.idx, db.audit_entries.c.entry, db.audit_entries.c.leaf_hash
-                )
-                .where(db.audit_entries.c.idx >= start, db.audit_entries.c.idx < end)
-                .order_by(db.audit_entries.c.idx)
-            ).all()
-        return [(r.idx, bytes(r.entry), r.leaf_hash) for r in rows]
+            rows = conn.execute(_RAW_ENTRIES, {"start": start, "end": end}).tuples().all()
+        return [(idx, bytes(entry), leaf) for idx, entry, leaf in rows]
 
     def subject_entries(self, subject: str) -> list[dict[str, Any]]:
         """Every audit entry about one newcomer (by pseudonym), oldest first."""

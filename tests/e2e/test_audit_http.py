@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -20,7 +21,7 @@ import requests
 
 from connectors.client import GatewayClient
 from gateway import assertions, checkpoints, demo, envelope, jwk
-from gateway.errors import NotAuthorised, Unauthenticated
+from gateway.errors import BadRequest, NotAuthorised, Unauthenticated
 from gateway.serverproc import ServerProcess
 from tests.conftest import services_for
 from tests.helpers import profile_token
@@ -198,6 +199,44 @@ def test_checkpoint_is_open_to_every_party_the_rest_to_auditors(shared: Log) -> 
         demo.AUDITOR,
         "entries:0-10",
     )
+
+
+def test_the_export_serves_the_stored_bytes_to_auditors_only_and_is_audited(
+    shared: Log,
+) -> None:
+    coa, auditor = shared.cast.client(demo.COA), shared.cast.client(demo.AUDITOR)
+    with pytest.raises(NotAuthorised):
+        coa.get("/v1/audit/export", start=0, end=10)
+    for bad in ({"start": 5, "end": 5}, {"start": 0, "end": 100_001}):
+        with pytest.raises(BadRequest):
+            auditor.get("/v1/audit/export", **bad)
+    response = auditor.get("/v1/audit/export", start=0, end=10)
+    assert response.headers["Content-Type"] == "application/jsonl"
+    lines = response.content.splitlines()
+    page = auditor.get_json("/v1/audit/entries", start=0, end=10)["entries"]
+    assert [json.loads(line) for line in lines] == [
+        [e["index"], e["leaf_hash"], e["entry"]] for e in page
+    ]
+    for line, item in zip(lines, page, strict=True):
+        raw = line[1:-1].split(b",", 2)[2]  # the entry's bytes, exactly as stored
+        assert hashlib.sha256(b"\x00" + raw).hexdigest() == item["leaf_hash"]
+    store = services_for(shared.server.instance).store
+    reasons = [e["entry"]["reason"] for e in store.audit_entries()[-3:]]
+    assert "export:0-10" in reasons
+
+
+def test_an_exported_entry_not_in_canonical_form_is_named(log: Log) -> None:
+    assert log.verify().returncode == 0
+    with sqlite3.connect(log.db) as conn:
+        (entry,) = conn.execute("SELECT entry FROM audit_entries WHERE idx = 0").fetchone()
+        spaced = bytes(entry).replace(b'{"', b'{ "', 1)  # same object, other bytes
+        leaf = hashlib.sha256(b"\x00" + spaced).hexdigest()
+        conn.execute(
+            "UPDATE audit_entries SET entry = ?, leaf_hash = ? WHERE idx = 0", (spaced, leaf)
+        )
+    result = log.verify()
+    assert result.returncode == 2
+    assert "entry 0: not in RFC 8785 canonical form" in result.stderr
 
 
 def test_the_note_form_verifies_with_the_published_note_key(shared: Log) -> None:
