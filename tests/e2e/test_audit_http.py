@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from connectors.auditor import LogMismatch, verify_log
 from connectors.client import GatewayClient
 from gateway import assertions, checkpoints, demo, envelope, jwk
 from gateway.errors import BadRequest, NotAuthorised, Unauthenticated
@@ -223,6 +224,16 @@ def test_the_export_serves_the_stored_bytes_to_auditors_only_and_is_audited(
     store = services_for(shared.server.instance).store
     reasons = [e["entry"]["reason"] for e in store.audit_entries()[-3:]]
     assert "export:0-10" in reasons
+
+
+def test_the_verifier_on_the_contracts_pages_agrees_and_names_tampering(log: Log) -> None:
+    auditor = log.cast.client(demo.AUDITOR)
+    by_pages = verify_log(auditor, export=False)
+    exported = verify_log(auditor)
+    assert 0 < by_pages.tree_size < exported.tree_size  # (the reads themselves grew it)
+    _sql(log.db, "DELETE FROM audit_entries WHERE idx = 7")
+    with pytest.raises(LogMismatch, match="entry 7 is missing"):
+        verify_log(auditor, export=False)
 
 
 def test_an_exported_entry_not_in_canonical_form_is_named(log: Log) -> None:
