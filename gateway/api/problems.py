@@ -26,18 +26,11 @@ PROBLEM = "application/problem+json"
 log = logs.get("gateway.http")
 
 
-def problem(
-    status: int,
-    code: str,
-    title: str,
-    detail: str | None = None,
-    extra: dict[str, Any] | None = None,
-    type_: str | None = None,
-) -> Response:
-    body = problem_document(status, code, title, detail, extra, type_)
-    response = Response(json.dumps(body), status=status, mimetype=PROBLEM)
+def respond(document: dict[str, Any]) -> Response:
+    """A problem document as the response (not cached; its code kept for the log line)."""
+    response = Response(json.dumps(document), status=document["status"], mimetype=PROBLEM)
     response.headers["Cache-Control"] = "no-store"
-    g.problem_code = code
+    g.problem_code = document["code"]
     return response
 
 
@@ -72,7 +65,7 @@ def problem_document(
 
 
 def on_gateway_error(error: GatewayError) -> Response:
-    response = problem(error.status, error.code, error.title, error.detail, dict(error.extra()))
+    response = respond(error_document(error))
     response.headers.update(error.headers())
     return response
 
@@ -80,7 +73,7 @@ def on_gateway_error(error: GatewayError) -> Response:
 def on_http_exception(error: HTTPException) -> Response:
     status = error.code or 500
     code = (error.name or "error").lower().replace(" ", "-") if status != 500 else "internal-error"
-    response = problem(status, code, error.name, type_="about:blank")
+    response = respond(problem_document(status, code, error.name, type_="about:blank"))
     for name, value in error.get_headers():
         if name.lower() == "allow":
             response.headers[name] = value
@@ -89,7 +82,7 @@ def on_http_exception(error: HTTPException) -> Response:
 
 def on_unexpected(error: Exception) -> Response:
     log.error("unhandled_error", error_type=logs.error_kind(error))
-    return problem(500, "internal-error", "Internal error", type_="about:blank")
+    return respond(problem_document(500, "internal-error", "Internal error", type_="about:blank"))
 
 
 def documented(blp: Blueprint, codes: Mapping[int, str]) -> Callable[[F], F]:
