@@ -8,6 +8,7 @@ the limit), so an oversized body is a 413 and never a truncated message.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import current_app, g, request
 
@@ -17,6 +18,8 @@ from gateway.parties import Party
 from gateway.pipeline import Services
 
 _CHUNK = 64 * 1024
+_DRAIN_FACTOR = 16
+"""A refused body is read to its end while it is at most this many times the limit"""
 
 
 def services() -> Services:
@@ -46,9 +49,10 @@ def read_body(limit: int) -> bytes:
     Raises PayloadTooLarge when the declared or the actual length exceeds it.
     """
     declared = request.content_length
-    if declared is not None and declared > limit:
-        raise PayloadTooLarge(f"body exceeds {limit} bytes")
     stream = request.stream
+    if declared is not None and declared > limit:
+        _discard(stream, limit * _DRAIN_FACTOR)
+        raise PayloadTooLarge(f"body exceeds {limit} bytes")
     chunks: list[bytes] = []
     size = 0
     while size <= limit:
@@ -58,8 +62,26 @@ def read_body(limit: int) -> bytes:
         chunks.append(chunk)
         size += len(chunk)
     if size > limit:
+        _discard(stream, limit * _DRAIN_FACTOR)
         raise PayloadTooLarge(f"body exceeds {limit} bytes")
     return b"".join(chunks)
+
+
+def _discard(stream: Any, budget: int) -> None:
+    """Read and drop the rest of a refused body, up to ``budget`` bytes.
+
+    gunicorn answers "Connection: keep-alive" and then closes a connection
+    whose body was left unread; a proxy that reuses it (nginx with upstream
+    keep-alive) sees the next request on it fail and takes the instance for
+    dead. Reading the rest keeps the connection sound. A body beyond the
+    budget is left unread: the connection closes, which costs that sender
+    most, and the budget bounds what a refusal costs us.
+    """
+    while budget > 0:
+        chunk = stream.read(min(_CHUNK, budget))
+        if not chunk:
+            return
+        budget -= len(chunk)
 
 
 def caller(*roles: str) -> Party:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 import threading
 from datetime import UTC, datetime
@@ -114,3 +115,35 @@ def test_a_database_locked_by_another_program_gives_503_with_retry_after(tmp_pat
             ).status_code
             == 400
         )
+
+
+def _response(conn: socket.socket) -> tuple[bytes, bytes]:
+    """One HTTP/1.1 response off a kept-alive connection: status line and body."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        assert chunk, "the gateway closed the connection"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(next(h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length"))
+                 .split(b":")[1])  # fmt: skip
+    while len(body) < length:
+        body += conn.recv(65536)
+    return head.split(b"\r\n")[0], body
+
+
+def test_a_refused_oversized_body_leaves_the_kept_alive_connection_usable(
+    server: ServerProcess,
+) -> None:
+    """A proxy reuses connections: after a 413 the next request on it must be served."""
+    body = b"a" * (300 * 1024)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as conn:
+        conn.sendall(
+            b"POST /v1/messages HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/jose\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(body) + body
+        )
+        status, _ = _response(conn)
+        assert status.startswith(b"HTTP/1.1 413")
+        conn.sendall(b"GET /v1/health HTTP/1.1\r\nHost: gateway\r\n\r\n")
+        status, answer = _response(conn)
+        assert status.startswith(b"HTTP/1.1 200") and b'"ok"' in answer
