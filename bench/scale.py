@@ -44,6 +44,7 @@ from bench.intake import _collect, closed_phase, floor, make_tokens, pct, steady
 from gateway import audit, config, demo, jwk, migrate
 from gateway.app import build_services
 from gateway.db import make_engine
+from gateway.instance import new_shared_secrets
 from gateway.serverproc import ServerProcess
 
 BATCH = 500
@@ -101,17 +102,6 @@ def postgres_database(url: str) -> Iterator[str]:
         admin.dispose()
 
 
-def _secrets_env() -> dict[str, str]:
-    import base64
-    import secrets
-
-    return {
-        "GATEWAY_SIGNING_KEY": json.dumps(jwk.private_jwk(jwk.generate("Ed25519"))),
-        "GATEWAY_PSEUDONYM_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
-        "GATEWAY_MASTER_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
-    }
-
-
 def _pull(ports: list[int], key: jwk.Key, wanted: int) -> float:
     """Deliveries/s for ``wanted`` deliveries, one leased puller per instance, in parallel."""
     ctx = mp.get_context("fork")
@@ -146,7 +136,7 @@ def _puller(port: int, key: jwk.Key, wanted: int, out: mp.Queue) -> None:  # typ
 def run_backend(name: str, database_url: str | None, args: argparse.Namespace) -> Figures:
     ctx = mp.get_context("fork")
     with tempfile.TemporaryDirectory(prefix=f"bench-scale-{name}-") as tmp:
-        env = _secrets_env()
+        env = new_shared_secrets()
         if database_url:
             env["GATEWAY_DATABASE_URL"] = database_url
         shape = [(2, 2)] if database_url is None else [(1, 2), (1, 2)]  # (workers, threads)

@@ -386,7 +386,7 @@ def translate_busy() -> Iterator[None]:
     """A locked or unreachable database is a 503, not a crash."""
     try:
         yield
-    except (OperationalError, DBAPIError) as exc:
+    except DBAPIError as exc:  # OperationalError (every SQLite lock) is one too
         if not isinstance(exc, OperationalError) and not _is_transient(exc):
             raise
         if _is_busy(exc):

@@ -68,6 +68,18 @@ def _key_bytes(text: bytes, what: str) -> bytes:
     return value
 
 
+def new_shared_secrets() -> dict[str, str]:
+    """Fresh values of the three secret variables, for a deployment of several instances.
+
+    What every instance of one deployment must be given alike (docs/deploy.md).
+    """
+    return {
+        "GATEWAY_SIGNING_KEY": json.dumps(jwk.private_jwk(jwk.generate("Ed25519"))),
+        "GATEWAY_PSEUDONYM_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "GATEWAY_MASTER_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+    }
+
+
 def load_secrets(folder: Path, env: Mapping[str, str] | None = None) -> Secrets:
     """Load the instance's secrets, making those that are missing.
 

@@ -411,21 +411,14 @@ class Intake:
         self.flush()
         return _find_messages(self.conn, message_ids)
 
-    def prefetch_data_keys(self, subjects: Sequence[str]) -> None:
-        """Read the data keys of many newcomers in few queries."""
-        wanted = [s for s in dict.fromkeys(subjects) if s not in self._data_keys]
-        for start in range(0, len(wanted), 500):
-            part = wanted[start : start + 500]
-            self._data_keys.update(dict.fromkeys(part))
-            self._take_keys(self.conn.execute(_SUBJECT_KEYS, {"subjects": part}))
-
     def data_key(self, subject: str, now: datetime) -> bytes:
         """The newcomer's data key, made on first use.
 
         Raises Conflict when it was erased: the gateway keeps nothing more of them.
         """
-        if subject not in self._data_keys:
-            self.prefetch_data_keys([subject])
+        if subject not in self._data_keys:  # not read with the lock
+            self._data_keys[subject] = None
+            self._take_keys(self.conn.execute(_SUBJECT_KEYS, {"subjects": [subject]}))
         key = self._data_keys[subject]
         if key == _ERASED:
             raise Conflict(

@@ -7,9 +7,7 @@ its own for nothing but its log.
 
 from __future__ import annotations
 
-import base64
 import json
-import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,18 +17,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from gateway import demo, jwk
+from gateway.instance import new_shared_secrets
 from gateway.pipeline import Services
 from gateway.serverproc import ServerProcess
 from tests.conftest import services_for
-
-
-def shared_secrets() -> dict[str, str]:
-    """The instance secrets every instance of a deployment shares, from the environment."""
-    return {
-        "GATEWAY_SIGNING_KEY": json.dumps(jwk.private_jwk(jwk.generate("Ed25519"))),
-        "GATEWAY_PSEUDONYM_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
-        "GATEWAY_MASTER_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
-    }
 
 
 @dataclass
@@ -64,7 +54,7 @@ def deployed(
     folder: Path, database_url: str, *, instances: int, ports: list[int] | None = None
 ) -> Iterator[Deployment]:
     """Start the instances; the demo parties are registered, the cast on the last instance."""
-    env = {"GATEWAY_DATABASE_URL": database_url, **shared_secrets()}
+    env = {"GATEWAY_DATABASE_URL": database_url, **new_shared_secrets()}
     services = services_for(folder / "operator", env)
     started = Deployment(folder, env, [], services, demo.Cast(url=""))
     try:

@@ -100,3 +100,25 @@ def connector(url: str, oin: str, key: Any, *args: str, timeout: float = 120, **
         check=False,
         **popen,
     )
+
+
+def database_bytes(services: Any) -> bytes:
+    """Everything the database holds: SQLite's files, or every PostgreSQL value as stored.
+
+    For scans that no plaintext of a person is at rest, on either backend.
+    """
+    from sqlalchemy import select
+
+    from gateway import db
+
+    if services.settings.is_sqlite:
+        services.store.engine.dispose()  # the WAL checkpointed into the file
+        return b"".join(p.read_bytes() for p in services.settings.instance.glob("gateway.db*"))
+    chunks: list[bytes] = []
+    with services.store.engine.connect() as conn:
+        for table in db.metadata.sorted_tables:
+            for row in conn.execute(select(table)):
+                for value in row:
+                    is_bytes = isinstance(value, bytes | memoryview)
+                    chunks.append(bytes(value) if is_bytes else str(value).encode())
+    return b"".join(chunks)

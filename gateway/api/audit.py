@@ -80,6 +80,18 @@ def checkpoint_list() -> Any:
     }
 
 
+def _entry_range(most: int) -> tuple[int, int]:
+    """``start`` and ``end`` of a read of entries; ``end`` defaults to ``start + most``.
+
+    Raises BadRequest unless start < end and end - start <= most.
+    """
+    start = http.int_arg("start", default=0)
+    end = http.int_arg("end", default=start + most)
+    if end <= start or end - start > most:
+        raise BadRequest(f"need start < end and at most {most} entries a request")
+    return start, end
+
+
 EXPORT_MAX = 100_000
 EXPORT_CHUNK = 10_000
 JSONL = "application/jsonl"
@@ -96,10 +108,7 @@ JSONL = "application/jsonl"
 @problems.documented(blp, READ_PROBLEMS)
 def export() -> Any:
     party = http.caller("auditor")
-    start = http.int_arg("start", default=0)
-    end = http.int_arg("end", default=start + EXPORT_MAX)
-    if end <= start or end - start > EXPORT_MAX:
-        raise BadRequest(f"need start < end and at most {EXPORT_MAX} entries a request")
+    start, end = _entry_range(EXPORT_MAX)
     store = http.services().store
     _audited(party, http.now(), f"export:{start}-{end}")
 
@@ -119,10 +128,7 @@ def export() -> Any:
 @problems.documented(blp, READ_PROBLEMS)
 def entries() -> Any:
     party = http.caller("auditor")
-    start = http.int_arg("start", default=0)
-    end = http.int_arg("end", default=start + PAGE)
-    if end <= start or end - start > PAGE:
-        raise BadRequest(f"need start < end and at most {PAGE} entries a page")
+    start, end = _entry_range(PAGE)
     found = http.services().store.audit_entries_raw(start, end)
     _audited(party, http.now(), f"entries:{start}-{end}")
     # The stored bytes are canonical JSON already: spliced in as they are, the

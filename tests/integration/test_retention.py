@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
-from gateway import db, demo, inbox, merkle, pipeline, synthetic
+from gateway import demo, inbox, merkle, pipeline, synthetic
 from gateway.errors import Conflict, NotFound
 from gateway.pipeline import Services
+from tests.helpers import database_bytes
 
 
 def _send_profile(
@@ -34,21 +33,6 @@ def _send_profile(
     return str(payload["message_id"])
 
 
-def _database_bytes(services: Services, files: list[Path]) -> bytes:
-    """Everything the database holds: SQLite's files, or every PostgreSQL value as stored."""
-    if services.settings.is_sqlite:
-        services.store.engine.dispose()
-        return b"".join(p.read_bytes() for p in files if p.exists())
-    chunks: list[bytes] = []
-    with services.store.engine.connect() as conn:
-        for table in db.metadata.sorted_tables:
-            for row in conn.execute(select(table)):
-                for value in row:
-                    is_bytes = isinstance(value, bytes | memoryview)
-                    chunks.append(bytes(value) if is_bytes else str(value).encode())
-    return b"".join(chunks)
-
-
 def test_purge_erases_only_newcomers_whose_deliveries_were_all_acknowledged(
     services: Services,
 ) -> None:
@@ -65,7 +49,6 @@ def test_purge_erases_only_newcomers_whose_deliveries_were_all_acknowledged(
     inbox.acknowledge(services, leiden, delivery["delivery_id"], now, "0" * 32)
 
     entries_before = services.store.audit_entries()
-    files = sorted(services.settings.instance.glob("gateway.db*"))
     assert services.store.purge(now + timedelta(seconds=1), now, dry_run=True) == 1
     assert services.store.read_message(done_message)  # a dry run erases nothing
     assert services.store.purge(now - timedelta(days=1), now) == 0  # not yet old enough
@@ -87,7 +70,7 @@ def test_purge_erases_only_newcomers_whose_deliveries_were_all_acknowledged(
     assert services.auditlog.root(len(leaves)) == merkle.root_of(leaves)
 
     # And no plaintext of either newcomer in the database, before or after.
-    raw = _database_bytes(services, files)
+    raw = database_bytes(services)
     assert len(raw) > 10_000  # the scan saw the stored data
     for person in (done, open_):
         for value in (person.family_name, person.bsn, person.v_number, person.birth_date):

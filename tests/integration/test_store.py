@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import sqlite3
 import threading
@@ -19,7 +20,7 @@ from gateway.errors import ServiceUnavailable
 from gateway.parties import KeyRecord, new_party
 from gateway.pipeline import Services
 from gateway.store import Store
-from tests.helpers import read_event
+from tests.helpers import database_bytes, read_event
 
 COA = "00000001003214345000"
 LEIDEN = "00000001002220647000"
@@ -134,9 +135,47 @@ def test_accepted_message_is_stored_sealed_and_audited_in_one_go(services: Servi
     assert entries[0]["entry"]["trace_id"] == "1" * 32
     assert services.store.read_message(payload["message_id"]) == token
 
-    # At rest: no plaintext of the newcomer anywhere in the database files.
-    services.store.engine.dispose()
-    folder = services.settings.instance
-    raw = b"".join(p.read_bytes() for p in folder.glob("gateway.db*"))
+    # At rest: no plaintext of the newcomer anywhere in the database.
+    raw = database_bytes(services)
+    assert len(raw) > 3000  # the scan saw the stored message
     for value in (person.family_name, person.bsn, person.v_number, "Electrician"):
         assert value.encode() not in raw
+
+
+def test_a_batch_on_a_busy_database_is_unavailable_whole_and_keeps_nothing(
+    services: Services,
+) -> None:
+    """503 for a batch means none of it was kept: the sender sends it again whole."""
+    now = datetime.now(UTC)
+    key = _register(services, now)
+    rng = random.Random(12)
+    tokens = []
+    for _ in range(3):
+        person = synthetic.Newcomer.make(rng)
+        payload = synthetic.payload(
+            "handover-profile",
+            synthetic.handover_profile(person, "GM0546", rng),
+            sender=COA,
+            recipient=LEIDEN,
+            newcomer=person,
+            issued_at=now,
+        )
+        tokens.append(envelope.sign(payload, key, typ=envelope.MESSAGE_TYP).encode())
+    url = services.settings.database_url
+    impatient = dataclasses.replace(
+        services,
+        store=Store(
+            db.make_engine(url, busy_timeout_ms=50),
+            services.store.vault,
+            services.store.pseudonym_key,
+        ),
+    )
+    before = services.store.count("audit_entries"), services.store.count("messages")
+    with _counter_held_elsewhere(url), pytest.raises(ServiceUnavailable):
+        pipeline.accept_batch(
+            [*tokens, b"not a jws"], services=impatient, now=now, trace_id="0" * 32
+        )
+    impatient.store.engine.dispose()
+    assert (services.store.count("audit_entries"), services.store.count("messages")) == before
+    outcomes = pipeline.accept_batch(tokens, services=services, now=now, trace_id="0" * 32)
+    assert [o.status for o in outcomes if isinstance(o, pipeline.Outcome)] == [202, 202, 202]
