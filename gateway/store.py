@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -37,7 +36,6 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 
 from gateway import audit, db, vault
@@ -46,6 +44,7 @@ from gateway.consent import Declaration, Withdrawal
 from gateway.errors import BadRequest, Conflict, NotFound, Unauthenticated
 from gateway.message import Message
 from gateway.parties import KeyRecord, Party
+from gateway.prepared import Prepared
 
 _RESERVE_INDICES = (
     update(db.audit_counter)
@@ -56,12 +55,17 @@ _RESERVE_INDICES = (
 _INSERT_ENTRY = insert(db.audit_entries)
 _FIND_KEY = select(db.keys).where(db.keys.c.kid == bindparam("kid"))
 _FIND_PARTY = select(db.parties).where(db.parties.c.oin == bindparam("oin"))
-_FIND_TWO_PARTIES = select(db.parties).where(
-    or_(db.parties.c.oin == bindparam("first"), db.parties.c.oin == bindparam("second"))
+_FIND_TWO_PARTIES = Prepared(
+    select(db.parties).where(
+        or_(db.parties.c.oin == bindparam("first"), db.parties.c.oin == bindparam("second"))
+    )
 )
 _FIND_MESSAGE = select(db.messages.c.message_id, db.messages.c.digest, db.messages.c.receipt).where(
     db.messages.c.message_id == bindparam("message_id")
 )
+_PREPARED_FIND_KEY = Prepared(_FIND_KEY)
+_PREPARED_FIND_PARTY = Prepared(_FIND_PARTY)
+_PREPARED_FIND_MESSAGE = Prepared(_FIND_MESSAGE)
 _FIND_MESSAGES = select(
     db.messages.c.message_id, db.messages.c.digest, db.messages.c.receipt
 ).where(db.messages.c.message_id.in_(bindparam("ids", expanding=True)))
@@ -93,13 +97,24 @@ _LOCK_COUNTER = (
     .with_for_update(of=db.audit_counter)
 )
 """The audit counter row, locked, with the data keys of the given subjects (one row each)"""
-_SET_COUNTER = (
+_LOCK_COUNTER_ONE = Prepared(
+    select(db.audit_counter.c.next_index, db.subject_keys.c.subject, db.subject_keys.c.wrapped_key)
+    .select_from(
+        db.audit_counter.outerjoin(
+            db.subject_keys, db.subject_keys.c.subject == bindparam("subject")
+        )
+    )
+    .where(db.audit_counter.c.id == 1)
+    .with_for_update(of=db.audit_counter)
+)
+"""The same for one subject (a single message), prepared: the per-message path"""
+_SET_COUNTER = Prepared(
     update(db.audit_counter)
     .where(db.audit_counter.c.id == 1)
     .values(next_index=bindparam("next_index"))
 )
 _INSERTS = {
-    table.name: insert(table)
+    table.name: Prepared(insert(table))
     for table in (
         db.subject_keys,
         db.messages,
@@ -198,14 +213,14 @@ class Session:
 
     def find_key(self, kid: str) -> KeyRecord | None:
         if kid not in self._keys:
-            row = self.conn.execute(_FIND_KEY, {"kid": kid}).first()
+            row = _PREPARED_FIND_KEY.first(self.conn, {"kid": kid})
             self._keys[kid] = _key(row) if row else None
         return self._keys[kid]
 
     def find_message(self, message_id: str, *, fresh: bool = False) -> StoredMessage | None:
         """The stored message, from this session's earlier reads unless ``fresh``."""
         if fresh or message_id not in self._messages:
-            row = self.conn.execute(_FIND_MESSAGE, {"message_id": message_id}).first()
+            row = _PREPARED_FIND_MESSAGE.first(self.conn, {"message_id": message_id})
             self._messages[message_id] = StoredMessage(*row) if row else None
         return self._messages[message_id]
 
@@ -217,7 +232,7 @@ class Session:
 
     def find_party(self, oin: str) -> Party | None:
         if oin not in self._parties:
-            row = self.conn.execute(_FIND_PARTY, {"oin": oin}).first()
+            row = _PREPARED_FIND_PARTY.first(self.conn, {"oin": oin})
             self._parties[oin] = _party(row) if row else None
         return self._parties[oin]
 
@@ -225,9 +240,7 @@ class Session:
         """The registered parties among the two OINs, in one query (or none, when known)."""
         wanted = [oin for oin in (first, second) if oin not in self._parties]
         if wanted:
-            rows = self.conn.execute(
-                _FIND_TWO_PARTIES, {"first": wanted[0], "second": wanted[-1]}
-            ).all()
+            rows = _FIND_TWO_PARTIES.rows(self.conn, {"first": wanted[0], "second": wanted[-1]})
             found = {row.oin: _party(row) for row in rows}
             self._parties.update({oin: found.get(oin) for oin in wanted})
         return {oin: party for oin in (first, second) if (party := self._parties[oin]) is not None}
@@ -254,11 +267,12 @@ def _find_messages(conn: Connection, message_ids: Sequence[str]) -> dict[str, St
 
 
 @functools.lru_cache(maxsize=64)
-def _combined(shape: tuple[tuple[str, tuple[str, ...], int], ...]) -> Any:
+def _combined(shape: tuple[tuple[str, tuple[str, ...], int], ...]) -> Prepared:
     """One statement for rows of this shape: each table's insert a CTE of the counter update.
 
     Built once per shape (tables, their columns, row counts) with named
-    parameters ``<table>_<row>_<column>``, so SQLAlchemy compiles it once.
+    parameters ``<table>_<row>_<column>``, and compiled once (SQLAlchemy's
+    own cache skips statements with DML CTEs).
     """
     ctes = []
     for table_name, columns, count in shape:
@@ -269,23 +283,11 @@ def _combined(shape: tuple[tuple[str, tuple[str, ...], int], ...]) -> Any:
             for i in range(count)
         ]  # fmt: skip
         ctes.append(insert(table).values(rows).cte(f"insert_{table_name}"))
-    statement = (
+    return Prepared(
         update(db.audit_counter)
         .where(db.audit_counter.c.id == 1)
         .values(next_index=bindparam("next_index"))
         .add_cte(*ctes)
-    )
-    # SQLAlchemy does not cache statements with DML CTEs: compile once here,
-    # and keep the SQL as text() with typed parameters, which it does cache.
-    # (A space before each "::" cast, so that text() sees ":name" as a parameter.)
-    dialect: Any = postgresql.dialect(paramstyle="named")  # type: ignore[no-untyped-call]
-    compiled = statement.compile(dialect=dialect)
-    sql = re.sub(r"(:\w+)::", r"\1 ::", str(compiled))
-    return text(sql).bindparams(
-        *(
-            bindparam(name, value=value, type_=compiled.binds[name].type)
-            for name, value in compiled.params.items()
-        )
     )
 
 
@@ -345,7 +347,11 @@ class Intake:
         self._data_keys: dict[str, bytes | None] = {}  # None: no key yet
         # One round trip takes the lock, reads the counter and the data keys.
         wanted = list(dict.fromkeys(subjects))
-        rows = conn.execute(_LOCK_COUNTER, {"subjects": wanted}).all()
+        rows: Sequence[Any]
+        if len(wanted) == 1:
+            rows = _LOCK_COUNTER_ONE.rows(conn, {"subject": wanted[0]})
+        else:
+            rows = conn.execute(_LOCK_COUNTER, {"subjects": wanted}).all()
         self._next = self._counter = int(rows[0].next_index)
         self._data_keys.update(dict.fromkeys(wanted))
         self._take_keys(row for row in rows if row.subject is not None)
@@ -389,15 +395,15 @@ class Intake:
                     for i, row in enumerate(rows)
                     for column, value in row.items()
                 }
-                self.conn.execute(_combined(shape), {**params, "next_index": self._next})
+                _combined(shape).run(self.conn, {**params, "next_index": self._next})
             elif self.conn.dialect.name == "postgresql":
                 for table, rows in tables:
                     _copy(self.conn, table, rows)
-                self.conn.execute(_SET_COUNTER, {"next_index": self._next})
+                _SET_COUNTER.run(self.conn, {"next_index": self._next})
             else:
                 for table, rows in tables:
-                    self.conn.execute(_INSERTS[table], rows)
-                self.conn.execute(_SET_COUNTER, {"next_index": self._next})
+                    _INSERTS[table].run_many(self.conn, rows)
+                _SET_COUNTER.run(self.conn, {"next_index": self._next})
         except IntegrityError as error:
             if _violated_table(error) in ("messages", None) and self._rows["messages"]:
                 raise DuplicateMessage() from None
