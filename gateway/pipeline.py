@@ -20,7 +20,7 @@ import Flask.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -35,11 +35,11 @@ from gateway.errors import (
     ServiceUnavailable,
     UnknownKey,
 )
+from gateway.groupcommit import GroupCommit
 from gateway.message import Message, digest
 from gateway.schemas import Catalog
 from gateway.store import (
     AuditRef,
-    DuplicateMessage,
     Intake,
     Session,
     Store,
@@ -59,6 +59,7 @@ class Services:
     signer: envelope.Signer  # the gateway's own key: receipts, checkpoints, tokens
     auditlog: AuditLog
     checkpointer: Checkpointer | None = None  # the serving processes' signer and guard
+    group: GroupCommit[_Pending, Outcome | GatewayError] = field(default_factory=GroupCommit)
 
     def sign(self, payload: dict[str, Any], typ: str) -> str:
         return self.signer.sign(payload, typ)
@@ -214,17 +215,40 @@ def _accept(raw: bytes, services: Services, now: datetime, trace_id: str, known:
     # (1) parse: compact JWS, strict header and strict JSON, before any library.
     unverified = envelope.parse(raw, typ=envelope.MESSAGE_TYP)
     with services.store.session() as session:  # one connection for all that follows
-        try:
-            checked = _check(unverified, session, services, now, known)
-            if isinstance(checked, Outcome):
-                return checked
-            with session.intake([checked.subject]) as tx:
-                return _commit(tx, checked, services, now, trace_id)
-        except DuplicateMessage:  # a concurrent request stored this message_id first
-            stored = session.find_message(known.message_id or "", fresh=True)
-            if stored is None:
-                raise
-            return _repeat(stored.digest, stored.receipt, raw)
+        checked = _check(unverified, session, services, now, known)
+        if isinstance(checked, Outcome):
+            return checked
+        # (8)-(9) in a transaction shared with the requests that wait meanwhile.
+        result = services.group.submit(
+            _Pending(checked, now, trace_id),
+            lambda group: _commit_group(session, group, services),
+        )
+    if isinstance(result, GatewayError):
+        raise result
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """A checked message waiting for the write lock, with its own clock and trace."""
+
+    checked: _Checked
+    now: datetime
+    trace_id: str
+
+
+def _commit_group(
+    session: Session, group: Sequence[_Pending], services: Services
+) -> list[Outcome | GatewayError]:
+    """One transaction for the messages of concurrent requests, each with its own result.
+
+    Ids stored meanwhile (by another process, or earlier in the group) are
+    read under the lock, so a repeat gets the original receipt and a clash a
+    conflict, as in a batch.
+    """
+    with session.intake([p.checked.subject for p in group]) as tx:
+        stored = tx.find_messages([p.checked.message.message_id for p in group])
+        return [_commit_in_batch(tx, p.checked, stored, services, p.now, p.trace_id) for p in group]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,126 @@
+"""Single messages from concurrent requests, written in shared transactions, on both backends."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import threading
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from gateway import demo, envelope, jwk, pipeline, synthetic
+from gateway.errors import Conflict, GatewayError
+from gateway.groupcommit import GroupCommit
+from gateway.pipeline import Outcome, Services
+
+
+def _profiles(key: jwk.Key, now: datetime, count: int, seed: int) -> list[tuple[str, bytes]]:
+    rng = random.Random(seed)
+    out = []
+    for _ in range(count):
+        person = synthetic.Newcomer.make(rng)
+        payload = synthetic.payload(
+            "handover-profile",
+            synthetic.handover_profile(person, "GM0546", rng),
+            sender=demo.COA,
+            recipient=demo.LEIDEN,
+            newcomer=person,
+            issued_at=now,
+        )
+        out.append(
+            (payload["message_id"], envelope.sign(payload, key, typ=envelope.MESSAGE_TYP).encode())
+        )
+    return out
+
+
+class _Observed(GroupCommit[Any, Any]):
+    """The real group commit, noting the size of each group it writes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sizes: list[int] = []
+
+    def submit(self, item: Any, write: Callable[[Sequence[Any]], Sequence[Any]]) -> Any:
+        def noted(items: Sequence[Any]) -> Sequence[Any]:
+            self.sizes.append(len(items))
+            return write(items)
+
+        return super().submit(item, noted)
+
+
+def test_concurrent_singles_each_get_their_own_receipt_and_repeats_the_original(
+    services: Services,
+) -> None:
+    observed = _Observed()
+    services = dataclasses.replace(services, group=observed)
+    now = datetime.now(UTC)
+    cast = demo.register_cast(services.store, "http://127.0.0.1", now)
+    key = cast.keys[demo.COA]
+    distinct = _profiles(key, now, 24, seed=5)
+    repeated_id, repeated = distinct[0]
+    # The same message_id with other bytes (signed again: a new signature).
+    clash = envelope.sign(
+        envelope.verify(
+            envelope.parse(repeated, typ=envelope.MESSAGE_TYP),
+            jwk.import_jwk(jwk.public_jwk(key)),
+        ).payload
+        | {"issued_at": synthetic.utc(now - timedelta(seconds=1))},
+        key,
+        typ=envelope.MESSAGE_TYP,
+    ).encode()
+    work = [token for _, token in distinct] + [repeated] * 5 + [clash] * 2
+    random.Random(1).shuffle(work)
+    results: list[tuple[bytes, Outcome | GatewayError]] = []
+    start = threading.Barrier(8)
+
+    def submit(tokens: list[bytes]) -> None:
+        start.wait(10)
+        for token in tokens:
+            try:
+                outcome: Outcome | GatewayError = pipeline.accept(
+                    token, services=services, now=datetime.now(UTC), trace_id="2" * 32
+                )
+            except GatewayError as error:
+                outcome = error
+            results.append((token, outcome))
+
+    threads = [threading.Thread(target=submit, args=(work[i::8],)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    assert len(results) == len(work)
+    assert max(observed.sizes) > 1  # requests did share transactions
+    by_token: dict[bytes, list[Outcome | GatewayError]] = {}
+    for token, outcome in results:
+        by_token.setdefault(token, []).append(outcome)
+    for _, token in distinct[1:]:
+        [outcome] = by_token[token]
+        assert isinstance(outcome, Outcome) and outcome.status == 202
+    # One message id in two spellings: whichever came first is stored; its
+    # bytes get one acceptance and then the original receipt, the other a conflict.
+    stored = services.store.read_message(repeated_id)
+    assert stored in (repeated, clash)
+    loser = clash if stored == repeated else repeated
+    winners = by_token[stored]
+    assert all(isinstance(o, Outcome) for o in winners)
+    assert sorted(o.status for o in winners if isinstance(o, Outcome)) == [200] * (
+        len(winners) - 1
+    ) + [202]
+    assert len({o.receipt for o in winners if isinstance(o, Outcome)}) == 1
+    assert all(isinstance(o, Conflict) for o in by_token[loser])
+
+    # Stored once each; the log has no gap and names every acceptance once.
+    assert services.store.count("messages") == len(distinct)
+    entries = services.store.audit_entries()
+    assert [e["index"] for e in entries] == list(range(len(entries)))
+    accepted = [
+        e["entry"].get("message_id") for e in entries if e["entry"]["event"] == "message.accepted"
+    ]
+    assert sorted(accepted) == sorted(message_id for message_id, _ in distinct)
+    refused = [e["entry"] for e in entries if e["entry"]["event"] == "message.refused"]
+    assert [(r["message_id"], r["reason"]) for r in refused] == [(repeated_id, "conflict")] * len(
+        by_token[loser]
+    )
