@@ -43,22 +43,22 @@ class _Bind:
 @dataclass(frozen=True, slots=True)
 class _Plan:
     sql: str
-    binds: tuple[_Bind, ...]
-    positional: tuple[int, ...] | None  # bind positions in SQL order, for ?-style drivers
+    binds: tuple[_Bind, ...]  # in the order the driver takes them (SQL order for ?-style)
+    named: bool  # the driver takes a mapping of names, not a sequence
     row: Any  # a namedtuple type, for statements that return rows
     results: tuple[Callable[[Any], Any] | None, ...]
 
     def values(self, params: Params) -> Any:
-        out: dict[str, Any] = {}
+        get = params.get
+        values = []
         for bind in self.binds:
-            value = params.get(bind.key, bind.default)
+            value = get(bind.key, bind.default)
             if value is _MISSING:
                 raise KeyError(f"statement parameter {bind.key!r} not given")
-            out[bind.name] = value if bind.process is None else bind.process(value)
-        if self.positional is None:
-            return out
-        names = [self.binds[i].name for i in self.positional]
-        return tuple(out[name] for name in names)
+            values.append(value if bind.process is None else bind.process(value))
+        if self.named:
+            return {bind.name: value for bind, value in zip(self.binds, values, strict=True)}
+        return values
 
     def make_rows(self, raw: Sequence[Sequence[Any]]) -> list[Any]:
         make, procs = self.row._make, self.results
@@ -145,16 +145,15 @@ def _compile(statement: Executable, dialect: Dialect, column_keys: tuple[str, ..
                 process=bind.type.dialect_impl(dialect).bind_processor(dialect),
             )
         )
-    positional = None
-    if compiled.positional:
-        index = {bind.name: i for i, bind in enumerate(binds)}
-        positional = tuple(index[name] for name in compiled.positiontup)
+    if compiled.positional:  # each occurrence in the SQL takes its value in turn
+        by_name = {bind.name: bind for bind in binds}
+        binds = [by_name[name] for name in compiled.positiontup]
     columns = list(getattr(statement, "selected_columns", ()) or ())
     names = [str(column.key) for column in columns] or ["value"]
     return _Plan(
         sql=compiled.string,
         binds=tuple(binds),
-        positional=positional,
+        named=not compiled.positional,
         row=collections.namedtuple("Row", names, rename=True),
         results=tuple(
             column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns

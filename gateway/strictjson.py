@@ -70,10 +70,9 @@ def loads(data: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
         text = data
     if text.startswith("\ufeff"):
         raise MalformedMessage("byte order mark before JSON")
-    _check_depth(text, max_depth)
     try:
         value = _DECODER.decode(text)
-    except RecursionError:
+    except RecursionError:  # the C scanner's own bound, long before the stack's
         raise MalformedMessage("JSON nested too deeply") from None
     except json.JSONDecodeError:
         raise MalformedMessage("not valid JSON") from None
@@ -83,6 +82,9 @@ def loads(data: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
     # escape can still produce one, and a valid pair is fine.
     if _SURROGATE_ESCAPE.search(text):
         _check_surrogates(value)
+    # Fewer brackets than the bound (strings included) cannot nest beyond it.
+    if text.count("{") + text.count("[") > max_depth:
+        _check_depth(value, max_depth)
     return value
 
 
@@ -97,24 +99,24 @@ def loads_object(data: bytes | str, *, max_depth: int = MAX_DEPTH) -> dict[str, 
     return value
 
 
-_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)  # "unrolled": linear, fast
-_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
-def _check_depth(text: str, max_depth: int) -> None:
-    """Nesting depth from the brackets outside strings, before the recursive parser runs."""
-    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
-    if len(brackets) <= 2 * max_depth:
-        return
-    depth = 0
-    for char in brackets:
-        if char in "[{":
-            depth += 1
-            if depth > max_depth:
-                raise MalformedMessage("JSON nested too deeply")
-        else:
-            depth -= 1
+def _check_depth(root: Any, max_depth: int) -> None:
+    """Nesting depth of the parsed value (the top object or array is depth 1).
+
+    Checked on the parsed value, without recursion: the scanner has bounded
+    the depth already (RecursionError), and walking the containers costs a
+    third of scanning the text for brackets outside strings.
+    """
+    stack: list[tuple[Any, int]] = [(root, 1)] if isinstance(root, dict | list) else []
+    while stack:
+        value, depth = stack.pop()
+        if depth > max_depth:
+            raise MalformedMessage("JSON nested too deeply")
+        for child in value.values() if isinstance(value, dict) else value:
+            if isinstance(child, dict | list):
+                stack.append((child, depth + 1))
 
 
 def _check_surrogates(root: Any) -> None:

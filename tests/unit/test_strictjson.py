@@ -55,3 +55,16 @@ def test_whitespace_around_the_document_is_legal() -> None:
 def test_top_level_must_be_an_object_where_asked() -> None:
     with pytest.raises(MalformedMessage):
         strictjson.loads_object(b"[1]")
+
+
+def test_depth_counts_nesting_not_brackets() -> None:
+    """Brackets in strings and side-by-side containers are no depth; arrays count as objects."""
+    many_siblings = b"{" + b",".join(b'"k%d": {"x": [1]}' % i for i in range(100)) + b"}"
+    assert len(strictjson.loads(many_siblings)) == 100
+    assert strictjson.loads(b'{"a": "' + b"[{" * 100 + b'"}')["a"] == "[{" * 100
+    assert strictjson.loads(b'"' + b"[" * 100 + b'"') == "[" * 100
+    assert strictjson.loads(b"[" * 32 + b"]" * 32) is not None
+    with pytest.raises(MalformedMessage, match="nested too deeply"):
+        strictjson.loads(b'{"a": [' + b"[" * 31 + b"]" * 31 + b"]}")
+    with pytest.raises(MalformedMessage, match="nested too deeply"):
+        strictjson.loads(b'{"a": 1, "b": {"c": {"d": 1}}}', max_depth=2)
