@@ -139,7 +139,8 @@ def run_backend(name: str, database_url: str | None, args: argparse.Namespace) -
         env = new_shared_secrets()
         if database_url:
             env["GATEWAY_DATABASE_URL"] = database_url
-        shape = [(2, 2)] if database_url is None else [(1, 2), (1, 2)]  # (workers, threads)
+        # (workers, threads) per instance: one SQLite instance, two on PostgreSQL
+        shape = [(args.workers, args.threads)] * (1 if database_url is None else 2)
         folders = [Path(tmp) / f"instance-{i}" for i in range(len(shape))]
         if database_url is None:  # SQLite: the instance folder holds the database
             folders = [Path(tmp) / "instance"]
@@ -218,6 +219,10 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=8.0, help="per phase")
     parser.add_argument("--rate", type=float, default=200.0, help="steady offered load, msgs/s")
     parser.add_argument("--deliveries", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per instance")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="threads per worker (1: sync workers)"
+    )
     parser.add_argument(
         "--postgres-url", default=os.environ.get("GATEWAY_BENCH_POSTGRES_URL") or None
     )
@@ -238,9 +243,8 @@ def main() -> int:
         f"floor (verify + schema + sha256, in-process): {floor_s * 1e6:.0f} us/msg "
         f"= {1 / floor_s:,.0f} msgs/s per core"
     )
-    print(
-        "SQLite: 1 instance x 2 workers x 2 threads; PostgreSQL: 2 instances x 1 worker x 2 threads"
-    )
+    shape = f"{args.workers} workers x {args.threads} threads"
+    print(f"SQLite: 1 instance x {shape}; PostgreSQL: 2 instances x {shape}")
     rows: list[tuple[str, Callable[[Figures], str]]] = [
         ("single intake, msgs/s", lambda f: f"{f.single:,.0f}"),
         ("single intake p50 / p99, ms", lambda f: f"{f.single_p50:.1f} / {f.single_p99:.1f}"),

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import (
@@ -31,6 +32,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal,
     or_,
     select,
     text,
@@ -63,6 +65,25 @@ _FIND_TWO_PARTIES = Prepared(
 _FIND_MESSAGE = select(db.messages.c.message_id, db.messages.c.digest, db.messages.c.receipt).where(
     db.messages.c.message_id == bindparam("message_id")
 )
+_SENDER, _RECIPIENT = db.parties.alias("sender"), db.parties.alias("recipient")
+_FIRST_READS = Prepared(
+    select(
+        *(c.label(f"key_{c.key}") for c in db.keys.c),
+        *(c.label(f"sender_{c.key}") for c in _SENDER.c),
+        *(c.label(f"recipient_{c.key}") for c in _RECIPIENT.c),
+        db.messages.c.message_id,
+        db.messages.c.digest,
+        db.messages.c.receipt,
+    ).select_from(
+        select(literal(1).label("one"))
+        .subquery("one")
+        .outerjoin(db.keys, db.keys.c.kid == bindparam("kid"))
+        .outerjoin(_SENDER, _SENDER.c.oin == bindparam("sender"))
+        .outerjoin(_RECIPIENT, _RECIPIENT.c.oin == bindparam("recipient"))
+        .outerjoin(db.messages, db.messages.c.message_id == bindparam("message_id"))
+    )
+)
+"""A message's key, parties and stored copy in one row: one round trip before the lock"""
 _PREPARED_FIND_KEY = Prepared(_FIND_KEY)
 _PREPARED_FIND_PARTY = Prepared(_FIND_PARTY)
 _PREPARED_FIND_MESSAGE = Prepared(_FIND_MESSAGE)
@@ -98,16 +119,24 @@ _LOCK_COUNTER = (
 )
 """The audit counter row, locked, with the data keys of the given subjects (one row each)"""
 _LOCK_COUNTER_ONE = Prepared(
-    select(db.audit_counter.c.next_index, db.subject_keys.c.subject, db.subject_keys.c.wrapped_key)
+    select(
+        db.audit_counter.c.next_index,
+        db.subject_keys.c.subject,
+        db.subject_keys.c.wrapped_key,
+        db.messages.c.message_id,
+        db.messages.c.digest,
+        db.messages.c.receipt,
+    )
     .select_from(
         db.audit_counter.outerjoin(
             db.subject_keys, db.subject_keys.c.subject == bindparam("subject")
-        )
+        ).outerjoin(db.messages, db.messages.c.message_id == bindparam("message_id"))
     )
     .where(db.audit_counter.c.id == 1)
     .with_for_update(of=db.audit_counter)
 )
-"""The same for one subject (a single message), prepared: the per-message path"""
+"""The same for one subject, with the stored message of one id: a single message's
+round trip under the lock, prepared"""
 _SET_COUNTER = Prepared(
     update(db.audit_counter)
     .where(db.audit_counter.c.id == 1)
@@ -211,6 +240,29 @@ class Session:
         self._parties: dict[str, Party | None] = {}
         self._messages: dict[str, StoredMessage | None] = {}
 
+    def prefetch(self, kid: str, message_id: str, sender: str, recipient: str) -> None:
+        """Read a message's key, its two parties and a stored copy of it in one statement.
+
+        Called with what the unverified payload claims: they are lookup keys
+        only, bound as parameters, and nothing is decided until the
+        signature is checked; find_key, find_parties and find_message then
+        answer from what was read.
+        """
+        row = _FIRST_READS.first(
+            self.conn,
+            {"kid": kid, "message_id": message_id, "sender": sender, "recipient": recipient},
+        )
+        assert row is not None  # the statement always returns its one row
+        values = row._asdict()
+        key = _joined(values, "key_", "kid")
+        self._keys[kid] = _key(key) if key else None
+        for name, oin in (("sender_", sender), ("recipient_", recipient)):
+            party = _joined(values, name, "oin")
+            self._parties[oin] = _party(party) if party else None
+        self._messages[message_id] = (
+            StoredMessage(row.message_id, row.digest, row.receipt) if row.message_id else None
+        )
+
     def find_key(self, kid: str) -> KeyRecord | None:
         if kid not in self._keys:
             row = _PREPARED_FIND_KEY.first(self.conn, {"kid": kid})
@@ -246,15 +298,24 @@ class Session:
         return {oin: party for oin in (first, second) if (party := self._parties[oin]) is not None}
 
     @contextmanager
-    def intake(self, subjects: Sequence[str] = ()) -> Iterator[Intake]:
+    def intake(
+        self, subjects: Sequence[str] = (), message_ids: Sequence[str] = ()
+    ) -> Iterator[Intake]:
         """The write transaction, on this session's connection (see Intake).
 
-        The data keys of ``subjects`` are read with the lock, in its statement.
+        The data keys of ``subjects`` and the stored copies of ``message_ids``
+        are read with the lock (for one of each, in its statement).
         """
         with db.write_on(self.conn):
-            tx = Intake(self.conn, self.store, subjects)
+            tx = Intake(self.conn, self.store, subjects, message_ids)
             yield tx
             tx.flush()
+
+
+def _joined(values: dict[str, Any], prefix: str, primary_key: str) -> SimpleNamespace | None:
+    """One outer-joined table's columns, named as in the table; None when it matched no row."""
+    fields = {k.removeprefix(prefix): v for k, v in values.items() if k.startswith(prefix)}
+    return None if fields[primary_key] is None else SimpleNamespace(**fields)
 
 
 def _find_messages(conn: Connection, message_ids: Sequence[str]) -> dict[str, StoredMessage]:
@@ -340,18 +401,39 @@ class Intake:
     a thousand profiles costs a handful of statements, not thousands.
     """
 
-    def __init__(self, conn: Connection, store: Store, subjects: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        store: Store,
+        subjects: Sequence[str] = (),
+        message_ids: Sequence[str] = (),
+    ) -> None:
         self.conn = conn
         self.store = store
         self._rows: dict[str, list[dict[str, Any]]] = {table: [] for table in _INSERTS}
         self._data_keys: dict[str, bytes | None] = {}  # None: no key yet
-        # One round trip takes the lock, reads the counter and the data keys.
+        # Stored copies of message ids, read with the lock (before this
+        # transaction wrote any message): authoritative until it does.
+        self._stored_at_lock: dict[str, StoredMessage | None] | None = None
+        # One round trip takes the lock, reads the counter and the data keys
+        # (and, for one message, its stored copy).
         wanted = list(dict.fromkeys(subjects))
         rows: Sequence[Any]
-        if len(wanted) == 1:
-            rows = _LOCK_COUNTER_ONE.rows(conn, {"subject": wanted[0]})
+        if len(wanted) == 1 and len(message_ids) == 1:
+            rows = _LOCK_COUNTER_ONE.rows(
+                conn, {"subject": wanted[0], "message_id": message_ids[0]}
+            )
+            row = rows[0]
+            self._stored_at_lock = {
+                message_ids[0]: StoredMessage(row.message_id, row.digest, row.receipt)
+                if row.message_id is not None
+                else None
+            }
         else:
             rows = conn.execute(_LOCK_COUNTER, {"subjects": wanted}).all()
+            if message_ids:
+                found = _find_messages(conn, message_ids)
+                self._stored_at_lock = {m: found.get(m) for m in message_ids}
         self._next = self._counter = int(rows[0].next_index)
         self._data_keys.update(dict.fromkeys(wanted))
         self._take_keys(row for row in rows if row.subject is not None)
@@ -414,6 +496,9 @@ class Intake:
 
     def find_messages(self, message_ids: Sequence[str]) -> dict[str, StoredMessage]:
         """Those of the message ids that are stored, read under the lock: authoritative."""
+        known = self._stored_at_lock
+        if known is not None and all(m in known for m in message_ids):
+            return {m: stored for m in message_ids if (stored := known[m]) is not None}
         self.flush()
         return _find_messages(self.conn, message_ids)
 
@@ -506,6 +591,7 @@ class Intake:
             now,
         )
         receipt = make_receipt(ref)
+        self._stored_at_lock = None  # from now on this transaction has written messages
         self._rows["messages"].append(
             {
                 "message_id": message.message_id,

@@ -179,3 +179,46 @@ def test_a_batch_on_a_busy_database_is_unavailable_whole_and_keeps_nothing(
     assert (services.store.count("audit_entries"), services.store.count("messages")) == before
     outcomes = pipeline.accept_batch(tokens, services=services, now=now, trace_id="0" * 32)
     assert [o.status for o in outcomes if isinstance(o, pipeline.Outcome)] == [202, 202, 202]
+
+
+def test_a_messages_reads_come_in_one_row_and_its_stored_copy_with_the_lock(
+    services: Services,
+) -> None:
+    """The single-message path's two combined reads answer as the separate ones would."""
+    now = datetime.now(UTC)
+    key = _register(services, now)
+    rng = random.Random(13)
+    person = synthetic.Newcomer.make(rng)
+    payload = synthetic.payload(
+        "handover-profile",
+        synthetic.handover_profile(person, "GM0546", rng),
+        sender=COA,
+        recipient=LEIDEN,
+        newcomer=person,
+        issued_at=now,
+    )
+    token = envelope.sign(payload, key, typ=envelope.MESSAGE_TYP).encode()
+    outcome = pipeline.accept(token, services=services, now=now, trace_id="3" * 32)
+    kid, message_id, subject = jwk.thumbprint(key), payload["message_id"], "s" * 64
+
+    with services.store.session() as session:
+        session.prefetch(kid, message_id, COA, LEIDEN)
+        found_key = session.find_key(kid)
+        assert found_key is not None and found_key.oin == COA and found_key.jwk["kty"] == "OKP"
+        assert found_key.not_before.tzinfo is UTC
+        parties = session.find_parties(COA, LEIDEN)
+        assert parties[COA].role == "coa" and parties[LEIDEN].municipality_code == "GM0546"
+        stored = session.find_message(message_id)
+        assert stored is not None and stored.receipt == outcome.receipt
+    with services.store.session() as session:
+        session.prefetch("x" * 43, "0" * 36, "0" * 20, LEIDEN)
+        assert session.find_key("x" * 43) is None
+        assert session.find_message("0" * 36) is None
+        assert list(session.find_parties("0" * 20, LEIDEN)) == [LEIDEN]
+
+    for wanted in (message_id, "0" * 36):
+        with services.store.session() as session, session.intake([subject], [wanted]) as tx:
+            seen = tx.find_messages([wanted])
+        assert {m: s.receipt for m, s in seen.items()} == (
+            {message_id: outcome.receipt} if wanted == message_id else {}
+        )
