@@ -2,9 +2,10 @@
 
 For each backend: the real server(s) on 127.0.0.1 under gunicorn, driven
 from separate client processes with pre-signed handover profiles, each phase
-bounded in time and count. SQLite runs one instance (2 workers) on its WAL
-file with synchronous=FULL; PostgreSQL runs two instances (1 worker each, as
-behind a load balancer) on one database with fsync on. Printed per backend:
+bounded in time and count. SQLite runs one instance on its WAL file with
+synchronous=FULL; PostgreSQL runs two instances (as behind a load balancer)
+on one database with fsync on; each instance has --workers workers of
+--threads threads (default 2 sync workers). Printed per backend:
 
   - single-message intake: maximum msgs/s (6 connections), p50/p99;
   - latency at a steady offered load (default 200 msgs/s), from each
@@ -15,7 +16,7 @@ behind a load balancer) on one database with fsync on. Printed per backend:
   - the in-process floor (Ed25519 verify + schema + SHA-256 per message),
     measured in the same run, and the cost per message as a multiple of it.
 
-    python bench/scale.py [--seconds 8] [--postgres-url postgresql+psycopg://…]
+    python bench/scale.py [--seconds 8] [--workers 2] [--threads 1] [--postgres-url …]
 
 Without --postgres-url (or GATEWAY_BENCH_POSTGRES_URL) only SQLite runs. The
 PostgreSQL server gets a database of its own for the run, dropped at the end.
