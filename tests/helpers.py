@@ -39,14 +39,12 @@ def header_for(
     return {"alg": alg or jwk.default_alg(key), "kid": jwk.thumbprint(key), "typ": typ}
 
 
-def profile_token(client: Any, seed: int, now: Any = None) -> tuple[str, Any]:
-    """A signed handover profile of a new synthetic newcomer from the demo COA to Leiden."""
-    import random
+def profile_payload(rng: Any, now: Any = None) -> tuple[dict[str, Any], Any]:
+    """A handover profile payload of a new synthetic newcomer, demo COA to Leiden."""
     from datetime import UTC, datetime
 
     from gateway import demo, synthetic
 
-    rng = random.Random(seed)
     person = synthetic.Newcomer.make(rng)
     payload = synthetic.payload(
         "handover-profile",
@@ -56,6 +54,20 @@ def profile_token(client: Any, seed: int, now: Any = None) -> tuple[str, Any]:
         newcomer=person,
         issued_at=now or datetime.now(UTC),
     )
+    return payload, person
+
+
+def signed_profile(key: jwk.Key, rng: Any, now: Any = None) -> tuple[dict[str, Any], bytes, Any]:
+    """``profile_payload`` signed with ``key``: the payload, the JWS bytes, the newcomer."""
+    payload, person = profile_payload(rng, now)
+    return payload, envelope.sign(payload, key, typ=envelope.MESSAGE_TYP).encode(), person
+
+
+def profile_token(client: Any, seed: int, now: Any = None) -> tuple[str, Any]:
+    """A signed handover profile of a new synthetic newcomer from the demo COA to Leiden."""
+    import random
+
+    payload, person = profile_payload(random.Random(seed), now)
     return client.sign(payload), person
 
 

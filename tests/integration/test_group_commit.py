@@ -13,25 +13,15 @@ from gateway import demo, envelope, jwk, pipeline, synthetic
 from gateway.errors import Conflict, GatewayError
 from gateway.groupcommit import GroupCommit
 from gateway.pipeline import Outcome, Services
+from tests.helpers import signed_profile
 
 
 def _profiles(key: jwk.Key, now: datetime, count: int, seed: int) -> list[tuple[str, bytes]]:
     rng = random.Random(seed)
-    out = []
-    for _ in range(count):
-        person = synthetic.Newcomer.make(rng)
-        payload = synthetic.payload(
-            "handover-profile",
-            synthetic.handover_profile(person, "GM0546", rng),
-            sender=demo.COA,
-            recipient=demo.LEIDEN,
-            newcomer=person,
-            issued_at=now,
-        )
-        out.append(
-            (payload["message_id"], envelope.sign(payload, key, typ=envelope.MESSAGE_TYP).encode())
-        )
-    return out
+    return [
+        (payload["message_id"], token)
+        for payload, token, _ in (signed_profile(key, rng, now) for _ in range(count))
+    ]
 
 
 class _Observed(GroupCommit[Any, Any]):

@@ -15,12 +15,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine
 
-from gateway import db, envelope, jwk, pipeline, synthetic
+from gateway import db, envelope, jwk, pipeline
 from gateway.errors import ServiceUnavailable
 from gateway.parties import KeyRecord, new_party
 from gateway.pipeline import Services
 from gateway.store import Store
-from tests.helpers import database_bytes, read_event
+from tests.helpers import database_bytes, read_event, signed_profile
 
 COA = "00000001003214345000"
 LEIDEN = "00000001002220647000"
@@ -111,16 +111,7 @@ def test_accepted_message_is_stored_sealed_and_audited_in_one_go(services: Servi
     now = datetime.now(UTC)
     key = _register(services, now)
     rng = random.Random(11)
-    person = synthetic.Newcomer.make(rng)
-    payload = synthetic.payload(
-        "handover-profile",
-        synthetic.handover_profile(person, "GM0546", rng),
-        sender=COA,
-        recipient=LEIDEN,
-        newcomer=person,
-        issued_at=now,
-    )
-    token = envelope.sign(payload, key, typ=envelope.MESSAGE_TYP).encode()
+    payload, token, person = signed_profile(key, rng, now)
     before = services.store.count("audit_entries")
     outcome = pipeline.accept(token, services=services, now=now, trace_id="1" * 32)
     assert outcome.status == 202
@@ -149,18 +140,7 @@ def test_a_batch_on_a_busy_database_is_unavailable_whole_and_keeps_nothing(
     now = datetime.now(UTC)
     key = _register(services, now)
     rng = random.Random(12)
-    tokens = []
-    for _ in range(3):
-        person = synthetic.Newcomer.make(rng)
-        payload = synthetic.payload(
-            "handover-profile",
-            synthetic.handover_profile(person, "GM0546", rng),
-            sender=COA,
-            recipient=LEIDEN,
-            newcomer=person,
-            issued_at=now,
-        )
-        tokens.append(envelope.sign(payload, key, typ=envelope.MESSAGE_TYP).encode())
+    tokens = [signed_profile(key, rng, now)[1] for _ in range(3)]
     url = services.settings.database_url
     impatient = dataclasses.replace(
         services,
@@ -188,16 +168,7 @@ def test_a_messages_reads_come_in_one_row_and_its_stored_copy_with_the_lock(
     now = datetime.now(UTC)
     key = _register(services, now)
     rng = random.Random(13)
-    person = synthetic.Newcomer.make(rng)
-    payload = synthetic.payload(
-        "handover-profile",
-        synthetic.handover_profile(person, "GM0546", rng),
-        sender=COA,
-        recipient=LEIDEN,
-        newcomer=person,
-        issued_at=now,
-    )
-    token = envelope.sign(payload, key, typ=envelope.MESSAGE_TYP).encode()
+    payload, token, _ = signed_profile(key, rng, now)
     outcome = pipeline.accept(token, services=services, now=now, trace_id="3" * 32)
     kid, message_id, subject = jwk.thumbprint(key), payload["message_id"], "s" * 64
 
