@@ -34,7 +34,12 @@ log = logs.get("gateway.http")
 def build_services(settings: config.Settings, *, upgrade: bool | None = None) -> Services:
     """Everything a request needs, built once per process."""
     secrets = load_secrets(settings.instance)
-    engine = make_engine(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    engine = make_engine(
+        settings.database_url,
+        busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
     if upgrade if upgrade is not None else settings.is_sqlite:
         migrate.upgrade(engine)
     store = Store(engine, Vault(secrets.master_key), secrets.pseudonym_key)

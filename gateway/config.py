@@ -19,6 +19,8 @@ class Settings:
     max_body_bytes: int = 256 * 1024
     max_batch_bytes: int = 16 * 1024 * 1024
     sqlite_busy_timeout_ms: int = 5000
+    db_pool_size: int = 5  # PostgreSQL connections kept per worker process ...
+    db_max_overflow: int = 5  # ... and opened beyond them at peaks
     log_origin: str | None = None  # the checkpoint note's origin; default from the key id
     checkpoint_interval: timedelta = timedelta(seconds=60)
     checkpoint_grace: timedelta = timedelta(seconds=300)
@@ -56,6 +58,8 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
             env, "GATEWAY_MAX_BATCH_BYTES", 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024
         ),
         sqlite_busy_timeout_ms=_int(env, "GATEWAY_SQLITE_BUSY_TIMEOUT_MS", 5000, 10, 600_000),
+        db_pool_size=_int(env, "GATEWAY_DB_POOL_SIZE", 5, 1, 200),
+        db_max_overflow=_int(env, "GATEWAY_DB_MAX_OVERFLOW", 5, 0, 200),
         log_origin=env.get("GATEWAY_LOG_ORIGIN") or None,
         checkpoint_interval=timedelta(
             seconds=_int(env, "GATEWAY_CHECKPOINT_INTERVAL_SECONDS", 60, 1, 3600)

@@ -267,8 +267,18 @@ def sqlite_url(path: str) -> str:
     return f"sqlite+pysqlite:///{path}"
 
 
-def make_engine(url: str, *, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> Engine:
-    """Create the engine, with SQLite's durability and locking settings."""
+def make_engine(
+    url: str,
+    *,
+    busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
+    pool_size: int = 5,
+    max_overflow: int = 5,
+) -> Engine:
+    """Create the engine, with SQLite's durability and locking settings.
+
+    ``pool_size`` and ``max_overflow`` size a PostgreSQL engine's pool (per
+    process: I instances of W workers open up to I x W x both).
+    """
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000})
         _configure_sqlite(engine, busy_timeout_ms)
@@ -281,8 +291,8 @@ def make_engine(url: str, *, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> E
     # SQLAlchemy then replaces the whole pool.
     return create_engine(
         url,
-        pool_size=5,
-        max_overflow=5,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
         connect_args={"options": options, "connect_timeout": 10},
     )
 
