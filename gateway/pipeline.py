@@ -217,8 +217,10 @@ def _accept(raw: bytes, services: Services, now: datetime, trace_id: str, known:
     unverified = envelope.parse(raw, typ=envelope.MESSAGE_TYP)
     with services.store.session() as session:  # one connection for all that follows
         claimed = [unverified.payload.get(m) for m in ("message_id", "sender", "recipient")]
-        if all(isinstance(value, str) for value in claimed):
-            # What steps (2), (6) and (7) read, in one round trip; only lookup keys.
+        if all(isinstance(value, str) and len(value) <= 64 for value in claimed):
+            # What steps (2), (6) and (7) read, in one round trip. Unverified
+            # claims, used only as lookup keys (bound, never trusted); a
+            # payload that claims no such strings reads step by step instead.
             message_id, sender, recipient = (str(value) for value in claimed)
             session.prefetch(unverified.header.kid, message_id.lower(), sender, recipient)
         checked = _check(unverified, session, services, now, known)
