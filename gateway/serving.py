@@ -48,7 +48,10 @@ def run(*, host: str, port: int, workers: int, threads: int) -> None:
             "bind": f"{host}:{port}",
             "workers": workers,
             "threads": threads,
-            "worker_class": "gthread" if threads > 1 else "sync",
+            # gthread even with one thread: it keeps connections alive, where the
+            # sync worker closes each after its response (about 15% of intake
+            # throughput on the 2-core reference machine; bench/README.md).
+            "worker_class": "gthread",
             "timeout": 30,
             "graceful_timeout": 10,
             "keepalive": 5,
