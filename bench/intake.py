@@ -73,7 +73,7 @@ class _Client:
     """A lean HTTP/1.1 client for one connection: the load generator shares the
     server's two cores, so it should cost little (http.client took ~0.5 ms of
     CPU a request here, a fifth of the server's). Reconnects when the server
-    closes the connection.
+    closes (gunicorn's sync workers close after every response).
     """
 
     def __init__(self, port: int) -> None:

@@ -5,7 +5,7 @@ from separate client processes with pre-signed handover profiles, each phase
 bounded in time and count. SQLite runs one instance on its WAL file with
 synchronous=FULL; PostgreSQL runs two instances (as behind a load balancer)
 on one database with fsync on; each instance has --workers workers of
---threads threads (default 2 workers of 1 thread). Printed per backend:
+--threads threads (default 2 sync workers). Printed per backend:
 
   - single-message intake: maximum msgs/s (6 connections), p50/p99;
   - latency at a steady offered load (default 200 msgs/s), from each
@@ -221,7 +221,9 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=200.0, help="steady offered load, msgs/s")
     parser.add_argument("--deliveries", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per instance")
-    parser.add_argument("--threads", type=int, default=1, help="threads per worker")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="threads per worker (1: sync workers)"
+    )
     parser.add_argument(
         "--postgres-url", default=os.environ.get("GATEWAY_BENCH_POSTGRES_URL") or None
     )

@@ -10,7 +10,7 @@ request gets an answer before the commit that holds its message, so a
 receipt still means "durably stored"; and each item's result is its own, as
 in a batch: one refused item does not sink the others.
 
-With one request thread per process (``--threads 1``) every group
+With one request thread per process (gunicorn's sync worker) every group
 has one member, and this costs two uncontended locks.
 """
 

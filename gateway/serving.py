@@ -48,10 +48,7 @@ def run(*, host: str, port: int, workers: int, threads: int) -> None:
             "bind": f"{host}:{port}",
             "workers": workers,
             "threads": threads,
-            # gthread even with one thread: it keeps connections alive, where the
-            # sync worker closes each after its response (about 15% of intake
-            # throughput on the 2-core reference machine; bench/README.md).
-            "worker_class": "gthread",
+            "worker_class": "gthread" if threads > 1 else "sync",
             "timeout": 30,
             "graceful_timeout": 10,
             "keepalive": 5,
