@@ -55,15 +55,17 @@ _RESERVE_INDICES = (
     .returning(db.audit_counter.c.next_index)
 )
 _INSERT_ENTRY = insert(db.audit_entries)
-_FIND_KEY = select(db.keys).where(db.keys.c.kid == bindparam("kid"))
-_FIND_PARTY = select(db.parties).where(db.parties.c.oin == bindparam("oin"))
+_FIND_KEY = Prepared(select(db.keys).where(db.keys.c.kid == bindparam("kid")))
+_FIND_PARTY = Prepared(select(db.parties).where(db.parties.c.oin == bindparam("oin")))
 _FIND_TWO_PARTIES = Prepared(
     select(db.parties).where(
         or_(db.parties.c.oin == bindparam("first"), db.parties.c.oin == bindparam("second"))
     )
 )
-_FIND_MESSAGE = select(db.messages.c.message_id, db.messages.c.digest, db.messages.c.receipt).where(
-    db.messages.c.message_id == bindparam("message_id")
+_FIND_MESSAGE = Prepared(
+    select(db.messages.c.message_id, db.messages.c.digest, db.messages.c.receipt).where(
+        db.messages.c.message_id == bindparam("message_id")
+    )
 )
 _SENDER, _RECIPIENT = db.parties.alias("sender"), db.parties.alias("recipient")
 _FIRST_READS = Prepared(
@@ -84,9 +86,6 @@ _FIRST_READS = Prepared(
     )
 )
 """A message's key, parties and stored copy in one row: one round trip before the lock"""
-_PREPARED_FIND_KEY = Prepared(_FIND_KEY)
-_PREPARED_FIND_PARTY = Prepared(_FIND_PARTY)
-_PREPARED_FIND_MESSAGE = Prepared(_FIND_MESSAGE)
 _FIND_MESSAGES = select(
     db.messages.c.message_id, db.messages.c.digest, db.messages.c.receipt
 ).where(db.messages.c.message_id.in_(bindparam("ids", expanding=True)))
@@ -178,10 +177,6 @@ class Pending:
     received_at: datetime
 
 
-class DuplicateMessage(Exception):
-    """The message_id was stored by a concurrent transaction; this one rolled back."""
-
-
 @dataclass(frozen=True, slots=True)
 class AuditRef:
     index: int
@@ -265,14 +260,14 @@ class Session:
 
     def find_key(self, kid: str) -> KeyRecord | None:
         if kid not in self._keys:
-            row = _PREPARED_FIND_KEY.first(self.conn, {"kid": kid})
+            row = _FIND_KEY.first(self.conn, {"kid": kid})
             self._keys[kid] = _key(row) if row else None
         return self._keys[kid]
 
-    def find_message(self, message_id: str, *, fresh: bool = False) -> StoredMessage | None:
-        """The stored message, from this session's earlier reads unless ``fresh``."""
-        if fresh or message_id not in self._messages:
-            row = _PREPARED_FIND_MESSAGE.first(self.conn, {"message_id": message_id})
+    def find_message(self, message_id: str) -> StoredMessage | None:
+        """The stored message, from this session's earlier reads where it was read."""
+        if message_id not in self._messages:
+            row = _FIND_MESSAGE.first(self.conn, {"message_id": message_id})
             self._messages[message_id] = StoredMessage(*row) if row else None
         return self._messages[message_id]
 
@@ -284,7 +279,7 @@ class Session:
 
     def find_party(self, oin: str) -> Party | None:
         if oin not in self._parties:
-            row = _PREPARED_FIND_PARTY.first(self.conn, {"oin": oin})
+            row = _FIND_PARTY.first(self.conn, {"oin": oin})
             self._parties[oin] = _party(row) if row else None
         return self._parties[oin]
 
@@ -380,12 +375,6 @@ def _copy(conn: Connection, table: str, rows: list[dict[str, Any]]) -> None:
         raise IntegrityError(sql, None, error) from None
 
 
-def _violated_table(error: IntegrityError) -> str | None:
-    """The table whose constraint failed, where the driver says (psycopg does)."""
-    diag = getattr(error.orig, "diag", None)
-    return getattr(diag, "table_name", None)
-
-
 _ERASED = b""
 """A data key that was crypto-shredded (in Intake's key cache)"""
 
@@ -462,34 +451,29 @@ class Intake:
         counter lock is held, where a statement per table would cost one each.
         Batches on PostgreSQL stream each table's rows with COPY (a tenth of
         the cost of an executemany there); SQLite, in process, takes one
-        executemany per table.
-        Raises DuplicateMessage when a message id was stored meanwhile.
+        executemany per table. (Every message id was looked up under the
+        lock first, so a constraint violation here is a bug, raised as is.)
         """
         tables = [(t, rows) for t, rows in self._rows.items() if rows]
         if not tables and self._next == self._counter:
             return
-        try:
-            if self.conn.dialect.name == "postgresql" and sum(len(r) for _, r in tables) <= 8:
-                shape = tuple((table, tuple(rows[0]), len(rows)) for table, rows in tables)
-                params = {
-                    f"{table}_{i}_{column}": value
-                    for table, rows in tables
-                    for i, row in enumerate(rows)
-                    for column, value in row.items()
-                }
-                _combined(shape).run(self.conn, {**params, "next_index": self._next})
-            elif self.conn.dialect.name == "postgresql":
-                for table, rows in tables:
-                    _copy(self.conn, table, rows)
-                _SET_COUNTER.run(self.conn, {"next_index": self._next})
-            else:
-                for table, rows in tables:
-                    _INSERTS[table].run_many(self.conn, rows)
-                _SET_COUNTER.run(self.conn, {"next_index": self._next})
-        except IntegrityError as error:
-            if _violated_table(error) in ("messages", None) and self._rows["messages"]:
-                raise DuplicateMessage() from None
-            raise
+        if self.conn.dialect.name == "postgresql" and sum(len(r) for _, r in tables) <= 8:
+            shape = tuple((table, tuple(rows[0]), len(rows)) for table, rows in tables)
+            params = {
+                f"{table}_{i}_{column}": value
+                for table, rows in tables
+                for i, row in enumerate(rows)
+                for column, value in row.items()
+            }
+            _combined(shape).run(self.conn, {**params, "next_index": self._next})
+        elif self.conn.dialect.name == "postgresql":
+            for table, rows in tables:
+                _copy(self.conn, table, rows)
+            _SET_COUNTER.run(self.conn, {"next_index": self._next})
+        else:
+            for table, rows in tables:
+                _INSERTS[table].run_many(self.conn, rows)
+            _SET_COUNTER.run(self.conn, {"next_index": self._next})
         for _, rows in tables:
             rows.clear()
         self._counter = self._next
@@ -903,7 +887,7 @@ class Store:
         """Raises NotFound for an unknown party, Conflict for a key registered already."""
         try:
             with self.writing() as conn:
-                if conn.execute(_FIND_PARTY, {"oin": record.oin}).first() is None:
+                if _FIND_PARTY.first(conn, {"oin": record.oin}) is None:
                     raise NotFound("no party with this OIN")
                 conn.execute(
                     insert(db.keys).values(
@@ -927,7 +911,7 @@ class Store:
     def revoke_key(self, kid: str, now: datetime, trace_id: str) -> KeyRecord:
         """Revoke from ``now`` on. Raises NotFound for an unknown kid, BadRequest if revoked."""
         with self.writing() as conn:
-            row = conn.execute(_FIND_KEY, {"kid": kid}).first()
+            row = _FIND_KEY.first(conn, {"kid": kid})
             if row is None:
                 raise NotFound("no key with this kid")
             if row.revoked_at is not None:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import bindparam, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from gateway import db
 from gateway.pipeline import Services
@@ -75,3 +75,22 @@ def test_expanding_parameters_are_refused(services: Services) -> None:
     )
     with services.store.engine.connect() as conn, pytest.raises(TypeError, match="expanding"):
         statement.rows(conn, {"s": ["a"]})
+
+
+def test_a_lost_connection_is_invalidated_and_the_pool_serves_again(services: Services) -> None:
+    """A server that drops the connection: Core's error, marked invalidated; a new one works."""
+    engine = services.store.engine
+    if engine.dialect.name != "postgresql":
+        pytest.skip("about a server connection; SQLite has none to lose")
+    with engine.connect() as conn:
+        pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        conn.commit()
+        with engine.connect() as other:
+            other.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid or 0)})")
+            other.commit()
+        with pytest.raises(DBAPIError) as raised:
+            _SELECT.first(conn, {"s": KEY_ROW["subject"]})
+        assert raised.value.connection_invalidated
+        assert conn.invalidated
+    with db.translate_busy(), engine.connect() as conn:
+        assert _SELECT.first(conn, {"s": KEY_ROW["subject"]}) is None
