@@ -26,15 +26,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from connectors.auditor import verify_log
-from gateway import audit, config, demo, merkle, store
-from gateway.app import build_services
-from gateway.serverproc import ServerProcess
+from gateway import config
+from gateway.devtools import demo
+from gateway.devtools.serverproc import ServerProcess
+from gateway.domain.audit import events, merkle
+from gateway.storage import store
+from gateway.web.app import build_services
 
 BATCH = 10_000
 
 
-def _event(i: int) -> audit.Event:
-    return audit.Event(
+def _event(i: int) -> events.Event:
+    return events.Event(
         event="message.accepted",
         actor=demo.COA,
         outcome="accepted",

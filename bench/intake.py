@@ -28,11 +28,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gateway import config, demo, envelope, jwk, synthetic
-from gateway.app import build_services
-from gateway.message import Message
-from gateway.schemas import load_catalog
-from gateway.serverproc import ServerProcess
+from gateway import config
+from gateway.devtools import demo, synthetic
+from gateway.devtools.serverproc import ServerProcess
+from gateway.domain.message import Message
+from gateway.domain.schemas import load_catalog
+from gateway.domain.wire import envelope, jwk
+from gateway.web.app import build_services
 
 
 def make_tokens(key: jwk.Key, count: int) -> list[bytes]:

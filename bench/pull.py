@@ -29,9 +29,12 @@ from typing import Any
 
 from sqlalchemy import update
 
-from gateway import config, db, demo, pipeline, synthetic
-from gateway.app import build_services
-from gateway.serverproc import ServerProcess
+from gateway import config
+from gateway.devtools import demo, synthetic
+from gateway.devtools.serverproc import ServerProcess
+from gateway.service import intake
+from gateway.storage import db
+from gateway.web.app import build_services
 
 
 def main() -> int:
@@ -86,10 +89,10 @@ def main() -> int:
                 )
             waiting += [token.encode() for token in messages]
             if len(waiting) >= 500 or i == args.deliveries - 1:
-                outcomes = pipeline.accept_batch(
+                outcomes = intake.accept_batch(
                     waiting, services=services, now=now, trace_id="0" * 32
                 )
-                assert all(isinstance(o, pipeline.Outcome) for o in outcomes)
+                assert all(isinstance(o, intake.Outcome) for o in outcomes)
                 waiting = []
                 print(f"\r{i + 1:,} deliveries prepared", end="", file=sys.stderr)
         print(f" in {time.perf_counter() - started:.0f} s", file=sys.stderr)

@@ -42,11 +42,15 @@ from pathlib import Path
 from sqlalchemy import create_engine, make_url, text
 
 from bench.intake import _collect, closed_phase, floor, make_tokens, pct, steady_phase
-from gateway import audit, config, demo, jwk, migrate
-from gateway.app import build_services
-from gateway.db import make_engine
+from gateway import config
+from gateway.devtools import demo
+from gateway.devtools.serverproc import ServerProcess
+from gateway.domain.audit import events
+from gateway.domain.wire import jwk
 from gateway.instance import new_shared_secrets
-from gateway.serverproc import ServerProcess
+from gateway.storage import migrate
+from gateway.storage.db import make_engine
+from gateway.web.app import build_services
 
 BATCH = 500
 
@@ -239,7 +243,7 @@ def main() -> int:
         print("PostgreSQL: skipped (give --postgres-url or GATEWAY_BENCH_POSTGRES_URL)")
 
     cores = mp.cpu_count()
-    print(f"machine: {cores} cores; run at {audit.format_time(datetime.now(UTC))}")
+    print(f"machine: {cores} cores; run at {events.format_time(datetime.now(UTC))}")
     print(
         f"floor (verify + schema + sha256, in-process): {floor_s * 1e6:.0f} us/msg "
         f"= {1 / floor_s:,.0f} msgs/s per core"

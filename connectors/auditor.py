@@ -32,7 +32,7 @@ from typing import Any
 import rfc8785
 
 from connectors.client import GatewayClient, TransportError
-from gateway import checkpoints, merkle
+from gateway.domain.audit import checkpoints, merkle
 from gateway.errors import GatewayError, LogCorrupt, NotFound
 
 PAGE = 1000

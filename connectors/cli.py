@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 import click
 
 from connectors.client import GatewayClient
-from gateway import jwk
+from gateway.domain.wire import jwk
 from gateway.errors import GatewayError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -252,7 +252,7 @@ def municipality_declare(
 ) -> None:
     """Record a consent declaration from a JSON file (see connectors/samples)."""
     from connectors import municipality as m
-    from gateway import strictjson
+    from gateway.domain.wire import strictjson
 
     body = strictjson.loads_object(declaration.read_bytes())
     declaration_id, submitted = m.declare(client, body, m.subject_of(v_number, bsn), form)

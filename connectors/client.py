@@ -18,7 +18,7 @@ from typing import Any
 
 import requests
 
-from gateway import assertions, envelope, jwk, strictjson
+from gateway.domain.wire import bearer, envelope, jwk, strictjson
 from gateway.errors import BY_CODE, Conflict, GatewayError, InvalidSignature, SchemaViolation
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
@@ -77,7 +77,7 @@ class GatewayClient:
 
     def assertion(self) -> str:
         """A fresh single-use bearer assertion (2 minutes) for one read or ack."""
-        claims = assertions.make_claims(self.oin, datetime.now(UTC), secrets.token_urlsafe(18))
+        claims = bearer.make_claims(self.oin, datetime.now(UTC), secrets.token_urlsafe(18))
         return envelope.sign(claims, self.key, typ=envelope.ASSERTION_TYP)
 
     def get_json(self, path: str, **params: Any) -> dict[str, Any]:

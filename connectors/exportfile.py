@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gateway import strictjson
+from gateway.domain.schemas import schema_dir
+from gateway.domain.wire import strictjson
 from gateway.errors import GatewayError
-from gateway.schemas import schema_dir
 
 RESERVED = ("subject", "recipient")
 SUBJECT_FIELDS = ("v_number", "bsn")

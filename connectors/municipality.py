@@ -25,7 +25,7 @@ from typing import Any
 import requests
 
 from connectors.client import GatewayClient, Submission, TransportError
-from gateway import envelope
+from gateway.domain.wire import envelope
 from gateway.errors import GatewayError, InvalidSignature
 
 DELIVERY_ID_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_")

@@ -16,7 +16,7 @@ from connectors import exportfile, submission
 from connectors.addressing import Municipalities
 from connectors.client import GatewayClient
 from connectors.exportfile import RESERVED, Row, RowError
-from gateway import strictjson
+from gateway.domain.wire import strictjson
 from gateway.errors import GatewayError
 
 TYPE = "progress-report"

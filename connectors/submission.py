@@ -40,6 +40,7 @@ from tqdm import tqdm
 from connectors.addressing import Municipalities
 from connectors.client import GatewayClient, TransportError
 from connectors.exportfile import Row, RowError, file_digest
+from gateway.domain.schemas import Catalog, load_catalog
 from gateway.errors import (
     Conflict,
     GatewayError,
@@ -48,7 +49,6 @@ from gateway.errors import (
     ServiceUnavailable,
     Unauthenticated,
 )
-from gateway.schemas import Catalog, load_catalog
 
 MESSAGE_NAMESPACE = uuid.UUID("6b1d0f1e-4f0e-5d8a-9c1b-1a2b3c4d5e6f")
 RESIGN_WITHIN = timedelta(days=6)

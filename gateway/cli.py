@@ -17,8 +17,11 @@ import click
 
 from connectors.cli import DomainErrorGroup
 from connectors.cli import parse_time as _time
-from gateway import audit, config, jwk, migrate
-from gateway.parties import KeyRecord, new_party
+from gateway import config
+from gateway.domain.audit import events
+from gateway.domain.parties import KeyRecord, new_party
+from gateway.domain.wire import jwk
+from gateway.storage import migrate
 
 
 def _now() -> datetime:
@@ -26,7 +29,7 @@ def _now() -> datetime:
 
 
 def _store() -> Any:
-    from gateway.app import build_services
+    from gateway.web.app import build_services
 
     return build_services(config.from_env()).store
 
@@ -39,7 +42,7 @@ class _Group(DomainErrorGroup):
 
 @click.group(cls=_Group)
 def main() -> None:
-    """Inburgering gateway: signed intake, consent-checked delivery, audit."""
+    """Inburgering gateway: signed intake, consent-checked delivery, events."""
 
 
 @main.command()
@@ -69,7 +72,7 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply the Alembic migrations up to the newest."""
-    from gateway.db import make_engine
+    from gateway.storage.db import make_engine
 
     settings = config.from_env()
     settings.instance.mkdir(parents=True, exist_ok=True)  # the embedded SQLite lives there
@@ -92,7 +95,7 @@ def parties() -> None:
 def parties_add(oin: str, role: str, name: str, municipality_code: str | None) -> None:
     """Register a party."""
     party = new_party(oin, role, name, municipality_code)
-    _store().add_party(party, _now(), audit.new_trace_id())
+    _store().add_party(party, _now(), events.new_trace_id())
     click.echo(f"registered {party.role} {party.oin}")
 
 
@@ -149,7 +152,7 @@ def keys_add(oin: str, jwk_path: str, not_before: str | None, not_after: str | N
         not_before=_time(not_before) or now,
         not_after=_time(not_after),
     )
-    _store().add_key(record, now, audit.new_trace_id())
+    _store().add_key(record, now, events.new_trace_id())
     click.echo(f"registered key {record.kid} for {oin}")
 
 
@@ -157,7 +160,7 @@ def keys_add(oin: str, jwk_path: str, not_before: str | None, not_after: str | N
 @click.argument("kid")
 def keys_revoke(kid: str) -> None:
     """Revoke a key from now on."""
-    _store().revoke_key(kid, _now(), audit.new_trace_id())
+    _store().revoke_key(kid, _now(), events.new_trace_id())
     click.echo(f"revoked {kid}")
 
 
@@ -177,8 +180,8 @@ def audit_group() -> None:
 )
 def audit_report(v_number: str, out: Path | None) -> None:
     """Write a newcomer's access report (Dutch and English) as HTML."""
-    from gateway.report import render
-    from gateway.rules import check_v_number
+    from gateway.domain.report import render
+    from gateway.domain.rights import check_v_number
 
     check_v_number(v_number)
     store = _store()
@@ -228,7 +231,7 @@ def retention_purge(days: int, dry_run: bool) -> None:
 @click.option("--keep", is_flag=True, help="keep the temporary folder")
 def demo(keep: bool) -> None:
     """Run the whole scenario against a real server on a throw-away database."""
-    from gateway.demo import run_demo
+    from gateway.devtools.demo import run_demo
 
     sys.exit(run_demo(keep=keep))
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from gateway.db import sqlite_url
 from gateway.errors import ConfigurationError
+from gateway.storage.db import sqlite_url
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from gateway import jwk
+from gateway.domain.wire import jwk
 from gateway.errors import BadRequest, ConfigurationError
 
 
@@ -96,7 +96,7 @@ def load_secrets(folder: Path, env: Mapping[str, str] | None = None) -> Secrets:
 
     signing_text = _secret(folder, env, "signing.jwk", "GATEWAY_SIGNING_KEY", new_signing_key)
     try:
-        from gateway import strictjson
+        from gateway.domain.wire import strictjson
 
         signing_key = jwk.import_jwk(strictjson.loads_object(signing_text), private=True)
     except BadRequest as exc:

@@ -12,9 +12,10 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from gateway import config, migrate
-from gateway.db import make_engine
+from gateway import config
 from gateway.instance import load_secrets
+from gateway.storage import migrate
+from gateway.storage.db import make_engine
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
@@ -27,7 +28,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        from gateway.app import create_app
+        from gateway.web.app import create_app
 
         return create_app()
 

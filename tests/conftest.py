@@ -15,12 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from gateway import config, demo
-from gateway.app import build_services
-from gateway.pipeline import Services
-from gateway.schemas import Catalog, load_catalog
-from gateway.serverproc import ServerProcess
-from gateway.synthetic import Newcomer
+from gateway import config
+from gateway.devtools import demo
+from gateway.devtools.serverproc import ServerProcess
+from gateway.devtools.synthetic import Newcomer
+from gateway.domain.schemas import Catalog, load_catalog
+from gateway.service.intake import Services
+from gateway.web.app import build_services
 from tests import postgres
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from gateway import demo, jwk
+from gateway.devtools import demo
+from gateway.devtools.serverproc import ServerProcess
+from gateway.domain.wire import jwk
 from gateway.instance import new_shared_secrets
-from gateway.pipeline import Services
-from gateway.serverproc import ServerProcess
+from gateway.service.intake import Services
 from tests.conftest import services_for
 
 

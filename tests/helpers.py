@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gateway import envelope, jwk
+from gateway.domain.wire import envelope, jwk
 
 
 def b64(data: bytes | str) -> str:
@@ -43,7 +43,7 @@ def profile_payload(rng: Any, now: Any = None) -> tuple[dict[str, Any], Any]:
     """A handover profile payload of a new synthetic newcomer, demo COA to Leiden."""
     from datetime import UTC, datetime
 
-    from gateway import demo, synthetic
+    from gateway.devtools import demo, synthetic
 
     person = synthetic.Newcomer.make(rng)
     payload = synthetic.payload(
@@ -73,9 +73,9 @@ def profile_token(client: Any, seed: int, now: Any = None) -> tuple[str, Any]:
 
 def read_event() -> Any:
     """An audit entry with no subject: what tests append to grow the log."""
-    from gateway import audit
+    from gateway.domain.audit import events
 
-    return audit.Event(
+    return events.Event(
         event="audit.read", actor=None, outcome="ok", trace_id="0" * 32, processing_activity="test"
     )
 
@@ -121,7 +121,7 @@ def database_bytes(services: Any) -> bytes:
     """
     from sqlalchemy import select
 
-    from gateway import db
+    from gateway.storage import db
 
     if services.settings.is_sqlite:
         services.store.engine.dispose()  # the WAL checkpointed into the file

@@ -14,8 +14,8 @@ import os
 import pytest
 from sqlalchemy import Engine, create_engine, make_url, text
 
-from gateway import migrate
-from gateway.db import make_engine
+from gateway.storage import migrate
+from gateway.storage.db import make_engine
 
 URL_VARIABLE = "GATEWAY_TEST_POSTGRES_URL"
 

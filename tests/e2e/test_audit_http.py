@@ -21,9 +21,11 @@ import requests
 
 from connectors.auditor import LogMismatch, verify_log
 from connectors.client import GatewayClient
-from gateway import assertions, checkpoints, demo, envelope, jwk
+from gateway.devtools import demo
+from gateway.devtools.serverproc import ServerProcess
+from gateway.domain.audit import checkpoints
+from gateway.domain.wire import bearer, envelope, jwk
 from gateway.errors import BadRequest, NotAuthorised, Unauthenticated
-from gateway.serverproc import ServerProcess
 from tests.conftest import services_for
 from tests.helpers import profile_token
 
@@ -287,7 +289,7 @@ def test_subject_access_lists_every_entry_about_one_newcomer(shared: Log) -> Non
 def test_flawed_assertions_are_401_with_www_authenticate(shared: Log, flaw: str) -> None:
     auditor = shared.cast.client(demo.AUDITOR)
     key, now = auditor.key, datetime.now(UTC)
-    claims = assertions.make_claims(
+    claims = bearer.make_claims(
         demo.AUDITOR, now, f"jti-{flaw.replace(' ', '-')}-{time.time_ns()}"
     )
     typ = envelope.ASSERTION_TYP

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 import requests
 
-from gateway import demo, envelope, synthetic
-from gateway.pipeline import Services
+from gateway.devtools import demo, synthetic
+from gateway.domain.wire import envelope
+from gateway.service.intake import Services
 from tests.helpers import profile_token
 
 pytestmark = pytest.mark.e2e

@@ -19,8 +19,8 @@ import pytest
 
 from connectors import exportfile, municipality
 from connectors.auditor import verify_log
-from gateway import demo, synthetic
-from gateway.serverproc import ServerProcess
+from gateway.devtools import demo, synthetic
+from gateway.devtools.serverproc import ServerProcess
 from tests.conftest import services_for
 from tests.helpers import connector, write_keys
 

@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 
-from connectors import exportfile, samplefiles
+from connectors import exportfile
 from connectors.auditor import check_once
-from gateway import demo, envelope, synthetic
-from gateway.pipeline import Services
-from gateway.serverproc import ServerProcess
+from gateway.devtools import demo, samplefiles, synthetic
+from gateway.devtools.serverproc import ServerProcess
+from gateway.domain.wire import envelope
+from gateway.service.intake import Services
 from tests.conftest import services_for
 from tests.helpers import connector, write_keys
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from gateway import demo, synthetic
-from gateway.pipeline import Services
-from gateway.serverproc import ServerProcess
+from gateway.devtools import demo, synthetic
+from gateway.devtools.serverproc import ServerProcess
+from gateway.service.intake import Services
 
 pytestmark = pytest.mark.e2e
 LEGAL = {"identity", "placement"}

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from gateway import demo, synthetic
+from gateway.devtools import demo, synthetic
 from gateway.errors import BadRequest, NotAuthorised
 
 pytestmark = pytest.mark.e2e

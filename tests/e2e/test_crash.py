@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from gateway import demo, envelope
-from gateway.serverproc import ServerProcess
+from gateway.devtools import demo
+from gateway.devtools.serverproc import ServerProcess
+from gateway.domain.wire import envelope
 from tests.conftest import services_for
 from tests.helpers import profile_token
 

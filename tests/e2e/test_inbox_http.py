@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 import requests
 
-from gateway import demo, synthetic
+from gateway.devtools import demo, synthetic
 from gateway.errors import NotAuthorised, NotFound
-from gateway.pipeline import Services
+from gateway.service.intake import Services
 
 pytestmark = pytest.mark.e2e
 CONSENTED = {"education", "health"}

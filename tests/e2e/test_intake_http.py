@@ -14,10 +14,12 @@ import requests
 from jwcrypto import jwk as jjwk
 from jwcrypto import jws as jjws
 
-from gateway import audit, demo, envelope, jwk, synthetic
-from gateway.parties import KeyRecord
-from gateway.pipeline import Services
-from gateway.serverproc import ServerProcess
+from gateway.devtools import demo, synthetic
+from gateway.devtools.serverproc import ServerProcess
+from gateway.domain.audit import events
+from gateway.domain.parties import KeyRecord
+from gateway.domain.wire import envelope, jwk
+from gateway.service.intake import Services
 from tests.helpers import b64
 
 pytestmark = pytest.mark.e2e
@@ -48,7 +50,7 @@ def world(cast: demo.Cast, server_services: Services) -> dict[str, Any]:
             not_after=now - timedelta(days=1),
         ),
         now,
-        audit.new_trace_id(),
+        events.new_trace_id(),
     )
     store.add_key(
         KeyRecord(
@@ -58,7 +60,7 @@ def world(cast: demo.Cast, server_services: Services) -> dict[str, Any]:
             not_before=now + timedelta(days=1),
         ),
         now,
-        audit.new_trace_id(),
+        events.new_trace_id(),
     )
     rng = random.Random(42)
     person = synthetic.Newcomer.make(rng)
@@ -296,7 +298,7 @@ def test_accepted_then_retried_gives_the_same_receipt(
         receipt["audit"]["index"], receipt["audit"]["index"] + 1
     )[0]
     assert entry["leaf_hash"] == receipt["audit"]["leaf_hash"]
-    assert entry["leaf_hash"] == audit.leaf_hash(audit.canonical(entry["entry"]))
+    assert entry["leaf_hash"] == events.leaf_hash(events.canonical(entry["entry"]))
 
 
 def test_message_signed_with_jwcrypto_is_accepted_and_its_receipt_verifies_with_jwcrypto(
@@ -311,7 +313,7 @@ def test_message_signed_with_jwcrypto_is_accepted_and_its_receipt_verifies_with_
             not_before=datetime.now(UTC) - timedelta(minutes=1),
         ),
         datetime.now(UTC),
-        audit.new_trace_id(),
+        events.new_trace_id(),
     )
     payload = synthetic.payload(
         "handover-profile",

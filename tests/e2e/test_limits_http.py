@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from gateway import demo, pipeline, synthetic
-from gateway.pipeline import Services
-from gateway.serverproc import ServerProcess
+from gateway.devtools import demo, synthetic
+from gateway.devtools.serverproc import ServerProcess
+from gateway.service import intake
+from gateway.service.intake import Services
 from tests.conftest import services_for
 from tests.helpers import profile_token
 
@@ -68,13 +69,13 @@ def test_the_same_message_raced_by_two_threads_is_stored_once(
 ) -> None:
     token, _ = _profile_token(cast, 103)
     before = server_services.store.count("messages")
-    outcomes: list[pipeline.Outcome] = []
+    outcomes: list[intake.Outcome] = []
     barrier = threading.Barrier(4)
 
     def submit() -> None:
         barrier.wait()
         outcomes.append(
-            pipeline.accept(
+            intake.accept(
                 token.encode(), services=server_services, now=datetime.now(UTC), trace_id="0" * 32
             )
         )

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from gateway import demo
-from gateway.serverproc import free_port
+from gateway.devtools import demo
+from gateway.devtools.serverproc import free_port
 from tests import postgres
 from tests.deployment import Deployment, deployed
 from tests.helpers import profile_token

@@ -21,7 +21,8 @@ import pytest
 import requests
 
 from connectors.client import GatewayClient
-from gateway import demo, envelope
+from gateway.devtools import demo
+from gateway.domain.wire import envelope
 from gateway.errors import GatewayError
 from tests import postgres
 from tests.deployment import Deployment, deployed

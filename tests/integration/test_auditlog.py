@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from gateway import checkpoints, jwk, merkle
+from gateway.domain.audit import checkpoints, merkle
+from gateway.domain.wire import jwk
 from gateway.errors import BadRequest, CheckpointError, ProofError
-from gateway.pipeline import Services
+from gateway.service.intake import Services
 from tests.helpers import read_event
 
 

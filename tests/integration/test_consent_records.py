@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 
-from gateway import consent, demo, pipeline, synthetic
+from gateway.devtools import demo, synthetic
+from gateway.domain import consent
 from gateway.errors import Conflict, GatewayError, SchemaViolation
-from gateway.pipeline import Services
+from gateway.service import intake
+from gateway.service.intake import Services
 
 
 @pytest.fixture
@@ -31,7 +33,7 @@ def _send(services: Services, world: dict[str, Any], type_: str, body: dict[str,
         issued_at=world["now"],
     )
     token = world["cast"].client(demo.LEIDEN).sign(payload)
-    return pipeline.accept(
+    return intake.accept(
         token.encode(), services=services, now=world["now"], trace_id="0" * 32
     ).status
 

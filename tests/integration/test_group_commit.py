@@ -9,10 +9,12 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from gateway import demo, envelope, jwk, pipeline, synthetic
+from gateway.devtools import demo, synthetic
+from gateway.domain.wire import envelope, jwk
 from gateway.errors import Conflict, GatewayError
-from gateway.groupcommit import GroupCommit
-from gateway.pipeline import Outcome, Services
+from gateway.service import intake
+from gateway.service.groupcommit import GroupCommit
+from gateway.service.intake import Outcome, Services
 from tests.helpers import signed_profile
 
 
@@ -68,7 +70,7 @@ def test_concurrent_singles_each_get_their_own_receipt_and_repeats_the_original(
         start.wait(10)
         for token in tokens:
             try:
-                outcome: Outcome | GatewayError = pipeline.accept(
+                outcome: Outcome | GatewayError = intake.accept(
                     token, services=services, now=datetime.now(UTC), trace_id="2" * 32
                 )
             except GatewayError as error:

@@ -6,9 +6,11 @@ import json
 import threading
 from datetime import UTC, datetime, timedelta
 
-from gateway import demo, envelope, inbox, pipeline
-from gateway.parties import Party
-from gateway.pipeline import Services
+from gateway.devtools import demo
+from gateway.domain.parties import Party
+from gateway.domain.wire import envelope
+from gateway.service import inbox, intake
+from gateway.service.intake import Services
 from tests.helpers import profile_token
 
 TRACE = "0" * 32
@@ -21,7 +23,7 @@ def _inbox_of(services: Services, count: int, now: datetime) -> tuple[Party, lis
     for seed in range(count):
         token, _ = profile_token(cast.client(demo.COA), 3100 + seed, now)
         assert (
-            pipeline.accept(token.encode(), services=services, now=now, trace_id=TRACE).status
+            intake.accept(token.encode(), services=services, now=now, trace_id=TRACE).status
             == 202
         )
         ids.append(str(json.loads(envelope.b64url_decode(token.split(".")[1]))["message_id"]))

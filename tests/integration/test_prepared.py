@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from gateway import db
-from gateway.pipeline import Services
-from gateway.prepared import Prepared
+from gateway.service.intake import Services
+from gateway.storage import db
+from gateway.storage.prepared import Prepared
 
 WHEN = datetime(2026, 11, 30, 23, 59, 58, 123456, tzinfo=UTC)
 KEY_ROW = {

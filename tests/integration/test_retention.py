@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from gateway import demo, inbox, merkle, pipeline, synthetic
+from gateway.devtools import demo, synthetic
+from gateway.domain.audit import merkle
 from gateway.errors import Conflict, NotFound
-from gateway.pipeline import Services
+from gateway.service import inbox, intake
+from gateway.service.intake import Services
 from tests.helpers import database_bytes
 
 
@@ -29,7 +31,7 @@ def _send_profile(
         issued_at=now,
     )
     token = cast.client(demo.COA).sign(payload).encode()
-    assert pipeline.accept(token, services=services, now=now, trace_id="0" * 32).status == 202
+    assert intake.accept(token, services=services, now=now, trace_id="0" * 32).status == 202
     return str(payload["message_id"])
 
 

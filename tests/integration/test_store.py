@@ -15,11 +15,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine
 
-from gateway import db, envelope, jwk, pipeline
+from gateway.domain.parties import KeyRecord, new_party
+from gateway.domain.wire import envelope, jwk
 from gateway.errors import ServiceUnavailable
-from gateway.parties import KeyRecord, new_party
-from gateway.pipeline import Services
-from gateway.store import Store
+from gateway.service import intake
+from gateway.service.intake import Services
+from gateway.storage import db
+from gateway.storage.store import Store
 from tests.helpers import database_bytes, read_event, signed_profile
 
 COA = "00000001003214345000"
@@ -113,7 +115,7 @@ def test_accepted_message_is_stored_sealed_and_audited_in_one_go(services: Servi
     rng = random.Random(11)
     payload, token, person = signed_profile(key, rng, now)
     before = services.store.count("audit_entries")
-    outcome = pipeline.accept(token, services=services, now=now, trace_id="1" * 32)
+    outcome = intake.accept(token, services=services, now=now, trace_id="1" * 32)
     assert outcome.status == 202
     receipt = envelope.verify(
         envelope.parse(outcome.receipt.encode(), typ=envelope.RECEIPT_TYP),
@@ -156,10 +158,10 @@ def test_a_busy_database_is_unavailable_and_keeps_nothing(services: Services, ba
 
     def send(via: Services) -> list[int]:
         if not batch:
-            return [pipeline.accept(tokens[0], services=via, now=now, trace_id="0" * 32).status]
+            return [intake.accept(tokens[0], services=via, now=now, trace_id="0" * 32).status]
         items: list[bytes] = [*tokens, b"not a jws"] if via is impatient else tokens
-        outcomes = pipeline.accept_batch(items, services=via, now=now, trace_id="0" * 32)
-        return [o.status for o in outcomes if isinstance(o, pipeline.Outcome)]
+        outcomes = intake.accept_batch(items, services=via, now=now, trace_id="0" * 32)
+        return [o.status for o in outcomes if isinstance(o, intake.Outcome)]
 
     before = services.store.count("audit_entries"), services.store.count("messages")
     with _counter_held_elsewhere(url), pytest.raises(ServiceUnavailable):
@@ -177,7 +179,7 @@ def test_a_messages_reads_come_in_one_row_and_its_stored_copy_with_the_lock(
     key = _register(services, now)
     rng = random.Random(13)
     payload, token, _ = signed_profile(key, rng, now)
-    outcome = pipeline.accept(token, services=services, now=now, trace_id="3" * 32)
+    outcome = intake.accept(token, services=services, now=now, trace_id="3" * 32)
     kid, message_id, subject = jwk.thumbprint(key), payload["message_id"], "s" * 64
 
     with services.store.session() as session:

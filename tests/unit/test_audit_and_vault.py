@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway import audit, vault
+from gateway.domain import vault
+from gateway.domain.audit import events
 from gateway.errors import ConfigurationError
 
 
@@ -19,29 +20,29 @@ def test_canonical_bytes_follow_rfc8785() -> None:
         "string": '€$\u000f\nA\'B"\\\\"/',
         "literals": [None, True, False],
     }
-    assert audit.canonical(obj) == (
+    assert events.canonical(obj) == (
         b'{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],'
         b'"string":"\xe2\x82\xac$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}'
     )
 
 
 def test_leaf_hash_is_rfc9162() -> None:
-    assert audit.leaf_hash(b"") == hashlib.sha256(b"\x00").hexdigest()
+    assert events.leaf_hash(b"") == hashlib.sha256(b"\x00").hexdigest()
     assert (
-        audit.leaf_hash(b"") == "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"
+        events.leaf_hash(b"") == "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"
     )
 
 
 def test_entry_holds_every_member_of_the_contract() -> None:
-    ev = audit.Event(
+    ev = events.Event(
         event="message.refused",
         actor=None,
         outcome="refused",
         trace_id="ab" * 16,
-        processing_activity=audit.INTAKE,
+        processing_activity=events.INTAKE,
         reason="malformed",
     )
-    entry = audit.entry(7, datetime(2026, 11, 23, tzinfo=UTC), ev)
+    entry = events.entry(7, datetime(2026, 11, 23, tzinfo=UTC), ev)
     assert set(entry) == {
         "index",
         "time",
@@ -65,15 +66,15 @@ def test_entry_holds_every_member_of_the_contract() -> None:
 
 def test_unknown_event_is_a_bug() -> None:
     with pytest.raises(ValueError):
-        audit.Event(
+        events.Event(
             event="message.read", actor=None, outcome="ok", trace_id="0", processing_activity="x"
         )
 
 
 def test_pseudonym_is_keyed_and_hides_the_number() -> None:
-    a = audit.pseudonym(b"k" * 32, "1234567890")
-    assert a == audit.pseudonym(b"k" * 32, "1234567890")
-    assert a != audit.pseudonym(b"j" * 32, "1234567890")
+    a = events.pseudonym(b"k" * 32, "1234567890")
+    assert a == events.pseudonym(b"k" * 32, "1234567890")
+    assert a != events.pseudonym(b"j" * 32, "1234567890")
     assert "1234567890" not in a and len(a) == 64
 
 
@@ -88,7 +89,7 @@ def test_pseudonym_is_keyed_and_hides_the_number() -> None:
     ],
 )
 def test_trace_id_comes_from_a_valid_traceparent(header: str | None, kept: bool) -> None:
-    trace = audit.trace_id_from(header)
+    trace = events.trace_id_from(header)
     assert len(trace) == 32
     assert (trace == "0af7651916cd43dd8448eb211c80319c") is kept
 
@@ -112,7 +113,7 @@ _text = st.text(st.characters(codec="utf-8"), max_size=40)
 
 @settings(max_examples=400, deadline=None)
 @given(
-    event=st.sampled_from(sorted(audit.EVENTS)),
+    event=st.sampled_from(sorted(events.EVENTS)),
     actor=st.none() | _text,
     subject=st.none() | _text,
     reason=st.none() | _text,
@@ -135,7 +136,7 @@ def test_fast_entry_encoding_is_byte_for_byte_rfc8785(
     withheld: list[str],
     basis: dict[str, str],
 ) -> None:
-    ev = audit.Event(
+    ev = events.Event(
         event=event,
         actor=actor,
         outcome="ok",
@@ -147,5 +148,5 @@ def test_fast_entry_encoding_is_byte_for_byte_rfc8785(
         categories_withheld=withheld,
         basis=basis,
     )
-    entry = audit.entry(index, datetime(2026, 11, 23, tzinfo=UTC), ev)
-    assert audit.canonical_entry(entry) == audit.canonical(entry)
+    entry = events.entry(index, datetime(2026, 11, 23, tzinfo=UTC), ev)
+    assert events.canonical_entry(entry) == events.canonical(entry)

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from gateway import config
-from gateway.db import make_engine
 from gateway.errors import ConfigurationError
+from gateway.storage.db import make_engine
 
 
 def test_the_embedded_default_needs_no_variables(tmp_path: Path) -> None:

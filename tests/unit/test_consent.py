@@ -10,10 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway import consent, synthetic
-from gateway.consent import Declaration, Request, Withdrawal
-from gateway.minimise import minimise
-from gateway.schemas import Catalog
+from gateway.devtools import synthetic
+from gateway.domain import consent
+from gateway.domain.consent import Declaration, Request, Withdrawal
+from gateway.domain.minimise import minimise
+from gateway.domain.schemas import Catalog
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 COA, PROVIDER = "00000001003214345000", "00000001820029336000"

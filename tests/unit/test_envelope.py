@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from gateway import envelope, jwk
+from gateway.domain.wire import envelope, jwk
 from gateway.errors import GatewayError, InvalidSignature, MalformedMessage, UnsupportedHeader
 from tests.helpers import b64, forge, header_for
 

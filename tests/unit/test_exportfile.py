@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from connectors import coa, exportfile, provider, samplefiles, submission
+from connectors import coa, exportfile, provider, submission
 from connectors.addressing import Municipalities
 from connectors.exportfile import ExportFileError, RowError
-from gateway import synthetic
-from gateway.schemas import Catalog
+from gateway.devtools import samplefiles, synthetic
+from gateway.domain.schemas import Catalog
 
 LEIDEN, UTRECHT = "00000001002220647000", "00000001002220650000"
 MUNICIPALITIES = Municipalities(

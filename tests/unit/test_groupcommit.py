@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from gateway.groupcommit import GroupCommit
+from gateway.service.groupcommit import GroupCommit
 
 
 class _Writer:

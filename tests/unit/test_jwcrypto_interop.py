@@ -8,7 +8,7 @@ import pytest
 from jwcrypto import jwk as jjwk
 from jwcrypto import jws as jjws
 
-from gateway import envelope, jwk
+from gateway.domain.wire import envelope, jwk
 
 TYP = envelope.MESSAGE_TYP
 

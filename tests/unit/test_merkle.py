@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway import merkle
+from gateway.domain.audit import merkle
 from gateway.errors import ProofError
 
 VECTORS = Path(__file__).resolve().parent.parent / "data" / "merkle"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from gateway import report
+from gateway.domain import report
 
 COA, LEIDEN, AUDITOR = "00000001003214345000", "00000001002220647000", "00000001800866472000"
 PARTIES = {COA: "COA", LEIDEN: "Gemeente <Leiden>", AUDITOR: "Auditdienst"}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway import envelope, jwk
+from gateway.domain.wire import envelope, jwk
 from tests.helpers import raw_sign
 
 PRIVATE = {

@@ -5,11 +5,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from gateway import assignments, envelope, jwk, rules, synthetic
+from gateway.devtools import synthetic
+from gateway.domain import assignments, rights
+from gateway.domain.message import Message
+from gateway.domain.parties import KeyRecord, Party, new_party
+from gateway.domain.schemas import Catalog
+from gateway.domain.wire import envelope, jwk
 from gateway.errors import NotAuthorised, Replay, SchemaViolation, SenderMismatch
-from gateway.message import Message
-from gateway.parties import KeyRecord, Party, new_party
-from gateway.schemas import Catalog
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 COA = Party("00000001003214345000", "coa", "COA")
@@ -48,46 +50,46 @@ def _profile(catalog: Catalog, code: str = "GM0546", recipient: Party = LEIDEN) 
 @pytest.mark.parametrize("sender", [PROVIDER, LEIDEN, AUDITOR])
 def test_only_coa_sends_handover_profiles(catalog: Catalog, sender: Party) -> None:
     with pytest.raises(NotAuthorised):
-        rules.check_rights(_profile(catalog), sender, LEIDEN)
+        rights.check_rights(_profile(catalog), sender, LEIDEN)
 
 
 def test_coa_sends_a_profile_to_a_registered_municipality(catalog: Catalog) -> None:
-    rules.check_rights(_profile(catalog), COA, LEIDEN)
+    rights.check_rights(_profile(catalog), COA, LEIDEN)
     with pytest.raises(NotAuthorised):
-        rules.check_rights(_profile(catalog), COA, None)
+        rights.check_rights(_profile(catalog), COA, None)
     with pytest.raises(NotAuthorised):
-        rules.check_rights(_profile(catalog), COA, PROVIDER)
+        rights.check_rights(_profile(catalog), COA, PROVIDER)
 
 
 def test_progress_report_needs_an_assignment_in_force(catalog: Catalog) -> None:
     report = _message(catalog, PROVIDER, "progress-report", synthetic.progress_report(PROVIDER.oin))
-    rules.check_rights(report, PROVIDER, LEIDEN)
-    rules.check_assigned([_assignment(PROVIDER.oin)], PROVIDER.oin, NOW)
+    rights.check_rights(report, PROVIDER, LEIDEN)
+    rights.check_assigned([_assignment(PROVIDER.oin)], PROVIDER.oin, NOW)
     with pytest.raises(NotAuthorised):
-        rules.check_assigned([], PROVIDER.oin, NOW)
+        rights.check_assigned([], PROVIDER.oin, NOW)
     with pytest.raises(NotAuthorised):
-        rules.check_assigned([_assignment("00000001000000000099")], PROVIDER.oin, NOW)
+        rights.check_assigned([_assignment("00000001000000000099")], PROVIDER.oin, NOW)
 
 
 def test_municipality_records_only_for_itself(catalog: Catalog) -> None:
     body = synthetic.provider_assignment(PROVIDER.oin, NOW)
     msg = _message(catalog, LEIDEN, "provider-assignment", body, recipient=UTRECHT)
     with pytest.raises(NotAuthorised):
-        rules.check_rights(msg, LEIDEN, UTRECHT)
+        rights.check_rights(msg, LEIDEN, UTRECHT)
 
 
 def test_profile_must_be_placed_in_the_recipient_municipality(catalog: Catalog) -> None:
-    rules.check_consistency(_profile(catalog), LEIDEN)
+    rights.check_consistency(_profile(catalog), LEIDEN)
     with pytest.raises(SchemaViolation) as caught:
-        rules.check_consistency(_profile(catalog, recipient=UTRECHT), UTRECHT)
+        rights.check_consistency(_profile(catalog, recipient=UTRECHT), UTRECHT)
     assert caught.value.errors[0]["pointer"] == "/body/placement/municipality_code"
 
 
 def test_sender_must_own_the_key() -> None:
-    rules.check_sender({"sender": COA.oin}, COA.oin)
+    rights.check_sender({"sender": COA.oin}, COA.oin)
     for payload in ({"sender": PROVIDER.oin}, {}, {"sender": 1}):
         with pytest.raises(SenderMismatch):
-            rules.check_sender(payload, COA.oin)
+            rights.check_sender(payload, COA.oin)
 
 
 @pytest.mark.parametrize(
@@ -101,7 +103,7 @@ def test_sender_must_own_the_key() -> None:
     ],
 )
 def test_replay_window(offset: timedelta, ok: bool) -> None:
-    check = lambda: rules.check_fresh(NOW + offset, NOW, timedelta(days=7), timedelta(seconds=300))  # noqa: E731
+    check = lambda: rights.check_fresh(NOW + offset, NOW, timedelta(days=7), timedelta(seconds=300))  # noqa: E731
     if ok:
         check()
     else:

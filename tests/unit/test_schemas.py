@@ -14,7 +14,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from gateway import schemas, synthetic
+from gateway.devtools import synthetic
+from gateway.domain import schemas
 from gateway.errors import ConfigurationError, SchemaViolation
 
 DIR = schemas.schema_dir()

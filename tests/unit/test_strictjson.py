@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway import strictjson
+from gateway.domain.wire import strictjson
 from gateway.errors import MalformedMessage
 
 

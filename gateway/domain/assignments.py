@@ -1,0 +1,56 @@
+"""Provider assignments: which provider runs which newcomer's route, when.
+
+Assignments are never updated in place: each ``provider-assignment`` message
+adds a version, and the newest version of an ``assignment_id`` is the one in
+force. Must not import Flask or SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from gateway.domain.message import Message, parse_utc
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    assignment_id: str
+    municipality: str
+    provider: str
+    route: str
+    valid_from: datetime
+    valid_until: datetime | None
+    status: str
+
+    def covers(self, now: datetime) -> bool:
+        if self.status != "active" or now < self.valid_from:
+            return False
+        return self.valid_until is None or now < self.valid_until
+
+
+def from_message(message: Message) -> Assignment:
+    """The assignment a verified provider-assignment message records."""
+    body = message.body
+    until = body.get("valid_until")
+    return Assignment(
+        assignment_id=body["assignment_id"].lower(),
+        municipality=message.recipient,
+        provider=body["provider"],
+        route=body["route"],
+        valid_from=parse_utc(body["valid_from"]),
+        valid_until=parse_utc(until) if until else None,
+        status=body.get("status", "active"),
+    )
+
+
+def in_force(history: Iterable[Assignment], provider: str, now: datetime) -> bool:
+    """Whether ``provider`` holds an assignment in force at ``now``.
+
+    ``history`` is oldest first; only the newest version of each assignment counts.
+    """
+    latest: dict[str, Assignment] = {}
+    for version in history:
+        latest[version.assignment_id] = version
+    return any(a.provider == provider and a.covers(now) for a in latest.values())

@@ -1,0 +1,149 @@
+"""Consent in force: may this category of this newcomer's data leave now?
+
+``evaluate`` is a pure function of (recipient, source party, message type,
+category, purpose, now) and the newcomer's recorded declarations and
+withdrawals. It answers *deliver* with the basis (``legal:<reference>`` from
+the policy, or ``consent:<declaration_id>``), or *withhold* with a reason.
+Nothing is ever allowed by default: a category the policy does not map, or
+no declaration at all, withholds.
+
+Declarations and withdrawals are facts recorded once and never changed: a
+withdrawal ends a declaration from ``withdrawn_at`` on, for good, and renewed
+consent takes a new declaration. A withdrawal by the newcomer is
+``withdrawn``; one by the recording party is ``revoked`` (W3C DPV's
+ConsentWithdrawn and ConsentRevoked). Must not import Flask or SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from gateway.domain.message import parse_utc
+
+# The order in which a declaration's flaws are reported: the first that applies.
+REASONS = (
+    "withdrawn",
+    "revoked",
+    "not-yet-valid",
+    "expired",
+    "source-not-covered",
+    "needs-explicit-consent",
+    "no-consent",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Declaration:
+    declaration_id: str
+    granted_to: str
+    sources: frozenset[str]
+    categories: frozenset[str]
+    purposes: frozenset[str]
+    explicit_health_consent: bool
+    valid_from: datetime
+    valid_until: datetime
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> Declaration:
+        """From a schema-valid consent-declaration body."""
+        return cls(
+            declaration_id=body["declaration_id"].lower(),
+            granted_to=body["granted_to"],
+            sources=frozenset(body["sources"]),
+            categories=frozenset(body["categories"]),
+            purposes=frozenset(body["purposes"]),
+            explicit_health_consent=body["explicit_health_consent"],
+            valid_from=parse_utc(body["valid_from"]),
+            valid_until=parse_utc(body["valid_until"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Withdrawal:
+    declaration_id: str
+    withdrawn_at: datetime
+    by: str = "data-subject"  # or "recording-party": a revocation
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> Withdrawal:
+        """From a schema-valid consent-withdrawal body."""
+        return cls(
+            declaration_id=body["declaration_id"].lower(),
+            withdrawn_at=parse_utc(body["withdrawn_at"]),
+            by=body.get("by", "data-subject"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    category: str
+    deliver: bool
+    basis: str | None = None  # when delivered
+    reason: str | None = None  # when withheld
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """What is asked: this category of a message of this type, from this source, for this use."""
+
+    recipient: str
+    source: str
+    type: str
+    purpose: str
+
+
+def evaluate(
+    category: str,
+    request: Request,
+    now: datetime,
+    policy: Mapping[str, Mapping[str, str]],
+    declarations: Iterable[Declaration],
+    withdrawals: Iterable[Withdrawal],
+) -> Decision:
+    """Deliver or withhold one category at ``now``; see the module docstring."""
+    rule = policy.get(request.type, {}).get(category)
+    if rule is None:
+        return Decision(category, deliver=False, reason="no-consent")
+    if rule.startswith("legal:"):
+        return Decision(category, deliver=True, basis=rule)
+    explicit = rule == "explicit-consent"
+    ended = {w.declaration_id: w for w in withdrawals if w.withdrawn_at <= now}
+    relevant = [
+        d
+        for d in declarations
+        if d.granted_to == request.recipient
+        and category in d.categories
+        and request.purpose in d.purposes
+    ]
+    flaws: list[str] = []
+    # Newest first, so that a tie is decided by the most recent declaration.
+    for declaration in sorted(relevant, key=lambda d: d.valid_from, reverse=True):
+        flaw = _flaw(declaration, request, now, explicit, ended.get(declaration.declaration_id))
+        if flaw is None:
+            return Decision(category, deliver=True, basis=f"consent:{declaration.declaration_id}")
+        flaws.append(flaw)
+    reason = min(flaws, key=REASONS.index) if flaws else "no-consent"
+    return Decision(category, deliver=False, reason=reason)
+
+
+def _flaw(
+    declaration: Declaration,
+    request: Request,
+    now: datetime,
+    explicit: bool,
+    withdrawal: Withdrawal | None,
+) -> str | None:
+    if withdrawal is not None:
+        return "revoked" if withdrawal.by == "recording-party" else "withdrawn"
+    if now < declaration.valid_from:
+        return "not-yet-valid"
+    if now >= declaration.valid_until:
+        return "expired"
+    if request.source not in declaration.sources:
+        return "source-not-covered"
+    if explicit and not declaration.explicit_health_consent:
+        return "needs-explicit-consent"
+    return None

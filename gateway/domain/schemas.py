@@ -1,0 +1,229 @@
+"""The JSON Schemas of the contract, their validators, categories and policy.
+
+Everything here is built once at start (``load_catalog``): jsonschema-rs
+validators for the per-message pipeline (microseconds a document), each
+schema checked against the 2020-12 meta-schema (the tests check them with the
+reference validator, ``jsonschema``, too, and prove both agree), the
+``x-category`` of each top-level body member, and the policy file that maps
+every category to a legal basis or (explicit) consent.
+A policy that leaves a category unmapped refuses the start.
+
+Errors name JSON pointers and keywords, never values. Must not import Flask
+or SQL.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema_rs
+
+from gateway.errors import ConfigurationError, SchemaViolation
+
+MESSAGE_TYPES = (
+    "handover-profile",
+    "progress-report",
+    "provider-assignment",
+    "consent-declaration",
+    "consent-withdrawal",
+)
+_BASIS = re.compile(r"^(legal:[A-Za-z0-9._/-]{1,100}|consent|explicit-consent)$")
+_FILE = re.compile(r"^(?P<type>[a-z-]+)\.v(?P<version>[0-9]+)\.json$")
+MAX_ERRORS = 20
+
+
+def is_bsn(value: object) -> bool:
+    """The 11-test of the BSN (elfproef): 9 digits, weighted sum divisible by 11."""
+    if not isinstance(value, str) or len(value) != 9 or not value.isascii() or not value.isdigit():
+        return False
+    total = sum(int(d) * w for d, w in zip(value[:8], range(9, 1, -1), strict=True))
+    total -= int(value[8])
+    return total % 11 == 0 and value != "000000000"
+
+
+FORMATS: dict[str, Callable[[str], bool]] = {"bsn": is_bsn}
+"""Formats of our own, given to both validators so that they judge alike."""
+
+
+def schema_dir() -> Path:
+    """Where the schema files are: inside an installed wheel, or the source tree."""
+    packaged = resources.files("gateway") / "_schemas"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parents[2] / "schemas"
+
+
+def pointer(path: Iterable[str | int]) -> str:
+    """RFC 6901 JSON pointer from path parts."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
+
+
+@dataclass(frozen=True)
+class BodySchema:
+    type: str
+    version: int
+    validator: Any
+    categories: dict[str, str]
+    """top-level body member → category (its x-category)"""
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """All schemas and the policy, loaded and cross-checked."""
+
+    envelope: Any
+    bodies: dict[tuple[str, int], BodySchema]
+    policy: dict[str, dict[str, str]]
+    """type → category → 'legal:<ref>' | 'consent' | 'explicit-consent'"""
+
+    def check_envelope(self, payload: Mapping[str, Any]) -> None:
+        """Validate a message payload's envelope members.
+
+        Raises SchemaViolation naming the failing pointers.
+        """
+        _raise_errors(self.envelope, payload, prefix=())
+
+    def check_body(self, type_: str, version: int, body: Mapping[str, Any]) -> BodySchema:
+        """Validate ``body`` against the schema of its type and version.
+
+        Raises SchemaViolation when there is no such schema or the body fails it.
+        """
+        schema = self.bodies.get((type_, version))
+        if schema is None:
+            raise SchemaViolation(
+                [{"pointer": "/version", "keyword": "enum"}],
+                detail=f"no schema for {type_} version {version}",
+            )
+        _raise_errors(schema.validator, body, prefix=("body",))
+        return schema
+
+
+def _raise_errors(validator: Any, instance: Any, prefix: tuple[str, ...]) -> None:
+    if validator.is_valid(instance):
+        return
+    errors = []
+    for error in validator.iter_errors(instance):
+        keyword = str(error.schema_path[-1]) if error.schema_path else ""
+        errors.append({"pointer": pointer((*prefix, *error.instance_path)), "keyword": keyword})
+        if len(errors) >= MAX_ERRORS:
+            break
+    raise SchemaViolation(errors)
+
+
+def build_validator(schema: dict[str, Any]) -> Any:
+    """A jsonschema-rs validator that asserts formats (ours included)."""
+    return jsonschema_rs.validator_for(
+        schema, validate_formats=True, formats=FORMATS, ignore_unknown_formats=False, mask="…"
+    )
+
+
+def build_reference_validator(schema: Mapping[str, Any]) -> Any:
+    """The pure-Python ``jsonschema`` validator with format assertion, for cross-checks."""
+    import jsonschema
+
+    checker = jsonschema.Draft202012Validator.FORMAT_CHECKER
+    checker = jsonschema.FormatChecker(formats=list(checker.checkers))
+    for name, func in FORMATS.items():
+        checker.checks(name)(func)
+    return jsonschema.Draft202012Validator(schema, format_checker=checker)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(f"cannot read schema file {path.name}: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigurationError(f"{path.name} is not a JSON object")
+    return data
+
+
+def _check_meta(name: str, schema: dict[str, Any]) -> None:
+    # jsonschema-rs at start (the reference ``jsonschema`` takes seconds to import
+    # with its format extras); tests check every file with the reference too.
+    if schema.get("$schema") != "https://json-schema.org/draft/2020-12/schema":
+        raise ConfigurationError(f"{name} must declare JSON Schema 2020-12")
+    try:
+        jsonschema_rs.meta.validate(schema)
+    except jsonschema_rs.ValidationError:
+        raise ConfigurationError(f"{name} is not a valid 2020-12 schema") from None
+
+
+def categories_of(name: str, schema: Mapping[str, Any]) -> dict[str, str]:
+    """Top-level member → x-category; every member must name one."""
+    categories = {}
+    for member, sub in schema.get("properties", {}).items():
+        category = sub.get("x-category") if isinstance(sub, dict) else None
+        if not isinstance(category, str) or not category:
+            raise ConfigurationError(f"{name}: body member {member!r} has no x-category")
+        categories[member] = category
+    if schema.get("additionalProperties") is not False:
+        raise ConfigurationError(f"{name}: body must set additionalProperties: false")
+    return categories
+
+
+def load_policy(
+    path: Path, bodies: Mapping[tuple[str, int], BodySchema]
+) -> dict[str, dict[str, str]]:
+    """Read and check the policy against the schemas.
+
+    Raises ConfigurationError when a category of a known schema is unmapped,
+    a basis is not of the allowed forms, or the policy names unknown types.
+    """
+    data = _read(path)
+    types = data.get("types")
+    if data.get("version") != 1 or not isinstance(types, dict):
+        raise ConfigurationError(f"{path.name}: expected a version 1 policy with 'types'")
+    policy: dict[str, dict[str, str]] = {}
+    for type_, mapping in types.items():
+        if type_ not in MESSAGE_TYPES or not isinstance(mapping, dict):
+            raise ConfigurationError(f"{path.name}: unknown message type {type_!r}")
+        for category, basis in mapping.items():
+            if not isinstance(basis, str) or not _BASIS.match(basis):
+                raise ConfigurationError(f"{path.name}: {type_}/{category}: invalid basis")
+        policy[type_] = dict(mapping)
+    for schema in bodies.values():
+        mapped = policy.get(schema.type, {})
+        missing = sorted(set(schema.categories.values()) - set(mapped))
+        if missing:
+            raise ConfigurationError(
+                f"{path.name}: categories of {schema.type} v{schema.version} unmapped: "
+                + ", ".join(missing)
+            )
+    return policy
+
+
+def load_catalog(directory: Path | None = None, policy_path: Path | None = None) -> Catalog:
+    """Load every schema and the policy, check them, and build the validators.
+
+    Raises ConfigurationError when a schema is not valid 2020-12, lacks its
+    x-category annotations, or the policy does not cover it.
+    """
+    directory = directory or schema_dir()
+    envelope_schema = _read(directory / "message.v1.json")
+    _check_meta("message.v1.json", envelope_schema)
+    bodies: dict[tuple[str, int], BodySchema] = {}
+    for path in sorted(directory.glob("*.v*.json")):
+        match = _FILE.match(path.name)
+        if not match or match["type"] not in MESSAGE_TYPES:
+            continue
+        schema = _read(path)
+        _check_meta(path.name, schema)
+        type_, version = match["type"], int(match["version"])
+        bodies[(type_, version)] = BodySchema(
+            type=type_,
+            version=version,
+            validator=build_validator(schema),
+            categories=categories_of(path.name, schema),
+        )
+    missing_types = set(MESSAGE_TYPES) - {t for t, _ in bodies}
+    if missing_types:
+        raise ConfigurationError(f"no schema for {', '.join(sorted(missing_types))}")
+    policy = load_policy(policy_path or directory / "policy.v1.json", bodies)
+    return Catalog(envelope=build_validator(envelope_schema), bodies=bodies, policy=policy)

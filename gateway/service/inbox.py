@@ -1,0 +1,136 @@
+"""The municipality inbox: what may leave, decided at the moment it leaves.
+
+A pull reads the unacknowledged deliveries beyond a cursor, evaluates consent
+for every category of every delivery *now* (so a withdrawal between two
+pulls of one delivery shows at the second), cuts each body to what may go,
+signs a delivery token over the result, and audits each delivery with the
+categories delivered and withheld and the basis of each. Deliveries come
+again until acknowledged (at least once); an ack is idempotent.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from gateway.domain import consent
+from gateway.domain.audit import events
+from gateway.domain.minimise import minimise
+from gateway.domain.parties import Party
+from gateway.domain.wire import envelope
+from gateway.service.intake import Services
+from gateway.storage.store import Pending
+
+DELIVERY_TYP = envelope.DELIVERY_TYP
+PULL_ACTIVITY = {
+    "handover-profile": "inburgering/overdracht-coa",
+    "progress-report": "inburgering/voortgang-aanbieder",
+}
+PURPOSE = {"handover-profile": "brede-intake", "progress-report": "voortgang"}
+"""The purpose a municipality processes each type for; consent must name it."""
+
+
+@dataclass(frozen=True)
+class Page:
+    deliveries: list[dict[str, Any]]
+    next_cursor: int
+
+
+def pull(
+    services: Services,
+    municipality: Party,
+    after: int,
+    limit: int,
+    now: datetime,
+    trace_id: str,
+    lease: timedelta = timedelta(0),
+) -> Page:
+    """The next page of this municipality's inbox, minimised by consent in force now.
+
+    With a ``lease`` the page's deliveries go to no other pull until the lease
+    ends or they are acknowledged (see Store.pending_deliveries).
+    """
+    store = services.store
+    pending = store.pending_deliveries(municipality.oin, after, limit, now, lease)
+    # One query for the bodies, two for the consent of everyone on the page.
+    raws = store.read_messages([item.message_id for item in pending])
+    histories = store.consent_histories(municipality.oin, [item.subject for item in pending])
+    deliveries: list[dict[str, Any]] = []
+    pulled: list[events.Event] = []
+    for item in pending:
+        raw = raws.get(item.message_id)
+        if raw is None:
+            continue  # erased since the page was read
+        # Strictly parsed and verified at intake; this is the gateway's own copy.
+        payload = json.loads(envelope.b64url_decode(raw.split(b".")[1].decode("ascii")))
+        type_ = payload["type"]
+        declarations, withdrawals = histories[item.subject]
+        ask = consent.Request(
+            recipient=municipality.oin, source=payload["sender"], type=type_, purpose=PURPOSE[type_]
+        )
+        schema = services.catalog.bodies[(type_, payload["version"])]
+        decide = functools.partial(
+            consent.evaluate,
+            request=ask,
+            now=now,
+            policy=services.catalog.policy,
+            declarations=declarations,
+            withdrawals=withdrawals,
+        )
+        cut = minimise(payload["body"], schema.categories, decide)
+        pulled.append(
+            events.Event(
+                event="delivery.pulled",
+                actor=municipality.oin,
+                outcome="delivered" if not cut.empty else "withheld",
+                trace_id=trace_id,
+                subject=item.subject,
+                message_id=item.message_id,
+                type=type_,
+                categories_delivered=cut.delivered,
+                categories_withheld=cut.withheld,
+                basis=cut.basis,
+                processing_activity=PULL_ACTIVITY[type_],
+            )
+        )
+        if cut.empty:
+            continue  # nothing may leave: the delivery is not shown at all
+        delivery = {
+            "delivery_id": item.delivery_id,
+            "message_id": item.message_id,
+            "type": type_,
+            "version": payload["version"],
+            "sender": payload["sender"],
+            "subject": payload["subject"],
+            "issued_at": payload["issued_at"],
+            "received_at": events.format_time(item.received_at),
+            "body": cut.body,
+            "withheld_categories": list(cut.withheld),
+        }
+        delivery["delivery_token"] = services.sign(delivery, DELIVERY_TYP)
+        deliveries.append(delivery)
+    store.record_events(pulled, now)
+    return Page(deliveries=deliveries, next_cursor=pending[-1].cursor if pending else after)
+
+
+def acknowledge(
+    services: Services, municipality: Party, delivery_id: str, now: datetime, trace_id: str
+) -> None:
+    """Acknowledge one delivery; again is fine. Raises NotFound for another's or none."""
+
+    def event(item: Pending, first: bool) -> events.Event:
+        return events.Event(
+            event="delivery.acknowledged",
+            actor=municipality.oin,
+            outcome="ok",
+            trace_id=trace_id,
+            subject=item.subject,
+            message_id=item.message_id,
+            reason=None if first else "already-acknowledged",
+            processing_activity="inburgering/ontvangst-gemeente",
+        )
+
+    services.store.acknowledge(municipality.oin, delivery_id, now, event)

@@ -1,0 +1,182 @@
+"""The auditor API: checkpoints, entries, proofs, and a newcomer's own entries.
+
+Every read is authenticated by a bearer assertion and itself audited
+(``audit.read``), so the log shows who looked at it. The checkpoint is open to
+every registered party; the rest to the auditor role.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from flask import Response, request
+from flask_smorest import Blueprint
+
+from gateway.domain import rights
+from gateway.domain.audit import events
+from gateway.domain.parties import Party
+from gateway.errors import BadRequest, NotFound
+from gateway.storage.auditlog import PAGE
+from gateway.web import http, problems
+
+blp = Blueprint("audit", __name__, url_prefix="/v1/audit", description="Tamper-evident audit log")
+
+ACCOUNTABILITY = "inburgering/verantwoording"
+READ_PROBLEMS = {
+    400: "bad-request (parameters), invalid-proof",
+    401: "unauthenticated",
+    403: "not-authorised (role)",
+    503: "unavailable",
+}
+
+
+def _audited(party: Party, now: datetime, reason: str, subject: str | None = None) -> None:
+    http.services().store.record_event(
+        events.Event(
+            event="audit.read",
+            actor=party.oin,
+            outcome="ok",
+            trace_id=http.trace_id(),
+            processing_activity=ACCOUNTABILITY,
+            subject=subject,
+            reason=reason,
+        ),
+        now,
+    )
+
+
+@blp.route("/checkpoint", methods=["GET"])
+@blp.doc(
+    summary="The newest signed checkpoint (signed anew if the log grew); "
+    "Accept: text/plain gives the C2SP signed note"
+)
+@problems.documented(blp, READ_PROBLEMS)
+def checkpoint() -> Any:
+    party = http.caller()
+    now = http.now()
+    log = http.services().auditlog
+    _audited(party, now, "checkpoint")  # first, so that the checkpoint covers this read too
+    current = log.checkpoint(now) or log.latest()
+    if current is None:
+        raise NotFound("the log is empty")
+    best = request.accept_mimetypes.best_match(["application/json", "text/plain"])
+    if best == "text/plain":
+        return Response(current.note, mimetype="text/plain", headers={"Cache-Control": "no-store"})
+    return {"checkpoint": current.jws, "seq": current.seq}
+
+
+@blp.route("/checkpoints", methods=["GET"])
+@blp.doc(summary="Signed checkpoints issued after sequence number `after`, oldest first")
+@problems.documented(blp, READ_PROBLEMS)
+def checkpoint_list() -> Any:
+    party = http.caller("auditor")
+    after = http.int_arg("after", default=0)
+    found = http.services().auditlog.checkpoints(after, PAGE)
+    _audited(party, http.now(), f"checkpoints:after:{after}")
+    return {
+        "checkpoints": [{"seq": c.seq, "checkpoint": c.jws, "note": c.note} for c in found],
+        "next_after": found[-1].seq if len(found) == PAGE else None,
+    }
+
+
+def _entry_range(most: int) -> tuple[int, int]:
+    """``start`` and ``end`` of a read of entries; ``end`` defaults to ``start + most``.
+
+    Raises BadRequest unless start < end and end - start <= most.
+    """
+    start = http.int_arg("start", default=0)
+    end = http.int_arg("end", default=start + most)
+    if end <= start or end - start > most:
+        raise BadRequest(f"need start < end and at most {most} entries a request")
+    return start, end
+
+
+EXPORT_MAX = 100_000
+EXPORT_CHUNK = 10_000
+JSONL = "application/jsonl"
+
+
+@blp.route("/export", methods=["GET"])
+@blp.doc(
+    summary=f"Entries [start, end), at most {EXPORT_MAX:,} a request, as JSON Lines",
+    description='One line per entry: `[index, "leaf_hash", entry]`, where `entry` is the '
+    "stored RFC 8785 bytes exactly, so a verifier can hash the bytes it received without "
+    "re-encoding them. Streamed; fewer lines than asked means the log ends there (or lost "
+    "entries, which the verifier names). For auditors who verify the whole log.",
+)
+@problems.documented(blp, READ_PROBLEMS)
+def export() -> Any:
+    party = http.caller("auditor")
+    start, end = _entry_range(EXPORT_MAX)
+    store = http.services().store
+    _audited(party, http.now(), f"export:{start}-{end}")
+
+    def lines() -> Iterator[bytes]:
+        # A read of its own per chunk: no transaction stays open while the client reads.
+        for chunk in range(start, end, EXPORT_CHUNK):
+            found = store.audit_entries_raw(chunk, min(chunk + EXPORT_CHUNK, end))
+            yield b"".join(
+                b'[%d,"%s",%s]\n' % (index, leaf.encode(), entry) for index, entry, leaf in found
+            )
+
+    return Response(lines(), mimetype=JSONL, headers={"Cache-Control": "no-store"})
+
+
+@blp.route("/entries", methods=["GET"])
+@blp.doc(summary=f"Entries [start, end), at most {PAGE} a page")
+@problems.documented(blp, READ_PROBLEMS)
+def entries() -> Any:
+    party = http.caller("auditor")
+    start, end = _entry_range(PAGE)
+    found = http.services().store.audit_entries_raw(start, end)
+    _audited(party, http.now(), f"entries:{start}-{end}")
+    # The stored bytes are canonical JSON already: spliced in as they are, the
+    # auditor hashes exactly what was appended, and nothing is parsed to be re-encoded.
+    items = b",".join(
+        b'{"index":%d,"entry":%s,"leaf_hash":"%s"}' % (index, entry, leaf.encode())
+        for index, entry, leaf in found
+    )
+    return Response(b'{"entries":[' + items + b"]}", mimetype="application/json")
+
+
+@blp.route("/proofs/inclusion", methods=["GET"])
+@blp.doc(summary="RFC 9162 §2.1.3 inclusion proof of entry `index` in the tree of `tree_size`")
+@problems.documented(blp, READ_PROBLEMS)
+def inclusion() -> Any:
+    party = http.caller("auditor")
+    index, size = http.int_arg("index"), http.int_arg("tree_size", low=1)
+    path = http.services().auditlog.inclusion(index, size)
+    _audited(party, http.now(), f"inclusion:{index}@{size}")
+    return {"index": index, "tree_size": size, "path": [p.hex() for p in path]}
+
+
+@blp.route("/proofs/consistency", methods=["GET"])
+@blp.doc(summary="RFC 9162 §2.1.4 consistency proof between tree sizes `first` and `second`")
+@problems.documented(blp, READ_PROBLEMS)
+def consistency() -> Any:
+    party = http.caller("auditor")
+    first, second = http.int_arg("first", low=1), http.int_arg("second", low=1)
+    path = http.services().auditlog.consistency(first, second)
+    _audited(party, http.now(), f"consistency:{first}-{second}")
+    return {"first": first, "second": second, "path": [p.hex() for p in path]}
+
+
+@blp.route("/subjects/<v_number>", methods=["GET"])
+@blp.doc(summary="Every entry about one newcomer (GDPR art. 15 access request)")
+@problems.documented(blp, READ_PROBLEMS)
+def subject(v_number: str) -> Any:
+    party = http.caller("auditor")
+    rights.check_v_number(v_number)
+    store = http.services().store
+    pseudonym = store.pseudonym(v_number)
+    found = store.subject_entries(pseudonym)
+    _audited(party, http.now(), "subject-access", subject=pseudonym)
+    return {"subject": pseudonym, "entries": found}
+
+
+@blp.route("/note-key", methods=["GET"])
+@blp.doc(summary="The C2SP verifier key of the checkpoint notes (public)")
+def note_key() -> Any:
+    return Response(http.services().auditlog.vkey() + "\n", mimetype="text/plain")

@@ -1,0 +1,47 @@
+"""GET /v1/parties: the directory of registered parties, for the connectors.
+
+COA's systems know a newcomer's municipality by its CBS code, not by its
+OIN; a provider knows the municipality that assigned it. The directory lets
+a connector address a message from what its own records hold. OINs, names
+and municipality codes are public (the OIN register publishes them), so any
+registered party may read it; keys are not in it (they are in no one's
+interest but the gateway's).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from flask_smorest import Blueprint
+
+from gateway.domain.parties import ROLES
+from gateway.errors import BadRequest
+from gateway.web import http, problems
+from gateway.web.resources import Directory
+
+blp = Blueprint("directory", __name__, url_prefix="/v1", description="Directory of parties")
+
+
+@blp.route("/parties", methods=["GET"])
+@blp.response(200, Directory)
+@blp.doc(summary="Registered parties (OIN, role, name, municipality code); `role=` filters")
+@problems.documented(blp, {400: "bad-request", 401: "unauthenticated"})
+def parties() -> Any:
+    http.caller()
+    role = request.args.get("role")
+    if role is not None and role not in ROLES:
+        raise BadRequest("query parameter role must be one of " + ", ".join(ROLES))
+    listed = http.services().store.list_parties()
+    return {
+        "parties": [
+            {
+                "oin": p.oin,
+                "role": p.role,
+                "name": p.name,
+                **({"municipality_code": p.municipality_code} if p.municipality_code else {}),
+            }
+            for p in listed
+            if role is None or p.role == role
+        ]
+    }

@@ -1,0 +1,120 @@
+"""Request plumbing shared by the blueprints: body reading, clock, services.
+
+The body is read here, never by Flask's ``get_json``: at most limit+1 bytes
+(chunked bodies included, which a WSGI server may otherwise cut silently at
+the limit), so an oversized body is a 413 and never a truncated message.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import current_app, g, request
+
+from gateway.domain.parties import Party
+from gateway.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from gateway.service import access
+from gateway.service.intake import Services
+
+_CHUNK = 64 * 1024
+_DRAIN_FACTOR = 16
+"""A refused body is read to its end while it is at most this many times the limit"""
+
+
+def services() -> Services:
+    svc: Services = current_app.extensions["gateway"]
+    return svc
+
+
+def now() -> datetime:
+    """The gateway's receipt time: the one clock every decision uses."""
+    return datetime.now(UTC)
+
+
+def trace_id() -> str:
+    value: str = g.trace_id
+    return value
+
+
+def require_media_type(*allowed: str) -> None:
+    """Raises UnsupportedMediaType unless Content-Type is one of ``allowed``."""
+    if request.mimetype not in allowed:
+        raise UnsupportedMediaType(f"Content-Type must be {' or '.join(allowed)}")
+
+
+def read_body(limit: int) -> bytes:
+    """Read the whole body, refusing anything over ``limit`` bytes.
+
+    Raises PayloadTooLarge when the declared or the actual length exceeds it.
+    """
+    declared = request.content_length
+    stream = request.stream
+    if declared is not None and declared > limit:
+        _discard(stream, limit * _DRAIN_FACTOR)
+        raise PayloadTooLarge(f"body exceeds {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    while size <= limit:
+        chunk = stream.read(min(_CHUNK, limit + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    if size > limit:
+        _discard(stream, limit * _DRAIN_FACTOR)
+        raise PayloadTooLarge(f"body exceeds {limit} bytes")
+    return b"".join(chunks)
+
+
+def _discard(stream: Any, budget: int) -> None:
+    """Read and drop the rest of a refused body, up to ``budget`` bytes.
+
+    gunicorn answers "Connection: keep-alive" and then closes a connection
+    whose body was left unread; a proxy that reuses it (nginx with upstream
+    keep-alive) sees the next request on it fail and takes the instance for
+    dead. Reading the rest keeps the connection sound. A body beyond the
+    budget is left unread: the connection closes, which costs that sender
+    most, and the budget bounds what a refusal costs us.
+    """
+    while budget > 0:
+        chunk = stream.read(min(_CHUNK, budget))
+        if not chunk:
+            return
+        budget -= len(chunk)
+
+
+def caller(*roles: str) -> Party:
+    """The authenticated party of this request (any registered role if none given).
+
+    Raises Unauthenticated or NotAuthorised (see gateway.access).
+    """
+    return access.authenticate(
+        request.headers.get("Authorization"), services().store, now(), roles or None
+    )
+
+
+def int_arg(name: str, *, low: int = 0, high: int = 2**62, default: int | None = None) -> int:
+    """A non-negative decimal query parameter within [low, high].
+
+    Raises BadRequest when it is missing (without default), not plain digits, or out of range.
+    """
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        if default is None:
+            raise BadRequest(f"query parameter {name} is required")
+        return default
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 19:
+        raise BadRequest(f"query parameter {name} must be a non-negative integer")
+    value = int(raw)
+    if not low <= value <= high:
+        raise BadRequest(f"query parameter {name} must be within {low}..{high}")
+    return value
+
+
+def request_arg(name: str) -> str:
+    """A required query parameter. Raises BadRequest when it is missing."""
+    value = request.args.get(name)
+    if not value:
+        raise BadRequest(f"query parameter {name} is required")
+    return value

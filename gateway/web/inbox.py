@@ -1,0 +1,51 @@
+"""The municipality inbox over HTTP: pull and acknowledge."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+from flask import Response
+from flask_smorest import Blueprint
+
+from gateway.errors import NotFound
+from gateway.service import inbox
+from gateway.web import http, problems
+
+blp = Blueprint("inbox", __name__, url_prefix="/v1/inbox", description="Municipality inbox")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+MAX_LIMIT = 500
+MAX_LEASE_SECONDS = 600
+
+
+@blp.route("", methods=["GET"])
+@blp.doc(
+    summary="Unacknowledged deliveries after `after`, at most `limit` (1..500), each "
+    "cut to the categories that a legal basis or consent in force allows now",
+    description="With `lease` (seconds, 1..600) the page's deliveries are leased to this "
+    "pull: no other pull gets them until they are acknowledged or the lease ends, so "
+    "several pullers of one municipality can share the inbox. Without it, a delivery "
+    "comes again on every pull until acknowledged, except while another pull holds its lease.",
+)
+@problems.documented(blp, {400: "bad-request", 401: "unauthenticated", 403: "not-authorised"})
+def pull() -> Any:
+    municipality = http.caller("municipality")
+    after = http.int_arg("after", default=0)
+    limit = http.int_arg("limit", low=1, high=MAX_LIMIT, default=100)
+    lease = timedelta(seconds=http.int_arg("lease", low=0, high=MAX_LEASE_SECONDS, default=0))
+    page = inbox.pull(
+        http.services(), municipality, after, limit, http.now(), http.trace_id(), lease
+    )
+    return {"deliveries": page.deliveries, "next_cursor": page.next_cursor}
+
+
+@blp.route("/<delivery_id>/ack", methods=["POST"])
+@blp.doc(summary="Acknowledge a delivery (idempotent); it will not come again")
+@problems.documented(blp, {401: "unauthenticated", 403: "not-authorised", 404: "not-found"})
+def acknowledge(delivery_id: str) -> Any:
+    municipality = http.caller("municipality")
+    if not _UUID.fullmatch(delivery_id):
+        raise NotFound("no such delivery")
+    inbox.acknowledge(http.services(), municipality, delivery_id, http.now(), http.trace_id())
+    return Response(status=204)

@@ -1,0 +1,39 @@
+"""Public endpoints: health and the gateway's published keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+
+from gateway.domain.wire import jwk
+from gateway.web import http
+from gateway.web.resources import Health, JwkSet
+
+blp = Blueprint("meta", __name__, description="Health and the gateway's public keys")
+
+
+@blp.route("/v1/health", methods=["GET"])
+@blp.response(200, Health)
+@blp.doc(summary="200 when the database answers, 503 otherwise")
+def health() -> Any:
+    http.services().store.ping()
+    return {"status": "ok"}
+
+
+def _jwks() -> dict[str, Any]:
+    return {"keys": [jwk.public_jwk(http.services().signer.key)]}
+
+
+@blp.route("/.well-known/jwks.json", methods=["GET"])
+@blp.response(200, JwkSet)
+@blp.doc(summary="The gateway's public signing keys (receipts, deliveries, checkpoints)")
+def well_known_jwks() -> Any:
+    return _jwks()
+
+
+@blp.route("/v1/keys", methods=["GET"])
+@blp.response(200, JwkSet)
+@blp.doc(summary="The same JWK Set as /.well-known/jwks.json")
+def keys() -> Any:
+    return _jwks()
