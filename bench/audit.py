@@ -27,11 +27,10 @@ from pathlib import Path
 
 from connectors.auditor import verify_log
 from gateway import config
+from gateway.bootstrap import build_services, storage_of
 from gateway.devtools import demo
 from gateway.devtools.serverproc import ServerProcess
 from gateway.domain.audit import events, merkle
-from gateway.storage import store
-from gateway.web.app import build_services
 
 BATCH = 10_000
 
@@ -66,29 +65,28 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-audit-") as tmp:
         instance = Path(tmp) / "instance"
         services = build_services(config.from_env({"GATEWAY_INSTANCE": str(instance)}))
-        cast = demo.register_cast(services.store, "http://127.0.0.1", datetime.now(UTC))
+        cast = demo.register_cast(services, "http://127.0.0.1", datetime.now(UTC))
         now = datetime.now(UTC)
 
         started = time.perf_counter()
         for i in range(args.sample):
-            services.store.record_event(_event(i), now)
+            with services.store.write() as tx:
+                tx.append([_event(i)], now)
         single = args.sample / (time.perf_counter() - started)
 
-        done = services.store.count("audit_entries")
+        done = storage_of(services).count("audit_entries")
         started = time.perf_counter()
         while done < args.entries:
-            with services.store.writing() as conn:
-                store.append_many(
-                    conn, [_event(i) for i in range(done, min(done + BATCH, args.entries))], now
-                )
+            with services.store.write() as tx:
+                tx.append([_event(i) for i in range(done, min(done + BATCH, args.entries))], now)
             done = min(done + BATCH, args.entries)
             print(f"\r{done:,} entries", end="", file=sys.stderr)
         print(file=sys.stderr)
         batched = (args.entries - args.sample) / (time.perf_counter() - started)
 
-        log = services.auditlog
+        log = storage_of(services).audit
         started = time.perf_counter()
-        log.checkpoint(datetime.now(UTC))  # folds the whole log, then signs
+        services.checkpoints.sign(datetime.now(UTC))  # folds the whole log, then signs
         folding = time.perf_counter() - started
         size = log.size()
 
@@ -99,7 +97,7 @@ def main() -> int:
             t = time.perf_counter()
             path = log.inclusion(index, size)
             inclusion.append(time.perf_counter() - t)
-            leaf = bytes.fromhex(services.store.audit_entries(index, index + 1)[0]["leaf_hash"])
+            leaf = bytes.fromhex(log.entries(index, index + 1)[0]["leaf_hash"])
             merkle.verify_inclusion(index, size, leaf, path, root)
             first = rng.randrange(1, size)
             t = time.perf_counter()

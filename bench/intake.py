@@ -29,12 +29,12 @@ from pathlib import Path
 from typing import Any
 
 from gateway import config
+from gateway.bootstrap import build_services, storage_of
 from gateway.devtools import demo, synthetic
 from gateway.devtools.serverproc import ServerProcess
 from gateway.domain.message import Message
 from gateway.domain.schemas import load_catalog
 from gateway.domain.wire import envelope, jwk
-from gateway.web.app import build_services
 
 
 def make_tokens(key: jwk.Key, count: int) -> list[bytes]:
@@ -235,8 +235,10 @@ def main() -> int:
         env = {"GATEWAY_DATABASE_URL": args.database_url} if args.database_url else {}
         with ServerProcess(instance, workers=args.workers, threads=args.threads, env=env) as server:
             settings = config.from_env({"GATEWAY_INSTANCE": str(instance), **env})
-            store = build_services(settings).store
-            cast = demo.register_cast(store, server.url, datetime.now(UTC))
+            services = build_services(settings)
+
+            store = storage_of(services)
+            cast = demo.register_cast(services, server.url, datetime.now(UTC))
             key = cast.keys[demo.COA]
             budget = int(args.seconds * 3000) + int(args.seconds * args.rate) + 100
             print(f"signing {budget} messages ...", file=sys.stderr)

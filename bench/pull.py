@@ -30,11 +30,11 @@ from typing import Any
 from sqlalchemy import update
 
 from gateway import config
+from gateway.bootstrap import build_services, storage_of
 from gateway.devtools import demo, synthetic
 from gateway.devtools.serverproc import ServerProcess
 from gateway.service import intake
-from gateway.storage import db
-from gateway.web.app import build_services
+from gateway.storage import tables
 
 
 def main() -> int:
@@ -51,7 +51,7 @@ def main() -> int:
         instance = Path(tmp) / "instance"
         services = build_services(config.from_env({"GATEWAY_INSTANCE": str(instance)}))
         now = datetime.now(UTC)
-        cast = demo.register_cast(services.store, "http://127.0.0.1", now)
+        cast = demo.register_cast(services, "http://127.0.0.1", now)
         coa, leiden = cast.client(demo.COA), cast.client(demo.LEIDEN)
         started = time.perf_counter()
         waiting: list[bytes] = []
@@ -100,7 +100,7 @@ def main() -> int:
         with ServerProcess(instance, workers=2, threads=2) as server:
             figures = []
             for pullers in sorted({1, args.pullers}):
-                services.store.engine.dispose()
+                storage_of(services).engine.dispose()
                 _unlease(services)
                 figures.append((pullers, *_pull_all(server.url, cast, args, pullers)))
 
@@ -116,8 +116,8 @@ def main() -> int:
 
 def _unlease(services: Any) -> None:
     """Every delivery pullable again, as before the first round."""
-    with services.store.engine.begin() as conn:
-        conn.execute(update(db.deliveries).values(leased_until=None))
+    with storage_of(services).engine.begin() as conn:
+        conn.execute(update(tables.deliveries).values(leased_until=None))
 
 
 def _pull_all(

@@ -43,14 +43,14 @@ from sqlalchemy import create_engine, make_url, text
 
 from bench.intake import _collect, closed_phase, floor, make_tokens, pct, steady_phase
 from gateway import config
+from gateway.bootstrap import build_services, storage_of
 from gateway.devtools import demo
 from gateway.devtools.serverproc import ServerProcess
 from gateway.domain.audit import events
 from gateway.domain.wire import jwk
 from gateway.instance import new_shared_secrets
 from gateway.storage import migrate
-from gateway.storage.db import make_engine
-from gateway.web.app import build_services
+from gateway.storage.engine import make_engine
 
 BATCH = 500
 
@@ -156,7 +156,7 @@ def run_backend(name: str, database_url: str | None, args: argparse.Namespace) -
         try:
             settings = config.from_env({"GATEWAY_INSTANCE": str(folders[0]), **env})
             services = build_services(settings)
-            cast = demo.register_cast(services.store, servers[-1].url, datetime.now(UTC))
+            cast = demo.register_cast(services, servers[-1].url, datetime.now(UTC))
             ports = [s.port for s in servers]
             single_n = int(args.seconds * 2000)
             steady_n = int(args.seconds * args.rate)
@@ -196,10 +196,11 @@ def run_backend(name: str, database_url: str | None, args: argparse.Namespace) -
 
             # 4. Pull.
             pull_rate = _pull(ports, cast.keys[demo.LEIDEN], args.deliveries)
-            stored = services.store.count("messages")
-            indices = services.store.count("audit_entries")
-            assert indices == services.auditlog.size(), "audit log has a gap"
-            services.store.engine.dispose()
+            store = storage_of(services)
+            stored = store.count("messages")
+            indices = store.count("audit_entries")
+            assert indices == store.audit.size(), "audit log has a gap"
+            store.engine.dispose()
         finally:
             for server in servers:
                 server.stop()

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 import click
 
 from connectors.client import GatewayClient
+from gateway.domain import message
 from gateway.domain.wire import jwk
 from gateway.errors import GatewayError
 
@@ -63,15 +64,10 @@ def party_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def parse_time(value: str | None) -> datetime | None:
     """An RFC 3339 option value with its zone, as UTC. Raises click.BadParameter."""
-    if value is None:
-        return None
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise click.BadParameter("use RFC 3339, e.g. 2026-11-23T10:00:00Z") from None
-    if moment.tzinfo is None:
-        raise click.BadParameter("give a time zone, e.g. Z")
-    return moment.astimezone(UTC)
+        return None if value is None else message.parse_time(value)
+    except GatewayError as error:
+        raise click.BadParameter(error.detail) from None
 
 
 class DomainErrorGroup(click.Group):

@@ -1,7 +1,10 @@
 """The ``gateway`` command: serve, migrate, register parties and keys, demo.
 
-Every change made here goes through the same store as the API and is
-audited (party.registered, key.registered, key.revoked).
+Every change made here goes through the same services as the API and is
+audited (party.registered, key.registered, key.revoked). The connectors'
+commands (``gateway connect …``, ``gateway audit verify``) plug in through
+the ``inburgering_gateway.commands`` entry points of the installed package,
+so the server never imports its clients.
 """
 
 from __future__ import annotations
@@ -10,34 +13,52 @@ import json
 import os
 import sys
 from datetime import UTC, datetime
+from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from connectors.cli import DomainErrorGroup
-from connectors.cli import parse_time as _time
 from gateway import config
 from gateway.domain.audit import events
+from gateway.domain.message import parse_time
 from gateway.domain.parties import KeyRecord, new_party
 from gateway.domain.wire import jwk
-from gateway.storage import migrate
+from gateway.errors import GatewayError
+
+if TYPE_CHECKING:
+    from gateway.service.services import Services
+
+PLUGINS = "inburgering_gateway.commands"
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _store() -> Any:
-    from gateway.web.app import build_services
+def _services() -> Services:
+    from gateway.bootstrap import build_services
 
-    return build_services(config.from_env()).store
+    return build_services(config.from_env())
 
 
-class _Group(DomainErrorGroup):
-    """Domain errors end an operator's command with exit status 1."""
+def _time(value: str | None) -> datetime | None:
+    """An RFC 3339 option value with its zone. Raises click.BadParameter."""
+    try:
+        return None if value is None else parse_time(value)
+    except GatewayError as error:
+        raise click.BadParameter(error.detail) from None
 
-    exit_status = 1
+
+class _Group(click.Group):
+    """Domain errors end an operator's command with their code and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except GatewayError as error:
+            click.echo(f"error: {error.code}: {error.detail}", err=True)
+            sys.exit(1)
 
 
 @click.group(cls=_Group)
@@ -72,7 +93,8 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply the Alembic migrations up to the newest."""
-    from gateway.storage.db import make_engine
+    from gateway.storage import migrate
+    from gateway.storage.engine import make_engine
 
     settings = config.from_env()
     settings.instance.mkdir(parents=True, exist_ok=True)  # the embedded SQLite lives there
@@ -95,14 +117,16 @@ def parties() -> None:
 def parties_add(oin: str, role: str, name: str, municipality_code: str | None) -> None:
     """Register a party."""
     party = new_party(oin, role, name, municipality_code)
-    _store().add_party(party, _now(), events.new_trace_id())
+    from gateway.service import registry
+
+    registry.register_party(_services(), party, _now(), events.new_trace_id())
     click.echo(f"registered {party.role} {party.oin}")
 
 
 @parties.command("list")
 def parties_list() -> None:
     """List registered parties with their keys."""
-    store = _store()
+    store = _services().store.registry
     keys_by_oin: dict[str, list[KeyRecord]] = {}
     for key in store.list_keys():
         keys_by_oin.setdefault(key.oin, []).append(key)
@@ -152,7 +176,9 @@ def keys_add(oin: str, jwk_path: str, not_before: str | None, not_after: str | N
         not_before=_time(not_before) or now,
         not_after=_time(not_after),
     )
-    _store().add_key(record, now, events.new_trace_id())
+    from gateway.service import registry
+
+    registry.register_key(_services(), record, now, events.new_trace_id())
     click.echo(f"registered key {record.kid} for {oin}")
 
 
@@ -160,7 +186,9 @@ def keys_add(oin: str, jwk_path: str, not_before: str | None, not_after: str | N
 @click.argument("kid")
 def keys_revoke(kid: str) -> None:
     """Revoke a key from now on."""
-    _store().revoke_key(kid, _now(), events.new_trace_id())
+    from gateway.service import registry
+
+    registry.revoke_key(_services(), kid, _now(), events.new_trace_id())
     click.echo(f"revoked {kid}")
 
 
@@ -180,28 +208,25 @@ def audit_group() -> None:
 )
 def audit_report(v_number: str, out: Path | None) -> None:
     """Write a newcomer's access report (Dutch and English) as HTML."""
-    from gateway.domain.report import render
-    from gateway.domain.rights import check_v_number
+    from gateway.service.auditing import access_report
 
-    check_v_number(v_number)
-    store = _store()
     now = _now()
-    entries = store.subject_entries(store.pseudonym(v_number))
-    names = {p.oin: p.name for p in store.list_parties()}
+    html, count = access_report(_services(), v_number, now)
     out = out or Path(f"report-{now:%Y%m%d-%H%M%S}.html")
-    out.write_text(render(v_number, entries, names, now), encoding="utf-8")
-    click.echo(f"wrote {out} ({len(entries)} entries)")
+    out.write_text(html, encoding="utf-8")
+    click.echo(f"wrote {out} ({count} entries)")
 
 
-def _add_connectors() -> None:
-    """The connectors' commands, under ``gateway connect`` and ``gateway audit verify``."""
-    from connectors.cli import auditor_verify, connect
-
-    main.add_command(connect)
-    audit_group.add_command(auditor_verify, "verify")
-
-
-_add_connectors()
+def _add_plugins() -> None:
+    """Commands of the installed clients: ``connect`` and ``audit.verify`` (``audit verify``)."""
+    for plugin in entry_points(group=PLUGINS):
+        *path, name = plugin.name.split(".")
+        group: click.Group = main
+        for part in path:
+            sub = group.commands[part]
+            assert isinstance(sub, click.Group)
+            group = sub
+        group.add_command(plugin.load(), name)
 
 
 @main.group()
@@ -223,7 +248,9 @@ def retention_purge(days: int, dry_run: bool) -> None:
     from datetime import timedelta
 
     now = _now()
-    count = _store().purge(now - timedelta(days=days), now, dry_run=dry_run)
+    from gateway.service import registry
+
+    count = registry.purge(_services(), now - timedelta(days=days), now, dry_run=dry_run)
     click.echo(f"{'would erase' if dry_run else 'erased'} the data of {count} newcomer(s)")
 
 
@@ -235,6 +262,8 @@ def demo(keep: bool) -> None:
 
     sys.exit(run_demo(keep=keep))
 
+
+_add_plugins()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

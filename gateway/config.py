@@ -1,4 +1,8 @@
-"""Settings from the environment, with the contract's defaults."""
+"""Settings from the environment, with the contract's defaults.
+
+Reading settings imports no database code: the embedded default is spelled
+here as a URL, and only storage makes an engine of it.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,6 @@ from datetime import timedelta
 from pathlib import Path
 
 from gateway.errors import ConfigurationError
-from gateway.storage.db import sqlite_url
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
     """Read GATEWAY_* variables; the embedded SQLite default needs none of them."""
     env = os.environ if env is None else env
     instance = Path(env.get("GATEWAY_INSTANCE") or "instance").resolve()
-    url = env.get("GATEWAY_DATABASE_URL") or sqlite_url(str(instance / "gateway.db"))
+    url = env.get("GATEWAY_DATABASE_URL") or f"sqlite+pysqlite:///{instance / 'gateway.db'}"
     return Settings(
         instance=instance,
         database_url=url,

@@ -15,7 +15,7 @@ from gunicorn.app.base import BaseApplication
 from gateway import config
 from gateway.instance import load_secrets
 from gateway.storage import migrate
-from gateway.storage.db import make_engine
+from gateway.storage.engine import make_engine
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
@@ -28,9 +28,10 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
             self.cfg.set(key, value)
 
     def load(self) -> Any:
+        from gateway.bootstrap import build_services
         from gateway.web.app import create_app
 
-        return create_app()
+        return create_app(build_services(config.from_env()))
 
 
 def prepare(settings: config.Settings) -> None:

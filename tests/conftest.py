@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 
 from gateway import config
+from gateway.bootstrap import build_services
 from gateway.devtools import demo
 from gateway.devtools.serverproc import ServerProcess
 from gateway.devtools.synthetic import Newcomer
 from gateway.domain.schemas import Catalog, load_catalog
-from gateway.service.intake import Services
-from gateway.web.app import build_services
+from gateway.service.services import Services
 from tests import postgres
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -124,4 +124,4 @@ def server_services(server: ServerProcess) -> Iterator[Services]:
 
 @pytest.fixture(scope="session")
 def cast(server: ServerProcess, server_services: Services) -> demo.Cast:
-    return demo.register_cast(server_services.store, server.url, datetime.now(UTC))
+    return demo.register_cast(server_services, server.url, datetime.now(UTC))

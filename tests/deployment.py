@@ -20,7 +20,7 @@ from gateway.devtools import demo
 from gateway.devtools.serverproc import ServerProcess
 from gateway.domain.wire import jwk
 from gateway.instance import new_shared_secrets
-from gateway.service.intake import Services
+from gateway.service.services import Services
 from tests.conftest import services_for
 
 
@@ -62,9 +62,7 @@ def deployed(
         for index in range(instances):
             started.start(index, ports[index] if ports else None)
         # The last instance is the one a kill test leaves running.
-        started.cast = demo.register_cast(
-            services.store, started.servers[-1].url, datetime.now(UTC)
-        )
+        started.cast = demo.register_cast(services, started.servers[-1].url, datetime.now(UTC))
         yield started
     finally:
         for server in started.servers:

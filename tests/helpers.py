@@ -71,6 +71,14 @@ def profile_token(client: Any, seed: int, now: Any = None) -> tuple[str, Any]:
     return client.sign(payload), person
 
 
+def record(services: Any, *events: Any, now: Any = None) -> None:
+    """Append audit entries in a write transaction of their own, as a refusal is."""
+    from datetime import UTC, datetime
+
+    with services.store.write() as tx:
+        tx.append(list(events), now or datetime.now(UTC))
+
+
 def read_event() -> Any:
     """An audit entry with no subject: what tests append to grow the log."""
     from gateway.domain.audit import events
@@ -121,14 +129,14 @@ def database_bytes(services: Any) -> bytes:
     """
     from sqlalchemy import select
 
-    from gateway.storage import db
+    from gateway.storage import tables
 
     if services.settings.is_sqlite:
         services.store.engine.dispose()  # the WAL checkpointed into the file
         return b"".join(p.read_bytes() for p in services.settings.instance.glob("gateway.db*"))
     chunks: list[bytes] = []
     with services.store.engine.connect() as conn:
-        for table in db.metadata.sorted_tables:
+        for table in tables.metadata.sorted_tables:
             for row in conn.execute(select(table)):
                 for value in row:
                     is_bytes = isinstance(value, bytes | memoryview)

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, make_url, text
 
 from gateway.storage import migrate
-from gateway.storage.db import make_engine
+from gateway.storage.engine import make_engine
 
 URL_VARIABLE = "GATEWAY_TEST_POSTGRES_URL"
 

@@ -21,13 +21,15 @@ from typing import Any
 from connectors.auditor import check_once, verify_log
 from connectors.client import GatewayClient
 from gateway import config
+from gateway.bootstrap import build_services, storage_of
 from gateway.devtools import synthetic
 from gateway.devtools.serverproc import ServerProcess
 from gateway.domain.audit import events
 from gateway.domain.parties import KeyRecord, new_party
 from gateway.domain.wire import envelope, jwk
 from gateway.errors import BY_CODE, GatewayError
-from gateway.storage.store import Store
+from gateway.service import registry
+from gateway.service.services import Services
 
 COA = "00000001003214345000"
 PROVIDER = "00000001820029336000"
@@ -57,13 +59,15 @@ PARTIES = [
 ]
 
 
-def register_cast(store: Store, url: str, now: datetime) -> Cast:
+def register_cast(services: Services, url: str, now: datetime) -> Cast:
     """Register the demo parties, each with a new Ed25519 key (P-256 for the provider)."""
     cast = Cast(url=url)
     for oin, role, name, code in PARTIES:
-        store.add_party(new_party(oin, role, name, code), now, events.new_trace_id())
+        party = new_party(oin, role, name, code)
+        registry.register_party(services, party, now, events.new_trace_id())
         key = jwk.generate("P-256" if role == "provider" else "Ed25519")
-        store.add_key(
+        registry.register_key(
+            services,
             KeyRecord(
                 kid=jwk.thumbprint(key),
                 oin=oin,
@@ -103,7 +107,7 @@ def _attempt(step: Step, action: Callable[[], object]) -> Step:
     return step
 
 
-def scenario(cast: Cast, store: Store, now: datetime) -> list[Step]:
+def scenario(cast: Cast, services: Services, now: datetime) -> list[Step]:
     """The intake scenario: every line a message a party sends, and what must happen."""
     rng = random.Random(2026)  # noqa: S311 - synthetic data, not secrets
     amina = synthetic.Newcomer.make(rng)
@@ -290,7 +294,7 @@ def scenario(cast: Cast, store: Store, now: datetime) -> list[Step]:
         ),
     )
     revoked = cast.keys[COA]
-    store.revoke_key(jwk.thumbprint(revoked), datetime.now(UTC), events.new_trace_id())
+    registry.revoke_key(services, jwk.thumbprint(revoked), datetime.now(UTC), events.new_trace_id())
     run(
         "COA",
         "new profile with its revoked key",
@@ -386,18 +390,17 @@ def run_demo(*, keep: bool = False) -> int:
     instance = folder / "instance"
     try:
         with ServerProcess(instance) as server:
-            from gateway.web.app import build_services
-
-            store = build_services(config.from_env({"GATEWAY_INSTANCE": str(instance)})).store
+            services = build_services(config.from_env({"GATEWAY_INSTANCE": str(instance)}))
+            store = storage_of(services)
             now = datetime.now(UTC)
             print(f"gateway running at {server.url} (instance {instance})\n")
-            cast = register_cast(store, server.url, now)
+            cast = register_cast(services, server.url, now)
             print("1. The parties at work, each with its connector\n")
             lines, worked = parties_at_work(cast, folder, now)
             print("\n".join(lines))
             before = store.count("audit_entries")
             print("\n2. The contract, message by message\n")
-            steps = scenario(cast, store, now)
+            steps = scenario(cast, services, now)
             print_steps(steps)
             entries = store.count("audit_entries")
             refused = sum(1 for s in steps if s.expected in PROBLEM_CODES)

@@ -77,6 +77,11 @@ class Withdrawal:
         )
 
 
+def withdrawal_kind(withdrawal: Withdrawal) -> str:
+    """``withdrawn`` by the newcomer, or ``revoked`` by the recording party."""
+    return "revoked" if withdrawal.by == "recording-party" else "withdrawn"
+
+
 @dataclass(frozen=True, slots=True)
 class Decision:
     category: str
@@ -137,7 +142,7 @@ def _flaw(
     withdrawal: Withdrawal | None,
 ) -> str | None:
     if withdrawal is not None:
-        return "revoked" if withdrawal.by == "recording-party" else "withdrawn"
+        return withdrawal_kind(withdrawal)
     if now < declaration.valid_from:
         return "not-yet-valid"
     if now >= declaration.valid_until:

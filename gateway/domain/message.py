@@ -9,16 +9,31 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from gateway.domain.schemas import BodySchema, Catalog
 from gateway.domain.wire.envelope import VerifiedJWS
+from gateway.errors import BadRequest
 
 
 def parse_utc(text: str) -> datetime:
     """An RFC 3339 UTC time the schema already admitted ('…Z')."""
     return datetime.fromisoformat(text)
+
+
+def parse_time(text: str) -> datetime:
+    """An RFC 3339 time from a person or a file, with its zone, as UTC.
+
+    Raises BadRequest when it is not one, or has no zone.
+    """
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadRequest("use RFC 3339, e.g. 2026-11-23T10:00:00Z") from None
+    if moment.tzinfo is None:
+        raise BadRequest("give a time zone, e.g. Z")
+    return moment.astimezone(UTC)
 
 
 def digest(raw: bytes) -> str:

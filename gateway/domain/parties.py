@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from gateway.domain.vocabulary import MUNICIPALITY, ROLES
 from gateway.errors import BadRequest, KeyNotValid
 
-ROLES = ("coa", "provider", "municipality", "auditor")
 _OIN = re.compile(r"[0-9]{20}")
 _MUNICIPALITY_CODE = re.compile(r"GM[0-9]{4}")
 
@@ -63,7 +63,7 @@ def new_party(oin: str, role: str, name: str, municipality_code: str | None = No
         raise BadRequest(f"role must be one of {', '.join(ROLES)}")
     if not name.strip() or len(name) > 200:
         raise BadRequest("name must be 1..200 characters")
-    if role == "municipality":
+    if role == MUNICIPALITY:
         if municipality_code is None or not _MUNICIPALITY_CODE.fullmatch(municipality_code):
             raise BadRequest("a municipality needs its CBS code, GM followed by 4 digits")
     elif municipality_code is not None:

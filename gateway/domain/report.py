@@ -16,18 +16,26 @@ from typing import Any
 
 from jinja2 import Environment, select_autoescape
 
+from gateway.domain.vocabulary import (
+    CONSENT_DECLARATION,
+    CONSENT_WITHDRAWAL,
+    HANDOVER_PROFILE,
+    PROGRESS_REPORT,
+    PROVIDER_ASSIGNMENT,
+)
+
 TYPES = {
-    "handover-profile": ("uw overdrachtsdossier (blauwe map)", "your handover file (blue folder)"),
-    "progress-report": (
+    HANDOVER_PROFILE: ("uw overdrachtsdossier (blauwe map)", "your handover file (blue folder)"),
+    PROGRESS_REPORT: (
         "een voortgangsrapportage over uw inburgering",
         "a progress report on your integration",
     ),
-    "provider-assignment": (
+    PROVIDER_ASSIGNMENT: (
         "de toewijzing van uw taalaanbieder",
         "the assignment of your course provider",
     ),
-    "consent-declaration": ("uw toestemmingsverklaring", "your consent declaration"),
-    "consent-withdrawal": ("de intrekking van uw toestemming", "the withdrawal of your consent"),
+    CONSENT_DECLARATION: ("uw toestemmingsverklaring", "your consent declaration"),
+    CONSENT_WITHDRAWAL: ("de intrekking van uw toestemming", "the withdrawal of your consent"),
 }
 CATEGORIES = {
     "identity": ("identiteit", "identity"),

@@ -13,6 +13,14 @@ from typing import Any
 from gateway.domain.assignments import Assignment, in_force
 from gateway.domain.message import Message, parse_utc
 from gateway.domain.parties import Party
+from gateway.domain.vocabulary import (
+    CONSENT_DECLARATION,
+    HANDOVER_PROFILE,
+    MUNICIPALITY,
+    PROGRESS_REPORT,
+    PROVIDER_ASSIGNMENT,
+    TYPES,
+)
 from gateway.errors import (
     BadRequest,
     Conflict,
@@ -21,14 +29,6 @@ from gateway.errors import (
     SchemaViolation,
     SenderMismatch,
 )
-
-SENDER_ROLES: Mapping[str, frozenset[str]] = {
-    "handover-profile": frozenset({"coa"}),
-    "progress-report": frozenset({"provider"}),
-    "provider-assignment": frozenset({"municipality"}),
-    "consent-declaration": frozenset({"municipality", "coa"}),
-    "consent-withdrawal": frozenset({"municipality", "coa"}),
-}
 
 
 def check_v_number(value: str) -> str:
@@ -59,11 +59,11 @@ def check_rights(message: Message, sender: Party, recipient: Party | None) -> No
     not a registered municipality, or a municipality writes for another one.
     Whether a provider is assigned is ``check_assigned``, run under the write lock.
     """
-    if sender.role not in SENDER_ROLES[message.type]:
+    if sender.role not in TYPES[message.type].senders:
         raise NotAuthorised(f"role {sender.role} may not send {message.type}")
-    if recipient is None or recipient.role != "municipality":
+    if recipient is None or recipient.role != MUNICIPALITY:
         raise NotAuthorised("recipient is not a registered municipality")
-    if sender.role == "municipality" and recipient.oin != sender.oin:
+    if sender.role == MUNICIPALITY and recipient.oin != sender.oin:
         raise NotAuthorised("a municipality records only for itself")
 
 
@@ -83,7 +83,7 @@ def check_consistency(message: Message, recipient: Party) -> None:
     """
     body = message.body
     wrong: list[str] = []
-    if message.type == "handover-profile":
+    if message.type == HANDOVER_PROFILE:
         identity, placement = body["identity"], body["placement"]
         if identity["v_number"] != message.v_number:
             wrong.append("/body/identity/v_number")
@@ -91,15 +91,15 @@ def check_consistency(message: Message, recipient: Party) -> None:
             wrong.append("/body/identity/bsn")
         if placement["municipality_code"] != recipient.municipality_code:
             wrong.append("/body/placement/municipality_code")
-    elif message.type == "progress-report":
+    elif message.type == PROGRESS_REPORT:
         if body["enrolment"]["provider"] != message.sender:
             wrong.append("/body/enrolment/provider")
-    elif message.type == "consent-declaration":
+    elif message.type == CONSENT_DECLARATION:
         if body["granted_to"] != message.recipient:
             wrong.append("/body/granted_to")
         if parse_utc(body["valid_until"]) <= parse_utc(body["valid_from"]):
             wrong.append("/body/valid_until")
-    elif message.type == "provider-assignment":
+    elif message.type == PROVIDER_ASSIGNMENT:
         until = body.get("valid_until")
         if until is not None and parse_utc(until) <= parse_utc(body["valid_from"]):
             wrong.append("/body/valid_until")

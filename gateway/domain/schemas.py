@@ -24,15 +24,9 @@ from typing import Any
 
 import jsonschema_rs
 
+from gateway.domain.vocabulary import MESSAGE_TYPES
 from gateway.errors import ConfigurationError, SchemaViolation
 
-MESSAGE_TYPES = (
-    "handover-profile",
-    "progress-report",
-    "provider-assignment",
-    "consent-declaration",
-    "consent-withdrawal",
-)
 _BASIS = re.compile(r"^(legal:[A-Za-z0-9._/-]{1,100}|consent|explicit-consent)$")
 _FILE = re.compile(r"^(?P<type>[a-z-]+)\.v(?P<version>[0-9]+)\.json$")
 MAX_ERRORS = 20

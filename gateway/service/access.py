@@ -14,11 +14,14 @@ from datetime import datetime
 from gateway.domain.parties import Party
 from gateway.domain.wire import bearer, envelope, jwk
 from gateway.errors import GatewayError, NotAuthorised, ServiceUnavailable, Unauthenticated
-from gateway.storage.store import Store
+from gateway.service.ports import RegistryPort
 
 
 def authenticate(
-    authorization: str | None, store: Store, now: datetime, roles: Collection[str] | None = None
+    authorization: str | None,
+    registry: RegistryPort,
+    now: datetime,
+    roles: Collection[str] | None = None,
 ) -> Party:
     """The party that signed the bearer assertion; its jti is used up.
 
@@ -27,22 +30,22 @@ def authenticate(
     """
     unverified = bearer.parse(bearer.token_from_header(authorization))
     try:
-        with store.session() as session:
-            record = session.find_key(unverified.header.kid)
-            if record is None or not record.is_valid_at(now):
-                raise Unauthenticated("unknown key or key not valid")
-            verified = envelope.verify(
-                unverified, jwk.import_registered(record.kid, record.jwk), kid=record.kid
-            )
-            claims = bearer.check_claims(verified, record.oin, now)
-            party = session.find_party(record.oin)
+        record = registry.find_key(unverified.header.kid)
+        if record is None or not record.is_valid_at(now):
+            raise Unauthenticated("unknown key or key not valid")
+        verified = envelope.verify(
+            unverified, jwk.import_registered(record.kid, record.jwk), kid=record.kid
+        )
+        claims = bearer.check_claims(verified, record.oin, now)
+        party = registry.find_party(record.oin)
     except (Unauthenticated, ServiceUnavailable):
         raise
     except GatewayError:
         raise Unauthenticated("assertion does not verify") from None
     if party is None:
         raise Unauthenticated("unknown party")
-    store.use_jti(claims.iss, claims.jti, bearer.retention(claims), now)
+    if not registry.use_jti(claims.iss, claims.jti, bearer.retention(claims), now):
+        raise Unauthenticated("assertion already used")
     if roles is not None and party.role not in roles:
         raise NotAuthorised(f"role {party.role} may not read this")
     return party

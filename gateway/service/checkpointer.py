@@ -1,31 +1,72 @@
-"""The periodic checkpoint signer, and the fail-closed guard of intake.
+"""Signing checkpoints: on request, periodically, and the fail-closed guard of intake.
 
-Each worker process runs one daemon thread that signs a checkpoint whenever
-the log has grown and the last checkpoint is about ``interval`` old (the
-counter lock makes two processes' attempts sign once). The guard answers
-"are checkpoints overdue?": entries older than ``grace`` that no checkpoint
-covers mean signing has failed for too long, and the gateway stops taking
-messages (503) until a checkpoint covers them again, as X-Road stops without
-its timestamps.
+``CheckpointSigner`` signs a checkpoint of the whole log while storage holds
+the counter lock, so two processes never sign one size twice. Each worker
+process runs one ``Checkpointer`` daemon thread that signs whenever the log
+has grown and the last checkpoint is about ``interval`` old. The guard
+answers "are checkpoints overdue?": entries older than ``grace`` that no
+checkpoint covers mean signing has failed for too long, and the gateway
+stops taking messages (503) until a checkpoint covers them again, as X-Road
+stops without its timestamps.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from gateway import logs
+from gateway.domain.audit import checkpoints
+from gateway.domain.records import StoredCheckpoint
+from gateway.domain.wire.envelope import Signer
 from gateway.errors import GatewayError
-from gateway.storage.auditlog import AuditLog
+from gateway.service.ports import AuditPort
 
-log = logs.get("gateway.service.checkpointer")
+log = logs.get("gateway.checkpointer")
 GUARD_CACHE_SECONDS = 1.0
 
 
+@dataclass(frozen=True)
+class CheckpointSigner:
+    """The gateway's key applied to the log: checkpoints as JWS and as signed note."""
+
+    log: AuditPort
+    signer: Signer
+    origin: str
+
+    def __post_init__(self) -> None:
+        checkpoints.check_origin(self.origin)
+
+    def sign(self, now: datetime, *, min_age: timedelta | None = None) -> StoredCheckpoint | None:
+        """Sign a checkpoint of the whole log if it grew since the last one.
+
+        With ``min_age``, only if the last one is at least that old (the
+        periodic signer); without, whenever the log grew (on request).
+        """
+        with self.log.checkpointing() as tip:
+            last = tip.last
+            if last is None and tip.size == 0:
+                return None
+            if last is not None and (
+                last.tree_size >= tip.size
+                or (min_age is not None and now - last.created_at < min_age)
+            ):
+                return None
+            point = checkpoints.new(tip.size, tip.root(), now)
+            jws = checkpoints.sign_jws(point, self.signer)
+            note = checkpoints.sign_note(self.origin, point, self.signer.key)
+            return tip.save(point, jws, note, now)
+
+    def vkey(self) -> str:
+        """The C2SP verifier key of the notes."""
+        return checkpoints.vkey(self.origin, self.signer.key)
+
+
 class Checkpointer:
-    def __init__(self, auditlog: AuditLog, interval: timedelta, grace: timedelta) -> None:
-        self.auditlog = auditlog
+    def __init__(self, signer: CheckpointSigner, interval: timedelta, grace: timedelta) -> None:
+        self.signer = signer
         self.interval = interval
         self.grace = grace
         self.period = min(5.0, interval.total_seconds() / 4)
@@ -49,9 +90,7 @@ class Checkpointer:
     def tick(self, now: datetime) -> None:
         """Sign a checkpoint if one is due; a failure is logged and retried next tick."""
         try:
-            made = self.auditlog.checkpoint(
-                now, min_age=self.interval - timedelta(seconds=self.period)
-            )
+            made = self.signer.sign(now, min_age=self.interval - timedelta(seconds=self.period))
         except (GatewayError, OSError, RuntimeError) as error:
             log.warning("checkpoint_failed", error_type=logs.error_kind(error))
             return
@@ -67,7 +106,7 @@ class Checkpointer:
         if time.monotonic() - checked_at < GUARD_CACHE_SECONDS:
             return value
         with self._lock:
-            pending = self.auditlog.pending_since()
+            pending = self.signer.log.pending_since()
             value = pending is not None and now - pending > self.grace
             self._guard = (time.monotonic(), value)
         return value

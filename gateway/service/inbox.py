@@ -17,20 +17,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from gateway.domain import consent
-from gateway.domain.audit import events
+from gateway.domain.audit.events import Event, format_time
 from gateway.domain.minimise import minimise
 from gateway.domain.parties import Party
+from gateway.domain.vocabulary import RECEIPT, TYPES
 from gateway.domain.wire import envelope
-from gateway.service.intake import Services
-from gateway.storage.store import Pending
-
-DELIVERY_TYP = envelope.DELIVERY_TYP
-PULL_ACTIVITY = {
-    "handover-profile": "inburgering/overdracht-coa",
-    "progress-report": "inburgering/voortgang-aanbieder",
-}
-PURPOSE = {"handover-profile": "brede-intake", "progress-report": "voortgang"}
-"""The purpose a municipality processes each type for; consent must name it."""
+from gateway.errors import NotFound
+from gateway.service.services import Services
 
 
 @dataclass(frozen=True)
@@ -51,27 +44,31 @@ def pull(
     """The next page of this municipality's inbox, minimised by consent in force now.
 
     With a ``lease`` the page's deliveries go to no other pull until the lease
-    ends or they are acknowledged (see Store.pending_deliveries).
+    ends or they are acknowledged.
     """
     store = services.store
-    pending = store.pending_deliveries(municipality.oin, after, limit, now, lease)
+    pending = store.inbox.pending(municipality.oin, after, limit, now, lease)
     # One query for the bodies, two for the consent of everyone on the page.
-    raws = store.read_messages([item.message_id for item in pending])
-    histories = store.consent_histories(municipality.oin, [item.subject for item in pending])
+    raws = store.inbox.read_messages([item.message_id for item in pending])
+    histories = store.consent.histories(municipality.oin, [item.subject for item in pending])
     deliveries: list[dict[str, Any]] = []
-    pulled: list[events.Event] = []
+    pulled: list[Event] = []
     for item in pending:
         raw = raws.get(item.message_id)
         if raw is None:
             continue  # erased since the page was read
         # Strictly parsed and verified at intake; this is the gateway's own copy.
         payload = json.loads(envelope.b64url_decode(raw.split(b".")[1].decode("ascii")))
-        type_ = payload["type"]
-        declarations, withdrawals = histories[item.subject]
+        kind = TYPES[payload["type"]]
+        declarations, withdrawals = histories[item.subject].facts
+        assert kind.purpose is not None  # only delivered types are in an inbox
         ask = consent.Request(
-            recipient=municipality.oin, source=payload["sender"], type=type_, purpose=PURPOSE[type_]
+            recipient=municipality.oin,
+            source=payload["sender"],
+            type=kind.name,
+            purpose=kind.purpose,
         )
-        schema = services.catalog.bodies[(type_, payload["version"])]
+        schema = services.catalog.bodies[(kind.name, payload["version"])]
         decide = functools.partial(
             consent.evaluate,
             request=ask,
@@ -82,18 +79,18 @@ def pull(
         )
         cut = minimise(payload["body"], schema.categories, decide)
         pulled.append(
-            events.Event(
+            Event(
                 event="delivery.pulled",
                 actor=municipality.oin,
                 outcome="delivered" if not cut.empty else "withheld",
                 trace_id=trace_id,
                 subject=item.subject,
                 message_id=item.message_id,
-                type=type_,
+                type=kind.name,
                 categories_delivered=cut.delivered,
                 categories_withheld=cut.withheld,
                 basis=cut.basis,
-                processing_activity=PULL_ACTIVITY[type_],
+                processing_activity=kind.activity,
             )
         )
         if cut.empty:
@@ -101,36 +98,42 @@ def pull(
         delivery = {
             "delivery_id": item.delivery_id,
             "message_id": item.message_id,
-            "type": type_,
+            "type": kind.name,
             "version": payload["version"],
             "sender": payload["sender"],
             "subject": payload["subject"],
             "issued_at": payload["issued_at"],
-            "received_at": events.format_time(item.received_at),
+            "received_at": format_time(item.received_at),
             "body": cut.body,
             "withheld_categories": list(cut.withheld),
         }
-        delivery["delivery_token"] = services.sign(delivery, DELIVERY_TYP)
+        delivery["delivery_token"] = services.sign(delivery, envelope.DELIVERY_TYP)
         deliveries.append(delivery)
-    store.record_events(pulled, now)
+    if pulled:
+        with store.write() as tx:
+            tx.append(pulled, now)
     return Page(deliveries=deliveries, next_cursor=pending[-1].cursor if pending else after)
 
 
 def acknowledge(
     services: Services, municipality: Party, delivery_id: str, now: datetime, trace_id: str
 ) -> None:
-    """Acknowledge one delivery; again is fine. Raises NotFound for another's or none."""
+    """Acknowledge one delivery (once) and audit the ack (every time).
 
-    def event(item: Pending, first: bool) -> events.Event:
-        return events.Event(
+    Raises NotFound for another municipality's delivery or none at all.
+    """
+    with services.store.write() as tx:
+        done = tx.acknowledge(municipality.oin, delivery_id, now)
+        if done is None:
+            raise NotFound("no such delivery")
+        event = Event(
             event="delivery.acknowledged",
             actor=municipality.oin,
             outcome="ok",
             trace_id=trace_id,
-            subject=item.subject,
-            message_id=item.message_id,
-            reason=None if first else "already-acknowledged",
-            processing_activity="inburgering/ontvangst-gemeente",
+            subject=done.delivery.subject,
+            message_id=done.delivery.message_id,
+            reason=None if done.first else "already-acknowledged",
+            processing_activity=RECEIPT,
         )
-
-    services.store.acknowledge(municipality.oin, delivery_id, now, event)
+        tx.append([event], now)

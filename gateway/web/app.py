@@ -1,7 +1,8 @@
-"""The Flask app factory: settings, secrets, schemas, storage and blueprints.
+"""The Flask app factory: the services it is given, the blueprints, the request log.
 
 Kept apart from ``gateway/__init__.py`` so that importing the envelope or
-any other core module never imports Flask.
+any other core module never imports Flask. The services come built
+(``gateway.bootstrap``): the web layer never reaches storage itself.
 """
 
 from __future__ import annotations
@@ -15,49 +16,18 @@ import structlog
 from flask import Flask, Response, g, request
 from flask_smorest import Api
 
-from gateway import config, logs
+from gateway import logs
 from gateway.domain.audit import events
-from gateway.domain.schemas import load_catalog
-from gateway.domain.vault import Vault
-from gateway.domain.wire.envelope import Signer
-from gateway.instance import load_secrets
 from gateway.service.checkpointer import Checkpointer
-from gateway.service.intake import Services
-from gateway.storage import migrate
-from gateway.storage.auditlog import AuditLog
-from gateway.storage.db import make_engine
-from gateway.storage.store import Store
+from gateway.service.services import Services
 from gateway.web import audit as audit_api
 from gateway.web import consents, directory, inbox, messages, meta, problems
 
 log = logs.get("gateway.http")
 
 
-def build_services(settings: config.Settings, *, upgrade: bool | None = None) -> Services:
-    """Everything a request needs, built once per process."""
-    secrets = load_secrets(settings.instance)
-    engine = make_engine(
-        settings.database_url,
-        busy_timeout_ms=settings.sqlite_busy_timeout_ms,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-    )
-    if upgrade if upgrade is not None else settings.is_sqlite:
-        migrate.upgrade(engine)
-    store = Store(engine, Vault(secrets.master_key), secrets.pseudonym_key)
-    signer = Signer(secrets.signing_key, alg="EdDSA")
-    origin = settings.log_origin or f"inburgering-gateway/{signer.kid[:16]}"
-    return Services(
-        settings=settings,
-        catalog=load_catalog(),
-        store=store,
-        signer=signer,
-        auditlog=AuditLog(engine, signer, origin),
-    )
-
-
-def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the app; ``test_config`` may carry ``SETTINGS`` (a config.Settings)."""
+def create_app(services: Services, test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app over ``services``; ``CHECKPOINT_THREAD`` in ``test_config`` may be off."""
     logs.configure()
     app = Flask(__name__, instance_relative_config=False)
     app.config.update(
@@ -66,15 +36,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         OPENAPI_VERSION="3.1.0",
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
-        MAX_CONTENT_LENGTH=None,  # bodies are read by gateway.api.http.read_body
+        MAX_CONTENT_LENGTH=None,  # bodies are read by gateway.web.http.read_body
         JSON_SORT_KEYS=False,
     )
     if test_config:
         app.config.update(test_config)
-    settings = app.config.get("SETTINGS") or config.from_env()
-    services = build_services(settings)
+    settings = services.settings
     checkpointer = Checkpointer(
-        services.auditlog, settings.checkpoint_interval, settings.checkpoint_grace
+        services.checkpoints, settings.checkpoint_interval, settings.checkpoint_grace
     )
     app.extensions["gateway"] = dataclasses.replace(services, checkpointer=checkpointer)
     if app.config.get("CHECKPOINT_THREAD", True):

@@ -6,7 +6,9 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
-from gateway.domain import rights
+from gateway.domain.audit.events import format_time
+from gateway.domain.records import History
+from gateway.service import consents as service
 from gateway.web import http, problems
 
 blp = Blueprint("consents", __name__, url_prefix="/v1", description="Consent records")
@@ -20,5 +22,37 @@ blp = Blueprint("consents", __name__, url_prefix="/v1", description="Consent rec
 @problems.documented(blp, {400: "bad-request", 401: "unauthenticated", 403: "not-authorised"})
 def consents() -> Any:
     party = http.caller("municipality")
-    v_number = rights.check_v_number(http.request_arg("v_number"))
-    return {"consents": http.services().store.consent_records(party.oin, v_number)}
+    found = service.history(http.services(), party, http.request_arg("v_number"))
+    return {"consents": records(found)}
+
+
+def records(history: History) -> list[dict[str, Any]]:
+    """The history as the contract's records, newest first."""
+    found: list[dict[str, Any]] = [
+        {
+            "kind": "declaration",
+            "declaration_id": r.fact.declaration_id,
+            "message_id": r.message_id,
+            "recorded_by": r.recorded_by,
+            "sources": sorted(r.fact.sources),
+            "categories": sorted(r.fact.categories),
+            "purposes": sorted(r.fact.purposes),
+            "explicit_health_consent": r.fact.explicit_health_consent,
+            "valid_from": format_time(r.fact.valid_from),
+            "valid_until": format_time(r.fact.valid_until),
+            "recorded_at": format_time(r.recorded_at),
+        }
+        for r in history.declarations
+    ] + [
+        {
+            "kind": "withdrawal",
+            "declaration_id": r.fact.declaration_id,
+            "message_id": r.message_id,
+            "recorded_by": r.recorded_by,
+            "withdrawn_at": format_time(r.fact.withdrawn_at),
+            "by": r.fact.by,
+            "recorded_at": format_time(r.recorded_at),
+        }
+        for r in history.withdrawals
+    ]
+    return sorted(found, key=lambda r: r["recorded_at"], reverse=True)

@@ -15,8 +15,9 @@ from typing import Any
 from flask import request
 from flask_smorest import Blueprint
 
-from gateway.domain.parties import ROLES
+from gateway.domain.vocabulary import ROLES
 from gateway.errors import BadRequest
+from gateway.service import registry
 from gateway.web import http, problems
 from gateway.web.resources import Directory
 
@@ -32,7 +33,7 @@ def parties() -> Any:
     role = request.args.get("role")
     if role is not None and role not in ROLES:
         raise BadRequest("query parameter role must be one of " + ", ".join(ROLES))
-    listed = http.services().store.list_parties()
+    listed = registry.directory(http.services(), role)
     return {
         "parties": [
             {
@@ -42,6 +43,5 @@ def parties() -> Any:
                 **({"municipality_code": p.municipality_code} if p.municipality_code else {}),
             }
             for p in listed
-            if role is None or p.role == role
         ]
     }

@@ -15,7 +15,7 @@ from flask import current_app, g, request
 from gateway.domain.parties import Party
 from gateway.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from gateway.service import access
-from gateway.service.intake import Services
+from gateway.service.services import Services
 
 _CHUNK = 64 * 1024
 _DRAIN_FACTOR = 16
@@ -90,7 +90,7 @@ def caller(*roles: str) -> Party:
     Raises Unauthenticated or NotAuthorised (see gateway.access).
     """
     return access.authenticate(
-        request.headers.get("Authorization"), services().store, now(), roles or None
+        request.headers.get("Authorization"), services().store.registry, now(), roles or None
     )
 
 

@@ -60,9 +60,7 @@ def _read_message() -> bytes:
 @problems.documented(blp, INTAKE_PROBLEMS)
 def post_message() -> Any:
     raw = _read_message()
-    outcome = intake.accept(
-        raw, services=http.services(), now=http.now(), trace_id=http.trace_id()
-    )
+    outcome = intake.accept(raw, services=http.services(), now=http.now(), trace_id=http.trace_id())
     return {"receipt": outcome.receipt}, outcome.status
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from flask_smorest import Blueprint
 
 from gateway.domain.wire import jwk
+from gateway.service.services import check_health
 from gateway.web import http
 from gateway.web.resources import Health, JwkSet
 
@@ -17,7 +18,7 @@ blp = Blueprint("meta", __name__, description="Health and the gateway's public k
 @blp.response(200, Health)
 @blp.doc(summary="200 when the database answers, 503 otherwise")
 def health() -> Any:
-    http.services().store.ping()
+    check_health(http.services())
     return {"status": "ok"}
 
 

@@ -79,7 +79,7 @@ class Log:
 
 def _start(folder: Path, **env: str) -> Log:
     server = ServerProcess(folder / "instance", env=env).start()
-    cast = demo.register_cast(services_for(server.instance).store, server.url, datetime.now(UTC))
+    cast = demo.register_cast(services_for(server.instance), server.url, datetime.now(UTC))
     return Log(server, cast, folder)
 
 
@@ -196,7 +196,7 @@ def test_checkpoint_is_open_to_every_party_the_rest_to_auditors(shared: Log) -> 
     page = auditor.get_json("/v1/audit/entries", start=0, end=10)["entries"]
     assert [e["index"] for e in page] == list(range(10))
     store = services_for(shared.server.instance).store
-    last = store.audit_entries(store.count("audit_entries") - 1)[0]["entry"]
+    last = store.audit.entries(store.count("audit_entries") - 1)[0]["entry"]
     assert (last["event"], last["actor"], last["reason"]) == (
         "audit.read",
         demo.AUDITOR,
@@ -224,7 +224,7 @@ def test_the_export_serves_the_stored_bytes_to_auditors_only_and_is_audited(
         raw = line[1:-1].split(b",", 2)[2]  # the entry's bytes, exactly as stored
         assert hashlib.sha256(b"\x00" + raw).hexdigest() == item["leaf_hash"]
     store = services_for(shared.server.instance).store
-    reasons = [e["entry"]["reason"] for e in store.audit_entries()[-3:]]
+    reasons = [e["entry"]["reason"] for e in store.audit.entries()[-3:]]
     assert "export:0-10" in reasons
 
 
@@ -289,9 +289,7 @@ def test_subject_access_lists_every_entry_about_one_newcomer(shared: Log) -> Non
 def test_flawed_assertions_are_401_with_www_authenticate(shared: Log, flaw: str) -> None:
     auditor = shared.cast.client(demo.AUDITOR)
     key, now = auditor.key, datetime.now(UTC)
-    claims = bearer.make_claims(
-        demo.AUDITOR, now, f"jti-{flaw.replace(' ', '-')}-{time.time_ns()}"
-    )
+    claims = bearer.make_claims(demo.AUDITOR, now, f"jti-{flaw.replace(' ', '-')}-{time.time_ns()}")
     typ = envelope.ASSERTION_TYP
     if flaw == "expired":
         claims.update(iat=int(now.timestamp()) - 400, exp=int(now.timestamp()) - 100)
@@ -367,7 +365,7 @@ def test_two_server_processes_on_one_database_keep_one_log(tmp_path: Path) -> No
             t.join()
         assert statuses.count(202) == 120
         store = services_for(first.server.instance).store
-        indices = [e["index"] for e in store.audit_entries()]
+        indices = [e["index"] for e in store.audit.entries()]
         assert indices == list(range(len(indices)))
         assert first.verify().returncode == 0
     finally:

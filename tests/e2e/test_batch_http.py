@@ -12,7 +12,7 @@ import requests
 
 from gateway.devtools import demo, synthetic
 from gateway.domain.wire import envelope
-from gateway.service.intake import Services
+from gateway.service.services import Services
 from tests.helpers import profile_token
 
 pytestmark = pytest.mark.e2e
@@ -117,7 +117,7 @@ def test_a_mixed_batch_gets_one_result_per_item_in_order(
     # One entry per item (repeats are not events), plus consent.recorded/withdrawn.
     refusals = statuses.count(400) + statuses.count(401) + statuses.count(403) + 1
     assert entries_after - entries_before == 4 + refusals + 2
-    indices = [e["index"] for e in server_services.store.audit_entries()]
+    indices = [e["index"] for e in server_services.store.audit.entries()]
     assert indices == list(range(len(indices)))
 
 

@@ -71,8 +71,10 @@ def test_export_survives_a_killed_connector_and_a_restarted_gateway(tmp_path: Pa
     _export(export, ROWS)
     server = ServerProcess(instance, workers=2, threads=2).start()
     try:
-        store = services_for(instance).store
-        cast = demo.register_cast(store, server.url, datetime.now(UTC))
+        services = services_for(instance)
+
+        store = services.store
+        cast = demo.register_cast(services, server.url, datetime.now(UTC))
         key = write_keys(cast, tmp_path / "keys")[demo.COA]
 
         # 1. The connector is killed mid-run (as by a reboot); the next run resumes.
@@ -93,7 +95,7 @@ def test_export_survives_a_killed_connector_and_a_restarted_gateway(tmp_path: Pa
 
         accepted = [
             e["entry"]["message_id"]
-            for e in store.audit_entries()
+            for e in store.audit.entries()
             if e["entry"]["event"] == "message.accepted"
         ]
         assert len(accepted) == ROWS == len(set(accepted))
@@ -117,8 +119,8 @@ def test_a_puller_killed_between_write_and_ack_writes_each_delivery_once(
     tmp_path: Path,
 ) -> None:
     with ServerProcess(tmp_path / "instance", workers=1, threads=2) as server:
-        store = services_for(server.instance).store
-        cast = demo.register_cast(store, server.url, datetime.now(UTC))
+        services = services_for(server.instance)
+        cast = demo.register_cast(services, server.url, datetime.now(UTC))
         coa, leiden = cast.client(demo.COA), cast.client(demo.LEIDEN)
         rng = random.Random(3)
         for _ in range(5):
@@ -187,8 +189,8 @@ def test_the_webhook_gets_each_delivery_and_a_failing_case_system_gets_no_ack(
     webhook = f"http://127.0.0.1:{receiver.server_address[1]}/deliveries"
     try:
         with ServerProcess(tmp_path / "instance", workers=1, threads=2) as server:
-            store = services_for(server.instance).store
-            cast = demo.register_cast(store, server.url, datetime.now(UTC))
+            services = services_for(server.instance)
+            cast = demo.register_cast(services, server.url, datetime.now(UTC))
             keys = write_keys(cast, tmp_path / "keys")
             coa = cast.client(demo.COA)
             rng = random.Random(4)

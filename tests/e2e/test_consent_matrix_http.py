@@ -17,7 +17,7 @@ import pytest
 
 from gateway.devtools import demo, synthetic
 from gateway.devtools.serverproc import ServerProcess
-from gateway.service.intake import Services
+from gateway.service.services import Services
 
 pytestmark = pytest.mark.e2e
 LEGAL = {"identity", "placement"}

@@ -22,8 +22,10 @@ def test_receipted_messages_survive_sigkill_and_retries_do_not_duplicate(tmp_pat
     instance = tmp_path / "instance"
     server = ServerProcess(instance, workers=2, threads=2).start()
     try:
-        store = services_for(instance).store
-        cast = demo.register_cast(store, server.url, datetime.now(UTC))
+        services = services_for(instance)
+
+        store = services.store
+        cast = demo.register_cast(services, server.url, datetime.now(UTC))
         coa = cast.client(demo.COA)
         tokens = [profile_token(coa, seed)[0] for seed in range(1000, 1040)]
         receipts: dict[str, dict[str, object]] = {}
@@ -44,7 +46,7 @@ def test_receipted_messages_survive_sigkill_and_retries_do_not_duplicate(tmp_pat
         store = services_for(instance).store
         for receipt in receipts.values():
             index = receipt["audit"]["index"]  # type: ignore[index]
-            entry = store.audit_entries(index, index + 1)[0]
+            entry = store.audit.entries(index, index + 1)[0]
             assert entry["leaf_hash"] == receipt["audit"]["leaf_hash"]  # type: ignore[index]
             assert entry["entry"]["message_id"] == receipt["message_id"]
             assert store.find_message(str(receipt["message_id"])) is not None
@@ -55,8 +57,8 @@ def test_receipted_messages_survive_sigkill_and_retries_do_not_duplicate(tmp_pat
         ]
         assert statuses == [200] * 25 + [202] * 15
         assert store.count("messages") == 40
-        accepted = [e for e in store.audit_entries() if e["entry"]["event"] == "message.accepted"]
+        accepted = [e for e in store.audit.entries() if e["entry"]["event"] == "message.accepted"]
         assert len(accepted) == 40
-        assert [e["index"] for e in store.audit_entries()] == list(
+        assert [e["index"] for e in store.audit.entries()] == list(
             range(store.count("audit_entries"))
         )

@@ -11,7 +11,7 @@ import requests
 
 from gateway.devtools import demo, synthetic
 from gateway.errors import NotAuthorised, NotFound
-from gateway.service.intake import Services
+from gateway.service.services import Services
 
 pytestmark = pytest.mark.e2e
 CONSENTED = {"education", "health"}
@@ -107,7 +107,7 @@ def test_pull_minimises_by_consent_now_and_ack_ends_redelivery(
     # 5. Each pull is audited with what left, what did not, and on which basis.
     pulled = [
         e["entry"]
-        for e in server_services.store.audit_entries()
+        for e in server_services.store.audit.entries()
         if e["entry"]["message_id"] == message_id and e["entry"]["event"] == "delivery.pulled"
     ]
     assert [sorted(e["categories_delivered"]) for e in pulled] == [
@@ -119,7 +119,7 @@ def test_pull_minimises_by_consent_now_and_ack_ends_redelivery(
     assert pulled[0]["basis"]["identity"].startswith("legal:")
     acks = [
         e["entry"]["reason"]
-        for e in server_services.store.audit_entries()
+        for e in server_services.store.audit.entries()
         if e["entry"]["message_id"] == message_id and e["entry"]["event"] == "delivery.acknowledged"
     ]
     assert acks == [None, "already-acknowledged"]

@@ -19,7 +19,8 @@ from gateway.devtools.serverproc import ServerProcess
 from gateway.domain.audit import events
 from gateway.domain.parties import KeyRecord
 from gateway.domain.wire import envelope, jwk
-from gateway.service.intake import Services
+from gateway.service import registry
+from gateway.service.services import Services
 from tests.helpers import b64
 
 pytestmark = pytest.mark.e2e
@@ -39,9 +40,9 @@ class Case:
 def world(cast: demo.Cast, server_services: Services) -> dict[str, Any]:
     """Keys outside their validity, and a newcomer with an accepted profile."""
     now = datetime.now(UTC)
-    store = server_services.store
     expired, future = jwk.generate(), jwk.generate()
-    store.add_key(
+    registry.register_key(
+        server_services,
         KeyRecord(
             jwk.thumbprint(expired),
             demo.COA,
@@ -52,7 +53,8 @@ def world(cast: demo.Cast, server_services: Services) -> dict[str, Any]:
         now,
         events.new_trace_id(),
     )
-    store.add_key(
+    registry.register_key(
+        server_services,
         KeyRecord(
             jwk.thumbprint(future),
             demo.COA,
@@ -237,7 +239,7 @@ def test_refused_message_is_a_problem_leaves_nothing_stored_and_one_audit_entry(
     if case.status == 401:
         assert response.headers["WWW-Authenticate"].startswith("Bearer ")
     assert store.count("messages") == messages
-    new = store.audit_entries(entries)
+    new = store.audit.entries(entries)
     assert [(e["entry"]["event"], e["entry"]["reason"]) for e in new] == [
         ("message.refused", case.code)
     ]
@@ -294,7 +296,7 @@ def test_accepted_then_retried_gives_the_same_receipt(
     import hashlib
 
     assert receipt["message_digest"] == hashlib.sha256(token.encode()).hexdigest()
-    entry = server_services.store.audit_entries(
+    entry = server_services.store.audit.entries(
         receipt["audit"]["index"], receipt["audit"]["index"] + 1
     )[0]
     assert entry["leaf_hash"] == receipt["audit"]["leaf_hash"]
@@ -305,7 +307,8 @@ def test_message_signed_with_jwcrypto_is_accepted_and_its_receipt_verifies_with_
     cast: demo.Cast, world: dict[str, Any], server_services: Services
 ) -> None:
     key = jjwk.JWK.generate(kty="OKP", crv="Ed25519")
-    server_services.store.add_key(
+    registry.register_key(
+        server_services,
         KeyRecord(
             key.thumbprint(),
             demo.COA,
@@ -378,4 +381,4 @@ def test_traceparent_is_taken_into_the_audit_entry(
         timeout=5,
         headers={**JOSE, "traceparent": f"00-{trace}-00f067aa0ba902b7-01"},
     )
-    assert server_services.store.audit_entries(entries)[0]["entry"]["trace_id"] == trace
+    assert server_services.store.audit.entries(entries)[0]["entry"]["trace_id"] == trace

@@ -14,7 +14,7 @@ import requests
 from gateway.devtools import demo, synthetic
 from gateway.devtools.serverproc import ServerProcess
 from gateway.service import intake
-from gateway.service.intake import Services
+from gateway.service.services import Services
 from tests.conftest import services_for
 from tests.helpers import profile_token
 
@@ -88,7 +88,7 @@ def test_the_same_message_raced_by_two_threads_is_stored_once(
     assert sorted(o.status for o in outcomes) == [200, 200, 200, 202]
     assert len({o.receipt for o in outcomes}) == 1
     assert server_services.store.count("messages") == before + 1
-    indices = [e["index"] for e in server_services.store.audit_entries()]
+    indices = [e["index"] for e in server_services.store.audit.entries()]
     assert indices == list(range(len(indices)))  # the losers' rollbacks left no gap
 
 

@@ -171,7 +171,7 @@ def _assert_nothing_lost_or_doubled(deployment: Deployment, load: Load) -> None:
     # stays leased: still in the inbox, for the next pull after the lease.
     assert len(load.delivered) == len(set(load.delivered))
     after_lease = datetime.now(UTC) + timedelta(seconds=LEASE + 1)
-    waiting = store.pending_deliveries(demo.LEIDEN, 0, 10_000, after_lease)
+    waiting = store.inbox.pending(demo.LEIDEN, 0, 10_000, after_lease)
     assert sorted(load.delivered + [p.message_id for p in waiting]) == sorted(load.receipts)
     coa = deployment.cast.client(demo.COA)
     indices = set()
@@ -180,7 +180,7 @@ def _assert_nothing_lost_or_doubled(deployment: Deployment, load: Load) -> None:
         assert payload["message_id"] == message_id
         indices.add(payload["audit"]["index"])
     assert len(indices) == len(load.receipts)  # no two receipts name one entry
-    entries = [e["index"] for e in store.audit_entries()]
+    entries = [e["index"] for e in store.audit.entries()]
     assert entries == list(range(len(entries)))
     verified = deployment.verify()
     assert verified.returncode == 0, verified.stdout + verified.stderr

@@ -12,13 +12,13 @@ from gateway.devtools import demo, synthetic
 from gateway.domain import consent
 from gateway.errors import Conflict, GatewayError, SchemaViolation
 from gateway.service import intake
-from gateway.service.intake import Services
+from gateway.service.services import Services
 
 
 @pytest.fixture
 def world(services: Services) -> dict[str, Any]:
     now = datetime.now(UTC)
-    cast = demo.register_cast(services.store, "http://unused", now)
+    cast = demo.register_cast(services, "http://unused", now)
     person = synthetic.Newcomer.make(random.Random(31))
     return {"cast": cast, "person": person, "now": now}
 
@@ -40,8 +40,14 @@ def _send(services: Services, world: dict[str, Any], type_: str, body: dict[str,
 
 def _events(services: Services, start: int) -> list[tuple[str, str | None]]:
     return [
-        (e["entry"]["event"], e["entry"]["reason"]) for e in services.store.audit_entries(start)
+        (e["entry"]["event"], e["entry"]["reason"]) for e in services.store.audit.entries(start)
     ]
+
+
+def _history(services: Services, world: dict[str, Any]) -> tuple[list[Any], list[Any]]:
+    """The consent facts recorded for the world's newcomer at Leiden."""
+    subject = services.pseudonym(world["person"].v_number)
+    return services.store.consent.histories(demo.LEIDEN, [subject])[subject].facts
 
 
 def test_declaration_then_withdrawal_are_recorded_and_audited(
@@ -63,9 +69,7 @@ def test_declaration_then_withdrawal_are_recorded_and_audited(
         ("consent.recorded", f"declaration:{did}"),
     ]
 
-    declarations, withdrawals = services.store.consent_history(
-        demo.LEIDEN, world["person"].v_number
-    )
+    declarations, withdrawals = _history(services, world)
     assert [d.declaration_id for d in declarations] == [did] and withdrawals == []
     ask = consent.Request(
         recipient=demo.LEIDEN, source=demo.COA, type="handover-profile", purpose="pip"
@@ -79,9 +83,7 @@ def test_declaration_then_withdrawal_are_recorded_and_audited(
     withdrawal = {"declaration_id": did, "withdrawn_at": synthetic.utc(now), "by": "data-subject"}
     assert _send(services, world, "consent-withdrawal", withdrawal) == 202
     assert _events(services, start)[-1] == ("consent.withdrawn", f"withdrawn:{did}")
-    declarations, withdrawals = services.store.consent_history(
-        demo.LEIDEN, world["person"].v_number
-    )
+    declarations, withdrawals = _history(services, world)
     decision = consent.evaluate(
         "health",
         ask,
@@ -130,7 +132,7 @@ def test_a_withdrawal_must_name_a_declaration_of_this_newcomer(
         )
     assert caught.value.errors[0]["pointer"] == "/body/declaration_id"
     assert services.store.count("messages") == before  # refused: nothing stored
-    last = services.store.audit_entries(services.store.count("audit_entries") - 1)[0]["entry"]
+    last = services.store.audit.entries(services.store.count("audit_entries") - 1)[0]["entry"]
     assert (last["event"], last["reason"]) == ("message.refused", "schema-violation")
 
 
@@ -141,5 +143,5 @@ def test_refusals_inside_the_transaction_leave_no_gap(
     _send(services, world, "consent-declaration", body)
     with pytest.raises(GatewayError):
         _send(services, world, "consent-declaration", body | {"purposes": ["pip"]})
-    indices = [e["index"] for e in services.store.audit_entries()]
+    indices = [e["index"] for e in services.store.audit.entries()]
     assert indices == list(range(len(indices)))

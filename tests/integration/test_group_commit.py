@@ -14,7 +14,8 @@ from gateway.domain.wire import envelope, jwk
 from gateway.errors import Conflict, GatewayError
 from gateway.service import intake
 from gateway.service.groupcommit import GroupCommit
-from gateway.service.intake import Outcome, Services
+from gateway.service.intake import Outcome
+from gateway.service.services import Services
 from tests.helpers import signed_profile
 
 
@@ -47,7 +48,7 @@ def test_concurrent_singles_each_get_their_own_receipt_and_repeats_the_original(
     observed = _Observed()
     services = dataclasses.replace(services, group=observed)
     now = datetime.now(UTC)
-    cast = demo.register_cast(services.store, "http://127.0.0.1", now)
+    cast = demo.register_cast(services, "http://127.0.0.1", now)
     key = cast.keys[demo.COA]
     distinct = _profiles(key, now, 24, seed=5)
     repeated_id, repeated = distinct[0]
@@ -106,7 +107,7 @@ def test_concurrent_singles_each_get_their_own_receipt_and_repeats_the_original(
 
     # Stored once each; the log has no gap and names every acceptance once.
     assert services.store.count("messages") == len(distinct)
-    entries = services.store.audit_entries()
+    entries = services.store.audit.entries()
     assert [e["index"] for e in entries] == list(range(len(entries)))
     accepted = [
         e["entry"].get("message_id") for e in entries if e["entry"]["event"] == "message.accepted"

@@ -10,7 +10,7 @@ from gateway.devtools import demo
 from gateway.domain.parties import Party
 from gateway.domain.wire import envelope
 from gateway.service import inbox, intake
-from gateway.service.intake import Services
+from gateway.service.services import Services
 from tests.helpers import profile_token
 
 TRACE = "0" * 32
@@ -18,16 +18,15 @@ LEASE = timedelta(seconds=60)
 
 
 def _inbox_of(services: Services, count: int, now: datetime) -> tuple[Party, list[str]]:
-    cast = demo.register_cast(services.store, "http://unused", now)
+    cast = demo.register_cast(services, "http://unused", now)
     ids = []
     for seed in range(count):
         token, _ = profile_token(cast.client(demo.COA), 3100 + seed, now)
         assert (
-            intake.accept(token.encode(), services=services, now=now, trace_id=TRACE).status
-            == 202
+            intake.accept(token.encode(), services=services, now=now, trace_id=TRACE).status == 202
         )
         ids.append(str(json.loads(envelope.b64url_decode(token.split(".")[1]))["message_id"]))
-    leiden = services.store.find_party(demo.LEIDEN)
+    leiden = services.store.registry.find_party(demo.LEIDEN)
     assert leiden is not None
     return leiden, ids
 

@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from gateway.service.intake import Services
-from gateway.storage import db
+from gateway.service.services import Services
+from gateway.storage import engine as db
+from gateway.storage import tables
 from gateway.storage.prepared import Prepared
 
 WHEN = datetime(2026, 11, 30, 23, 59, 58, 123456, tzinfo=UTC)
@@ -19,23 +20,23 @@ KEY_ROW = {
     "created_at": WHEN,
     "erased_at": None,
 }
-_INSERT = Prepared(insert(db.subject_keys))
-_SELECT = Prepared(select(db.subject_keys).where(db.subject_keys.c.subject == bindparam("s")))
+_INSERT = Prepared(insert(tables.subject_keys))
+_SELECT = Prepared(select(tables.subject_keys).where(tables.subject_keys.c.subject == bindparam("s")))
 
 
 def test_a_row_written_by_prepared_reads_the_same_through_core(services: Services) -> None:
-    with db.write(services.store.engine) as conn:
+    with db.write(services.store.engine, lock=False) as conn:
         _INSERT.run_many(conn, [KEY_ROW])
     with db.read(services.store.engine) as conn:
-        row = conn.execute(select(db.subject_keys)).one()
+        row = conn.execute(select(tables.subject_keys)).one()
     assert row._asdict() == KEY_ROW
     assert row.created_at.tzinfo is UTC
 
 
 def test_a_row_written_by_core_reads_the_same_through_prepared(services: Services) -> None:
     later = WHEN + timedelta(days=1)
-    with db.write(services.store.engine) as conn:
-        conn.execute(insert(db.subject_keys), [{**KEY_ROW, "erased_at": later}])
+    with db.write(services.store.engine, lock=False) as conn:
+        conn.execute(insert(tables.subject_keys), [{**KEY_ROW, "erased_at": later}])
     with services.store.engine.connect() as conn:
         row = _SELECT.first(conn, {"s": KEY_ROW["subject"]})
         missing = _SELECT.first(conn, {"s": "t" * 64})
@@ -48,7 +49,7 @@ def test_literals_in_the_statement_are_bound_and_parameters_are_required(
     services: Services,
 ) -> None:
     counter = Prepared(
-        select(db.audit_counter.c.next_index).where(db.audit_counter.c.id == 1)
+        select(tables.audit_counter.c.next_index).where(tables.audit_counter.c.id == 1)
     )  # the literal 1 is a parameter that the caller does not give
     with services.store.engine.connect() as conn:
         assert counter.first(conn) is not None
@@ -60,18 +61,18 @@ def test_a_constraint_violation_is_cores_integrity_error_without_the_parameters(
     services: Services,
 ) -> None:
     """(PostgreSQL's own detail names the duplicate key: here a pseudonym, never content.)"""
-    with db.write(services.store.engine) as conn:
+    with db.write(services.store.engine, lock=False) as conn:
         _INSERT.run_many(conn, [KEY_ROW])
-    with pytest.raises(IntegrityError) as raised, db.write(services.store.engine) as conn:
+    with pytest.raises(IntegrityError) as raised, db.write(services.store.engine, lock=False) as conn:
         _INSERT.run_many(conn, [KEY_ROW])
     assert "binary" not in str(raised.value)  # the wrapped key, a parameter
     with db.read(services.store.engine) as conn:  # the pool's connection is still good
-        assert len(conn.execute(select(db.subject_keys)).all()) == 1
+        assert len(conn.execute(select(tables.subject_keys)).all()) == 1
 
 
 def test_expanding_parameters_are_refused(services: Services) -> None:
     statement = Prepared(
-        select(db.subject_keys).where(db.subject_keys.c.subject.in_(bindparam("s", expanding=True)))
+        select(tables.subject_keys).where(tables.subject_keys.c.subject.in_(bindparam("s", expanding=True)))
     )
     with services.store.engine.connect() as conn, pytest.raises(TypeError, match="expanding"):
         statement.rows(conn, {"s": ["a"]})

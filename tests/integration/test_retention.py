@@ -11,7 +11,7 @@ from gateway.devtools import demo, synthetic
 from gateway.domain.audit import merkle
 from gateway.errors import Conflict, NotFound
 from gateway.service import inbox, intake
-from gateway.service.intake import Services
+from gateway.service.services import Services
 from tests.helpers import database_bytes
 
 
@@ -39,8 +39,8 @@ def test_purge_erases_only_newcomers_whose_deliveries_were_all_acknowledged(
     services: Services,
 ) -> None:
     now = datetime.now(UTC)
-    cast = demo.register_cast(services.store, "http://unused", now)
-    leiden = services.store.find_party(demo.LEIDEN)
+    cast = demo.register_cast(services, "http://unused", now)
+    leiden = services.store.registry.find_party(demo.LEIDEN)
     assert leiden is not None
     rng = random.Random(5)
     done, open_ = synthetic.Newcomer.make(rng), synthetic.Newcomer.make(rng)
@@ -50,11 +50,11 @@ def test_purge_erases_only_newcomers_whose_deliveries_were_all_acknowledged(
     [delivery] = [d for d in page.deliveries if d["message_id"] == done_message]
     inbox.acknowledge(services, leiden, delivery["delivery_id"], now, "0" * 32)
 
-    entries_before = services.store.audit_entries()
-    assert services.store.purge(now + timedelta(seconds=1), now, dry_run=True) == 1
+    entries_before = services.store.audit.entries()
+    assert services.store.retention.purge(now + timedelta(seconds=1), now, dry_run=True) == 1
     assert services.store.read_message(done_message)  # a dry run erases nothing
-    assert services.store.purge(now - timedelta(days=1), now) == 0  # not yet old enough
-    assert services.store.purge(now + timedelta(seconds=1), now) == 1
+    assert services.store.retention.purge(now - timedelta(days=1), now) == 0  # not yet old enough
+    assert services.store.retention.purge(now + timedelta(seconds=1), now) == 1
 
     with pytest.raises(NotFound):
         services.store.read_message(done_message)
@@ -66,10 +66,10 @@ def test_purge_erases_only_newcomers_whose_deliveries_were_all_acknowledged(
         _send_profile(services, cast, done, rng, now)
 
     # The log is untouched by the purge (it grew by the pulls and the refusal only).
-    entries_after = services.store.audit_entries()
+    entries_after = services.store.audit.entries()
     assert entries_after[: len(entries_before)] == entries_before
     leaves = [bytes.fromhex(e["leaf_hash"]) for e in entries_after]
-    assert services.auditlog.root(len(leaves)) == merkle.root_of(leaves)
+    assert services.store.audit.root(len(leaves)) == merkle.root_of(leaves)
 
     # And no plaintext of either newcomer in the database, before or after.
     raw = database_bytes(services)

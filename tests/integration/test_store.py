@@ -18,11 +18,12 @@ from sqlalchemy import create_engine
 from gateway.domain.parties import KeyRecord, new_party
 from gateway.domain.wire import envelope, jwk
 from gateway.errors import ServiceUnavailable
-from gateway.service import intake
-from gateway.service.intake import Services
-from gateway.storage import db
+from gateway.service import intake, registry
+from gateway.service.services import Services
+from gateway.storage import tables
+from gateway.storage.engine import make_engine
 from gateway.storage.store import Store
-from tests.helpers import database_bytes, read_event, signed_profile
+from tests.helpers import database_bytes, read_event, record, signed_profile
 
 COA = "00000001003214345000"
 LEIDEN = "00000001002220647000"
@@ -30,7 +31,7 @@ LEIDEN = "00000001002220647000"
 
 def test_migrations_build_exactly_the_tables_the_code_declares(services: Services) -> None:
     with services.store.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
+        diff = compare_metadata(MigrationContext.configure(conn), tables.metadata)
     assert diff == []
 
 
@@ -46,19 +47,16 @@ def test_concurrent_appends_get_consecutive_indices(services: Services) -> None:
 
     def work() -> None:
         for _ in range(25):
-            store.record_event(
-                read_event(),
-                now,
-            )
+            record(services, read_event(), now=now)
 
     threads = [threading.Thread(target=work) for _ in range(4)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    indices = [e["index"] for e in store.audit_entries()]
+    indices = [e["index"] for e in store.audit.entries()]
     assert indices == list(range(100))
-    assert all(e["entry"]["index"] == e["index"] for e in store.audit_entries())
+    assert all(e["entry"]["index"] == e["index"] for e in store.audit.entries())
 
 
 @contextmanager
@@ -83,23 +81,23 @@ def _counter_held_elsewhere(url: str) -> Iterator[None]:
 def test_a_locked_database_is_service_unavailable_not_a_crash(services: Services) -> None:
     url = services.settings.database_url
     with _counter_held_elsewhere(url):
-        impatient = Store(
-            db.make_engine(url, busy_timeout_ms=50),
-            services.store.vault,
-            services.store.pseudonym_key,
+        impatient = dataclasses.replace(
+            services,
+            store=Store(make_engine(url, busy_timeout_ms=50), services.store.intake.vault),
         )
         with pytest.raises(ServiceUnavailable) as caught:
-            impatient.record_event(read_event(), datetime.now(UTC))
+            record(impatient, read_event())
         assert caught.value.headers()["Retry-After"] == "1"
-        impatient.engine.dispose()
+        impatient.store.engine.dispose()
 
 
 def _register(services: Services, now: datetime) -> jwk.Key:
-    store = services.store
-    store.add_party(new_party(COA, "coa", "COA"), now, "0" * 32)
-    store.add_party(new_party(LEIDEN, "municipality", "Leiden", "GM0546"), now, "0" * 32)
+    registry.register_party(services, new_party(COA, "coa", "COA"), now, "0" * 32)
+    leiden = new_party(LEIDEN, "municipality", "Leiden", "GM0546")
+    registry.register_party(services, leiden, now, "0" * 32)
     key = jwk.generate()
-    store.add_key(
+    registry.register_key(
+        services,
         KeyRecord(
             jwk.thumbprint(key), COA, jwk.public_jwk(key), not_before=now - timedelta(minutes=1)
         ),
@@ -121,10 +119,10 @@ def test_accepted_message_is_stored_sealed_and_audited_in_one_go(services: Servi
         envelope.parse(outcome.receipt.encode(), typ=envelope.RECEIPT_TYP),
         jwk.import_jwk(jwk.public_jwk(services.signer.key)),
     ).payload
-    entries = services.store.audit_entries(before)
+    entries = services.store.audit.entries(before)
     assert [e["entry"]["event"] for e in entries] == ["message.accepted"]
     assert receipt["audit"] == {"index": entries[0]["index"], "leaf_hash": entries[0]["leaf_hash"]}
-    assert entries[0]["entry"]["subject"] == services.store.pseudonym(person.v_number)
+    assert entries[0]["entry"]["subject"] == services.pseudonym(person.v_number)
     assert entries[0]["entry"]["trace_id"] == "1" * 32
     assert services.store.read_message(payload["message_id"]) == token
 
@@ -149,11 +147,7 @@ def test_a_busy_database_is_unavailable_and_keeps_nothing(services: Services, ba
     url = services.settings.database_url
     impatient = dataclasses.replace(
         services,
-        store=Store(
-            db.make_engine(url, busy_timeout_ms=50),
-            services.store.vault,
-            services.store.pseudonym_key,
-        ),
+        store=Store(make_engine(url, busy_timeout_ms=50), services.store.intake.vault),
     )
 
     def send(via: Services) -> list[int]:
@@ -182,7 +176,7 @@ def test_a_messages_reads_come_in_one_row_and_its_stored_copy_with_the_lock(
     outcome = intake.accept(token, services=services, now=now, trace_id="3" * 32)
     kid, message_id, subject = jwk.thumbprint(key), payload["message_id"], "s" * 64
 
-    with services.store.session() as session:
+    with services.store.intake.session() as session:
         session.prefetch(kid, message_id, COA, LEIDEN)
         found_key = session.find_key(kid)
         assert found_key is not None and found_key.oin == COA and found_key.jwk["kty"] == "OKP"
@@ -191,14 +185,14 @@ def test_a_messages_reads_come_in_one_row_and_its_stored_copy_with_the_lock(
         assert parties[COA].role == "coa" and parties[LEIDEN].municipality_code == "GM0546"
         stored = session.find_message(message_id)
         assert stored is not None and stored.receipt == outcome.receipt
-    with services.store.session() as session:
+    with services.store.intake.session() as session:
         session.prefetch("x" * 43, "0" * 36, "0" * 20, LEIDEN)
         assert session.find_key("x" * 43) is None
         assert session.find_message("0" * 36) is None
         assert list(session.find_parties("0" * 20, LEIDEN)) == [LEIDEN]
 
     for wanted in (message_id, "0" * 36):
-        with services.store.session() as session, session.intake([subject], [wanted]) as tx:
+        with services.store.intake.session() as session, session.intake([subject], [wanted]) as tx:
             seen = tx.find_messages([wanted])
         assert {m: s.receipt for m, s in seen.items()} == (
             {message_id: outcome.receipt} if wanted == message_id else {}

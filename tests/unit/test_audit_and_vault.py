@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.domain import vault
+from gateway.domain import vocabulary
 from gateway.domain.audit import events
 from gateway.errors import ConfigurationError
 
@@ -39,7 +40,7 @@ def test_entry_holds_every_member_of_the_contract() -> None:
         actor=None,
         outcome="refused",
         trace_id="ab" * 16,
-        processing_activity=events.INTAKE,
+        processing_activity=vocabulary.INTAKE,
         reason="malformed",
     )
     entry = events.entry(7, datetime(2026, 11, 23, tzinfo=UTC), ev)

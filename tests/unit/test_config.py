@@ -8,7 +8,7 @@ import pytest
 
 from gateway import config
 from gateway.errors import ConfigurationError
-from gateway.storage.db import make_engine
+from gateway.storage.engine import make_engine
 
 
 def test_the_embedded_default_needs_no_variables(tmp_path: Path) -> None:

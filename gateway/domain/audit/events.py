@@ -37,16 +37,6 @@ EVENTS = frozenset(
     }
 )
 
-PROCESSING_ACTIVITY = {
-    "handover-profile": "inburgering/overdracht-coa",
-    "progress-report": "inburgering/voortgang-aanbieder",
-    "provider-assignment": "inburgering/toewijzing-aanbieder",
-    "consent-declaration": "inburgering/toestemming",
-    "consent-withdrawal": "inburgering/toestemming",
-}
-ADMINISTRATION = "inburgering/beheer-gateway"
-INTAKE = "inburgering/ontvangst-berichten"
-
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-(?P<trace>[0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
 
 

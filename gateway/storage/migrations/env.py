@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from alembic import context
 
-from gateway.storage.db import metadata
+from gateway.storage.tables import metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - the gateway always passes one

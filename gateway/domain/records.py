@@ -1,0 +1,84 @@
+"""What storage hands back: plain values that the service and storage layers share.
+
+Storage builds them from rows; services read them. They carry pseudonyms,
+never V-nummers. Pure: no SQL, no Flask.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, TypeVar
+
+from gateway.domain.consent import Declaration, Withdrawal
+
+Fact = TypeVar("Fact", Declaration, Withdrawal)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRef:
+    """An entry's place in the log: what a receipt names."""
+
+    index: int
+    leaf_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """An accepted message as idempotency needs it: its digest and its receipt."""
+
+    message_id: str
+    digest: str
+    receipt: str
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A delivery waiting in an inbox."""
+
+    delivery_id: str
+    cursor: int
+    message_id: str
+    subject: str
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Acknowledged:
+    """A delivery just acknowledged; ``first`` unless it was acknowledged before."""
+
+    delivery: Pending
+    first: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded(Generic[Fact]):
+    """A consent fact as recorded: which message recorded it, by whom, when."""
+
+    fact: Fact
+    message_id: str
+    recorded_by: str
+    recorded_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """A newcomer's consent facts at one municipality, oldest first."""
+
+    declarations: list[Recorded[Declaration]]
+    withdrawals: list[Recorded[Withdrawal]]
+
+    @property
+    def facts(self) -> tuple[list[Declaration], list[Withdrawal]]:
+        """The bare facts, as consent.evaluate takes them."""
+        return [r.fact for r in self.declarations], [r.fact for r in self.withdrawals]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCheckpoint:
+    seq: int
+    tree_size: int
+    root_hash: str
+    created_at: datetime
+    jws: str
+    note: str

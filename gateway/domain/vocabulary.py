@@ -1,0 +1,70 @@
+"""The words of the contract, in one place: message types and what each implies.
+
+Adding a message type touches its schema file (``schemas/<type>.v1.json``),
+its entry here, its rule in ``rights`` (who may send it, what must agree),
+its policy mapping and its report wording; a test walks this table and
+checks that every one of those exists. No other module spells a type name
+as a literal: they use the constants below. Pure: imports nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+HANDOVER_PROFILE = "handover-profile"
+PROGRESS_REPORT = "progress-report"
+PROVIDER_ASSIGNMENT = "provider-assignment"
+CONSENT_DECLARATION = "consent-declaration"
+CONSENT_WITHDRAWAL = "consent-withdrawal"
+
+COA, PROVIDER, MUNICIPALITY, AUDITOR = "coa", "provider", "municipality", "auditor"
+ROLES = (COA, PROVIDER, MUNICIPALITY, AUDITOR)
+
+# Processing activities (Logboek Dataverwerkingen) that belong to no message type.
+INTAKE = "inburgering/ontvangst-berichten"
+"""A refusal before the message's type is proven"""
+ADMINISTRATION = "inburgering/beheer-gateway"
+"""Parties and keys registered or revoked by the operator"""
+RECEIPT = "inburgering/ontvangst-gemeente"
+"""A municipality acknowledging a delivery"""
+ACCOUNTABILITY = "inburgering/verantwoording"
+"""Reads of the audit log"""
+
+
+@dataclass(frozen=True, slots=True)
+class MessageType:
+    """What the gateway does with a message of one type."""
+
+    name: str
+    senders: frozenset[str]
+    """the roles that may send it (rights adds who, for whom)"""
+    activity: str
+    """its processing activity, at intake and when it is delivered"""
+    purpose: str | None = None
+    """for a type delivered to the recipient's inbox: the purpose the municipality
+    processes it for, which a consent declaration must name; None: not delivered"""
+
+    @property
+    def delivered(self) -> bool:
+        return self.purpose is not None
+
+
+TYPES: Mapping[str, MessageType] = {
+    t.name: t
+    for t in (
+        MessageType(
+            HANDOVER_PROFILE, frozenset({COA}), "inburgering/overdracht-coa", "brede-intake"
+        ),
+        MessageType(
+            PROGRESS_REPORT, frozenset({PROVIDER}), "inburgering/voortgang-aanbieder", "voortgang"
+        ),
+        MessageType(
+            PROVIDER_ASSIGNMENT, frozenset({MUNICIPALITY}), "inburgering/toewijzing-aanbieder"
+        ),
+        MessageType(CONSENT_DECLARATION, frozenset({MUNICIPALITY, COA}), "inburgering/toestemming"),
+        MessageType(CONSENT_WITHDRAWAL, frozenset({MUNICIPALITY, COA}), "inburgering/toestemming"),
+    )
+}
+MESSAGE_TYPES = tuple(TYPES)
+DELIVERED_TYPES = frozenset(name for name, t in TYPES.items() if t.delivered)

@@ -1,0 +1,132 @@
+"""Reading the audit log: checkpoints, entries, proofs, a newcomer's trail, the report.
+
+Every read is itself an ``audit.read`` entry, so the log shows who looked at
+it; the checkpoint read is entered first, so the checkpoint covers it too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from gateway.domain import report, rights
+from gateway.domain.audit.events import Event
+from gateway.domain.parties import Party
+from gateway.domain.records import StoredCheckpoint
+from gateway.domain.vocabulary import ACCOUNTABILITY
+from gateway.errors import NotFound
+from gateway.service.services import Services
+
+PAGE = 1000
+"""Entries and checkpoints a page"""
+EXPORT_CHUNK = 10_000
+
+
+def record_read(
+    services: Services,
+    party: Party,
+    now: datetime,
+    trace_id: str,
+    reason: str,
+    subject: str | None = None,
+) -> None:
+    """Enter one read of the log in the log."""
+    event = Event(
+        event="audit.read",
+        actor=party.oin,
+        outcome="ok",
+        trace_id=trace_id,
+        processing_activity=ACCOUNTABILITY,
+        subject=subject,
+        reason=reason,
+    )
+    with services.store.write() as tx:
+        tx.append([event], now)
+
+
+def checkpoint(services: Services, party: Party, now: datetime, trace_id: str) -> StoredCheckpoint:
+    """The newest checkpoint, signed anew if the log grew (this read included).
+
+    Raises NotFound when the log is empty.
+    """
+    record_read(services, party, now, trace_id, "checkpoint")
+    current = services.checkpoints.sign(now) or services.store.audit.latest()
+    if current is None:
+        raise NotFound("the log is empty")
+    return current
+
+
+def checkpoint_list(
+    services: Services, party: Party, after: int, now: datetime, trace_id: str
+) -> list[StoredCheckpoint]:
+    """The checkpoints issued after sequence number ``after``, a page of them."""
+    found = services.store.audit.checkpoints(after, PAGE)
+    record_read(services, party, now, trace_id, f"checkpoints:after:{after}")
+    return found
+
+
+def entries(
+    services: Services, party: Party, start: int, end: int, now: datetime, trace_id: str
+) -> list[tuple[int, bytes, str]]:
+    """Entries [start, end) as their stored bytes: (index, bytes, leaf hash)."""
+    found = services.store.audit.entries_raw(start, end)
+    record_read(services, party, now, trace_id, f"entries:{start}-{end}")
+    return found
+
+
+def export(
+    services: Services, party: Party, start: int, end: int, now: datetime, trace_id: str
+) -> Iterator[list[tuple[int, bytes, str]]]:
+    """Entries [start, end) in chunks, read as the response streams; the read is entered now."""
+    record_read(services, party, now, trace_id, f"export:{start}-{end}")
+    return _chunks(services, start, end)
+
+
+def _chunks(services: Services, start: int, end: int) -> Iterator[list[tuple[int, bytes, str]]]:
+    # A read of its own per chunk: no transaction stays open while the client reads.
+    for chunk in range(start, end, EXPORT_CHUNK):
+        yield services.store.audit.entries_raw(chunk, min(chunk + EXPORT_CHUNK, end))
+
+
+def inclusion(
+    services: Services, party: Party, index: int, size: int, now: datetime, trace_id: str
+) -> list[bytes]:
+    """Raises BadRequest for sizes beyond the log, ProofError for index ≥ size."""
+    path = services.store.audit.inclusion(index, size)
+    record_read(services, party, now, trace_id, f"inclusion:{index}@{size}")
+    return path
+
+
+def consistency(
+    services: Services, party: Party, first: int, second: int, now: datetime, trace_id: str
+) -> list[bytes]:
+    """Raises BadRequest for sizes beyond the log, ProofError unless 0 < first ≤ second."""
+    path = services.store.audit.consistency(first, second)
+    record_read(services, party, now, trace_id, f"consistency:{first}-{second}")
+    return path
+
+
+def subject_entries(
+    services: Services, party: Party, v_number: str, now: datetime, trace_id: str
+) -> tuple[str, list[dict[str, Any]]]:
+    """Every entry about one newcomer (GDPR art. 15): their pseudonym and the entries.
+
+    Raises BadRequest when ``v_number`` is not a V-nummer.
+    """
+    rights.check_v_number(v_number)
+    pseudonym = services.pseudonym(v_number)
+    found = services.store.audit.subject_entries(pseudonym)
+    record_read(services, party, now, trace_id, "subject-access", subject=pseudonym)
+    return pseudonym, found
+
+
+def access_report(services: Services, v_number: str, now: datetime) -> tuple[str, int]:
+    """The newcomer's access report as HTML, and how many entries it covers (operators).
+
+    Raises BadRequest when ``v_number`` is not a V-nummer.
+    """
+    rights.check_v_number(v_number)
+    found = services.store.audit.subject_entries(services.pseudonym(v_number))
+    names = {p.oin: p.name for p in services.store.registry.list_parties()}
+    return report.render(v_number, found, names, now), len(found)

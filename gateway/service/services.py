@@ -1,0 +1,44 @@
+"""``Services``: everything a use case needs, built once per process by bootstrap.
+
+The use cases are functions of this module's package that take a
+``Services`` first; storage arrives through its ports, so a unit test can
+hand in fakes. Nothing here imports Flask or SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateway.config import Settings
+from gateway.domain.audit import events
+from gateway.domain.schemas import Catalog
+from gateway.domain.wire.envelope import Signer
+from gateway.service.checkpointer import Checkpointer, CheckpointSigner
+from gateway.service.groupcommit import GroupCommit
+from gateway.service.ports import Store
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    catalog: Catalog
+    store: Store
+    signer: Signer  # the gateway's own key: receipts, checkpoints, tokens
+    pseudonym_key: bytes
+    checkpoints: CheckpointSigner
+    checkpointer: Checkpointer | None = None  # the serving processes' signer and guard
+    group: GroupCommit[Any, Any] = field(default_factory=GroupCommit)
+    """single messages of concurrent requests, sharing a write transaction"""
+
+    def sign(self, payload: dict[str, Any], typ: str) -> str:
+        return self.signer.sign(payload, typ)
+
+    def pseudonym(self, v_number: str) -> str:
+        """The only form of a newcomer in the log and in storage's keys."""
+        return events.pseudonym(self.pseudonym_key, v_number)
+
+
+def check_health(services: Services) -> None:
+    """Raises ServiceUnavailable when the database does not answer."""
+    services.store.ping()
