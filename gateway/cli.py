@@ -1,10 +1,11 @@
 """The ``gateway`` command: serve, migrate, register parties and keys, demo.
 
 Every change made here goes through the same services as the API and is
-audited (party.registered, key.registered, key.revoked). The connectors'
-commands (``gateway connect …``, ``gateway audit verify``) plug in through
-the ``inburgering_gateway.commands`` entry points of the installed package,
-so the server never imports its clients.
+audited (party.registered, key.registered, key.revoked). The commands that
+ship beside the server, the connectors' (``gateway connect …``, ``gateway
+audit verify``) and the demo (``gateway demo``), plug in through the
+``inburgering_gateway.commands`` entry points of the installed package, so
+the server never imports its clients.
 """
 
 from __future__ import annotations
@@ -218,7 +219,7 @@ def audit_report(v_number: str, out: Path | None) -> None:
 
 
 def _add_plugins() -> None:
-    """Commands of the installed clients: ``connect`` and ``audit.verify`` (``audit verify``)."""
+    """The plugged-in commands; a dotted name is a subcommand (``audit.verify``)."""
     for plugin in entry_points(group=PLUGINS):
         *path, name = plugin.name.split(".")
         group: click.Group = main
@@ -252,15 +253,6 @@ def retention_purge(days: int, dry_run: bool) -> None:
 
     count = registry.purge(_services(), now - timedelta(days=days), now, dry_run=dry_run)
     click.echo(f"{'would erase' if dry_run else 'erased'} the data of {count} newcomer(s)")
-
-
-@main.command()
-@click.option("--keep", is_flag=True, help="keep the temporary folder")
-def demo(keep: bool) -> None:
-    """Run the whole scenario against a real server on a throw-away database."""
-    from gateway.devtools.demo import run_demo
-
-    sys.exit(run_demo(keep=keep))
 
 
 _add_plugins()

@@ -11,12 +11,15 @@ from __future__ import annotations
 import json
 import random
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import click
 
 from connectors.auditor import check_once, verify_log
 from connectors.client import GatewayClient
@@ -432,3 +435,10 @@ def run_demo(*, keep: bool = False) -> int:
             print(f"kept {folder}")
         else:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+@click.command("demo")
+@click.option("--keep", is_flag=True, help="keep the temporary folder")
+def command(keep: bool) -> None:
+    """Run the whole scenario against a real server on a throw-away database."""
+    sys.exit(run_demo(keep=keep))

@@ -1,59 +1,40 @@
-"""Core modules stay free of Flask and SQL; connectors never load Flask."""
+"""At run time, too: the domain loads neither Flask nor SQL; connectors never load Flask.
+
+The import contracts (``lint-imports``) check what our own modules import;
+this checks what a real import pulls in, third-party packages included.
+"""
 
 from __future__ import annotations
 
+import pkgutil
 import subprocess
 import sys
 
 import pytest
 
-CORE = [
-    "gateway.domain.wire.envelope",
-    "gateway.domain.wire.jwk",
-    "gateway.domain.wire.strictjson",
-    "gateway.domain.schemas",
-    "gateway.domain.parties",
-    "gateway.domain.message",
-    "gateway.domain.rights",
-    "gateway.domain.assignments",
-    "gateway.domain.audit.events",
-    "gateway.domain.vault",
-    "gateway.errors",
-    "gateway.devtools.synthetic",
-    "gateway.domain.audit.merkle",
-    "gateway.domain.audit.checkpoints",
-    "gateway.domain.wire.bearer",
-    "gateway.domain.consent",
-    "gateway.domain.minimise",
-    "gateway.domain.report",
-]
+import connectors
+import gateway.domain
 
 
-@pytest.mark.parametrize("module", CORE)
-def test_core_module_loads_neither_flask_nor_sqlalchemy(module: str) -> None:
+def _modules(package: object) -> list[str]:
+    path, prefix = package.__path__, package.__name__ + "."  # type: ignore[attr-defined]
+    return sorted(m.name for m in pkgutil.walk_packages(path, prefix) if not m.ispkg)
+
+
+def _loaded(module: str, watched: tuple[str, ...]) -> str:
     code = (
         f"import sys, {module}; "
-        "print(','.join(m for m in ('flask', 'sqlalchemy', 'requests') if m in sys.modules))"
+        f"print(','.join(m for m in {watched!r} if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == ""
+    return out.stdout.strip()
 
 
-CONNECTORS = [
-    "connectors.client",
-    "connectors.coa",
-    "connectors.provider",
-    "connectors.municipality",
-    "connectors.auditor",
-    "connectors.cli",
-]
+@pytest.mark.parametrize("module", _modules(gateway.domain))
+def test_domain_module_loads_neither_flask_nor_sqlalchemy(module: str) -> None:
+    assert _loaded(module, ("flask", "sqlalchemy", "requests")) == ""
 
 
-@pytest.mark.parametrize("module", CONNECTORS)
+@pytest.mark.parametrize("module", _modules(connectors))
 def test_connector_does_not_load_flask_or_sqlalchemy(module: str) -> None:
-    code = (
-        f"import sys, {module}; "
-        "print(','.join(m for m in ('flask', 'sqlalchemy') if m in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == ""
+    assert _loaded(module, ("flask", "sqlalchemy")) == ""
