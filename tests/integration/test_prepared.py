@@ -21,7 +21,9 @@ KEY_ROW = {
     "erased_at": None,
 }
 _INSERT = Prepared(insert(tables.subject_keys))
-_SELECT = Prepared(select(tables.subject_keys).where(tables.subject_keys.c.subject == bindparam("s")))
+_SELECT = Prepared(
+    select(tables.subject_keys).where(tables.subject_keys.c.subject == bindparam("s"))
+)
 
 
 def test_a_row_written_by_prepared_reads_the_same_through_core(services: Services) -> None:
@@ -63,7 +65,10 @@ def test_a_constraint_violation_is_cores_integrity_error_without_the_parameters(
     """(PostgreSQL's own detail names the duplicate key: here a pseudonym, never content.)"""
     with db.write(services.store.engine, lock=False) as conn:
         _INSERT.run_many(conn, [KEY_ROW])
-    with pytest.raises(IntegrityError) as raised, db.write(services.store.engine, lock=False) as conn:
+    with (
+        pytest.raises(IntegrityError) as raised,
+        db.write(services.store.engine, lock=False) as conn,
+    ):
         _INSERT.run_many(conn, [KEY_ROW])
     assert "binary" not in str(raised.value)  # the wrapped key, a parameter
     with db.read(services.store.engine) as conn:  # the pool's connection is still good
@@ -72,7 +77,9 @@ def test_a_constraint_violation_is_cores_integrity_error_without_the_parameters(
 
 def test_expanding_parameters_are_refused(services: Services) -> None:
     statement = Prepared(
-        select(tables.subject_keys).where(tables.subject_keys.c.subject.in_(bindparam("s", expanding=True)))
+        select(tables.subject_keys).where(
+            tables.subject_keys.c.subject.in_(bindparam("s", expanding=True))
+        )
     )
     with services.store.engine.connect() as conn, pytest.raises(TypeError, match="expanding"):
         statement.rows(conn, {"s": ["a"]})

@@ -8,8 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.domain import vault
-from gateway.domain import vocabulary
+from gateway.domain import vault, vocabulary
 from gateway.domain.audit import events
 from gateway.errors import ConfigurationError
 

@@ -22,10 +22,7 @@ def _modules(package: object) -> list[str]:
 
 
 def _loaded(module: str, watched: tuple[str, ...]) -> str:
-    code = (
-        f"import sys, {module}; "
-        f"print(','.join(m for m in {watched!r} if m in sys.modules))"
-    )
+    code = f"import sys, {module}; print(','.join(m for m in {watched!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return out.stdout.strip()
 

@@ -30,7 +30,7 @@ def test_every_type_has_a_schema_policy_rule_wording_and_activity(
 
 
 def test_delivered_types_name_the_purpose_consent_must_cover() -> None:
-    assert vocabulary.DELIVERED_TYPES == {"handover-profile", "progress-report"}
+    assert {"handover-profile", "progress-report"} == vocabulary.DELIVERED_TYPES
     for name in vocabulary.DELIVERED_TYPES:
         assert vocabulary.TYPES[name].purpose
 
