@@ -12,75 +12,23 @@ audit log does not verify. Imports no Flask.
 
 from __future__ import annotations
 
-import functools
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
+from connectors.auditor_cli import auditor
 from connectors.client import GatewayClient
-from gateway.domain import message
-from gateway.domain.wire import jwk
-from gateway.errors import GatewayError
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def party_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """--url, --oin, --key and --retries on a command, handed to it as one ``client``."""
-    decorators = [
-        click.option("--url", envvar="GATEWAY_URL", required=True, help="gateway base URL"),
-        click.option("--oin", envvar="GATEWAY_OIN", required=True, help="your party's OIN"),
-        click.option(
-            "--key",
-            "key_path",
-            envvar="GATEWAY_KEY",
-            required=True,
-            type=click.Path(exists=True, dir_okay=False),
-            help="your party's private JWK (mode 0600)",
-        ),
-        click.option(
-            "--retries",
-            default=8,
-            show_default=True,
-            type=click.IntRange(0, 30),
-            help="attempts again on connection errors and 429/502/503/504, with backoff",
-        ),
-    ]
-
-    @functools.wraps(func)
-    def with_client(*args: Any, url: str, oin: str, key_path: str, retries: int, **kw: Any) -> Any:
-        key = jwk.load_jwk_file(key_path, private=True)
-        return func(*args, client=GatewayClient(url, oin, key, retries=retries), **kw)
-
-    command: Callable[..., Any] = with_client
-    for decorator in reversed(decorators):
-        command = decorator(command)
-    return command
-
-
-def parse_time(value: str | None) -> datetime | None:
-    """An RFC 3339 option value with its zone, as UTC. Raises click.BadParameter."""
-    try:
-        return None if value is None else message.parse_time(value)
-    except GatewayError as error:
-        raise click.BadParameter(error.detail) from None
-
-
-class DomainErrorGroup(click.Group):
-    """Domain errors end the command with their code and message, not a traceback."""
-
-    exit_status = 2  # a connector's "stopped": see the module docstring
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except GatewayError as error:
-            click.echo(f"error: {error.code}: {error.detail}", err=True)
-            sys.exit(self.exit_status)
+from connectors.options import (
+    DomainErrorGroup,
+    parse_time,
+    party_options,
+    subject_options,
+    unreachable,
+)
 
 
 @click.group(cls=DomainErrorGroup)
@@ -210,23 +158,11 @@ def municipality_pull(
             interval=interval,
             rounds=rounds,
             report=report,
-            unreachable=_unreachable,
+            unreachable=unreachable,
             lease=lease,
         )
     else:
         report(m.pull_once(client, sink, lease=lease))
-
-
-_subject_options = [
-    click.option("--v-number", required=True, help="the newcomer's V-nummer"),
-    click.option("--bsn", default=None, help="the newcomer's BSN, if known"),
-]
-
-
-def subject_options(func: F) -> F:
-    for decorator in reversed(_subject_options):
-        func = decorator(func)
-    return func
 
 
 @municipality.command("declare")
@@ -318,93 +254,8 @@ def municipality_assign(
     click.echo(f"assignment {assignment_id} recorded (audit index {_index(submitted)})")
 
 
-def _unreachable(why: str) -> None:
-    click.echo(f"gateway unreachable ({why}); trying again next round", err=True)
-
-
 def _index(submitted: Any) -> Any:
     return submitted.receipt.get("audit", {}).get("index")
 
 
-# -- auditor -------------------------------------------------------------------------
-
-
-@connect.group("auditor")
-def auditor() -> None:
-    """Check the gateway's audit log without trusting the gateway."""
-
-
-_state_option = click.option(
-    "--state",
-    "state_path",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="remembers the last verified checkpoint between runs",
-)
-
-
-@auditor.command("watch")
-@_state_option
-@click.option("--interval", default=60.0, show_default=True, type=click.FloatRange(1, 86400))
-@click.option("--rounds", default=None, type=click.IntRange(1), help="stop after N rounds")
-@click.option(
-    "--samples",
-    default=8,
-    show_default=True,
-    type=click.IntRange(0, 1000),
-    help="new entries checked by inclusion proof per round",
-)
-@party_options
-def auditor_watch(
-    state_path: Path,
-    interval: float,
-    rounds: int | None,
-    samples: int,
-    client: GatewayClient,
-) -> None:
-    """Every --interval: check the newest checkpoint's signature and consistency."""
-    from connectors.auditor import LogMismatch, Watched, watch
-
-    def report(seen: Watched) -> None:
-        click.echo(
-            f"{datetime.now(UTC):%H:%M:%S} consistent: tree size {seen.tree_size} "
-            f"(+{seen.new_entries}, {seen.sampled} sampled), root {seen.root_hash[:16]}…"
-        )
-
-    try:
-        watch(
-            client,
-            state_path,
-            interval=interval,
-            rounds=rounds,
-            samples=samples,
-            report=report,
-            unreachable=_unreachable,
-        )
-    except LogMismatch as mismatch:
-        click.echo(f"NOT VERIFIED: {mismatch.detail}", err=True)
-        sys.exit(2)
-
-
-@auditor.command("verify")
-@click.option(
-    "--state",
-    "state_path",
-    default=None,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="remembers the last verified checkpoint between runs",
-)
-@party_options
-def auditor_verify(state_path: Path | None, client: GatewayClient) -> None:
-    """Verify the whole log: every entry, every checkpoint, the proofs."""
-    from connectors.auditor import LogMismatch, verify_log
-
-    try:
-        result = verify_log(client, state_path)
-    except LogMismatch as mismatch:
-        click.echo(f"NOT VERIFIED: {mismatch.detail}", err=True)
-        sys.exit(2)
-    click.echo(
-        f"verified: {result.entries} entries, {result.checkpoints} checkpoints, "
-        f"tree size {result.tree_size}, root {result.root_hash}"
-    )
+connect.add_command(auditor)

@@ -215,7 +215,7 @@ def test_auditor_check_names_a_forked_or_truncated_log(world: World, tmp_path: P
     seen = check_once(auditor, state)
     assert seen.tree_size > 0 and state.exists()
     good = json.loads(state.read_text())
-    from connectors.auditor import LogMismatch
+    from connectors.leaves import LogMismatch
 
     state.write_text(json.dumps({**good, "root_hash": "00" * 32}))
     with pytest.raises(LogMismatch, match="forked"):

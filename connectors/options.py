@@ -1,0 +1,94 @@
+"""What every connector command shares: the party options, times, errors, the newcomer.
+
+Every command takes the party's gateway URL, OIN and private JWK from
+options or from the environment (``GATEWAY_URL``, ``GATEWAY_OIN``,
+``GATEWAY_KEY``), so a scheduled job needs no secrets on its command line.
+Imports no Flask.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+import click
+
+from connectors.client import GatewayClient
+from gateway.domain import message
+from gateway.domain.wire import jwk
+from gateway.errors import GatewayError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def party_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--url, --oin, --key and --retries on a command, handed to it as one ``client``."""
+    decorators = [
+        click.option("--url", envvar="GATEWAY_URL", required=True, help="gateway base URL"),
+        click.option("--oin", envvar="GATEWAY_OIN", required=True, help="your party's OIN"),
+        click.option(
+            "--key",
+            "key_path",
+            envvar="GATEWAY_KEY",
+            required=True,
+            type=click.Path(exists=True, dir_okay=False),
+            help="your party's private JWK (mode 0600)",
+        ),
+        click.option(
+            "--retries",
+            default=8,
+            show_default=True,
+            type=click.IntRange(0, 30),
+            help="attempts again on connection errors and 429/502/503/504, with backoff",
+        ),
+    ]
+
+    @functools.wraps(func)
+    def with_client(*args: Any, url: str, oin: str, key_path: str, retries: int, **kw: Any) -> Any:
+        key = jwk.load_jwk_file(key_path, private=True)
+        return func(*args, client=GatewayClient(url, oin, key, retries=retries), **kw)
+
+    command: Callable[..., Any] = with_client
+    for decorator in reversed(decorators):
+        command = decorator(command)
+    return command
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """An RFC 3339 option value with its zone, as UTC. Raises click.BadParameter."""
+    try:
+        return None if value is None else message.parse_time(value)
+    except GatewayError as error:
+        raise click.BadParameter(error.detail) from None
+
+
+class DomainErrorGroup(click.Group):
+    """Domain errors end the command with their code and message, not a traceback."""
+
+    exit_status = 2  # a connector's "stopped": see the module docstring
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except GatewayError as error:
+            click.echo(f"error: {error.code}: {error.detail}", err=True)
+            sys.exit(self.exit_status)
+
+
+_subject_options = [
+    click.option("--v-number", required=True, help="the newcomer's V-nummer"),
+    click.option("--bsn", default=None, help="the newcomer's BSN, if known"),
+]
+
+
+def subject_options(func: F) -> F:
+    for decorator in reversed(_subject_options):
+        func = decorator(func)
+    return func
+
+
+def unreachable(why: str) -> None:
+    click.echo(f"gateway unreachable ({why}); trying again next round", err=True)

@@ -1,0 +1,66 @@
+"""The demo's synthetic parties: OINs, names, codes, and a fresh key each.
+
+Used by the demo, the end-to-end tests and the benchmarks alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from connectors.client import GatewayClient
+from gateway.domain.audit import events
+from gateway.domain.parties import KeyRecord, new_party
+from gateway.domain.wire import jwk
+from gateway.service import registry
+from gateway.service.services import Services
+
+COA = "00000001003214345000"
+PROVIDER = "00000001820029336000"
+LEIDEN = "00000001002220647000"
+UTRECHT = "00000001002220650000"
+AUDITOR = "00000001800866472000"
+
+
+@dataclass
+class Cast:
+    """The synthetic parties, each with a client holding its own fresh key."""
+
+    url: str
+    clients: dict[str, GatewayClient] = field(default_factory=dict)
+    keys: dict[str, jwk.Key] = field(default_factory=dict)
+
+    def client(self, oin: str) -> GatewayClient:
+        return self.clients[oin]
+
+
+PARTIES = [
+    (COA, "coa", "COA (demo)", None),
+    (PROVIDER, "provider", "Taalschool Voorbeeld (demo)", None),
+    (LEIDEN, "municipality", "Gemeente Leiden (demo)", "GM0546"),
+    (UTRECHT, "municipality", "Gemeente Utrecht (demo)", "GM0344"),
+    (AUDITOR, "auditor", "Auditdienst (demo)", None),
+]
+
+
+def register_cast(services: Services, url: str, now: datetime) -> Cast:
+    """Register the demo parties, each with a new Ed25519 key (P-256 for the provider)."""
+    cast = Cast(url=url)
+    for oin, role, name, code in PARTIES:
+        party = new_party(oin, role, name, code)
+        registry.register_party(services, party, now, events.new_trace_id())
+        key = jwk.generate("P-256" if role == "provider" else "Ed25519")
+        registry.register_key(
+            services,
+            KeyRecord(
+                kid=jwk.thumbprint(key),
+                oin=oin,
+                jwk=jwk.public_jwk(key),
+                not_before=now - timedelta(minutes=1),
+            ),
+            now,
+            events.new_trace_id(),
+        )
+        cast.keys[oin] = key
+        cast.clients[oin] = GatewayClient(url, oin, key, retries=2)
+    return cast
