@@ -186,20 +186,80 @@ def run(
     time: a batch costs the gateway one transaction, where single messages
     cost one each.
     """
-    catalog = catalog or load_catalog()
+    all_rows = list(rows)
     receipts = ReceiptsFile(receipts_path, source_digest, datetime.now(UTC))
-    summary = Summary()
-    local = threading.local()
+    bar = tqdm(total=len(all_rows), unit="row", disable=None if progress is None else not progress)
+    sender = _Sender(client_for, receipts, bar, workers, batch_size)
+    sender.summary.rows = len(all_rows)
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            sender.send_all(all_rows, build, catalog or load_catalog(), pool)
+    finally:
+        bar.close()
+        receipts.close()
+    return sender.summary
 
-    def client() -> GatewayClient:
-        if not hasattr(local, "client"):
-            local.client = client_for()
-        result: GatewayClient = local.client
+
+_Item = tuple[int, str, str]
+"""A row on its way: its number, its signed token, its message id"""
+_Outcome = dict[str, Any] | GatewayError
+"""Per item: the receipt record, or the error that refused it"""
+
+
+class _Sender:
+    """Rows signed into batches, ``workers`` batches in flight, each outcome settled."""
+
+    def __init__(
+        self,
+        client_for: Callable[[], GatewayClient],
+        receipts: ReceiptsFile,
+        bar: Any,
+        workers: int,
+        batch_size: int,
+    ) -> None:
+        self.client_for, self.receipts, self.bar = client_for, receipts, bar
+        self.workers, self.batch_size = workers, batch_size
+        self.summary = Summary()
+        self.local = threading.local()
+        self.pending: dict[Future[list[_Outcome]], list[_Item]] = {}
+        self.batch: list[_Item] = []
+        self.batch_bytes = 0
+
+    def client(self) -> GatewayClient:
+        """One client per thread (a requests session is not shared across threads)."""
+        if not hasattr(self.local, "client"):
+            self.local.client = self.client_for()
+        result: GatewayClient = self.local.client
         return result
 
-    def send(batch: list[tuple[int, str, str]]) -> list[dict[str, Any] | GatewayError]:
+    def send_all(
+        self, rows: list[Row], build: Build, catalog: Catalog, pool: ThreadPoolExecutor
+    ) -> None:
+        summary, receipts = self.summary, self.receipts
+        for row in rows:
+            if summary.stopped:
+                break
+            prepared = _prepare(row, build, receipts.issued_at, catalog)
+            if isinstance(prepared, RowError):
+                _fail(summary, receipts, row.number, None, prepared)
+                self.bar.update(1)
+                continue
+            if receipts.done.get(row.number) == prepared["message_id"]:
+                summary.outcomes["resumed"] += 1
+                self.bar.update(1)
+                continue
+            token = self.client().sign(prepared)
+            self.batch.append((row.number, token, prepared["message_id"]))
+            self.batch_bytes += len(token) + 4
+            if len(self.batch) >= self.batch_size or self.batch_bytes >= BATCH_BYTES:
+                self.flush(pool)
+        if not summary.stopped:
+            self.flush(pool)
+        self.settle(wait(self.pending).done)
+
+    def send(self, batch: list[_Item]) -> list[_Outcome]:
         """One batch request; per item the receipt record, or the error that refused it."""
-        outcomes = client().submit_batch([token for _, token, _ in batch])
+        outcomes = self.client().submit_batch([token for _, token, _ in batch])
         return [
             outcome
             if isinstance(outcome, GatewayError)
@@ -212,14 +272,25 @@ def run(
             for (number, _, message_id), outcome in zip(batch, outcomes, strict=True)
         ]
 
-    all_rows = list(rows)
-    summary.rows = len(all_rows)
-    bar = tqdm(total=len(all_rows), unit="row", disable=None if progress is None else not progress)
-    pending: dict[Future[list[dict[str, Any] | GatewayError]], list[tuple[int, str, str]]] = {}
-    batch: list[tuple[int, str, str]] = []
-    batch_bytes = 0
+    def flush(self, pool: ThreadPoolExecutor) -> None:
+        if self.batch:
+            self.pending[pool.submit(self.send, self.batch)] = self.batch
+            self.batch, self.batch_bytes = [], 0
+        if len(self.pending) >= self.workers * 2:
+            self.settle(wait(self.pending, return_when=FIRST_COMPLETED).done)
 
-    def settle_item(number: int, message_id: str, outcome: dict[str, Any] | GatewayError) -> None:
+    def settle(self, done: Iterable[Future[list[_Outcome]]]) -> None:
+        for future in done:
+            sent = self.pending.pop(future)
+            try:
+                outcomes = future.result()
+            except GatewayError as error:  # the whole batch: none of it was taken
+                outcomes = [error] * len(sent)
+            for (number, _, message_id), outcome in zip(sent, outcomes, strict=True):
+                self.settle_item(number, message_id, outcome)
+
+    def settle_item(self, number: int, message_id: str, outcome: _Outcome) -> None:
+        summary, receipts = self.summary, self.receipts
         if isinstance(outcome, FATAL):
             summary.stopped = summary.stopped or f"{outcome.code}: {outcome.detail}"
             return
@@ -235,53 +306,7 @@ def run(
         else:
             receipts.append(outcome)
             summary.outcomes["accepted" if outcome["status"] == 202 else "already-accepted"] += 1
-        bar.update(1)
-
-    def settle(done: Iterable[Future[list[dict[str, Any] | GatewayError]]]) -> None:
-        for future in done:
-            sent = pending.pop(future)
-            try:
-                outcomes: list[dict[str, Any] | GatewayError] = future.result()
-            except GatewayError as error:  # the whole batch: none of it was taken
-                outcomes = [error] * len(sent)
-            for (number, _, message_id), outcome in zip(sent, outcomes, strict=True):
-                settle_item(number, message_id, outcome)
-
-    def flush() -> None:
-        nonlocal batch, batch_bytes
-        if batch:
-            pending[pool.submit(send, batch)] = batch
-            batch, batch_bytes = [], 0
-        if len(pending) >= workers * 2:
-            settle(wait(pending, return_when=FIRST_COMPLETED).done)
-
-    try:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for row in all_rows:
-                if summary.stopped:
-                    break
-                prepared = _prepare(row, build, receipts.issued_at, catalog)
-                if isinstance(prepared, RowError):
-                    _fail(summary, receipts, row.number, None, prepared)
-                    bar.update(1)
-                    continue
-                payload = prepared
-                if receipts.done.get(row.number) == payload["message_id"]:
-                    summary.outcomes["resumed"] += 1
-                    bar.update(1)
-                    continue
-                token = client().sign(payload)
-                batch.append((row.number, token, payload["message_id"]))
-                batch_bytes += len(token) + 4
-                if len(batch) >= batch_size or batch_bytes >= BATCH_BYTES:
-                    flush()
-            if not summary.stopped:
-                flush()
-            settle(wait(pending).done)
-    finally:
-        bar.close()
-        receipts.close()
-    return summary
+        self.bar.update(1)
 
 
 def send_file(

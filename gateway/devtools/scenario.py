@@ -44,196 +44,257 @@ def _attempt(step: Step, action: Callable[[], object]) -> Step:
 
 def scenario(cast: Cast, services: Services, now: datetime) -> list[Step]:
     """The intake scenario: every line a message a party sends, and what must happen."""
-    rng = random.Random(2026)  # noqa: S311 - synthetic data, not secrets
-    amina = synthetic.Newcomer.make(rng)
-    coa, provider, leiden = cast.client(COA), cast.client(PROVIDER), cast.client(LEIDEN)
+    play = _Scenario(cast, services, now)
+    play.flow()
+    play.refusals()
+    play.revocation()
+    return play.steps
+
+
+class _Scenario:
+    """One newcomer, Amina, and the parties' clients; each step appended as it runs."""
+
+    def __init__(self, cast: Cast, services: Services, now: datetime) -> None:
+        self.cast, self.services, self.now = cast, services, now
+        self.rng = random.Random(2026)  # noqa: S311 - synthetic data, not secrets
+        self.amina = synthetic.Newcomer.make(self.rng)
+        self.coa, self.provider = cast.client(COA), cast.client(PROVIDER)
+        self.leiden = cast.client(LEIDEN)
+        self.steps: list[Step] = []
+        body = synthetic.handover_profile(self.amina, "GM0546", self.rng)
+        self.profile = self.message(COA, "handover-profile", body)
+        self.profile_token = self.coa.sign(self.profile)
 
     def message(
+        self,
         sender: str,
         type_: str,
         body: dict[str, Any],
         recipient: str = LEIDEN,
-        issued_at: datetime = now,
+        issued_at: datetime | None = None,
     ) -> dict[str, Any]:
         return synthetic.payload(
-            type_, body, sender=sender, recipient=recipient, newcomer=amina, issued_at=issued_at
+            type_,
+            body,
+            sender=sender,
+            recipient=recipient,
+            newcomer=self.amina,
+            issued_at=issued_at or self.now,
         )
 
-    profile = message(COA, "handover-profile", synthetic.handover_profile(amina, "GM0546", rng))
-    profile_token = coa.sign(profile)
-    report = provider.sign(
-        message(PROVIDER, "progress-report", synthetic.progress_report(PROVIDER))
-    )
-    steps: list[Step] = []
-
     def run(
-        who: str, what: str, expected: str, action: Callable[[], object], entries: int = 1
+        self, who: str, what: str, expected: str, action: Callable[[], object], entries: int = 1
     ) -> None:
-        steps.append(_attempt(Step(who, what, expected, entries=entries), action))
+        self.steps.append(_attempt(Step(who, what, expected, entries=entries), action))
 
-    run("COA", "handover profile (blue folder)", "202", lambda: coa.submit(profile_token))
-    run("COA", "the same bytes again (retry)", "200", lambda: coa.submit(profile_token))
-    changed = {**profile, "body": {**profile["body"], "interests": {"hobbies": ["Chess"]}}}
-    run("COA", "same message_id, other content", "conflict", lambda: coa.submit(coa.sign(changed)))
-    run(
-        "Provider",
-        "progress report before any assignment",
-        "not-authorised",
-        lambda: provider.submit(report),
-    )
-    assignment = message(
-        LEIDEN,
-        "provider-assignment",
-        synthetic.provider_assignment(PROVIDER, now - timedelta(minutes=1)),
-    )
-    run("Leiden", "assigns the provider", "202", lambda: leiden.submit(leiden.sign(assignment)))
-    run("Provider", "the same report, now assigned", "202", lambda: provider.submit(report))
-    declaration = message(
-        LEIDEN,
-        "consent-declaration",
-        synthetic.consent_declaration(
-            LEIDEN,
-            [COA, PROVIDER],
-            ["education", "languages", "attendance"],
-            now - timedelta(hours=1),
-            purposes=("brede-intake", "pip", "voortgang"),
-        ),
-    )
-    run(
-        "Leiden",
-        "records a consent declaration",
-        "202",
-        lambda: leiden.submit(leiden.sign(declaration)),
-        2,  # message.accepted and consent.recorded
-    )
-
-    def inbox_view() -> str:
+    def inbox_view(self) -> str:
         """What Leiden's pull shows: the sections of the folder | of the report."""
-        page = leiden.get_json("/v1/inbox", limit=500)["deliveries"]
+        page = self.leiden.get_json("/v1/inbox", limit=500)["deliveries"]
         by_type = {d["type"]: " ".join(sorted(d["body"])) for d in page}
         return f"{by_type.get('handover-profile', '-')} | {by_type.get('progress-report', '-')}"
 
-    run(
-        "Leiden",
-        "pulls its inbox (folder | report)",
-        "education identity languages placement | attendance enrolment",
-        inbox_view,
-        2,
-    )
-    withdrawal = message(
-        LEIDEN,
-        "consent-withdrawal",
-        {
-            "declaration_id": declaration["body"]["declaration_id"],
-            "withdrawn_at": synthetic.utc(now),
-        },
-    )
-    run(
-        "Leiden",
-        "records the newcomer's withdrawal",
-        "202",
-        lambda: leiden.submit(leiden.sign(withdrawal)),
-        2,
-    )
-    run("Leiden", "pulls again: less may leave", "identity placement | enrolment", inbox_view, 2)
-    no_flag = message(
-        LEIDEN,
-        "consent-declaration",
-        synthetic.consent_declaration(
-            LEIDEN, [COA], ["health"], now - timedelta(hours=1), explicit_health=False
-        ),
-    )
-    run(
-        "Leiden",
-        "health consent without the explicit flag",
-        "schema-violation",
-        lambda: leiden.submit(leiden.sign(no_flag)),
-    )
-    run(
-        "COA",
-        "progress report (COA may not)",
-        "not-authorised",
-        lambda: coa.submit(
-            coa.sign(message(COA, "progress-report", synthetic.progress_report(COA)))
-        ),
-    )
-    run(
-        "COA",
-        "profile for another municipality (Utrecht)",
-        "schema-violation",
-        lambda: coa.submit(
-            coa.sign(message(COA, "handover-profile", profile["body"], recipient=UTRECHT))
-        ),
-    )
-    run(
-        "COA",
-        "message issued 8 days ago",
-        "replay",
-        lambda: coa.submit(
-            coa.sign(
-                message(COA, "handover-profile", profile["body"], issued_at=now - timedelta(days=8))
-            )
-        ),
-    )
-    run(
-        "Provider",
-        "claims to be COA (sender mismatch)",
-        "sender-mismatch",
-        lambda: provider.submit(provider.sign(message(COA, "handover-profile", profile["body"]))),
-    )
-    tampered = profile_token[:-4] + ("AAAA" if not profile_token.endswith("AAAA") else "BBBA")
-    run(
-        "Someone",
-        "profile with a tampered signature",
-        "invalid-signature",
-        lambda: coa.submit(tampered),
-    )
-    stranger = GatewayClient(cast.url, COA, jwk.generate(), retries=0)
-    run(
-        "Someone",
-        "signed with an unregistered key",
-        "unknown-key",
-        lambda: stranger.submit(stranger.sign(profile)),
-    )
-    header = envelope.b64url_encode(b'{"alg":"none","kid":"x","typ":"inburgering-message+jws"}')
-    run(
-        "Someone",
-        "alg none",
-        "unsupported-header",
-        lambda: coa.submit(header + "." + profile_token.split(".")[1] + "."),
-    )
-    run(
-        "Someone",
-        "JSON instead of application/jose",
-        "unsupported-media-type",
-        lambda: (
-            coa.request(
-                "POST",
-                "/v1/messages",
-                data=profile_token,
-                headers={"Content-Type": "application/json"},
-            ).status_code
-        ),
-    )
-    run(
-        "Someone",
-        "a 300 KiB body",
-        "payload-too-large",
-        lambda: (
-            coa.request(
-                "POST",
-                "/v1/messages",
-                data=b"a" * (300 * 1024),
-                headers={"Content-Type": "application/jose"},
-            ).status_code
-        ),
-    )
-    revoked = cast.keys[COA]
-    registry.revoke_key(services, jwk.thumbprint(revoked), datetime.now(UTC), events.new_trace_id())
-    run(
-        "COA",
-        "new profile with its revoked key",
-        "key-not-valid",
-        lambda: coa.submit(coa.sign(message(COA, "handover-profile", profile["body"]))),
-    )
-    return steps
+    def flow(self) -> None:
+        """The handover, an assignment, a report, consent given and withdrawn."""
+        now, profile, profile_token = self.now, self.profile, self.profile_token
+        report = self.provider.sign(
+            self.message(PROVIDER, "progress-report", synthetic.progress_report(PROVIDER))
+        )
+        self.run(
+            "COA", "handover profile (blue folder)", "202", lambda: self.coa.submit(profile_token)
+        )
+        self.run(
+            "COA", "the same bytes again (retry)", "200", lambda: self.coa.submit(profile_token)
+        )
+        changed = {**profile, "body": {**profile["body"], "interests": {"hobbies": ["Chess"]}}}
+        self.run(
+            "COA",
+            "same message_id, other content",
+            "conflict",
+            lambda: self.coa.submit(self.coa.sign(changed)),
+        )
+        self.run(
+            "Provider",
+            "progress report before any assignment",
+            "not-authorised",
+            lambda: self.provider.submit(report),
+        )
+        assignment = self.message(
+            LEIDEN,
+            "provider-assignment",
+            synthetic.provider_assignment(PROVIDER, now - timedelta(minutes=1)),
+        )
+        self.run(
+            "Leiden",
+            "assigns the provider",
+            "202",
+            lambda: self.leiden.submit(self.leiden.sign(assignment)),
+        )
+        self.run(
+            "Provider", "the same report, now assigned", "202", lambda: self.provider.submit(report)
+        )
+        declaration = self.message(
+            LEIDEN,
+            "consent-declaration",
+            synthetic.consent_declaration(
+                LEIDEN,
+                [COA, PROVIDER],
+                ["education", "languages", "attendance"],
+                now - timedelta(hours=1),
+                purposes=("brede-intake", "pip", "voortgang"),
+            ),
+        )
+        self.run(
+            "Leiden",
+            "records a consent declaration",
+            "202",
+            lambda: self.leiden.submit(self.leiden.sign(declaration)),
+            2,  # message.accepted and consent.recorded
+        )
+
+        self.run(
+            "Leiden",
+            "pulls its inbox (folder | report)",
+            "education identity languages placement | attendance enrolment",
+            self.inbox_view,
+            2,
+        )
+        withdrawal = self.message(
+            LEIDEN,
+            "consent-withdrawal",
+            {
+                "declaration_id": declaration["body"]["declaration_id"],
+                "withdrawn_at": synthetic.utc(now),
+            },
+        )
+        self.run(
+            "Leiden",
+            "records the newcomer's withdrawal",
+            "202",
+            lambda: self.leiden.submit(self.leiden.sign(withdrawal)),
+            2,
+        )
+        self.run(
+            "Leiden",
+            "pulls again: less may leave",
+            "identity placement | enrolment",
+            self.inbox_view,
+            2,
+        )
+
+    def refusals(self) -> None:
+        """Each of the contract's refusals, once."""
+        now, profile, profile_token, cast = self.now, self.profile, self.profile_token, self.cast
+        no_flag = self.message(
+            LEIDEN,
+            "consent-declaration",
+            synthetic.consent_declaration(
+                LEIDEN, [COA], ["health"], now - timedelta(hours=1), explicit_health=False
+            ),
+        )
+        self.run(
+            "Leiden",
+            "health consent without the explicit flag",
+            "schema-violation",
+            lambda: self.leiden.submit(self.leiden.sign(no_flag)),
+        )
+        self.run(
+            "COA",
+            "progress report (COA may not)",
+            "not-authorised",
+            lambda: self.coa.submit(
+                self.coa.sign(self.message(COA, "progress-report", synthetic.progress_report(COA)))
+            ),
+        )
+        self.run(
+            "COA",
+            "profile for another municipality (Utrecht)",
+            "schema-violation",
+            lambda: self.coa.submit(
+                self.coa.sign(
+                    self.message(COA, "handover-profile", profile["body"], recipient=UTRECHT)
+                )
+            ),
+        )
+        self.run(
+            "COA",
+            "message issued 8 days ago",
+            "replay",
+            lambda: self.coa.submit(
+                self.coa.sign(
+                    self.message(
+                        COA, "handover-profile", profile["body"], issued_at=now - timedelta(days=8)
+                    )
+                )
+            ),
+        )
+        self.run(
+            "Provider",
+            "claims to be COA (sender mismatch)",
+            "sender-mismatch",
+            lambda: self.provider.submit(
+                self.provider.sign(self.message(COA, "handover-profile", profile["body"]))
+            ),
+        )
+        tampered = profile_token[:-4] + ("AAAA" if not profile_token.endswith("AAAA") else "BBBA")
+        self.run(
+            "Someone",
+            "profile with a tampered signature",
+            "invalid-signature",
+            lambda: self.coa.submit(tampered),
+        )
+        stranger = GatewayClient(cast.url, COA, jwk.generate(), retries=0)
+        self.run(
+            "Someone",
+            "signed with an unregistered key",
+            "unknown-key",
+            lambda: stranger.submit(stranger.sign(profile)),
+        )
+        header = envelope.b64url_encode(b'{"alg":"none","kid":"x","typ":"inburgering-message+jws"}')
+        self.run(
+            "Someone",
+            "alg none",
+            "unsupported-header",
+            lambda: self.coa.submit(header + "." + profile_token.split(".")[1] + "."),
+        )
+        self.run(
+            "Someone",
+            "JSON instead of application/jose",
+            "unsupported-media-type",
+            lambda: (
+                self.coa.request(
+                    "POST",
+                    "/v1/messages",
+                    data=profile_token,
+                    headers={"Content-Type": "application/json"},
+                ).status_code
+            ),
+        )
+        self.run(
+            "Someone",
+            "a 300 KiB body",
+            "payload-too-large",
+            lambda: (
+                self.coa.request(
+                    "POST",
+                    "/v1/messages",
+                    data=b"a" * (300 * 1024),
+                    headers={"Content-Type": "application/jose"},
+                ).status_code
+            ),
+        )
+
+    def revocation(self) -> None:
+        """A key revoked by the operator no longer signs for COA."""
+        profile, cast, services = self.profile, self.cast, self.services
+        revoked = cast.keys[COA]
+        registry.revoke_key(
+            services, jwk.thumbprint(revoked), datetime.now(UTC), events.new_trace_id()
+        )
+        self.run(
+            "COA",
+            "new profile with its revoked key",
+            "key-not-valid",
+            lambda: self.coa.submit(
+                self.coa.sign(self.message(COA, "handover-profile", profile["body"]))
+            ),
+        )

@@ -18,8 +18,9 @@ from typing import Any
 
 from gateway.domain import consent
 from gateway.domain.audit.events import Event, format_time
-from gateway.domain.minimise import minimise
+from gateway.domain.minimise import Minimised, minimise
 from gateway.domain.parties import Party
+from gateway.domain.records import History, Pending
 from gateway.domain.vocabulary import RECEIPT, TYPES
 from gateway.domain.wire import envelope
 from gateway.errors import NotFound
@@ -59,60 +60,77 @@ def pull(
             continue  # erased since the page was read
         # Strictly parsed and verified at intake; this is the gateway's own copy.
         payload = json.loads(envelope.b64url_decode(raw.split(b".")[1].decode("ascii")))
-        kind = TYPES[payload["type"]]
-        declarations, withdrawals = histories[item.subject].facts
-        assert kind.purpose is not None  # only delivered types are in an inbox
-        ask = consent.Request(
-            recipient=municipality.oin,
-            source=payload["sender"],
-            type=kind.name,
-            purpose=kind.purpose,
-        )
-        schema = services.catalog.bodies[(kind.name, payload["version"])]
-        decide = functools.partial(
-            consent.evaluate,
-            request=ask,
-            now=now,
-            policy=services.catalog.policy,
-            declarations=declarations,
-            withdrawals=withdrawals,
-        )
-        cut = minimise(payload["body"], schema.categories, decide)
-        pulled.append(
-            Event(
-                event="delivery.pulled",
-                actor=municipality.oin,
-                outcome="delivered" if not cut.empty else "withheld",
-                trace_id=trace_id,
-                subject=item.subject,
-                message_id=item.message_id,
-                type=kind.name,
-                categories_delivered=cut.delivered,
-                categories_withheld=cut.withheld,
-                basis=cut.basis,
-                processing_activity=kind.activity,
-            )
-        )
-        if cut.empty:
-            continue  # nothing may leave: the delivery is not shown at all
-        delivery = {
-            "delivery_id": item.delivery_id,
-            "message_id": item.message_id,
-            "type": kind.name,
-            "version": payload["version"],
-            "sender": payload["sender"],
-            "subject": payload["subject"],
-            "issued_at": payload["issued_at"],
-            "received_at": format_time(item.received_at),
-            "body": cut.body,
-            "withheld_categories": list(cut.withheld),
-        }
-        delivery["delivery_token"] = services.sign(delivery, envelope.DELIVERY_TYP)
-        deliveries.append(delivery)
+        cut = _cut(services, municipality, payload, histories[item.subject], now)
+        pulled.append(_pulled(municipality, item, payload["type"], cut, trace_id))
+        if not cut.empty:  # else nothing may leave: the delivery is not shown at all
+            deliveries.append(_delivery(services, item, payload, cut))
     if pulled:
         with store.write() as tx:
             tx.append(pulled, now)
     return Page(deliveries=deliveries, next_cursor=pending[-1].cursor if pending else after)
+
+
+def _cut(
+    services: Services,
+    municipality: Party,
+    payload: dict[str, Any],
+    history: History,
+    now: datetime,
+) -> Minimised:
+    """The body cut to the categories a legal basis or consent in force allows ``now``."""
+    kind = TYPES[payload["type"]]
+    assert kind.purpose is not None  # only delivered types are in an inbox
+    ask = consent.Request(
+        recipient=municipality.oin, source=payload["sender"], type=kind.name, purpose=kind.purpose
+    )
+    declarations, withdrawals = history.facts
+    decide = functools.partial(
+        consent.evaluate,
+        request=ask,
+        now=now,
+        policy=services.catalog.policy,
+        declarations=declarations,
+        withdrawals=withdrawals,
+    )
+    schema = services.catalog.bodies[(kind.name, payload["version"])]
+    return minimise(payload["body"], schema.categories, decide)
+
+
+def _pulled(municipality: Party, item: Pending, type_: str, cut: Minimised, trace_id: str) -> Event:
+    """The audit entry of one delivery pulled: what went, what was withheld, on what basis."""
+    return Event(
+        event="delivery.pulled",
+        actor=municipality.oin,
+        outcome="delivered" if not cut.empty else "withheld",
+        trace_id=trace_id,
+        subject=item.subject,
+        message_id=item.message_id,
+        type=type_,
+        categories_delivered=cut.delivered,
+        categories_withheld=cut.withheld,
+        basis=cut.basis,
+        processing_activity=TYPES[type_].activity,
+    )
+
+
+def _delivery(
+    services: Services, item: Pending, payload: dict[str, Any], cut: Minimised
+) -> dict[str, Any]:
+    """The delivery of the contract, with the gateway's token over its other members."""
+    delivery = {
+        "delivery_id": item.delivery_id,
+        "message_id": item.message_id,
+        "type": payload["type"],
+        "version": payload["version"],
+        "sender": payload["sender"],
+        "subject": payload["subject"],
+        "issued_at": payload["issued_at"],
+        "received_at": format_time(item.received_at),
+        "body": cut.body,
+        "withheld_categories": list(cut.withheld),
+    }
+    delivery["delivery_token"] = services.sign(delivery, envelope.DELIVERY_TYP)
+    return delivery
 
 
 def acknowledge(
