@@ -42,16 +42,7 @@ def make_tokens(key: jwk.Key, count: int) -> list[bytes]:
     now = datetime.now(UTC)
     tokens = []
     for _ in range(count):
-        person = synthetic.Newcomer.make(rng)
-        body = synthetic.handover_profile(person, "GM0546", rng)
-        payload = synthetic.payload(
-            "handover-profile",
-            body,
-            sender=demo.COA,
-            recipient=demo.LEIDEN,
-            newcomer=person,
-            issued_at=now,
-        )
+        payload = demo.profile(synthetic.Newcomer.make(rng), rng, now)
         tokens.append(envelope.sign(payload, key, typ=envelope.MESSAGE_TYP).encode())
     return tokens
 

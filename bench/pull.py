@@ -57,18 +57,7 @@ def main() -> int:
         waiting: list[bytes] = []
         for i in range(args.deliveries):
             person = synthetic.Newcomer.make(rng)
-            messages = [
-                coa.sign(
-                    synthetic.payload(
-                        "handover-profile",
-                        synthetic.handover_profile(person, "GM0546", rng),
-                        sender=demo.COA,
-                        recipient=demo.LEIDEN,
-                        newcomer=person,
-                        issued_at=now,
-                    )
-                )
-            ]
+            messages = [coa.sign(demo.profile(person, rng, now))]
             if i % 2:
                 messages.append(
                     leiden.sign(

@@ -46,14 +46,7 @@ def profile_payload(rng: Any, now: Any = None) -> tuple[dict[str, Any], Any]:
     from gateway.devtools import demo, synthetic
 
     person = synthetic.Newcomer.make(rng)
-    payload = synthetic.payload(
-        "handover-profile",
-        synthetic.handover_profile(person, "GM0546", rng),
-        sender=demo.COA,
-        recipient=demo.LEIDEN,
-        newcomer=person,
-        issued_at=now or datetime.now(UTC),
-    )
+    payload = demo.profile(person, rng, now or datetime.now(UTC))
     return payload, person
 
 

@@ -5,10 +5,13 @@ Used by the demo, the end-to-end tests and the benchmarks alike.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from connectors.client import GatewayClient
+from gateway.devtools import synthetic
 from gateway.domain.audit import events
 from gateway.domain.parties import KeyRecord, new_party
 from gateway.domain.wire import jwk
@@ -64,3 +67,22 @@ def register_cast(services: Services, url: str, now: datetime) -> Cast:
         cast.keys[oin] = key
         cast.clients[oin] = GatewayClient(url, oin, key, retries=2)
     return cast
+
+
+def profile(
+    person: synthetic.Newcomer,
+    rng: random.Random,
+    issued_at: datetime,
+    *,
+    recipient: str = LEIDEN,
+    municipality_code: str = "GM0546",
+) -> dict[str, Any]:
+    """The payload of a full handover profile of ``person`` from the demo COA."""
+    return synthetic.payload(
+        "handover-profile",
+        synthetic.handover_profile(person, municipality_code, rng),
+        sender=COA,
+        recipient=recipient,
+        newcomer=person,
+        issued_at=issued_at,
+    )

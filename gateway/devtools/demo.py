@@ -29,6 +29,7 @@ from gateway.devtools.cast import (
     PROVIDER,
     UTRECHT,
     Cast,
+    profile,
     register_cast,
 )
 from gateway.devtools.scenario import PROBLEM_CODES, Step, scenario
@@ -44,6 +45,7 @@ __all__ = [
     "Cast",
     "command",
     "parties_at_work",
+    "profile",
     "register_cast",
     "run_demo",
     "scenario",

@@ -66,14 +66,7 @@ def world(cast: demo.Cast, server_services: Services) -> dict[str, Any]:
     )
     rng = random.Random(42)
     person = synthetic.Newcomer.make(rng)
-    profile = synthetic.payload(
-        "handover-profile",
-        synthetic.handover_profile(person, "GM0546", rng),
-        sender=demo.COA,
-        recipient=demo.LEIDEN,
-        newcomer=person,
-        issued_at=now,
-    )
+    profile = demo.profile(person, rng, now)
     response = requests.post(
         cast.url + "/v1/messages",
         data=cast.client(demo.COA).sign(profile),

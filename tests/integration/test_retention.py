@@ -22,14 +22,7 @@ def _send_profile(
     rng: random.Random,
     now: datetime,
 ) -> str:
-    payload = synthetic.payload(
-        "handover-profile",
-        synthetic.handover_profile(person, "GM0546", rng),
-        sender=demo.COA,
-        recipient=demo.LEIDEN,
-        newcomer=person,
-        issued_at=now,
-    )
+    payload = demo.profile(person, rng, now)
     token = cast.client(demo.COA).sign(payload).encode()
     assert intake.accept(token, services=services, now=now, trace_id="0" * 32).status == 202
     return str(payload["message_id"])

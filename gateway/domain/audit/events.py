@@ -22,6 +22,8 @@ from typing import Any
 
 import rfc8785
 
+from gateway.domain.audit import merkle
+
 EVENTS = frozenset(
     {
         "message.accepted",
@@ -127,4 +129,4 @@ def canonical_entry(obj: Mapping[str, Any]) -> bytes:
 
 def leaf_hash(entry_bytes: bytes) -> str:
     """RFC 9162 §2.1.1 leaf hash, hex."""
-    return hashlib.sha256(b"\x00" + entry_bytes).hexdigest()
+    return merkle.leaf_hash(entry_bytes).hex()

@@ -20,6 +20,7 @@ EMPTY_ROOT = hashlib.sha256(b"").digest()
 
 
 def leaf_hash(entry: bytes) -> bytes:
+    """RFC 9162 §2.1.1: SHA-256(0x00 ‖ entry)."""
     return hashlib.sha256(b"\x00" + entry).digest()
 
 
