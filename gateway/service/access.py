@@ -30,20 +30,18 @@ def authenticate(
     """
     unverified = bearer.parse(bearer.token_from_header(authorization))
     try:
-        record = registry.find_key(unverified.header.kid)
-        if record is None or not record.is_valid_at(now):
+        signer = registry.find_signer(unverified.header.kid)
+        if signer is None or not signer[0].is_valid_at(now):
             raise Unauthenticated("unknown key or key not valid")
+        record, party = signer
         verified = envelope.verify(
             unverified, jwk.import_registered(record.kid, record.jwk), kid=record.kid
         )
         claims = bearer.check_claims(verified, record.oin, now)
-        party = registry.find_party(record.oin)
     except (Unauthenticated, ServiceUnavailable):
         raise
     except GatewayError:
         raise Unauthenticated("assertion does not verify") from None
-    if party is None:
-        raise Unauthenticated("unknown party")
     if not registry.use_jti(claims.iss, claims.jti, bearer.retention(claims), now):
         raise Unauthenticated("assertion already used")
     if roles is not None and party.role not in roles:

@@ -20,10 +20,20 @@ class RegistryStore:
     def __init__(self, db: Engine) -> None:
         self.engine = db
 
-    def find_key(self, kid: str) -> KeyRecord | None:
-        with engine.read(self.engine) as conn:
-            row = statements.FIND_KEY.first(conn, {"kid": kid})
-        return statements.key(row) if row else None
+    def find_signer(self, kid: str) -> tuple[KeyRecord, Party] | None:
+        """A key and the party that owns it, in one statement (every authenticated read)."""
+        with engine.translate_busy(), self.engine.connect() as conn:
+            engine.autocommit_reads(conn)
+            row = statements.FIND_SIGNER.first(conn, {"kid": kid})
+        if row is None:
+            return None
+        values = row._asdict()
+        key, party = (
+            statements.joined(values, "key_", "kid"),
+            statements.joined(values, "party_", "oin"),
+        )
+        assert key is not None and party is not None  # an inner join
+        return statements.key(key), statements.party(party)
 
     def find_party(self, oin: str) -> Party | None:
         with engine.read(self.engine) as conn:

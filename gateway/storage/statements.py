@@ -53,6 +53,15 @@ FIRST_READS = Prepared(
     )
 )
 """A message's key, parties and stored copy in one row: one round trip before the lock"""
+FIND_SIGNER = Prepared(
+    select(
+        *(c.label(f"key_{c.key}") for c in tables.keys.c),
+        *(c.label(f"party_{c.key}") for c in tables.parties.c),
+    )
+    .join(tables.parties, tables.parties.c.oin == tables.keys.c.oin)
+    .where(tables.keys.c.kid == bindparam("kid"))
+)
+"""A key with the party that owns it: what authenticating a request reads, in one row"""
 FIND_MESSAGES = select(
     tables.messages.c.message_id, tables.messages.c.digest, tables.messages.c.receipt
 ).where(tables.messages.c.message_id.in_(bindparam("ids", expanding=True)))

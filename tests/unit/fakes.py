@@ -156,6 +156,10 @@ class FakeStore:
     def find_party(self, oin: str) -> Any:
         return self.state.parties.get(oin)
 
+    def find_signer(self, kid: str) -> Any:
+        key = self.state.keys.get(kid)
+        return None if key is None else (key, self.state.parties[key.oin])
+
     # -- inbox and consent
     def pending(
         self, recipient: str, after: int, limit: int, now: datetime, lease: timedelta = timedelta(0)
