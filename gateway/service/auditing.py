@@ -15,7 +15,7 @@ from gateway.domain.audit.events import Event
 from gateway.domain.parties import Party
 from gateway.domain.records import StoredCheckpoint
 from gateway.domain.vocabulary import ACCOUNTABILITY
-from gateway.errors import NotFound
+from gateway.errors import NotFound, ProofError
 from gateway.service.services import Services
 
 PAGE = 1000
@@ -92,7 +92,9 @@ def _chunks(services: Services, start: int, end: int) -> Iterator[list[tuple[int
 def inclusion(
     services: Services, party: Party, index: int, size: int, now: datetime, trace_id: str
 ) -> list[bytes]:
-    """Raises BadRequest for sizes beyond the log, ProofError for index ≥ size."""
+    """Raises ProofError for index ≥ size, BadRequest for sizes beyond the log."""
+    if not 0 <= index < size:
+        raise ProofError("index must be below tree_size")
     path = services.store.audit.inclusion(index, size)
     record_read(services, party, now, trace_id, f"inclusion:{index}@{size}")
     return path
@@ -101,7 +103,9 @@ def inclusion(
 def consistency(
     services: Services, party: Party, first: int, second: int, now: datetime, trace_id: str
 ) -> list[bytes]:
-    """Raises BadRequest for sizes beyond the log, ProofError unless 0 < first ≤ second."""
+    """Raises ProofError unless 0 < first ≤ second, BadRequest for sizes beyond the log."""
+    if not 0 < first <= second:
+        raise ProofError("need 0 < first <= second")
     path = services.store.audit.consistency(first, second)
     record_read(services, party, now, trace_id, f"consistency:{first}-{second}")
     return path

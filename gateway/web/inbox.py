@@ -33,7 +33,8 @@ def pull() -> Any:
     municipality = http.caller("municipality")
     after = http.int_arg("after", default=0)
     limit = http.int_arg("limit", low=1, high=MAX_LIMIT, default=100)
-    lease = timedelta(seconds=http.int_arg("lease", low=0, high=MAX_LEASE_SECONDS, default=0))
+    # Absent: no lease. Given, 1..600 s: a lease of 0 would lease nothing.
+    lease = timedelta(seconds=http.int_arg("lease", low=1, high=MAX_LEASE_SECONDS, default=0))
     page = inbox.pull(
         http.services(), municipality, after, limit, http.now(), http.trace_id(), lease
     )

@@ -134,7 +134,7 @@ def test_cursor_paging_and_limits(cast: demo.Cast) -> None:
         d["delivery_id"] not in {x["delivery_id"] for x in page["deliveries"]}
         for d in after["deliveries"]
     )
-    for bad in ({"limit": 0}, {"limit": 501}, {"after": -1}):
+    for bad in ({"limit": 0}, {"limit": 501}, {"after": -1}, {"lease": 0}, {"lease": 601}):
         response = requests.get(
             cast.url + "/v1/inbox",
             params=bad,

@@ -1,0 +1,41 @@
+"""Fault cases found from outside: each answered as the contract says, over HTTP.
+
+A log that cannot be written changes no answer.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import requests
+
+from gateway.devtools import demo
+from gateway.devtools.serverproc import ServerProcess
+from tests.conftest import services_for
+from tests.helpers import profile_token
+
+pytestmark = pytest.mark.e2e
+JOSE = {"Content-Type": "application/jose"}
+
+
+def test_a_full_disk_under_the_log_changes_no_answer(tmp_path: Path) -> None:
+    """stdout and stderr on /dev/full: every write fails with ENOSPC."""
+    instance = tmp_path / "instance"
+    with ServerProcess(instance, workers=2, threads=2, log=Path("/dev/full")) as server:
+        assert requests.get(server.url + "/v1/health", timeout=5).status_code == 200
+        cast = demo.register_cast(services_for(instance), server.url, datetime.now(UTC))
+        coa = cast.client(demo.COA)
+        statuses = [
+            requests.post(
+                server.url + "/v1/messages",
+                data=profile_token(coa, 7000 + i)[0],
+                headers=JOSE,
+                timeout=10,
+            ).status_code
+            for i in range(100)
+        ]
+        refused = requests.post(server.url + "/v1/messages", data="x", headers=JOSE, timeout=10)
+    assert statuses == [202] * 100
+    assert refused.status_code == 400 and refused.json()["code"] == "malformed"
