@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -44,20 +45,29 @@ class CheckpointSigner:
 
         With ``min_age``, only if the last one is at least that old (the
         periodic signer); without, whenever the log grew (on request).
+        Timestamps never go backwards: a clock that stepped back (the last
+        checkpoint dated after ``now``) is logged, the checkpoint is dated as
+        the last one, and signing goes on rather than waiting for the clock
+        to catch up while intake's guard runs out of grace.
         """
         with self.log.checkpointing() as tip:
             last = tip.last
             if last is None and tip.size == 0:
                 return None
-            if last is not None and (
-                last.tree_size >= tip.size
-                or (min_age is not None and now - last.created_at < min_age)
-            ):
-                return None
-            point = checkpoints.new(tip.size, tip.root(), now)
+            stamp = now
+            if last is not None:
+                if last.tree_size >= tip.size:
+                    return None
+                if now < last.created_at:
+                    behind = (last.created_at - now).total_seconds()
+                    log.warning("clock_stepped_back", seconds=round(behind, 3))
+                    stamp = last.created_at
+                elif min_age is not None and now - last.created_at < min_age:
+                    return None
+            point = checkpoints.new(tip.size, tip.root(), stamp)
             jws = checkpoints.sign_jws(point, self.signer)
             note = checkpoints.sign_note(self.origin, point, self.signer.key)
-            return tip.save(point, jws, note, now)
+            return tip.save(point, jws, note, stamp)
 
     def vkey(self) -> str:
         """The C2SP verifier key of the notes."""
@@ -65,8 +75,15 @@ class CheckpointSigner:
 
 
 class Checkpointer:
-    def __init__(self, signer: CheckpointSigner, interval: timedelta, grace: timedelta) -> None:
+    def __init__(
+        self,
+        signer: CheckpointSigner,
+        interval: timedelta,
+        grace: timedelta,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.signer = signer
+        self.monotonic = monotonic  # the guard's cache timer (a test steps it)
         self.interval = interval
         self.grace = grace
         self.period = min(5.0, interval.total_seconds() / 4)
@@ -103,10 +120,10 @@ class Checkpointer:
     def overdue(self, now: datetime) -> bool:
         """Whether an entry has waited longer than the grace for a checkpoint (cached 1 s)."""
         checked_at, value = self._guard
-        if time.monotonic() - checked_at < GUARD_CACHE_SECONDS:
+        if self.monotonic() - checked_at < GUARD_CACHE_SECONDS:
             return value
         with self._lock:
             pending = self.signer.log.pending_since()
             value = pending is not None and now - pending > self.grace
-            self._guard = (time.monotonic(), value)
+            self._guard = (self.monotonic(), value)
         return value
