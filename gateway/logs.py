@@ -30,16 +30,17 @@ def dropped() -> int:
 class _DroppingLogger:
     """Writes each line to a stream; a write that fails is counted and dropped."""
 
-    def __init__(self, stream: TextIO) -> None:
-        self._stream = stream
+    def __init__(self, stream: TextIO | None) -> None:
+        self._stream = stream  # None: whatever sys.stderr is at the time of the write
         self._lock = threading.Lock()
 
     def msg(self, message: str) -> None:
         global _dropped
         try:
             with self._lock:
-                self._stream.write(message + "\n")
-                self._stream.flush()
+                stream = self._stream or sys.stderr
+                stream.write(message + "\n")
+                stream.flush()
         except (OSError, ValueError):  # ENOSPC, EPIPE, EIO; a closed stream
             with _dropped_lock:
                 _dropped += 1
@@ -49,7 +50,6 @@ class _DroppingLogger:
 
 def configure(level: int = logging.INFO, stream: TextIO | None = None) -> None:
     """JSON lines on stderr (or ``stream``), with context variables (trace_id) merged in."""
-    target = stream or sys.stderr
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -59,7 +59,7 @@ def configure(level: int = logging.INFO, stream: TextIO | None = None) -> None:
             structlog.processors.JSONRenderer(sort_keys=True),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=lambda *_: _DroppingLogger(target),
+        logger_factory=lambda *_: _DroppingLogger(stream),
         cache_logger_on_first_use=True,
     )
 

@@ -14,15 +14,20 @@ from __future__ import annotations
 
 import fcntl
 import os
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, select
+from sqlalchemy import Connection, Engine, create_engine, event, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from gateway import logs
 from gateway.errors import ServiceUnavailable
-from gateway.storage.tables import audit_counter
+from gateway.storage.tables import audit_counter, audit_tree
+
+log = logs.get("gateway.storage")
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
@@ -109,7 +114,7 @@ def write(source: Engine | Connection, *, lock: bool = True) -> Iterator[Connect
         conn.commit()
     if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
         conn.execution_options(isolation_level="READ COMMITTED")
-    with _writer_queue(conn.engine), translate_busy():
+    with _writer_queue(conn.engine), translate_busy(writing=True), _watched(conn.engine):
         conn.execution_options(gateway_write=True)
         try:
             with conn.begin():
@@ -163,35 +168,120 @@ def read(engine: Engine) -> Iterator[Connection]:
 
 
 @contextmanager
-def translate_busy() -> Iterator[None]:
-    """A locked or unreachable database is a 503, not a crash."""
+def translate_busy(*, writing: bool = False) -> Iterator[None]:
+    """A locked, full, read-only or unreachable database is a 503, not a crash.
+
+    For a write the sender cannot know whether it was kept (the database may
+    have committed just before it went away): the problem says so, and that
+    the same bytes sent again answer 200 with the receipt if it was.
+    """
     try:
         yield
-    except DBAPIError as exc:  # OperationalError (every SQLite lock) is one too
-        if not isinstance(exc, OperationalError) and not _is_transient(exc):
+    except DBAPIError as exc:
+        cause = cause_of(exc)
+        if cause is None:
             raise
-        if _is_busy(exc):
-            raise ServiceUnavailable("database busy, retry shortly", retry_after=1) from None
-        raise ServiceUnavailable("database unavailable", retry_after=5) from None
+        retry = 1 if cause == "locked" else 5
+        if writing:
+            detail = (
+                f"database {cause}: the outcome is unknown; send the same bytes again, "
+                "which answers 200 with the receipt if the message was stored"
+            )
+        else:
+            detail = "database busy, retry shortly" if cause == "locked" else f"database {cause}"
+        raise ServiceUnavailable(detail, retry_after=retry) from None
 
 
 # PostgreSQL SQLSTATEs of a database that is busy, not broken: lock_not_available,
 # query_canceled (our lock or statement timeout), serialization_failure, deadlock.
 _BUSY_SQLSTATES = frozenset({"55P03", "57014", "40001", "40P01"})
-# ... and of one that is away: admin shutdown, crash shutdown, cannot connect now.
+# ... of one that is away: admin shutdown, crash shutdown, cannot connect now.
 _AWAY_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
+# ... and of one that cannot write: disk_full, read_only_sql_transaction.
+_FULL_SQLSTATES, _READ_ONLY_SQLSTATES = frozenset({"53100"}), frozenset({"25006"})
 
 
-def _sqlstate(exc: DBAPIError) -> str | None:
-    return getattr(exc.orig, "sqlstate", None)
+def cause_of(exc: DBAPIError) -> str | None:
+    """Why the database refused, in words for a log line and a problem: or None, a bug.
 
-
-def _is_transient(exc: DBAPIError) -> bool:
-    return exc.connection_invalidated or _sqlstate(exc) in _BUSY_SQLSTATES | _AWAY_SQLSTATES
-
-
-def _is_busy(exc: DBAPIError) -> bool:
-    if _sqlstate(exc) in _BUSY_SQLSTATES:
-        return True
+    ``locked``, ``disk full``, ``read-only`` or ``unreachable``.
+    """
+    state = getattr(exc.orig, "sqlstate", None)
     text = str(exc.orig).lower() if exc.orig is not None else ""
-    return "database is locked" in text or "busy" in text
+    if state in _FULL_SQLSTATES or "disk is full" in text or "no space left" in text:
+        return "disk full"
+    if state in _READ_ONLY_SQLSTATES or "readonly database" in text or "read-only" in text:
+        return "read-only"
+    if state in _BUSY_SQLSTATES or "database is locked" in text or "busy" in text:
+        return "locked"
+    if isinstance(exc, OperationalError) or exc.connection_invalidated or state in _AWAY_SQLSTATES:
+        return "unreachable"
+    return None
+
+
+_PROBE = update(audit_tree).where(audit_tree.c.id == 1).values(size=audit_tree.c.size)
+RECENT_FAILURE_SECONDS = 30.0
+"""Health says 503 this long after a failed write, whatever a probe says"""
+
+
+class _Episodes:
+    """Per engine: since when, why and how lately writes failed; said once, and in health."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open: dict[int, tuple[str, float]] = {}  # cause, time of the last failure
+
+    def failed(self, engine: Engine, cause: str) -> None:
+        with self._lock:
+            first = id(engine) not in self._open
+            self._open[id(engine)] = (cause, time.monotonic())
+        if first:
+            log.error("database_writes_failing", cause=cause)
+
+    def succeeded(self, engine: Engine) -> None:
+        with self._lock:
+            episode = self._open.pop(id(engine), None)
+        if episode is not None:
+            log.warning("database_writes_recovered", cause=episode[0])
+
+    def current(self, engine: Engine) -> tuple[str, float] | None:
+        return self._open.get(id(engine))
+
+
+episodes = _Episodes()
+
+
+@contextmanager
+def _watched(engine: Engine) -> Iterator[None]:
+    """Note a write's failure (logged once per episode) or success (ends the episode)."""
+    try:
+        yield
+    except DBAPIError as exc:
+        episodes.failed(engine, cause_of(exc) or "error")
+        raise
+    episodes.succeeded(engine)
+
+
+def check_writable(engine: Engine) -> None:
+    """While writes are failing, say so: for health, which a balancer asks.
+
+    A write failed lately, or a probe (a no-op update, which still writes)
+    fails: 503 naming the cause. Otherwise the episode ends here, so an idle
+    gateway whose disk was freed says 200 again without a restart.
+    Raises ServiceUnavailable naming the cause.
+    """
+    episode = episodes.current(engine)
+    if episode is None:
+        return
+    cause, last = episode
+    unwritable = ServiceUnavailable(f"database {cause}: writes are failing", retry_after=5)
+    try:
+        with translate_busy(), engine.connect() as conn, conn.begin():
+            conn.execute(
+                update(audit_tree).where(audit_tree.c.id == 1).values(size=audit_tree.c.size)
+            )
+    except ServiceUnavailable:
+        raise unwritable from None
+    if time.monotonic() - last < RECENT_FAILURE_SECONDS:
+        raise unwritable
+    episodes.succeeded(engine)

@@ -75,8 +75,10 @@ class Store:
             yield Writes(conn)
 
     def ping(self) -> None:
+        """Raises ServiceUnavailable when the database does not answer, or cannot write."""
         with engine.read(self.engine) as conn:
             conn.execute(text("SELECT 1"))
+        engine.check_writable(self.engine)
 
     # -- for tests, the demo and benchmarks: not in the service's ports ------
 
