@@ -184,6 +184,7 @@ class _Scenario:
     def refusals(self) -> None:
         """Each of the contract's refusals, once."""
         now, profile, profile_token, cast = self.now, self.profile, self.profile_token, self.cast
+        self.placed_elsewhere()
         no_flag = self.message(
             LEIDEN,
             "consent-declaration",
@@ -282,6 +283,24 @@ class _Scenario:
                 ).status_code
             ),
         )
+
+    def placed_elsewhere(self) -> None:
+        """Only the municipality a newcomer is placed with steers: Utrecht's is not Leiden's."""
+        bilal = synthetic.Newcomer.make(random.Random(2027))  # noqa: S311 - synthetic
+        body = synthetic.handover_profile(bilal, "GM0344", random.Random(2028))  # noqa: S311
+        placed = synthetic.payload(
+            "handover-profile", body, sender=COA, recipient=UTRECHT, newcomer=bilal,
+            issued_at=self.now,
+        )  # fmt: skip
+        self.run("COA", "profile of a newcomer placed in Utrecht", "202",
+                 lambda: self.coa.submit(self.coa.sign(placed)))  # fmt: skip
+        assignment = synthetic.payload(
+            "provider-assignment",
+            synthetic.provider_assignment(PROVIDER, self.now - timedelta(minutes=1)),
+            sender=LEIDEN, recipient=LEIDEN, newcomer=bilal, issued_at=self.now,
+        )  # fmt: skip
+        self.run("Leiden", "assigns a provider to Utrecht's newcomer", "not-authorised",
+                 lambda: self.leiden.submit(self.leiden.sign(assignment)))  # fmt: skip
 
     def revocation(self) -> None:
         """A key revoked by the operator no longer signs for COA."""

@@ -67,6 +67,19 @@ def check_rights(message: Message, sender: Party, recipient: Party | None) -> No
         raise NotAuthorised("a municipality records only for itself")
 
 
+def check_placed(placed_with: str | None, municipality: str) -> None:
+    """Raises NotAuthorised unless the newcomer is placed with ``municipality``.
+
+    ``placed_with`` is the recipient of the newest accepted handover profile
+    for the newcomer (None: no profile). Only that municipality steers:
+    assignments, plans, and the reports of the providers it assigned.
+    """
+    if placed_with is None:
+        raise NotAuthorised("no handover profile places this newcomer with a municipality")
+    if placed_with != municipality:
+        raise NotAuthorised("the newcomer is placed with another municipality")
+
+
 def check_assigned(history: Iterable[Assignment], provider: str, now: datetime) -> None:
     """Raises NotAuthorised unless ``provider`` holds an assignment in force at ``now``.
 

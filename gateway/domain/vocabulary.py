@@ -44,6 +44,10 @@ class MessageType:
     purpose: str | None = None
     """for a type delivered to the recipient's inbox: the purpose the municipality
     processes it for, which a consent declaration must name; None: not delivered"""
+    places: bool = False
+    """it places its newcomer with its recipient (the newest one counts)"""
+    steered: bool = False
+    """only for a newcomer placed with its recipient municipality (regie)"""
 
     @property
     def delivered(self) -> bool:
@@ -54,13 +58,24 @@ TYPES: Mapping[str, MessageType] = {
     t.name: t
     for t in (
         MessageType(
-            HANDOVER_PROFILE, frozenset({COA}), "inburgering/overdracht-coa", "brede-intake"
+            HANDOVER_PROFILE,
+            frozenset({COA}),
+            "inburgering/overdracht-coa",
+            "brede-intake",
+            places=True,
         ),
         MessageType(
-            PROGRESS_REPORT, frozenset({PROVIDER}), "inburgering/voortgang-aanbieder", "voortgang"
+            PROGRESS_REPORT,
+            frozenset({PROVIDER}),
+            "inburgering/voortgang-aanbieder",
+            "voortgang",
+            steered=True,
         ),
         MessageType(
-            PROVIDER_ASSIGNMENT, frozenset({MUNICIPALITY}), "inburgering/toewijzing-aanbieder"
+            PROVIDER_ASSIGNMENT,
+            frozenset({MUNICIPALITY}),
+            "inburgering/toewijzing-aanbieder",
+            steered=True,
         ),
         MessageType(CONSENT_DECLARATION, frozenset({MUNICIPALITY, COA}), "inburgering/toestemming"),
         MessageType(CONSENT_WITHDRAWAL, frozenset({MUNICIPALITY, COA}), "inburgering/toestemming"),

@@ -226,8 +226,12 @@ def _commit(
     Raises Conflict when the newcomer's data was erased (crypto-shredded).
     """
     message, fact, subject = checked.message, checked.fact, checked.subject
-    # Checked under the lock: an assignment ended, or a declaration recorded or
-    # withdrawn, by a message committed a moment ago counts for this one.
+    kind = TYPES[message.type]
+    # Checked under the lock: a profile that moved the newcomer, an assignment
+    # ended, or a declaration recorded or withdrawn, by a message committed a
+    # moment ago (or earlier in this transaction) counts for this one.
+    if kind.steered:
+        rights.check_placed(tx.placement(subject), message.recipient)
     if message.type == PROGRESS_REPORT:
         history = tx.assignment_history(message.recipient, subject)
         rights.check_assigned(history, message.sender, now)
@@ -245,7 +249,6 @@ def _commit(
         )
     # (8) store, sealed, with its audit entry; (9) the receipt, signed inside the
     #     transaction because it names the audit index, sent after the commit.
-    kind = TYPES[message.type]
     ref = tx.append(_event("message.accepted", "accepted", message, subject, trace_id), now)
     receipt = services.sign(
         {
@@ -258,6 +261,8 @@ def _commit(
         envelope.RECEIPT_TYP,
     )
     tx.add_message(message, subject, now, ref.index, receipt)
+    if kind.places:
+        tx.add_placement(message, subject, ref.index, now)
     if checked.assignment is not None:
         tx.add_assignment(checked.assignment, message.message_id, subject, now)
     if fact is not None:

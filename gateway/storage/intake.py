@@ -265,6 +265,26 @@ class Intake:
         params = {"municipality": municipality, "subject": subject}
         return [_assignment(r) for r in self.conn.execute(statements.ASSIGNMENTS, params)]
 
+    def placement(self, subject: str) -> str | None:
+        """The municipality the newcomer is placed with now (this transaction's rows count)."""
+        self.flush()
+        row = self.conn.execute(statements.PLACEMENT, {"subject": subject}).first()
+        return None if row is None else str(row.municipality)
+
+    def add_placement(
+        self, message: Message, subject: str, audit_index: int, now: datetime
+    ) -> None:
+        """The newcomer is placed with the recipient of this handover profile, from now on."""
+        self._rows["placements"].append(
+            {
+                "audit_index": audit_index,
+                "subject": subject,
+                "municipality": message.recipient,
+                "message_id": message.message_id,
+                "placed_at": now,
+            }
+        )
+
     def declaration_subject(self, granted_to: str, declaration_id: str) -> str | None:
         """The pseudonym a recorded declaration is about, or None if there is none."""
         self.flush()

@@ -73,6 +73,13 @@ ASSIGNMENTS = (
     )
     .order_by(tables.assignments.c.id)
 )
+PLACEMENT = (
+    select(tables.placements.c.municipality)
+    .where(tables.placements.c.subject == bindparam("subject"))
+    .order_by(tables.placements.c.audit_index.desc())
+    .limit(1)
+)
+"""Where a newcomer is placed now: the newest accepted handover profile's recipient"""
 SUBJECT_KEYS = select(tables.subject_keys.c.subject, tables.subject_keys.c.wrapped_key).where(
     tables.subject_keys.c.subject.in_(bindparam("subjects", expanding=True))
 )
@@ -121,6 +128,7 @@ INSERTS = {
     for table in (
         tables.subject_keys,
         tables.messages,
+        tables.placements,
         tables.assignments,
         tables.consent_declarations,
         tables.consent_withdrawals,

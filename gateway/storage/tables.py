@@ -133,6 +133,19 @@ assignments = Table(
     Index("ix_assignments_municipality_subject", "municipality", "subject"),
 )
 
+placements = Table(
+    "placements",
+    metadata,
+    # Each accepted handover profile places its newcomer with its recipient; the
+    # newest (highest audit index) is where the newcomer is placed now.
+    Column("audit_index", BigInteger, primary_key=True, autoincrement=False),
+    Column("subject", String(64), nullable=False),
+    Column("municipality", String(20), nullable=False),
+    Column("message_id", String(36), ForeignKey("messages.message_id"), nullable=False),
+    Column("placed_at", UTCDateTime(), nullable=False),
+    Index("ix_placements_subject", "subject", "audit_index"),
+)
+
 consent_declarations = Table(
     "consent_declarations",
     metadata,

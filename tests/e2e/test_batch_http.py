@@ -231,10 +231,12 @@ def test_a_report_after_its_assignment_in_one_batch_sees_the_assignment(
         demo.LEIDEN,
     )
     profiles = [profile_token(cast.client(demo.COA), 7600 + i)[0] for i in range(4)]
-    results = _batch(cast, [report, assignment, *profiles, report])
-    # Before its assignment the report is refused; after it, the same bytes are taken.
-    assert [r["status"] for r in results] == [403, 202, 202, 202, 202, 202, 202]
-    assert results[0]["problem"]["code"] == "not-authorised"
+    placed = cast.client(demo.COA).sign(demo.profile(person, random.Random(7501), now))
+    results = _batch(cast, [placed, report, assignment, *profiles, report])
+    # The profile places the newcomer with Leiden, which may then assign; before
+    # its assignment the report is refused; after it, the same bytes are taken.
+    assert [r["status"] for r in results] == [202, 403, 202, 202, 202, 202, 202, 202]
+    assert results[1]["problem"]["code"] == "not-authorised"
     assert server_services.store.find_message(_message_id(report)) is not None
 
 

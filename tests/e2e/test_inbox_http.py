@@ -180,13 +180,15 @@ def test_a_provider_reports_only_while_the_recipient_has_assigned_it(cast: demo.
         except NotAuthorised:
             return 403
 
+    coa = cast.client(demo.COA)
+    placed = demo.profile(person, random.Random(4344), now, recipient=demo.UTRECHT)
+    placed["body"]["placement"]["municipality_code"] = "GM0344"
+    assert coa.submit(coa.sign(placed)).status == 202  # placed with Utrecht
     assert report() == 403  # not assigned at all
     elsewhere = synthetic.provider_assignment(demo.PROVIDER, now - timedelta(minutes=1))
-    assert (
-        leiden.submit(leiden.sign(message(demo.LEIDEN, "provider-assignment", elsewhere))).status
-        == 202
-    )
-    assert report() == 403  # assigned by another municipality
+    with pytest.raises(NotAuthorised):  # Leiden may not steer Utrecht's newcomer
+        leiden.submit(leiden.sign(message(demo.LEIDEN, "provider-assignment", elsewhere)))
+    assert report() == 403
     assignment = synthetic.provider_assignment(demo.PROVIDER, now - timedelta(minutes=1))
     assert (
         utrecht.submit(

@@ -42,6 +42,7 @@ class State:
     consent: list[tuple[str, str, Recorded[Any]]] = field(default_factory=list)
     deliveries: dict[str, dict[str, Any]] = field(default_factory=dict)
     erased: set[str] = field(default_factory=set)
+    placements: dict[str, str] = field(default_factory=dict)
     jtis: set[tuple[str, str]] = field(default_factory=set)
 
 
@@ -80,6 +81,12 @@ class FakeTx:
             and r.fact.declaration_id == declaration_id
             for g, _, r in self.s.consent
         )  # fmt: skip
+
+    def placement(self, subject: str) -> str | None:
+        return self.s.placements.get(subject)
+
+    def add_placement(self, message: Any, subject: str, index: int, now: datetime) -> None:
+        self.s.placements[subject] = message.recipient
 
     def is_erased(self, subject: str) -> bool:
         return subject in self.s.erased

@@ -104,6 +104,7 @@ REFUSALS = {
         demo.LEIDEN,
     ),
     "not assigned": (lambda w: w.sign(w.report()), NotAuthorised, demo.PROVIDER),
+    "not placed": (lambda w: w.sign(w.assignment()), NotAuthorised, demo.LEIDEN),
     "recipient not a municipality": (
         lambda w: w.sign(w.profile(recipient=demo.PROVIDER)),
         NotAuthorised,
@@ -137,6 +138,7 @@ def test_a_key_outside_its_validity_is_refused_at_our_clock(world: World) -> Non
 
 
 def test_a_report_needs_an_assignment_in_force_and_counts_it_under_the_lock(world: World) -> None:
+    assert world.accept(world.profile()).status == 202  # places the newcomer with Leiden
     assert world.accept(world.assignment()).status == 202
     assert world.accept(world.report()).status == 202
     ended = world.assignment()
