@@ -149,6 +149,7 @@ def municipality_pull(
         click.echo(
             f"{datetime.now(UTC):%H:%M:%S} new: {result.written}, already kept: "
             f"{result.already_there}, acknowledged: {result.acknowledged}; withheld: {withheld}"
+            + (f"; withdrawal notices acted on: {result.notices}" if result.notices else "")
         )
 
     if follow:

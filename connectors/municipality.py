@@ -11,6 +11,7 @@ delivery it came with, before anything is written.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -25,6 +26,7 @@ from typing import Any
 import requests
 
 from connectors.client import GatewayClient, Submission, TransportError
+from gateway.domain.schemas import Catalog, load_catalog
 from gateway.domain.wire import envelope
 from gateway.errors import GatewayError, InvalidSignature
 
@@ -43,6 +45,8 @@ class PullResult:
     written: int = 0
     already_there: int = 0
     acknowledged: int = 0
+    notices: int = 0
+    """withdrawal notices, each acted on in the folder"""
     withheld: dict[str, int] = field(default_factory=dict)
     """category → how many deliveries had it withheld"""
 
@@ -51,17 +55,68 @@ Sink = Callable[[dict[str, Any]], bool]
 """Takes a verified delivery durably; True if new, False if it was there already"""
 
 
+NOTICE = "consent-withdrawn"
+
+
 def folder_sink(out: Path) -> Sink:
+    """Each delivery as ``<delivery_id>.json``; a withdrawal notice acted on.
+
+    A notice is written as ``<delivery_id>.json`` too, after every delivery file
+    it names has been rewritten (so a crash in between redoes the rewrites).
+    """
     out.mkdir(parents=True, exist_ok=True)
 
     def take(delivery: dict[str, Any]) -> bool:
         target = out / f"{_safe_id(delivery['delivery_id'])}.json"
         if target.exists():
             return False
+        if delivery.get("type") == NOTICE:
+            for affected in delivery.get("affected_deliveries", []):
+                withdraw_from_file(out / f"{_safe_id(affected)}.json", delivery, target.name)
         write_durably(target, json.dumps(delivery, indent=2, ensure_ascii=False).encode())
         return True
 
     return take
+
+
+def withdraw_from_file(path: Path, notice: dict[str, Any], notice_file: str) -> None:
+    """Rewrite a kept delivery without what a withdrawal took back.
+
+    The body loses the members of the withdrawn categories, and the delivery
+    token goes too, because its payload holds them; the token's SHA-256 and
+    the name of the signed notice stay beside what is left. Together they
+    prove what was received and why part of it was removed. Again on a file
+    already rewritten changes nothing. A file not in this folder (taken by
+    another puller, or removed by the case system) is left to its keeper.
+    """
+    if not path.exists():
+        return
+    kept = json.loads(path.read_text(encoding="utf-8"))
+    categories = set(notice["categories"])
+    members = _categories(kept.get("type"), kept.get("version"))
+    body = {k: v for k, v in kept.get("body", {}).items() if members.get(k) not in categories}
+    token = kept.pop("delivery_token", None)
+    if token is not None:
+        kept["delivery_token_sha256"] = hashlib.sha256(token.encode()).hexdigest()
+    withdrawn = kept.setdefault("withdrawn", [])
+    record = {"notice": notice_file, "declaration_id": notice["declaration_id"],
+              "categories": sorted(categories)}  # fmt: skip
+    if record not in withdrawn:
+        withdrawn.append(record)
+    kept["body"] = body
+    write_durably(path, json.dumps(kept, indent=2, ensure_ascii=False).encode())
+
+
+def _categories(type_: object, version: object) -> dict[str, str]:
+    """Body member → category, by the message type's schema."""
+    key = (str(type_), version if isinstance(version, int) else 0)
+    schema = _catalog().bodies.get(key)
+    return dict(schema.categories) if schema else {}
+
+
+@functools.cache
+def _catalog() -> Catalog:
+    return load_catalog()
 
 
 def webhook_sink(url: str, timeout: float = 10.0) -> Sink:
@@ -155,6 +210,7 @@ def pull_once(client: GatewayClient, sink: Sink, *, limit: int = 100, lease: int
                 result.already_there += 1
             client.ack(_safe_id(delivery["delivery_id"]))
             result.acknowledged += 1
+            result.notices += delivery.get("type") == NOTICE
             for category in delivery.get("withheld_categories", []):
                 result.withheld[category] = result.withheld.get(category, 0) + 1
         if not deliveries:

@@ -88,10 +88,12 @@ class _Scenario:
         self.steps.append(_attempt(Step(who, what, expected, entries=entries), action))
 
     def inbox_view(self) -> str:
-        """What Leiden's pull shows: the sections of the folder | of the report."""
+        """What Leiden's pull shows: the sections of the folder | of the report (| a notice)."""
         page = self.leiden.get_json("/v1/inbox", limit=500)["deliveries"]
-        by_type = {d["type"]: " ".join(sorted(d["body"])) for d in page}
-        return f"{by_type.get('handover-profile', '-')} | {by_type.get('progress-report', '-')}"
+        by_type = {d["type"]: " ".join(sorted(d.get("body", ()))) for d in page}
+        view = f"{by_type.get('handover-profile', '-')} | {by_type.get('progress-report', '-')}"
+        told = [" ".join(d["categories"]) for d in page if d["type"] == "consent-withdrawn"]
+        return view + "".join(f" | told: no more {t}" for t in told)
 
     def flow(self) -> None:
         """The handover, an assignment, a report, consent given and withdrawn."""
@@ -171,14 +173,14 @@ class _Scenario:
             "records the newcomer's withdrawal",
             "202",
             lambda: self.leiden.submit(self.leiden.sign(withdrawal)),
-            2,
+            3,  # message.accepted, consent.withdrawn, notice.delivered
         )
         self.run(
             "Leiden",
-            "pulls again: less may leave",
-            "identity placement | enrolment",
+            "pulls again: less may leave, and a notice",
+            "identity placement | enrolment | told: no more attendance education languages",
             self.inbox_view,
-            2,
+            3,
         )
 
     def refusals(self) -> None:

@@ -152,3 +152,39 @@ def _flaw(
     if explicit and not declaration.explicit_health_consent:
         return "needs-explicit-consent"
     return None
+
+
+def no_other_basis(
+    withdrawn: Declaration,
+    others: Iterable[Declaration],
+    withdrawals: Iterable[Withdrawal],
+    policy: Mapping[str, Mapping[str, str]],
+    now: datetime,
+) -> tuple[str, ...]:
+    """The categories of ``withdrawn`` that nothing else lets leave any more, sorted.
+
+    A category stays covered when the policy gives it a legal basis wherever
+    it occurs, or another declaration in force at ``now`` (same municipality,
+    not withdrawn) names it for every source and purpose the withdrawn one
+    named it for. What is left is what the recipient must stop using.
+    """
+    ended = {w.declaration_id for w in withdrawals if w.withdrawn_at <= now}
+    standing = [
+        d
+        for d in others
+        if d.declaration_id != withdrawn.declaration_id
+        and d.declaration_id not in ended
+        and d.granted_to == withdrawn.granted_to
+        and d.valid_from <= now < d.valid_until
+        and withdrawn.sources <= d.sources
+        and withdrawn.purposes <= d.purposes
+    ]
+    left = []
+    for category in sorted(withdrawn.categories):
+        bases = [rules[category] for rules in policy.values() if category in rules]
+        if bases and all(b.startswith("legal:") for b in bases):
+            continue
+        if any(category in d.categories for d in standing):
+            continue
+        left.append(category)
+    return tuple(left)

@@ -82,3 +82,24 @@ class StoredCheckpoint:
     created_at: datetime
     jws: str
     note: str
+
+
+@dataclass(frozen=True, slots=True)
+class Carried:
+    """A category a delivery carried when pulled, on the basis of one declaration."""
+
+    delivery_id: str
+    subject: str
+    recipient: str
+    declaration_id: str
+    category: str
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """What a withdrawal notice tells its recipient (the contract's members)."""
+
+    declaration_id: str
+    withdrawn_at: datetime
+    categories: tuple[str, ...]
+    affected_deliveries: tuple[str, ...]

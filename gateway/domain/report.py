@@ -23,6 +23,7 @@ from gateway.domain.vocabulary import (
     PROGRESS_REPORT,
     PROVIDER_ASSIGNMENT,
 )
+from gateway.domain.vocabulary import CONSENT_WITHDRAWN as NOTICE
 
 TYPES = {
     HANDOVER_PROFILE: ("uw overdrachtsdossier (blauwe map)", "your handover file (blue folder)"),
@@ -145,6 +146,10 @@ PHRASES = {
         "{who} recorded that you withdrew your consent.",
     ),
     "audit.read": ("{who} bekeek het logboek over u.", "{who} looked at the log about you."),
+    "notice.delivered": (
+        "{who} kreeg bericht dat u uw toestemming introk: {parts} mag {who} niet meer gebruiken.",
+        "{who} was told that you withdrew your consent: {who} may no longer use {parts}.",
+    ),
     "unknown": ("een onbekende partij", "an unknown party"),
     "message": ("een bericht", "a message"),
     "legal": ("de wet ({ref})", "the law ({ref})"),
@@ -175,6 +180,12 @@ def describe(entry: Mapping[str, Any], parties: Mapping[str, str], lang: int) ->
     if event == "message.refused":
         reason = REASONS.get(entry.get("reason") or "", ("", ""))[lang]
         return _say("refused", lang, who=who, reason=f": {reason}" if reason else "")
+    if event == "notice.delivered":
+        held = entry.get("categories_withheld") or []
+        parts = _categories(held, lang) or _say("message", lang)
+        return _say(event, lang, who=who, parts=parts)
+    if event in ("delivery.pulled", "delivery.acknowledged") and entry.get("type") == NOTICE:
+        return None  # the notice itself is the line above: that they were told
     if event in ("delivery.pulled", "delivery.acknowledged"):
         text = _say("received", lang, who=who, what=what)
         given, held = (

@@ -18,6 +18,9 @@ PROVIDER_ASSIGNMENT = "provider-assignment"
 CONSENT_DECLARATION = "consent-declaration"
 CONSENT_WITHDRAWAL = "consent-withdrawal"
 
+CONSENT_WITHDRAWN = "consent-withdrawn"
+"""Not a message type: the notice a withdrawal puts in the grantee's inbox"""
+
 COA, PROVIDER, MUNICIPALITY, AUDITOR = "coa", "provider", "municipality", "auditor"
 ROLES = (COA, PROVIDER, MUNICIPALITY, AUDITOR)
 

@@ -20,8 +20,8 @@ from gateway.domain import consent
 from gateway.domain.audit.events import Event, format_time
 from gateway.domain.minimise import Minimised, minimise
 from gateway.domain.parties import Party
-from gateway.domain.records import History, Pending
-from gateway.domain.vocabulary import RECEIPT, TYPES
+from gateway.domain.records import Carried, History, Notice, Pending
+from gateway.domain.vocabulary import CONSENT_WITHDRAWAL, CONSENT_WITHDRAWN, RECEIPT, TYPES
 from gateway.domain.wire import envelope
 from gateway.errors import NotFound
 from gateway.service.services import Services
@@ -52,21 +52,41 @@ def pull(
     # One query for the bodies, two for the consent of everyone on the page.
     raws = store.inbox.read_messages([item.message_id for item in pending])
     histories = store.consent.histories(municipality.oin, [item.subject for item in pending])
+    notices = store.inbox.notices([item.delivery_id for item in pending]) if pending else {}
     deliveries: list[dict[str, Any]] = []
     pulled: list[Event] = []
+    carried: list[Carried] = []
     for item in pending:
         raw = raws.get(item.message_id)
         if raw is None:
             continue  # erased since the page was read
         # Strictly parsed and verified at intake; this is the gateway's own copy.
         payload = json.loads(envelope.b64url_decode(raw.split(b".")[1].decode("ascii")))
+        notice = notices.get(item.delivery_id)
+        if notice is not None:
+            pulled.append(_pulled_notice(municipality, item, notice, trace_id))
+            deliveries.append(_notice(services, item, payload, notice))
+            continue
         cut = _cut(services, municipality, payload, histories[item.subject], now)
         pulled.append(_pulled(municipality, item, payload["type"], cut, trace_id))
-        if not cut.empty:  # else nothing may leave: the delivery is not shown at all
-            deliveries.append(_delivery(services, item, payload, cut))
+        if cut.empty:
+            continue  # nothing may leave: the delivery is not shown at all
+        deliveries.append(_delivery(services, item, payload, cut))
+        carried += [
+            Carried(
+                item.delivery_id,
+                item.subject,
+                municipality.oin,
+                basis.removeprefix("consent:"),
+                category,
+            )
+            for category, basis in cut.basis.items()
+            if basis.startswith("consent:")
+        ]
     if pulled:
         with store.write() as tx:
             tx.append(pulled, now)
+            tx.record_carried(carried, now)
     return Page(deliveries=deliveries, next_cursor=pending[-1].cursor if pending else after)
 
 
@@ -111,6 +131,43 @@ def _pulled(municipality: Party, item: Pending, type_: str, cut: Minimised, trac
         basis=cut.basis,
         processing_activity=TYPES[type_].activity,
     )
+
+
+def _pulled_notice(municipality: Party, item: Pending, notice: Notice, trace_id: str) -> Event:
+    return Event(
+        event="delivery.pulled",
+        actor=municipality.oin,
+        outcome="delivered",
+        trace_id=trace_id,
+        subject=item.subject,
+        message_id=item.message_id,
+        type=CONSENT_WITHDRAWN,
+        categories_withheld=notice.categories,
+        reason=f"declaration:{notice.declaration_id}",
+        processing_activity=TYPES[CONSENT_WITHDRAWAL].activity,
+    )
+
+
+def _notice(
+    services: Services, item: Pending, payload: dict[str, Any], notice: Notice
+) -> dict[str, Any]:
+    """A withdrawal notice as the contract's delivery: the notice's members for a body."""
+    delivery = {
+        "delivery_id": item.delivery_id,
+        "message_id": item.message_id,
+        "type": CONSENT_WITHDRAWN,
+        "version": 1,
+        "sender": payload["sender"],
+        "subject": payload["subject"],
+        "issued_at": payload["issued_at"],
+        "received_at": format_time(item.received_at),
+        "declaration_id": notice.declaration_id,
+        "withdrawn_at": format_time(notice.withdrawn_at),
+        "categories": list(notice.categories),
+        "affected_deliveries": list(notice.affected_deliveries),
+    }
+    delivery["delivery_token"] = services.sign(delivery, envelope.DELIVERY_TYP)
+    return delivery
 
 
 def _delivery(

@@ -26,8 +26,8 @@ from datetime import datetime
 from gateway.domain import consent, rights
 from gateway.domain.audit.events import Event, format_time
 from gateway.domain.message import Message
-from gateway.domain.records import StoredMessage
-from gateway.domain.vocabulary import INTAKE, PROGRESS_REPORT, TYPES
+from gateway.domain.records import Notice, StoredMessage
+from gateway.domain.vocabulary import CONSENT_WITHDRAWN, INTAKE, PROGRESS_REPORT, TYPES
 from gateway.domain.wire import envelope
 from gateway.errors import Conflict, GatewayError, ServiceUnavailable
 from gateway.service.checks import Checked, Known, Outcome, check, repeat
@@ -268,9 +268,42 @@ def _commit(
     if fact is not None:
         tx.add_consent(fact, message, subject, now)
         tx.append(_consent_event(fact, message, subject, trace_id), now)
+        if isinstance(fact, consent.Withdrawal):
+            _notify(tx, services, fact, message, subject, now, trace_id)
     if kind.delivered:
         tx.add_delivery(message, subject, cursor=ref.index, now=now)
     return Outcome(status=202, receipt=receipt)
+
+
+def _notify(
+    tx: IntakeTx,
+    services: Services,
+    fact: consent.Withdrawal,
+    message: Message,
+    subject: str,
+    now: datetime,
+    trace_id: str,
+) -> None:
+    """The grantee's notice: what may no longer leave, and which deliveries already carried it."""
+    declarations, withdrawals = tx.consent_history(message.recipient, subject).facts
+    withdrawn = next(d for d in declarations if d.declaration_id == fact.declaration_id)
+    policy = services.catalog.policy
+    categories = consent.no_other_basis(withdrawn, declarations, withdrawals, policy, now)
+    affected = tx.carried(message.recipient, fact.declaration_id, categories)
+    notice = Notice(fact.declaration_id, fact.withdrawn_at, categories, tuple(affected))
+    event = Event(
+        event="notice.delivered",
+        actor=message.recipient,
+        outcome="ok",
+        trace_id=trace_id,
+        subject=subject,
+        message_id=message.message_id,
+        type=CONSENT_WITHDRAWN,
+        categories_withheld=categories,
+        reason=f"declaration:{fact.declaration_id}",
+        processing_activity=TYPES[message.type].activity,
+    )
+    tx.add_notice(message, subject, tx.append(event, now).index, now, notice)
 
 
 def _event(

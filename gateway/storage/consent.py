@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from gateway.domain.consent import Declaration, Withdrawal
 from gateway.domain.records import History, Recorded
@@ -26,25 +26,28 @@ class ConsentStore:
 
     def histories(self, granted_to: str, subjects: Sequence[str]) -> dict[str, History]:
         """Every declaration and withdrawal per pseudonym at ``granted_to``, in two queries."""
-        wanted = sorted(set(subjects))
-        found = {s: History([], []) for s in wanted}
         with engine.read(self.engine) as conn:
-            for row in conn.execute(
-                select(_DECLARATIONS)
-                .where(
-                    _DECLARATIONS.c.granted_to == granted_to, _DECLARATIONS.c.subject.in_(wanted)
-                )
-                .order_by(_DECLARATIONS.c.id)
-            ):
-                found[row.subject].declarations.append(_recorded(row, _declaration(row)))
-            for row in conn.execute(
-                select(_WITHDRAWALS)
-                .where(_WITHDRAWALS.c.granted_to == granted_to, _WITHDRAWALS.c.subject.in_(wanted))
-                .order_by(_WITHDRAWALS.c.id)
-            ):
-                fact = Withdrawal(row.declaration_id, row.withdrawn_at, row.by)
-                found[row.subject].withdrawals.append(_recorded(row, fact))
-        return found
+            return histories_on(conn, granted_to, subjects)
+
+
+def histories_on(conn: Connection, granted_to: str, subjects: Sequence[str]) -> dict[str, History]:
+    """The consent history query, on the caller's connection (a read, or a write's)."""
+    wanted = sorted(set(subjects))
+    found = {s: History([], []) for s in wanted}
+    for row in conn.execute(
+        select(_DECLARATIONS)
+        .where(_DECLARATIONS.c.granted_to == granted_to, _DECLARATIONS.c.subject.in_(wanted))
+        .order_by(_DECLARATIONS.c.id)
+    ):
+        found[row.subject].declarations.append(_recorded(row, _declaration(row)))
+    for row in conn.execute(
+        select(_WITHDRAWALS)
+        .where(_WITHDRAWALS.c.granted_to == granted_to, _WITHDRAWALS.c.subject.in_(wanted))
+        .order_by(_WITHDRAWALS.c.id)
+    ):
+        fact = Withdrawal(row.declaration_id, row.withdrawn_at, row.by)
+        found[row.subject].withdrawals.append(_recorded(row, fact))
+    return found
 
 
 def _recorded(row: Any, fact: Any) -> Any:

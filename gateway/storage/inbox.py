@@ -6,13 +6,15 @@ module finds the deliveries and the stored bodies, nothing more.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine, or_, select, update
+from sqlalchemy import Connection, Engine, insert, or_, select, update
 
 from gateway.domain import vault
-from gateway.domain.records import Acknowledged, Pending
+from gateway.domain.records import Acknowledged, Carried, Notice, Pending
 from gateway.storage import engine, tables
 
 _D, _M, _K = tables.deliveries, tables.messages, tables.subject_keys
@@ -64,6 +66,21 @@ class InboxStore:
                 )
         return [Pending(*row) for row in rows]
 
+    def notices(self, delivery_ids: Sequence[str]) -> dict[str, Notice]:
+        """The withdrawal notices among these deliveries, by delivery id."""
+        n = tables.notices
+        with engine.read(self.engine) as conn:
+            rows = conn.execute(select(n).where(n.c.delivery_id.in_(list(delivery_ids)))).all()
+        return {
+            row.delivery_id: Notice(
+                row.declaration_id,
+                row.withdrawn_at,
+                tuple(json.loads(row.categories)),
+                tuple(json.loads(row.affected_deliveries)),
+            )
+            for row in rows
+        }
+
     def read_messages(self, message_ids: Sequence[str]) -> dict[str, bytes]:
         """Raw JWSs of several messages, unsealed, in one query; erased ones are absent."""
         with engine.read(self.engine) as conn:
@@ -79,6 +96,13 @@ class InboxStore:
                 keys[row.subject] = self.vault.unwrap(row.wrapped_key, row.subject)
             found[row.message_id] = vault.unseal(keys[row.subject], row.sealed, row.message_id)
         return found
+
+
+def record_carried(conn: Connection, carried: Sequence[Carried], now: datetime) -> None:
+    """What a pull handed out on the basis of a consent, for a later withdrawal to name."""
+    if carried:
+        rows = [{**dataclasses.asdict(c), "pulled_at": now} for c in carried]
+        conn.execute(insert(tables.carried), rows)
 
 
 def acknowledge(

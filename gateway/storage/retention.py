@@ -40,5 +40,10 @@ class RetentionStore:
                     .where(keys.c.subject.in_(eligible), keys.c.wrapped_key.is_not(None))
                     .values(wrapped_key=None, erased_at=now)
                 )
+                notices = select(d.c.delivery_id).where(d.c.subject.in_(eligible))
+                conn.execute(
+                    delete(tables.notices).where(tables.notices.c.delivery_id.in_(notices))
+                )
+                conn.execute(delete(tables.carried).where(tables.carried.c.subject.in_(eligible)))
                 conn.execute(delete(d).where(d.c.subject.in_(eligible)))
         return len(eligible)

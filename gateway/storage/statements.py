@@ -133,6 +133,7 @@ INSERTS = {
         tables.consent_declarations,
         tables.consent_withdrawals,
         tables.deliveries,
+        tables.notices,
         tables.audit_entries,
     )
 }

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, func, select, text
 from gateway.domain import vault
 from gateway.domain.audit.events import Event
 from gateway.domain.parties import KeyRecord, Party
-from gateway.domain.records import Acknowledged, AuditRef, StoredMessage
+from gateway.domain.records import Acknowledged, AuditRef, Carried, StoredMessage
 from gateway.errors import NotFound
 from gateway.storage import auditlog, engine, inbox, registry, tables
 from gateway.storage.auditlog import AuditLogStore
@@ -38,6 +38,9 @@ class Writes:
 
     def append(self, events: Sequence[Event], now: datetime) -> list[AuditRef]:
         return auditlog.append(self.conn, events, now)
+
+    def record_carried(self, carried: Sequence[Carried], now: datetime) -> None:
+        inbox.record_carried(self.conn, carried, now)
 
     def acknowledge(self, recipient: str, delivery_id: str, now: datetime) -> Acknowledged | None:
         return inbox.acknowledge(self.conn, recipient, delivery_id, now)

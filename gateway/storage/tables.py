@@ -193,6 +193,32 @@ deliveries = Table(
     Index("ix_deliveries_recipient_cursor", "recipient", "cursor"),
 )
 
+notices = Table(
+    "notices",
+    metadata,
+    # A withdrawal notice in an inbox: its delivery row, and what it tells.
+    Column("delivery_id", String(36), ForeignKey("deliveries.delivery_id"), primary_key=True),
+    Column("declaration_id", String(36), nullable=False),
+    Column("withdrawn_at", UTCDateTime(), nullable=False),
+    Column("categories", Text, nullable=False),  # JSON array
+    Column("affected_deliveries", Text, nullable=False),  # JSON array of delivery ids
+)
+
+carried = Table(
+    "carried",
+    metadata,
+    # What a pull handed out on the basis of a consent: a withdrawal names these.
+    _surrogate_key(),
+    Column("delivery_id", String(36), nullable=False),
+    Column("subject", String(64), nullable=False),
+    Column("recipient", String(20), nullable=False),
+    Column("declaration_id", String(36), nullable=False),
+    Column("category", String(40), nullable=False),
+    Column("pulled_at", UTCDateTime(), nullable=False),
+    Index("ix_carried_recipient_declaration", "recipient", "declaration_id"),
+    Index("ix_carried_subject", "subject"),
+)
+
 audit_counter = Table(
     "audit_counter",
     metadata,

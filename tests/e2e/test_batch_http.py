@@ -114,9 +114,10 @@ def test_a_mixed_batch_gets_one_result_per_item_in_order(
             assert receipt["status"] == "accepted"
     messages_after, entries_after = _counts(server_services)
     assert messages_after - messages_before == 4  # the four 202s
-    # One entry per item (repeats are not events), plus consent.recorded/withdrawn.
+    # One entry per item (repeats are not events), plus consent.recorded/withdrawn
+    # and the withdrawal's notice.delivered.
     refusals = statuses.count(400) + statuses.count(401) + statuses.count(403) + 1
-    assert entries_after - entries_before == 4 + refusals + 2
+    assert entries_after - entries_before == 4 + refusals + 3
     indices = [e["index"] for e in server_services.store.audit.entries()]
     assert indices == list(range(len(indices)))
 

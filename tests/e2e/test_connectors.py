@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Iterator
@@ -169,6 +170,27 @@ def test_the_whole_scenario_through_the_connectors(world: World) -> None:
     raw = world.services.store.read_message(records[1]["message_id"])
     body = json.loads(envelope.b64url_decode(raw.decode().split(".")[1]))["body"]
     assert body["evidence_sha256"] == _sha256(SAMPLES / "consent-form-scan.txt")
+
+    # The next pull brings the withdrawal notice; the folder acts on it.
+    consented_file = next(p for p in inbox.glob("*.json") if files[p.stem] is consented)
+    token = consented["delivery_token"]
+    noticed = world.run(demo.LEIDEN, "municipality", "pull", "--out", str(inbox))
+    assert noticed.returncode == 0, noticed.stderr
+    assert "withdrawal notices acted on: 1" in noticed.stdout
+    notices = [
+        n
+        for n in (json.loads(p.read_text()) for p in inbox.glob("*.json"))
+        if n["type"] == "consent-withdrawn"
+    ]
+    assert len(notices) == 1 and notices[0]["declaration_id"] == declaration_id
+    assert consented["delivery_id"] in notices[0]["affected_deliveries"]
+    rewritten = json.loads(consented_file.read_text())
+    withdrawn_categories = set(notices[0]["categories"])
+    assert "education" in withdrawn_categories
+    assert not set(rewritten["body"]) & withdrawn_categories
+    assert "identity" in rewritten["body"] and "delivery_token" not in rewritten
+    assert rewritten["delivery_token_sha256"] == hashlib.sha256(token.encode()).hexdigest()
+    assert rewritten["withdrawn"][0]["notice"] == f"{notices[0]['delivery_id']}.json"
 
     # The auditor verifies the whole log, then watches it grow.
     state = world.tmp / "auditor.state"

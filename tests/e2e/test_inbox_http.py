@@ -89,9 +89,28 @@ def test_pull_minimises_by_consent_now_and_ack_ends_redelivery(
         issued_at=now,
     )
     assert utrecht.submit(utrecht.sign(withdrawal)).status == 202
-    [third] = _mine(utrecht.get_json("/v1/inbox", limit=500), message_id)
+    page = utrecht.get_json("/v1/inbox", limit=500)
+    [third] = _mine(page, message_id)
     assert set(third["body"]) == {"identity", "placement"}
     assert "Electrician" not in str(third) and person.family_name in str(third["body"])
+
+    # 3b. ... and Utrecht is told: a signed notice naming what it may no longer use
+    #     and the delivery that carried it (the second pull).
+    [notice] = _mine(page, withdrawal["message_id"])
+    assert notice["type"] == "consent-withdrawn" and "body" not in notice
+    assert notice["declaration_id"] == declaration["declaration_id"]
+    assert notice["categories"] == sorted(CONSENTED)
+    assert notice["affected_deliveries"] == [first["delivery_id"]]
+    signed = utrecht.verify_gateway_token(notice["delivery_token"], "inburgering-delivery+jws")
+    assert signed == {k: v for k, v in notice.items() if k != "delivery_token"}
+    told = [
+        e["entry"]
+        for e in server_services.store.audit.entries()
+        if e["entry"]["event"] == "notice.delivered"
+        and e["entry"]["message_id"] == withdrawal["message_id"]
+    ]
+    assert len(told) == 1 and told[0]["actor"] == demo.UTRECHT
+    assert sorted(told[0]["categories_withheld"]) == sorted(CONSENTED)
 
     # 4. Another municipality cannot see or acknowledge it; the recipient can, twice.
     assert _mine(leiden.get_json("/v1/inbox", limit=500), message_id) == []

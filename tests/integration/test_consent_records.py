@@ -82,7 +82,10 @@ def test_declaration_then_withdrawal_are_recorded_and_audited(
     start = services.store.count("audit_entries")
     withdrawal = {"declaration_id": did, "withdrawn_at": synthetic.utc(now), "by": "data-subject"}
     assert _send(services, world, "consent-withdrawal", withdrawal) == 202
-    assert _events(services, start)[-1] == ("consent.withdrawn", f"withdrawn:{did}")
+    assert _events(services, start)[-2:] == [
+        ("consent.withdrawn", f"withdrawn:{did}"),
+        ("notice.delivered", f"declaration:{did}"),  # Leiden is told
+    ]
     declarations, withdrawals = _history(services, world)
     decision = consent.evaluate(
         "health",

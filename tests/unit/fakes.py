@@ -25,6 +25,7 @@ from gateway.domain.consent import Declaration, Withdrawal
 from gateway.domain.records import (
     Acknowledged,
     AuditRef,
+    Carried,
     History,
     Pending,
     Recorded,
@@ -43,6 +44,8 @@ class State:
     deliveries: dict[str, dict[str, Any]] = field(default_factory=dict)
     erased: set[str] = field(default_factory=set)
     placements: dict[str, str] = field(default_factory=dict)
+    notices: dict[str, Any] = field(default_factory=dict)
+    carried: list[Carried] = field(default_factory=list)
     jtis: set[tuple[str, str]] = field(default_factory=set)
 
 
@@ -104,7 +107,7 @@ class FakeTx:
         recorded = Recorded(fact, message.message_id, message.sender, now)
         self.s.consent.append((message.recipient, subject, recorded))
 
-    def add_delivery(self, message: Any, subject: str, cursor: int, now: datetime) -> None:
+    def add_delivery(self, message: Any, subject: str, cursor: int, now: datetime) -> str:
         delivery_id = str(uuid.uuid4())
         self.s.deliveries[delivery_id] = {
             "pending": Pending(delivery_id, cursor, message.message_id, subject, now),
@@ -112,6 +115,24 @@ class FakeTx:
             "acknowledged_at": None,
             "leased_until": None,
         }
+        return delivery_id
+
+    def consent_history(self, granted_to: str, subject: str) -> History:
+        return _histories(self.s, granted_to, [subject])[subject]
+
+    def carried(self, recipient: str, declaration_id: str, categories: Sequence[str]) -> list[str]:
+        return sorted(
+            {c.delivery_id for c in self.s.carried if (c.recipient, c.declaration_id) ==
+             (recipient, declaration_id) and c.category in categories}
+        )  # fmt: skip
+
+    def add_notice(
+        self, message: Any, subject: str, cursor: int, now: datetime, notice: Any
+    ) -> None:
+        self.s.notices[self.add_delivery(message, subject, cursor, now)] = notice
+
+    def record_carried(self, carried: Sequence[Carried], now: datetime) -> None:
+        self.s.carried.extend(carried)
 
     # -- the rest
     def acknowledge(self, recipient: str, delivery_id: str, now: datetime) -> Acknowledged | None:
@@ -190,14 +211,10 @@ class FakeStore:
         }
 
     def histories(self, granted_to: str, subjects: Sequence[str]) -> dict[str, History]:
-        found = {s: History([], []) for s in subjects}
-        for g, subject, recorded in self.state.consent:
-            if g == granted_to and subject in found:
-                kind = isinstance(recorded.fact, Declaration)
-                (found[subject].declarations if kind else found[subject].withdrawals).append(
-                    recorded
-                )
-        return found
+        return _histories(self.state, granted_to, subjects)
+
+    def notices(self, delivery_ids: Sequence[str]) -> dict[str, Any]:
+        return {d: self.state.notices[d] for d in delivery_ids if d in self.state.notices}
 
     # -- registry
     def use_jti(self, iss: str, jti: str, keep_until: datetime, now: datetime) -> bool:
@@ -212,6 +229,15 @@ class FakeStore:
 
     def ping(self) -> None:
         pass
+
+
+def _histories(state: State, granted_to: str, subjects: Sequence[str]) -> dict[str, History]:
+    found = {s: History([], []) for s in subjects}
+    for g, subject, recorded in state.consent:
+        if g == granted_to and subject in found:
+            kind = isinstance(recorded.fact, Declaration)
+            (found[subject].declarations if kind else found[subject].withdrawals).append(recorded)
+    return found
 
 
 class _Sessions:

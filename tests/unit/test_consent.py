@@ -207,3 +207,34 @@ def test_no_value_of_a_withheld_category_ever_reaches_the_delivered_body(
     assert {"identity", "placement"} <= set(cut.delivered)  # the legal basis holds regardless
     if recipient == UTRECHT or source == PROVIDER:
         assert set(cut.delivered) == {"identity", "placement"}
+
+
+def test_a_withdrawal_leaves_out_what_the_law_or_another_consent_still_covers() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime(2026, 11, 23, tzinfo=UTC)
+
+    def declaration(did: str, categories: set[str], **kw: object) -> Declaration:
+        fields: dict[str, object] = {
+            "declaration_id": did,
+            "granted_to": "g",
+            "sources": frozenset({"coa"}),
+            "categories": frozenset(categories),
+            "purposes": frozenset({"pip"}),
+            "explicit_health_consent": True,
+            "valid_from": now - timedelta(days=1),
+            "valid_until": now + timedelta(days=1),
+        }
+        return Declaration(**{**fields, **kw})  # type: ignore[arg-type]
+
+    policy = {"handover-profile": {"placement": "legal:x", "education": "consent"}}
+    gone = declaration("a", {"placement", "education", "health"})
+    other = declaration("b", {"education"})
+    narrower = declaration("c", {"health"}, purposes=frozenset())  # covers no purpose of a
+    assert consent.no_other_basis(gone, [gone, other, narrower], [], policy, now) == ("health",)
+    assert consent.no_other_basis(gone, [gone], [], policy, now) == ("education", "health")
+    ended = [Withdrawal("b", now - timedelta(hours=1))]
+    assert consent.no_other_basis(gone, [gone, other], ended, policy, now) == (
+        "education",
+        "health",
+    )

@@ -62,3 +62,21 @@ def test_a_newcomer_without_entries_is_told_so() -> None:
     assert (
         "Er is niets over u vastgelegd." in html and "Nothing has been recorded about you." in html
     )
+
+
+def test_the_report_says_the_recipient_was_told_of_the_withdrawal() -> None:
+    told = {
+        "event": "notice.delivered",
+        "actor": "m",
+        "type": "consent-withdrawn",
+        "categories_withheld": ["health", "education"],
+    }
+    assert report.describe(told, {"m": "Leiden"}, 0) == (
+        "Leiden kreeg bericht dat u uw toestemming introk: gezondheid, opleiding mag Leiden "
+        "niet meer gebruiken."
+    )
+    assert "Leiden was told that you withdrew your consent" in str(
+        report.describe(told, {"m": "Leiden"}, 1)
+    )
+    pulled = {"event": "delivery.pulled", "actor": "m", "type": "consent-withdrawn"}
+    assert report.describe(pulled, {"m": "Leiden"}, 0) is None

@@ -40,11 +40,17 @@ def test_consent_is_evaluated_at_each_pull_not_at_intake(world: World) -> None:
     second = _pull(world).deliveries[0]
     assert "health" in second["body"] and "health" not in second["withheld_categories"]
     world.accept(world.withdrawal(declared["body"]["declaration_id"]))
-    third = _pull(world, timedelta(seconds=1)).deliveries[0]
+    third, notice = _pull(world, timedelta(seconds=1)).deliveries
     assert "health" not in third["body"]
     pulled = [e for e in world.store.state.log if e.event == "delivery.pulled"]
-    assert [("health" in e.categories_delivered) for e in pulled] == [False, True, False]
+    assert [("health" in e.categories_delivered) for e in pulled] == [False, True, False, False]
     assert pulled[1].basis["health"] == f"consent:{declared['body']['declaration_id']}"
+    # The withdrawal told Leiden what it may no longer use, and where it had it.
+    assert notice["type"] == "consent-withdrawn" and "body" not in notice
+    assert notice["declaration_id"] == declared["body"]["declaration_id"]
+    assert notice["categories"] == ["health"]
+    assert notice["affected_deliveries"] == [first["delivery_id"]]
+    assert [e.event for e in world.store.state.log].count("notice.delivered") == 1
 
 
 def test_a_delivery_token_signs_what_was_delivered(world: World) -> None:
@@ -91,3 +97,14 @@ def test_an_assertion_authenticates_once_for_the_roles_allowed(world: World) -> 
     late = NOW + timedelta(seconds=121)
     with pytest.raises(Unauthenticated):
         access.authenticate(_assertion(world, demo.LEIDEN, "jti-0000002"), registry, late)
+
+
+def test_a_withdrawal_names_only_what_no_other_basis_covers(world: World) -> None:
+    """Education stays covered by a second declaration; health does not; never pulled: none."""
+    first = world.declaration(["health", "education"], explicit_health=True)
+    world.accept(first)
+    world.accept(world.declaration(["education"]))
+    world.accept(world.withdrawal(first["body"]["declaration_id"]))
+    notice = _pull(world, timedelta(seconds=1)).deliveries[-1]
+    assert notice["categories"] == ["health"]
+    assert notice["affected_deliveries"] == []  # nothing was pulled on it before

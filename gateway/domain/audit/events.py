@@ -36,6 +36,7 @@ EVENTS = frozenset(
         "key.registered",
         "key.revoked",
         "audit.read",
+        "notice.delivered",
     }
 )
 
