@@ -152,28 +152,27 @@ def _notice(
     services: Services, item: Pending, payload: dict[str, Any], notice: Notice
 ) -> dict[str, Any]:
     """A withdrawal notice as the contract's delivery: the notice's members for a body."""
-    delivery = {
-        "delivery_id": item.delivery_id,
-        "message_id": item.message_id,
-        "type": CONSENT_WITHDRAWN,
-        "version": 1,
-        "sender": payload["sender"],
-        "subject": payload["subject"],
-        "issued_at": payload["issued_at"],
-        "received_at": format_time(item.received_at),
+    told = {
         "declaration_id": notice.declaration_id,
         "withdrawn_at": format_time(notice.withdrawn_at),
         "categories": list(notice.categories),
         "affected_deliveries": list(notice.affected_deliveries),
     }
-    delivery["delivery_token"] = services.sign(delivery, envelope.DELIVERY_TYP)
-    return delivery
+    return _signed(services, item, {**payload, "type": CONSENT_WITHDRAWN, "version": 1}, told)
 
 
 def _delivery(
     services: Services, item: Pending, payload: dict[str, Any], cut: Minimised
 ) -> dict[str, Any]:
-    """The delivery of the contract, with the gateway's token over its other members."""
+    """The delivery of the contract: the body cut to what may leave, what was withheld."""
+    given = {"body": cut.body, "withheld_categories": list(cut.withheld)}
+    return _signed(services, item, payload, given)
+
+
+def _signed(
+    services: Services, item: Pending, payload: dict[str, Any], content: dict[str, Any]
+) -> dict[str, Any]:
+    """The envelope members of a delivery and its ``content``, with the gateway's token."""
     delivery = {
         "delivery_id": item.delivery_id,
         "message_id": item.message_id,
@@ -183,8 +182,7 @@ def _delivery(
         "subject": payload["subject"],
         "issued_at": payload["issued_at"],
         "received_at": format_time(item.received_at),
-        "body": cut.body,
-        "withheld_categories": list(cut.withheld),
+        **content,
     }
     delivery["delivery_token"] = services.sign(delivery, envelope.DELIVERY_TYP)
     return delivery
