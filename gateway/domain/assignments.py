@@ -54,3 +54,11 @@ def in_force(history: Iterable[Assignment], provider: str, now: datetime) -> boo
     for version in history:
         latest[version.assignment_id] = version
     return any(a.provider == provider and a.covers(now) for a in latest.values())
+
+
+def providers_in_force(history: Iterable[Assignment], now: datetime) -> list[str]:
+    """The providers holding an assignment in force at ``now``, sorted (newest version counts)."""
+    latest: dict[str, Assignment] = {}
+    for version in history:
+        latest[version.assignment_id] = version
+    return sorted({a.provider for a in latest.values() if a.covers(now)})

@@ -32,6 +32,7 @@ REASONS = (
     "source-not-covered",
     "needs-explicit-consent",
     "no-consent",
+    "never",
 )
 
 
@@ -112,6 +113,8 @@ def evaluate(
     rule = policy.get(request.type, {}).get(category)
     if rule is None:
         return Decision(category, deliver=False, reason="no-consent")
+    if rule == "never":  # policy: it never leaves for anyone but its sender
+        return Decision(category, deliver=False, reason="never")
     if rule.startswith("legal:"):
         return Decision(category, deliver=True, basis=rule)
     explicit = rule == "explicit-consent"

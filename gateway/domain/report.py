@@ -20,6 +20,7 @@ from gateway.domain.vocabulary import (
     CONSENT_DECLARATION,
     CONSENT_WITHDRAWAL,
     HANDOVER_PROFILE,
+    INTEGRATION_PLAN,
     PROGRESS_REPORT,
     PROVIDER_ASSIGNMENT,
 )
@@ -37,6 +38,10 @@ TYPES = {
     ),
     CONSENT_DECLARATION: ("uw toestemmingsverklaring", "your consent declaration"),
     CONSENT_WITHDRAWAL: ("de intrekking van uw toestemming", "the withdrawal of your consent"),
+    INTEGRATION_PLAN: (
+        "uw plan inburgering en participatie (PIP)",
+        "your integration and participation plan (PIP)",
+    ),
 }
 CATEGORIES = {
     "identity": ("identiteit", "identity"),
@@ -54,6 +59,11 @@ CATEGORIES = {
     "exams": ("examens", "exams"),
     "modules": ("modules", "modules"),
     "signals": ("signalen", "signals"),
+    "plan": (
+        "de samenvatting van uw plan: route, niveau, uren",
+        "the summary of your plan: route, level, hours",
+    ),
+    "participation_goals": ("uw participatiedoelen", "your participation goals"),
 }
 REASONS = {
     "not-authorised": (

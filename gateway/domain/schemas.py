@@ -27,7 +27,7 @@ import jsonschema_rs
 from gateway.domain.vocabulary import MESSAGE_TYPES
 from gateway.errors import ConfigurationError, SchemaViolation
 
-_BASIS = re.compile(r"^(legal:[A-Za-z0-9._/-]{1,100}|consent|explicit-consent)$")
+_BASIS = re.compile(r"^(legal:[A-Za-z0-9._/-]{1,100}|consent|explicit-consent|never)$")
 _FILE = re.compile(r"^(?P<type>[a-z-]+)\.v(?P<version>[0-9]+)\.json$")
 MAX_ERRORS = 20
 

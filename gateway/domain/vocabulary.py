@@ -17,9 +17,14 @@ PROGRESS_REPORT = "progress-report"
 PROVIDER_ASSIGNMENT = "provider-assignment"
 CONSENT_DECLARATION = "consent-declaration"
 CONSENT_WITHDRAWAL = "consent-withdrawal"
+INTEGRATION_PLAN = "integration-plan"
 
 CONSENT_WITHDRAWN = "consent-withdrawn"
 """Not a message type: the notice a withdrawal puts in the grantee's inbox"""
+PROVIDER_BRIEF = "provider-brief"
+"""Not a message type: what a provider's inbox holds of a plan"""
+BRIEFING = "inburgering/brief-aanbieder"
+"""A provider receiving the brief of a plan"""
 
 COA, PROVIDER, MUNICIPALITY, AUDITOR = "coa", "provider", "municipality", "auditor"
 ROLES = (COA, PROVIDER, MUNICIPALITY, AUDITOR)
@@ -81,6 +86,12 @@ TYPES: Mapping[str, MessageType] = {
             steered=True,
         ),
         MessageType(CONSENT_DECLARATION, frozenset({MUNICIPALITY, COA}), "inburgering/toestemming"),
+        MessageType(
+            INTEGRATION_PLAN,
+            frozenset({MUNICIPALITY}),
+            "inburgering/plan-inburgering",
+            steered=True,
+        ),
         MessageType(CONSENT_WITHDRAWAL, frozenset({MUNICIPALITY, COA}), "inburgering/toestemming"),
     )
 }

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,16 +20,18 @@ from gateway.domain.audit.events import Event, format_time
 from gateway.domain.minimise import Minimised, minimise
 from gateway.domain.parties import Party
 from gateway.domain.records import Carried, History, Notice, Pending
-from gateway.domain.vocabulary import CONSENT_WITHDRAWAL, CONSENT_WITHDRAWN, RECEIPT, TYPES
+from gateway.domain.vocabulary import (
+    CONSENT_WITHDRAWAL,
+    CONSENT_WITHDRAWN,
+    PROVIDER,
+    RECEIPT,
+    TYPES,
+)
 from gateway.domain.wire import envelope
 from gateway.errors import NotFound
+from gateway.service import briefs
+from gateway.service.deliveries import Page, signed_delivery
 from gateway.service.services import Services
-
-
-@dataclass(frozen=True)
-class Page:
-    deliveries: list[dict[str, Any]]
-    next_cursor: int
 
 
 def pull(
@@ -45,8 +46,11 @@ def pull(
     """The next page of this municipality's inbox, minimised by consent in force now.
 
     With a ``lease`` the page's deliveries go to no other pull until the lease
-    ends or they are acknowledged.
+    ends or they are acknowledged. A provider's inbox holds briefs of plans
+    (``service.briefs``).
     """
+    if municipality.role == PROVIDER:
+        return briefs.pull(services, municipality, after, limit, now, trace_id, lease)
     store = services.store
     pending = store.inbox.pending(municipality.oin, after, limit, now, lease)
     # One query for the bodies, two for the consent of everyone on the page.
@@ -158,7 +162,9 @@ def _notice(
         "categories": list(notice.categories),
         "affected_deliveries": list(notice.affected_deliveries),
     }
-    return _signed(services, item, {**payload, "type": CONSENT_WITHDRAWN, "version": 1}, told)
+    return signed_delivery(
+        services, item, {**payload, "type": CONSENT_WITHDRAWN, "version": 1}, told
+    )
 
 
 def _delivery(
@@ -166,26 +172,7 @@ def _delivery(
 ) -> dict[str, Any]:
     """The delivery of the contract: the body cut to what may leave, what was withheld."""
     given = {"body": cut.body, "withheld_categories": list(cut.withheld)}
-    return _signed(services, item, payload, given)
-
-
-def _signed(
-    services: Services, item: Pending, payload: dict[str, Any], content: dict[str, Any]
-) -> dict[str, Any]:
-    """The envelope members of a delivery and its ``content``, with the gateway's token."""
-    delivery = {
-        "delivery_id": item.delivery_id,
-        "message_id": item.message_id,
-        "type": payload["type"],
-        "version": payload["version"],
-        "sender": payload["sender"],
-        "subject": payload["subject"],
-        "issued_at": payload["issued_at"],
-        "received_at": format_time(item.received_at),
-        **content,
-    }
-    delivery["delivery_token"] = services.sign(delivery, envelope.DELIVERY_TYP)
-    return delivery
+    return signed_delivery(services, item, payload, given)
 
 
 def acknowledge(

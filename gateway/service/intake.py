@@ -27,9 +27,16 @@ from gateway.domain import consent, rights
 from gateway.domain.audit.events import Event, format_time
 from gateway.domain.message import Message
 from gateway.domain.records import Notice, StoredMessage
-from gateway.domain.vocabulary import CONSENT_WITHDRAWN, INTAKE, PROGRESS_REPORT, TYPES
+from gateway.domain.vocabulary import (
+    CONSENT_WITHDRAWN,
+    INTAKE,
+    INTEGRATION_PLAN,
+    PROGRESS_REPORT,
+    TYPES,
+)
 from gateway.domain.wire import envelope
 from gateway.errors import Conflict, GatewayError, ServiceUnavailable
+from gateway.service import plans
 from gateway.service.checks import Checked, Known, Outcome, check, repeat
 from gateway.service.ports import IntakeSession, IntakeTx
 from gateway.service.services import Services
@@ -235,6 +242,7 @@ def _commit(
     if message.type == PROGRESS_REPORT:
         history = tx.assignment_history(message.recipient, subject)
         rights.check_assigned(history, message.sender, now)
+    plan = plans.check(tx, message, subject) if message.type == INTEGRATION_PLAN else None
     if fact is not None:
         declared = tx.declaration_subject(message.recipient, fact.declaration_id)
         if isinstance(fact, consent.Declaration):
@@ -265,6 +273,9 @@ def _commit(
         tx.add_placement(message, subject, ref.index, now)
     if checked.assignment is not None:
         tx.add_assignment(checked.assignment, message.message_id, subject, now)
+        plans.brief_assigned(tx, checked.assignment, subject, ref.index, now)
+    if plan is not None:
+        plans.brief_providers(tx, plan, message, subject, ref.index, now)
     if fact is not None:
         tx.add_consent(fact, message, subject, now)
         tx.append(_consent_event(fact, message, subject, trace_id), now)

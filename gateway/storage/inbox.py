@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, Engine, insert, or_, select, update
 
 from gateway.domain import vault
+from gateway.domain.assignments import Assignment
 from gateway.domain.records import Acknowledged, Carried, Notice, Pending
 from gateway.storage import engine, tables
 
@@ -80,6 +81,30 @@ class InboxStore:
             )
             for row in rows
         }
+
+    def assignments(self, provider: str, subjects: Sequence[str]) -> dict[str, list[Assignment]]:
+        """Every assignment version of ``provider`` for these newcomers, oldest first."""
+        a = tables.assignments
+        found: dict[str, list[Assignment]] = {s: [] for s in subjects}
+        with engine.read(self.engine) as conn:
+            rows = conn.execute(
+                select(a)
+                .where(a.c.provider == provider, a.c.subject.in_(list(subjects)))
+                .order_by(a.c.id)
+            ).all()
+        for r in rows:
+            found[r.subject].append(
+                Assignment(
+                    r.assignment_id,
+                    r.municipality,
+                    r.provider,
+                    r.route,
+                    r.valid_from,
+                    r.valid_until,
+                    r.status,
+                )
+            )
+        return found
 
     def read_messages(self, message_ids: Sequence[str]) -> dict[str, bytes]:
         """Raw JWSs of several messages, unsealed, in one query; erased ones are absent."""

@@ -129,6 +129,7 @@ INSERTS = {
         tables.subject_keys,
         tables.messages,
         tables.placements,
+        tables.plans,
         tables.assignments,
         tables.consent_declarations,
         tables.consent_withdrawals,

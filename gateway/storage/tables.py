@@ -146,6 +146,21 @@ placements = Table(
     Index("ix_placements_subject", "subject", "audit_index"),
 )
 
+plans = Table(
+    "plans",
+    metadata,
+    # Each accepted integration-plan version; the body itself is the sealed message.
+    Column("audit_index", BigInteger, primary_key=True, autoincrement=False),
+    Column("plan_id", String(36), nullable=False),
+    Column("plan_version", Integer, nullable=False),
+    Column("subject", String(64), nullable=False),
+    Column("municipality", String(20), nullable=False),
+    Column("dated", String(10), nullable=False),  # ISO date, the dagtekening
+    Column("message_id", String(36), ForeignKey("messages.message_id"), nullable=False),
+    UniqueConstraint("plan_id", "plan_version", name="uq_plan_version"),
+    Index("ix_plans_subject", "subject", "audit_index"),
+)
+
 consent_declarations = Table(
     "consent_declarations",
     metadata,
@@ -182,7 +197,8 @@ deliveries = Table(
     Column("delivery_id", String(36), primary_key=True),
     # The audit index of the message's acceptance: assigned under the counter lock,
     # so cursors follow commit order and a pull never skips a late commit.
-    Column("cursor", BigInteger, nullable=False, unique=True),
+    # Unique per recipient: a plan's briefs to several providers share its index.
+    Column("cursor", BigInteger, nullable=False),
     Column("message_id", String(36), ForeignKey("messages.message_id"), nullable=False),
     Column("recipient", String(20), nullable=False),
     Column("subject", String(64), nullable=False),
@@ -190,7 +206,8 @@ deliveries = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     # Handed to a puller that asked for a lease: no other pull gets it until then.
     Column("leased_until", UTCDateTime(), nullable=True),
-    Index("ix_deliveries_recipient_cursor", "recipient", "cursor"),
+    UniqueConstraint("recipient", "cursor", name="uq_deliveries_recipient_cursor"),
+    Index("ix_deliveries_message", "message_id"),
 )
 
 notices = Table(

@@ -13,7 +13,12 @@ from gateway.errors import NotFound
 from gateway.service import inbox
 from gateway.web import http, problems
 
-blp = Blueprint("inbox", __name__, url_prefix="/v1/inbox", description="Municipality inbox")
+blp = Blueprint(
+    "inbox",
+    __name__,
+    url_prefix="/v1/inbox",
+    description="Inboxes: a municipality's deliveries, a provider's briefs",
+)
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 MAX_LIMIT = 500
 MAX_LEASE_SECONDS = 600
@@ -30,14 +35,12 @@ MAX_LEASE_SECONDS = 600
 )
 @problems.documented(blp, {400: "bad-request", 401: "unauthenticated", 403: "not-authorised"})
 def pull() -> Any:
-    municipality = http.caller("municipality")
+    party = http.caller("municipality", "provider")
     after = http.int_arg("after", default=0)
     limit = http.int_arg("limit", low=1, high=MAX_LIMIT, default=100)
     # Absent: no lease. Given, 1..600 s: a lease of 0 would lease nothing.
     lease = timedelta(seconds=http.int_arg("lease", low=1, high=MAX_LEASE_SECONDS, default=0))
-    page = inbox.pull(
-        http.services(), municipality, after, limit, http.now(), http.trace_id(), lease
-    )
+    page = inbox.pull(http.services(), party, after, limit, http.now(), http.trace_id(), lease)
     return {"deliveries": page.deliveries, "next_cursor": page.next_cursor}
 
 
@@ -45,8 +48,8 @@ def pull() -> Any:
 @blp.doc(summary="Acknowledge a delivery (idempotent); it will not come again")
 @problems.documented(blp, {401: "unauthenticated", 403: "not-authorised", 404: "not-found"})
 def acknowledge(delivery_id: str) -> Any:
-    municipality = http.caller("municipality")
+    party = http.caller("municipality", "provider")
     if not _UUID.fullmatch(delivery_id):
         raise NotFound("no such delivery")
-    inbox.acknowledge(http.services(), municipality, delivery_id, http.now(), http.trace_id())
+    inbox.acknowledge(http.services(), party, delivery_id, http.now(), http.trace_id())
     return Response(status=204)

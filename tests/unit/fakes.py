@@ -46,6 +46,7 @@ class State:
     placements: dict[str, str] = field(default_factory=dict)
     notices: dict[str, Any] = field(default_factory=dict)
     carried: list[Carried] = field(default_factory=list)
+    plans: list[tuple[str, str, Any]] = field(default_factory=list)
     jtis: set[tuple[str, str]] = field(default_factory=set)
 
 
@@ -116,6 +117,29 @@ class FakeTx:
             "leased_until": None,
         }
         return delivery_id
+
+    def plan_history(self, subject: str) -> list[Any]:
+        return [(m, v) for s, m, v in self.s.plans if s == subject]
+
+    def add_plan(self, plan: Any, message: Any, subject: str, audit_index: int) -> None:
+        self.s.plans.append((subject, message.recipient, plan))
+
+    def has_delivery(self, recipient: str, message_id: str) -> bool:
+        return any(
+            r["recipient"] == recipient and r["pending"].message_id == message_id
+            for r in self.s.deliveries.values()
+        )
+
+    def add_brief(
+        self, provider: str, plan_message_id: str, subject: str, cursor: int, now: datetime
+    ) -> None:
+        delivery_id = str(uuid.uuid4())
+        self.s.deliveries[delivery_id] = {
+            "pending": Pending(delivery_id, cursor, plan_message_id, subject, now),
+            "recipient": provider,
+            "acknowledged_at": None,
+            "leased_until": None,
+        }
 
     def consent_history(self, granted_to: str, subject: str) -> History:
         return _histories(self.s, granted_to, [subject])[subject]
@@ -212,6 +236,13 @@ class FakeStore:
 
     def histories(self, granted_to: str, subjects: Sequence[str]) -> dict[str, History]:
         return _histories(self.state, granted_to, subjects)
+
+    def assignments(self, provider: str, subjects: Sequence[str]) -> dict[str, list[Any]]:
+        found: dict[str, list[Any]] = {s: [] for s in subjects}
+        for _, subject, assignment in self.state.assignments:
+            if subject in found and assignment.provider == provider:
+                found[subject].append(assignment)
+        return found
 
     def notices(self, delivery_ids: Sequence[str]) -> dict[str, Any]:
         return {d: self.state.notices[d] for d in delivery_ids if d in self.state.notices}

@@ -45,8 +45,8 @@ class World:
             **kw,
         )
 
-    def profile(self, **kw: Any) -> dict[str, Any]:
-        body = synthetic.handover_profile(self.person, "GM0546", self.rng)
+    def profile(self, municipality_code: str = "GM0546", **kw: Any) -> dict[str, Any]:
+        body = synthetic.handover_profile(self.person, municipality_code, self.rng)
         return self.payload("handover-profile", body, demo.COA, **kw)
 
     def report(self, **kw: Any) -> dict[str, Any]:
@@ -63,6 +63,23 @@ class World:
             demo.LEIDEN, [demo.COA, demo.PROVIDER], categories, NOW - timedelta(days=1), **kw
         )
         return self.payload("consent-declaration", body, demo.LEIDEN)
+
+    def plan(self, version: int = 1, plan_id: str | None = None, **members: Any) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "plan_id": plan_id or "5f1c0f0e-8a44-4f9e-9a40-3b0e6f8f1a01",
+            "plan_version": version,
+            "change_reason": "initial" if version == 1 else "schakelen",
+            "dated": "2026-11-20",
+            "route": "b1-route",
+            "level": "B1",
+            "estimated_hours_b1": 600,
+            "may_finish_current_education": False,
+            "literacy": "NVT",
+            "components": ["knm", "map", "pvt"],
+        }
+        body.update(members)
+        body = {k: v for k, v in body.items() if v is not None}
+        return self.payload("integration-plan", body, demo.LEIDEN)
 
     def withdrawal(self, declaration_id: str, at: datetime = NOW) -> dict[str, Any]:
         body = {"declaration_id": declaration_id, "withdrawn_at": synthetic.utc(at)}

@@ -1,0 +1,59 @@
+"""The plan at intake, and the briefs it makes for the providers who run it.
+
+A plan version is checked under the write lock against the newcomer's
+earlier versions (the next one only, dated no earlier, DUO's combinations).
+Once accepted, each provider with an assignment in force gets a brief of it
+in its inbox; a provider assigned later gets one of the newest plan then.
+What the brief holds is decided when it is pulled (``service.briefs``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from gateway.domain import assignments, plans
+from gateway.domain.assignments import Assignment
+from gateway.domain.message import Message
+from gateway.service.ports import IntakeTx
+
+
+def check(tx: IntakeTx, message: Message, subject: str) -> plans.PlanVersion:
+    """The plan version, checked against this newcomer's history.
+
+    Raises SchemaViolation for a combination DUO refuses, an earlier date or a
+    missing reason; Conflict (``plan-version``) when it is not the next version.
+    """
+    version = plans.version_of(message.body, message.message_id)
+    history = [v for _, v in tx.plan_history(subject)]
+    plans.check_combination(message.body, first_plan=not history)
+    plans.check_next(version, message.body.get("change_reason"), history)
+    return version
+
+
+def brief_providers(
+    tx: IntakeTx,
+    version: plans.PlanVersion,
+    message: Message,
+    subject: str,
+    cursor: int,
+    now: datetime,
+) -> None:
+    """Record the version, and a brief of it for each provider assigned now."""
+    tx.add_plan(version, message, subject, cursor)
+    history = tx.assignment_history(message.recipient, subject)
+    for provider in assignments.providers_in_force(history, now):
+        tx.add_brief(provider, message.message_id, subject, cursor, now)
+
+
+def brief_assigned(
+    tx: IntakeTx, assignment: Assignment, subject: str, cursor: int, now: datetime
+) -> None:
+    """A provider newly assigned gets a brief of the newest plan, once per version."""
+    if assignment.status != "active":
+        return
+    newest = [v for m, v in tx.plan_history(subject) if m == assignment.municipality]
+    if not newest:
+        return
+    plan_message = newest[-1].message_id
+    if not tx.has_delivery(assignment.provider, plan_message):
+        tx.add_brief(assignment.provider, plan_message, subject, cursor, now)
