@@ -25,6 +25,7 @@ from gateway.domain.vocabulary import (
     PROVIDER_ASSIGNMENT,
 )
 from gateway.domain.vocabulary import CONSENT_WITHDRAWN as NOTICE
+from gateway.domain.vocabulary import PROVIDER_BRIEF as BRIEF
 
 TYPES = {
     HANDOVER_PROFILE: ("uw overdrachtsdossier (blauwe map)", "your handover file (blue folder)"),
@@ -140,6 +141,11 @@ class Row:
 
 PHRASES = {
     "sent": ("{who} stuurde {what}.", "{who} sent {what}."),
+    "planned": ("{who} stelde uw plan vast.", "{who} decided your plan."),
+    "briefed": (
+        "{who} kreeg de samenvatting van uw plan: route, niveau, uren.",
+        "{who} received the summary of your plan: route, level, hours.",
+    ),
     "refused": (
         "Een bericht van {who} werd geweigerd{reason}.",
         "A message from {who} was refused{reason}.",
@@ -186,7 +192,12 @@ def describe(entry: Mapping[str, Any], parties: Mapping[str, str], lang: int) ->
     what = TYPES[entry["type"]][lang] if entry.get("type") in TYPES else _say("message", lang)
     event = entry["event"]
     if event == "message.accepted":
-        return _say("sent", lang, who=who, what=what)
+        planned = entry.get("type") == INTEGRATION_PLAN
+        return _say("planned", lang, who=who) if planned else _say("sent", lang, who=who, what=what)
+    if event == "delivery.pulled" and entry.get("type") == BRIEF:
+        return _say("briefed", lang, who=who) if entry.get("categories_delivered") else None
+    if event == "delivery.acknowledged" and entry.get("type") == BRIEF:
+        return None
     if event == "message.refused":
         reason = REASONS.get(entry.get("reason") or "", ("", ""))[lang]
         return _say("refused", lang, who=who, reason=f": {reason}" if reason else "")

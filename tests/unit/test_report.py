@@ -80,3 +80,20 @@ def test_the_report_says_the_recipient_was_told_of_the_withdrawal() -> None:
     )
     pulled = {"event": "delivery.pulled", "actor": "m", "type": "consent-withdrawn"}
     assert report.describe(pulled, {"m": "Leiden"}, 0) is None
+
+
+def test_the_report_names_the_plan_and_the_brief_in_plain_words() -> None:
+    names = {"m": "Leiden", "p": "Taalschool X"}
+    planned = {"event": "message.accepted", "actor": "m", "type": "integration-plan"}
+    briefed = {
+        "event": "delivery.pulled",
+        "actor": "p",
+        "type": "provider-brief",
+        "categories_delivered": ["plan"],
+    }
+    assert report.describe(planned, names, 0) == "Leiden stelde uw plan vast."
+    assert report.describe(briefed, names, 0) == (
+        "Taalschool X kreeg de samenvatting van uw plan: route, niveau, uren."
+    )
+    kept_back = {**briefed, "categories_delivered": []}
+    assert report.describe(kept_back, names, 0) is None

@@ -1,0 +1,143 @@
+"""The plan (PIP) and the provider's briefs over HTTP, on both backends."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import requests
+
+from gateway.devtools import demo, synthetic
+from gateway.errors import Conflict, NotAuthorised, SchemaViolation
+
+pytestmark = pytest.mark.e2e
+
+
+class Trajectory:
+    """One newcomer placed with Leiden, and what Leiden and the provider send about them."""
+
+    def __init__(self, cast: demo.Cast, seed: int, placed_with: str = demo.LEIDEN) -> None:
+        self.cast, self.rng = cast, random.Random(seed)
+        self.person = synthetic.Newcomer.make(self.rng)
+        self.now = datetime.now(UTC)
+        self.plan_id = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        code = "GM0546" if placed_with == demo.LEIDEN else "GM0344"
+        profile = demo.profile(
+            self.person, self.rng, self.now, recipient=placed_with, municipality_code=code
+        )
+        coa = cast.client(demo.COA)
+        assert coa.submit(coa.sign(profile)).status == 202
+
+    def send(self, type_: str, body: dict[str, Any], sender: str = demo.LEIDEN) -> int:
+        client = self.cast.client(sender)
+        payload = synthetic.payload(
+            type_, body, sender=sender, recipient=sender, newcomer=self.person,
+            issued_at=self.now,
+        )  # fmt: skip
+        return client.submit(client.sign(payload)).status
+
+    def assign(self, **kw: Any) -> int:
+        body = synthetic.provider_assignment(demo.PROVIDER, self.now - timedelta(days=1), **kw)
+        return self.send("provider-assignment", body)
+
+    def plan(self, version: int = 1, **members: Any) -> int:
+        body: dict[str, Any] = {
+            "plan_id": self.plan_id,
+            "plan_version": version,
+            "change_reason": "initial" if version == 1 else "schakelen",
+            "dated": "2026-11-20",
+            "route": "b1-route",
+            "level": "B1",
+            "estimated_hours_b1": 600,
+            "may_finish_current_education": False,
+            "literacy": "NVT",
+            "components": ["knm", "map"],
+            "participation_goals": "Wil in de zorg werken",
+        }
+        body = {k: v for k, v in {**body, **members}.items() if v is not None}
+        return self.send("integration-plan", body)
+
+
+def _briefs(cast: demo.Cast, person: synthetic.Newcomer) -> list[dict[str, Any]]:
+    page = cast.client(demo.PROVIDER).get_json("/v1/inbox", limit=500)["deliveries"]
+    return [d for d in page if d["subject"]["v_number"] == person.v_number]
+
+
+@pytest.mark.parametrize(
+    ("members", "pointer"),
+    [
+        ({"route": "onderwijsroute", "level": "A2", "estimated_hours_b1": None}, "/body/level"),
+        ({"route": "z-route", "level": "B1", "estimated_hours_b1": None}, "/body/level"),
+        ({"level": "A2"}, "/body/level"),
+        ({"route": "z-route", "level": None}, "/body/estimated_hours_b1"),
+    ],
+    ids=["A2-onderwijsroute", "B1-z-route", "A2-b1-route-first", "hours-off-b1"],
+)
+def test_each_duo_combination_is_refused_with_its_pointer(
+    cast: demo.Cast, members: dict[str, Any], pointer: str
+) -> None:
+    newcomer = Trajectory(cast, 8100 + len(pointer) + len(str(members)))
+    with pytest.raises(SchemaViolation) as refused:
+        newcomer.plan(**members)
+    assert [e["pointer"] for e in refused.value.errors] == [pointer]
+
+
+def test_versions_places_and_dates_are_checked(cast: demo.Cast) -> None:
+    newcomer = Trajectory(cast, 8200)
+    with pytest.raises(Conflict):
+        newcomer.plan(2)  # no version 1 yet
+    assert newcomer.plan() == 202
+    with pytest.raises(SchemaViolation):
+        newcomer.plan(2, dated="2026-11-01")
+    assert newcomer.plan(2, route="z-route", level="A2", estimated_hours_b1=None) == 202
+    elsewhere = Trajectory(cast, 8201, placed_with=demo.UTRECHT)
+    with pytest.raises(NotAuthorised):
+        elsewhere.plan()
+
+
+def test_the_provider_pulls_one_brief_per_version_for_its_newcomers_only(cast: demo.Cast) -> None:
+    mine, other = Trajectory(cast, 8300), Trajectory(cast, 8301)
+    assert mine.assign() == 202 and mine.plan() == 202
+    assert other.plan() == 202  # not assigned to the provider: no brief
+    [brief] = _briefs(cast, mine.person)
+    assert brief["type"] == "provider-brief" and brief["body"]["plan_version"] == 1
+    assert "participation_goals" not in brief["body"]
+    assert brief["withheld_categories"] == ["participation_goals"]
+    assert mine.person.family_name not in str(brief) and mine.person.bsn not in str(brief)
+    signed = cast.client(demo.PROVIDER).verify_gateway_token(
+        brief["delivery_token"], "inburgering-delivery+jws"
+    )
+    assert signed == {k: v for k, v in brief.items() if k != "delivery_token"}
+    assert _briefs(cast, other.person) == []
+    assert mine.plan(2, route="z-route", level="A2", estimated_hours_b1=None) == 202
+    assert [b["body"]["plan_version"] for b in _briefs(cast, mine.person)] == [1, 2]
+    provider = cast.client(demo.PROVIDER)
+    for b in _briefs(cast, mine.person):
+        provider.ack(b["delivery_id"])
+    assert _briefs(cast, mine.person) == []
+    # A municipality's inbox holds no briefs of its plans.
+    leiden = cast.client(demo.LEIDEN).get_json("/v1/inbox", limit=500)["deliveries"]
+    assert not [d for d in leiden if d["type"] in ("provider-brief", "integration-plan")]
+
+
+def test_an_ended_assignment_stops_the_unacknowledged_briefs(cast: demo.Cast) -> None:
+    newcomer = Trajectory(cast, 8400)
+    assignment_id = str(uuid.UUID(int=newcomer.rng.getrandbits(128), version=4))
+    assert newcomer.assign(assignment_id=assignment_id) == 202
+    assert newcomer.plan() == 202
+    assert len(_briefs(cast, newcomer.person)) == 1
+    assert newcomer.assign(assignment_id=assignment_id, status="ended") == 202
+    assert _briefs(cast, newcomer.person) == []
+
+
+def test_only_municipalities_and_providers_have_an_inbox(cast: demo.Cast) -> None:
+    coa = cast.client(demo.COA)
+    response = requests.get(
+        cast.url + "/v1/inbox",
+        headers={"Authorization": f"Bearer {coa.assertion()}"},
+        timeout=5,
+    )
+    assert response.status_code == 403
