@@ -12,6 +12,7 @@ audit log does not verify. Imports no Flask.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -23,6 +24,7 @@ import click
 from connectors.auditor_cli import auditor
 from connectors.client import GatewayClient
 from connectors.options import (
+    DefaultGroup,
     DomainErrorGroup,
     parse_time,
     party_options,
@@ -61,10 +63,12 @@ def _finish(summary: Any) -> None:
     sys.exit(2 if summary.stopped else 1 if summary.failed else 0)
 
 
-def _sending_command(name: str, help_text: str, send: Callable[..., Any]) -> None:
+def _sending_command(
+    name: str, help_text: str, send: Callable[..., Any], group: click.Group | None = None
+) -> None:
     """``gateway connect coa|provider SOURCE``: the same options, another message type."""
 
-    @connect.command(name, help=help_text)
+    @(group or connect).command(name, help=help_text)
     @_file_argument
     @_receipts_option
     @_workers_option
@@ -95,10 +99,19 @@ def _send_reports(*args: Any, **kwargs: Any) -> Any:
 _sending_command(
     "coa", "Send a COA export (CSV or JSON Lines) as handover profiles; resumable.", _send_export
 )
+
+
+@connect.group("provider", cls=DefaultGroup, default_command="send")
+def provider() -> None:
+    """A provider: send progress reports (``provider SOURCE`` is ``provider send SOURCE``),
+    pull the briefs of the plans of your newcomers."""
+
+
 _sending_command(
-    "provider",
+    "send",
     "Send progress reports: an export (CSV, JSON Lines) or one report (.json); resumable.",
     _send_reports,
+    provider,
 )
 
 
@@ -110,60 +123,112 @@ def municipality() -> None:
     """Pull the inbox into the case system; record consent and assignments."""
 
 
-@municipality.command("pull")
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="folder for the deliveries (one <delivery_id>.json each)",
-)
-@click.option("--webhook", default=None, help="or: the case system's local URL to POST each to")
-@click.option("--follow", is_flag=True, help="keep pulling every --interval seconds")
-@click.option("--interval", default=60.0, show_default=True, type=click.FloatRange(1, 86400))
-@click.option("--rounds", default=None, type=click.IntRange(1), help="with --follow: stop after N")
-@click.option(
-    "--lease",
-    default=0,
-    type=click.IntRange(0, 600),
-    help="lease each page for this many seconds, for several pullers side by side",
-)
-@party_options
-def municipality_pull(
-    out: Path | None,
-    webhook: str | None,
-    follow: bool,
-    interval: float,
-    rounds: int | None,
-    lease: int,
-    client: GatewayClient,
+def _pull_command(
+    group: click.Group, help_text: str, names: Callable[[dict[str, Any]], str]
 ) -> None:
-    """Verify, keep, then acknowledge every delivery in the inbox."""
+    """``pull`` for a municipality (deliveries) and for a provider (briefs): the same loop."""
+
+    @group.command("pull", help=help_text)
+    @click.option(
+        "--out",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="folder for the deliveries (one JSON file each)",
+    )
+    @click.option("--webhook", default=None, help="or: your system's local URL to POST each to")
+    @click.option("--follow", is_flag=True, help="keep pulling every --interval seconds")
+    @click.option("--interval", default=60.0, show_default=True, type=click.FloatRange(1, 86400))
+    @click.option(
+        "--rounds", default=None, type=click.IntRange(1), help="with --follow: stop after N"
+    )
+    @click.option(
+        "--lease",
+        default=0,
+        type=click.IntRange(0, 600),
+        help="lease each page for this many seconds, for several pullers side by side",
+    )
+    @party_options
+    def command(
+        out: Path | None,
+        webhook: str | None,
+        follow: bool,
+        interval: float,
+        rounds: int | None,
+        lease: int,
+        client: GatewayClient,
+    ) -> None:
+        from connectors import municipality as m
+
+        if (out is None) == (webhook is None):
+            raise click.UsageError("give exactly one of --out and --webhook")
+        sink = m.folder_sink(out, names) if out is not None else m.webhook_sink(str(webhook))
+
+        def report(result: m.PullResult) -> None:
+            withheld = ", ".join(f"{k}: {v}" for k, v in sorted(result.withheld.items()))
+            click.echo(
+                f"{datetime.now(UTC):%H:%M:%S} new: {result.written}, already kept: "
+                f"{result.already_there}, acknowledged: {result.acknowledged}; "
+                f"withheld: {withheld or 'none'}"
+                + (f"; withdrawal notices acted on: {result.notices}" if result.notices else "")
+            )
+
+        if follow:
+            m.follow(
+                client,
+                sink,
+                interval=interval,
+                rounds=rounds,
+                report=report,
+                unreachable=unreachable,
+                lease=lease,
+            )
+        else:
+            report(m.pull_once(client, sink, lease=lease))
+
+
+def _delivery_file(delivery: dict[str, Any]) -> str:
+    from connectors.municipality import delivery_file
+
+    return delivery_file(delivery)
+
+
+def _brief_file(delivery: dict[str, Any]) -> str:
+    from connectors.municipality import brief_file
+
+    return brief_file(delivery)
+
+
+_pull_command(
+    municipality, "Verify, keep, then acknowledge every delivery in the inbox.", _delivery_file
+)
+_pull_command(
+    provider,
+    "Verify, keep, then acknowledge every brief of a plan in your inbox.",
+    _brief_file,
+)
+
+
+@municipality.command("plan")
+@click.argument("plan", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@subject_options
+@party_options
+def municipality_plan(plan: Path, v_number: str, bsn: str | None, client: GatewayClient) -> None:
+    """Send a plan (PIP) version for a newcomer placed with you, from a JSON file.
+
+    The file holds the plan's members (sample: connectors/samples/plan.json);
+    without plan_id a new plan is made. A next version takes the same plan_id,
+    plan_version + 1, a change_reason and a dated no earlier.
+    """
     from connectors import municipality as m
 
-    if (out is None) == (webhook is None):
-        raise click.UsageError("give exactly one of --out and --webhook")
-    sink = m.folder_sink(out) if out is not None else m.webhook_sink(str(webhook))
-
-    def report(result: m.PullResult) -> None:
-        withheld = ", ".join(f"{k}: {v}" for k, v in sorted(result.withheld.items())) or "none"
-        click.echo(
-            f"{datetime.now(UTC):%H:%M:%S} new: {result.written}, already kept: "
-            f"{result.already_there}, acknowledged: {result.acknowledged}; withheld: {withheld}"
-            + (f"; withdrawal notices acted on: {result.notices}" if result.notices else "")
-        )
-
-    if follow:
-        m.follow(
-            client,
-            sink,
-            interval=interval,
-            rounds=rounds,
-            report=report,
-            unreachable=unreachable,
-            lease=lease,
-        )
-    else:
-        report(m.pull_once(client, sink, lease=lease))
+    body = json.loads(plan.read_text(encoding="utf-8"))
+    if not isinstance(body, dict):
+        raise click.BadParameter("the plan file must hold a JSON object", param_hint="PLAN")
+    plan_id, submitted = m.send_plan(client, body, m.subject_of(v_number, bsn))
+    click.echo(
+        f"plan {plan_id} version {body.get('plan_version', 1)} recorded "
+        f"(audit index {_index(submitted)})"
+    )
 
 
 @municipality.command("declare")

@@ -58,16 +58,30 @@ Sink = Callable[[dict[str, Any]], bool]
 NOTICE = "consent-withdrawn"
 
 
-def folder_sink(out: Path) -> Sink:
-    """Each delivery as ``<delivery_id>.json``; a withdrawal notice acted on.
+def delivery_file(delivery: dict[str, Any]) -> str:
+    """A municipality's delivery file: ``<delivery_id>.json`` (a notice names those)."""
+    return f"{_safe_id(delivery['delivery_id'])}.json"
 
-    A notice is written as ``<delivery_id>.json`` too, after every delivery file
-    it names has been rewritten (so a crash in between redoes the rewrites).
+
+def brief_file(delivery: dict[str, Any]) -> str:
+    """A provider's brief file, readable: ``brief-<v_number>-plan-v<n>-<id prefix>.json``."""
+    v_number = str(delivery.get("subject", {}).get("v_number", ""))
+    version = delivery.get("body", {}).get("plan_version")
+    if not (v_number.isdigit() and len(v_number) == 10 and isinstance(version, int)):
+        raise TransportError("a brief without a V-nummer or plan version")
+    return f"brief-{v_number}-plan-v{version}-{_safe_id(delivery['delivery_id'])[:8]}.json"
+
+
+def folder_sink(out: Path, names: Callable[[dict[str, Any]], str] = delivery_file) -> Sink:
+    """Each delivery as a file of its own (``names``); a withdrawal notice acted on.
+
+    A notice is written too, after every delivery file it names has been
+    rewritten (so a crash in between redoes the rewrites).
     """
     out.mkdir(parents=True, exist_ok=True)
 
     def take(delivery: dict[str, Any]) -> bool:
-        target = out / f"{_safe_id(delivery['delivery_id'])}.json"
+        target = out / names(delivery)
         if target.exists():
             return False
         if delivery.get("type") == NOTICE:
@@ -324,3 +338,12 @@ def assign(
         body["valid_until"] = _utc(valid_until)
     payload = _message(client, "provider-assignment", subject, body)
     return body["assignment_id"], client.submit(client.sign(payload))
+
+
+def send_plan(
+    client: GatewayClient, plan: dict[str, Any], subject: dict[str, str]
+) -> tuple[str, Submission]:
+    """Send a plan version; a plan without ``plan_id`` is a new plan (version 1)."""
+    body = {"plan_id": str(uuid.uuid4()), "plan_version": 1, **plan}
+    payload = _message(client, "integration-plan", subject, body)
+    return str(body["plan_id"]), client.submit(client.sign(payload))

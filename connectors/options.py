@@ -78,6 +78,23 @@ class DomainErrorGroup(click.Group):
             sys.exit(self.exit_status)
 
 
+class DefaultGroup(DomainErrorGroup):
+    """A group whose first argument, when it names no subcommand, goes to a default one.
+
+    ``gateway connect provider reports.csv`` stays what it was before the
+    group had a ``pull``: ``provider send reports.csv``.
+    """
+
+    def __init__(self, *args: Any, default_command: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.default_command = default_command
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = [self.default_command, *args]
+        return super().parse_args(ctx, args)
+
+
 _subject_options = [
     click.option("--v-number", required=True, help="the newcomer's V-nummer"),
     click.option("--bsn", default=None, help="the newcomer's BSN, if known"),

@@ -115,13 +115,44 @@ def parties_at_work(cast: Cast, folder: Path, now: datetime) -> tuple[list[str],
             f"{name:<10} pulls {result.written} deliveries into {out.name}/, verified and "
             f"acknowledged; withheld for lack of consent: {withheld or 'nothing'}"
         )
+    briefs, planned = _plans_at_work(cast, folder, reported[0], samples / "plan.json")
+    lines += planned
     ok = (
-        sent.outcomes["accepted"] == len(people)
+        briefs == 2
+        and sent.outcomes["accepted"] == len(people)
         and reports.outcomes["accepted"] == len(reported)
         and pulled["Leiden"].written == in_leiden + len(reported)
         and pulled["Utrecht"].written == len(people) - in_leiden
     )
     return lines, ok
+
+
+def _plans_at_work(
+    cast: Cast, folder: Path, subject: dict[str, str], plan_file: Path
+) -> tuple[int, list[str]]:
+    """Leiden plans for an assigned newcomer, then switches the route; the provider pulls briefs."""
+    from connectors import municipality
+
+    leiden, provider = cast.client(LEIDEN), cast.client(PROVIDER)
+    plan = json.loads(plan_file.read_text())
+    plan_id, _ = municipality.send_plan(leiden, plan, subject)
+    switched = {
+        **plan, "plan_id": plan_id, "plan_version": 2, "change_reason": "schakelen",
+        "dated": "2026-11-27", "route": "z-route", "level": "A2",
+    }  # fmt: skip
+    del switched["estimated_hours_b1"]  # estimated for the b1-route only
+    municipality.send_plan(leiden, switched, subject)
+    out = folder / "provider-briefs"
+    pulled = municipality.pull_once(
+        provider, municipality.folder_sink(out, municipality.brief_file)
+    )
+    names = ", ".join(sorted(p.name for p in out.glob("*.json")))
+    return pulled.written, [
+        "Leiden     plans (PIP) for one of them, b1-route, then switches to the z-route "
+        "(version 2, schakelen)",
+        f"Provider   pulls {pulled.written} briefs into {out.name}/ (route, level, hours; "
+        f"never the blue folder, nor the goals): {names}",
+    ]
 
 
 def print_steps(steps: list[Step]) -> None:
