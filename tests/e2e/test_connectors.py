@@ -192,6 +192,21 @@ def test_the_whole_scenario_through_the_connectors(world: World) -> None:
     assert rewritten["delivery_token_sha256"] == hashlib.sha256(token.encode()).hexdigest()
     assert rewritten["withdrawn"][0]["notice"] == f"{notices[0]['delivery_id']}.json"
 
+    # Leiden plans for an assigned newcomer; the provider pulls the brief.
+    planned = world.run(
+        demo.LEIDEN, "municipality", "plan", str(SAMPLES / "plan.json"),
+        "--v-number", reported[1]["v_number"],
+    )  # fmt: skip
+    assert planned.returncode == 0, planned.stderr
+    assert "version 1 recorded" in planned.stdout
+    briefs = world.tmp / "briefs"
+    pulled_briefs = world.run(demo.PROVIDER, "provider", "pull", "--out", str(briefs))
+    assert pulled_briefs.returncode == 0, pulled_briefs.stderr
+    [brief_file] = briefs.glob("*.json")
+    assert brief_file.name.startswith(f"brief-{reported[1]['v_number']}-plan-v1-")
+    brief = json.loads(brief_file.read_text())
+    assert brief["body"]["route"] == "b1-route" and "participation_goals" not in brief["body"]
+
     # The auditor verifies the whole log, then watches it grow.
     state = world.tmp / "auditor.state"
     verified = world.run(demo.AUDITOR, "auditor", "verify", "--state", str(state))
