@@ -209,18 +209,42 @@ _pull_command(
 
 
 @municipality.command("plan")
-@click.argument("plan", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@subject_options
+@click.argument(
+    "plan", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--file",
+    "plans_csv",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="or: a CSV of many (one row per plan version, with v_number)",
+)
+@click.option("--v-number", default=None, help="the newcomer's V-nummer (with PLAN)")
+@click.option("--bsn", default=None, help="the newcomer's BSN, if known")
 @party_options
-def municipality_plan(plan: Path, v_number: str, bsn: str | None, client: GatewayClient) -> None:
+def municipality_plan(
+    plan: Path | None,
+    plans_csv: Path | None,
+    v_number: str | None,
+    bsn: str | None,
+    client: GatewayClient,
+) -> None:
     """Send a plan (PIP) version for a newcomer placed with you, from a JSON file.
 
     The file holds the plan's members (sample: connectors/samples/plan.json);
     without plan_id a new plan is made. A next version takes the same plan_id,
-    plan_version + 1, a change_reason and a dated no earlier.
+    plan_version + 1, a change_reason and a dated no earlier. With --file,
+    a CSV (sample: connectors/samples/plans.csv), each row its own message.
     """
     from connectors import municipality as m
 
+    if plans_csv is not None:
+        if plan is not None or v_number is not None:
+            raise click.UsageError("give either PLAN with --v-number, or --file")
+        _send_plans(client, plans_csv)
+        return
+    if plan is None or v_number is None:
+        raise click.UsageError("give PLAN and --v-number (or --file plans.csv)")
     body = json.loads(plan.read_text(encoding="utf-8"))
     if not isinstance(body, dict):
         raise click.BadParameter("the plan file must hold a JSON object", param_hint="PLAN")
@@ -318,6 +342,18 @@ def municipality_assign(
         valid_until=parse_time(valid_until),
     )
     click.echo(f"assignment {assignment_id} recorded (audit index {_index(submitted)})")
+
+
+def _send_plans(client: GatewayClient, source: Path) -> None:
+    from connectors.plans import send_plans
+
+    run = send_plans(client, source)
+    for line, plan_id in run.sent:
+        click.echo(f"line {line}: plan {plan_id} recorded")
+    for line, why in run.refused:
+        click.echo(f"line {line}: refused: {why}")
+    click.echo(f"plans: {len(run.sent)} recorded, {len(run.refused)} refused")
+    sys.exit(1 if run.refused else 0)
 
 
 def _index(submitted: Any) -> Any:

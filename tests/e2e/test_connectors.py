@@ -207,6 +207,12 @@ def test_the_whole_scenario_through_the_connectors(world: World) -> None:
     brief = json.loads(brief_file.read_text())
     assert brief["body"]["route"] == "b1-route" and "participation_goals" not in brief["body"]
 
+    # Many plans from a CSV: the sample's rows are the sample's first two reported newcomers.
+    many = world.run(demo.LEIDEN, "municipality", "plan", "--file", str(SAMPLES / "plans.csv"))
+    assert many.returncode == 0, many.stdout + many.stderr
+    assert "line 2: plan " in many.stdout and "line 3: plan " in many.stdout  # as a sheet shows
+    assert "plans: 2 recorded, 0 refused" in many.stdout
+
     # The auditor verifies the whole log, then watches it grow.
     state = world.tmp / "auditor.state"
     verified = world.run(demo.AUDITOR, "auditor", "verify", "--state", str(state))
