@@ -11,7 +11,6 @@ briefs of plans, and plans are the only messages they are made of.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,8 +19,7 @@ from gateway.domain.audit.events import Event, format_time
 from gateway.domain.parties import Party
 from gateway.domain.records import Pending
 from gateway.domain.vocabulary import BRIEFING, INTEGRATION_PLAN, PROVIDER_BRIEF
-from gateway.domain.wire import envelope
-from gateway.service.deliveries import Page, signed_delivery
+from gateway.service.deliveries import Page, signed_delivery, waiting
 from gateway.service.services import Services
 
 
@@ -36,16 +34,11 @@ def pull(
 ) -> Page:
     """The next page of this provider's briefs, each with its assignment in force now."""
     store = services.store
-    pending = store.inbox.pending(provider.oin, after, limit, now, lease)
-    raws = store.inbox.read_messages([item.message_id for item in pending])
-    assigned = store.inbox.assignments(provider.oin, [item.subject for item in pending])
+    next_cursor, page = waiting(services, provider, after, limit, now, lease)
+    assigned = store.inbox.assignments(provider.oin, [item.subject for item, _ in page])
     deliveries: list[dict[str, Any]] = []
     pulled: list[Event] = []
-    for item in pending:
-        raw = raws.get(item.message_id)
-        if raw is None:
-            continue  # erased since the page was read
-        payload = json.loads(envelope.b64url_decode(raw.split(b".")[1].decode("ascii")))
+    for item, payload in page:
         if payload["type"] != INTEGRATION_PLAN:  # only plans are briefed: refuse the rest
             continue
         assignment = _in_force(assigned.get(item.subject, []), payload["recipient"], now)
@@ -58,7 +51,7 @@ def pull(
     if pulled:
         with store.write() as tx:
             tx.append(pulled, now)
-    return Page(deliveries=deliveries, next_cursor=pending[-1].cursor if pending else after)
+    return Page(deliveries=deliveries, next_cursor=next_cursor)
 
 
 def _in_force(history: list[Assignment], municipality: str, now: datetime) -> Assignment | None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from gateway.domain.audit.events import format_time
+from gateway.domain.parties import Party
 from gateway.domain.records import Pending
 from gateway.domain.wire import envelope
 from gateway.service.services import Services
@@ -15,6 +18,25 @@ from gateway.service.services import Services
 class Page:
     deliveries: list[dict[str, Any]]
     next_cursor: int
+
+
+def waiting(
+    services: Services, party: Party, after: int, limit: int, now: datetime, lease: timedelta
+) -> tuple[int, list[tuple[Pending, dict[str, Any]]]]:
+    """The next cursor, and each pending delivery with its message's payload.
+
+    One query for the page, one for its bodies; a delivery whose newcomer
+    was erased since is left out. The payloads were parsed strictly and
+    verified at intake; these are the gateway's own copies.
+    """
+    pending = services.store.inbox.pending(party.oin, after, limit, now, lease)
+    raws = services.store.inbox.read_messages([item.message_id for item in pending])
+    found = [
+        (item, json.loads(envelope.b64url_decode(raw.split(b".")[1].decode("ascii"))))
+        for item in pending
+        if (raw := raws.get(item.message_id)) is not None
+    ]
+    return (pending[-1].cursor if pending else after), found
 
 
 def signed_delivery(

@@ -11,7 +11,6 @@ again until acknowledged (at least once); an ack is idempotent.
 from __future__ import annotations
 
 import functools
-import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,10 +26,9 @@ from gateway.domain.vocabulary import (
     RECEIPT,
     TYPES,
 )
-from gateway.domain.wire import envelope
 from gateway.errors import NotFound
 from gateway.service import briefs
-from gateway.service.deliveries import Page, signed_delivery
+from gateway.service.deliveries import Page, signed_delivery, waiting
 from gateway.service.services import Services
 
 
@@ -52,20 +50,14 @@ def pull(
     if municipality.role == PROVIDER:
         return briefs.pull(services, municipality, after, limit, now, trace_id, lease)
     store = services.store
-    pending = store.inbox.pending(municipality.oin, after, limit, now, lease)
-    # One query for the bodies, two for the consent of everyone on the page.
-    raws = store.inbox.read_messages([item.message_id for item in pending])
-    histories = store.consent.histories(municipality.oin, [item.subject for item in pending])
-    notices = store.inbox.notices([item.delivery_id for item in pending]) if pending else {}
+    next_cursor, page = waiting(services, municipality, after, limit, now, lease)
+    # Two queries for the consent of everyone on the page, one for its notices.
+    histories = store.consent.histories(municipality.oin, [item.subject for item, _ in page])
+    notices = store.inbox.notices([item.delivery_id for item, _ in page]) if page else {}
     deliveries: list[dict[str, Any]] = []
     pulled: list[Event] = []
     carried: list[Carried] = []
-    for item in pending:
-        raw = raws.get(item.message_id)
-        if raw is None:
-            continue  # erased since the page was read
-        # Strictly parsed and verified at intake; this is the gateway's own copy.
-        payload = json.loads(envelope.b64url_decode(raw.split(b".")[1].decode("ascii")))
+    for item, payload in page:
         notice = notices.get(item.delivery_id)
         if notice is not None:
             pulled.append(_pulled_notice(municipality, item, notice, trace_id))
@@ -91,7 +83,7 @@ def pull(
         with store.write() as tx:
             tx.append(pulled, now)
             tx.record_carried(carried, now)
-    return Page(deliveries=deliveries, next_cursor=pending[-1].cursor if pending else after)
+    return Page(deliveries=deliveries, next_cursor=next_cursor)
 
 
 def _cut(
