@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from gateway.domain import consent, rights
+from gateway.domain import consent, progress, rights
 from gateway.domain.audit.events import Event, format_time
 from gateway.domain.message import Message
 from gateway.domain.records import Notice, StoredMessage
@@ -239,9 +239,13 @@ def _commit(
     # moment ago (or earlier in this transaction) counts for this one.
     if kind.steered:
         rights.check_placed(tx.placement(subject), message.recipient)
+    hours: dict[str, int] | None = None
     if message.type == PROGRESS_REPORT:
         history = tx.assignment_history(message.recipient, subject)
         rights.check_assigned(history, message.sender, now)
+        if "hours" in message.body:
+            hours = dict(message.body["hours"])
+            progress.check_hours(hours, tx.hour_totals(subject, message.sender))
     plan = plans.check(tx, message, subject) if message.type == INTEGRATION_PLAN else None
     if fact is not None:
         declared = tx.declaration_subject(message.recipient, fact.declaration_id)
@@ -276,6 +280,8 @@ def _commit(
         plans.brief_assigned(tx, checked.assignment, subject, ref.index, now)
     if plan is not None:
         plans.brief_providers(tx, plan, message, subject, ref.index, now)
+    if hours is not None:
+        tx.add_hours(message, subject, ref.index, hours)
     if fact is not None:
         tx.add_consent(fact, message, subject, now)
         tx.append(_consent_event(fact, message, subject, trace_id), now)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -21,16 +21,16 @@ from gateway.domain.assignments import Assignment
 from gateway.domain.audit.events import Event
 from gateway.domain.consent import Declaration, Withdrawal
 from gateway.domain.message import Message
-from gateway.domain.plans import PlanVersion
 from gateway.domain.records import AuditRef, History, Notice, StoredMessage
 from gateway.storage import consent, statements, tables
 from gateway.storage.auditlog import entry_row
+from gateway.storage.regie import RegieRows
 
 _ERASED = b""
 """A data key that was crypto-shredded (in Intake's key cache)"""
 
 
-class Intake:
+class Intake(RegieRows):
     """One write transaction of intake: looked up, checked and recorded under the lock.
 
     It reads the counter once, with the lock: indices are handed out in
@@ -279,60 +279,6 @@ class Intake:
             }
         )
         return delivery_id
-
-    def plan_history(self, subject: str) -> list[tuple[str, PlanVersion]]:
-        """Every accepted plan version of this newcomer, oldest first, with its municipality."""
-        self.flush()
-        p = tables.plans
-        rows = self.conn.execute(
-            select(p).where(p.c.subject == subject).order_by(p.c.audit_index)
-        ).all()
-        return [
-            (
-                r.municipality,
-                PlanVersion(r.plan_id, r.plan_version, date.fromisoformat(r.dated), r.message_id),
-            )
-            for r in rows
-        ]
-
-    def add_plan(self, plan: PlanVersion, message: Message, subject: str, audit_index: int) -> None:
-        self._rows["plans"].append(
-            {
-                "audit_index": audit_index,
-                "plan_id": plan.plan_id,
-                "plan_version": plan.version,
-                "subject": subject,
-                "municipality": message.recipient,
-                "dated": plan.dated.isoformat(),
-                "message_id": plan.message_id,
-            }
-        )
-
-    def has_delivery(self, recipient: str, message_id: str) -> bool:
-        """Whether ``recipient``'s inbox was given this message already."""
-        self.flush()
-        d = tables.deliveries
-        query = select(d.c.delivery_id).where(
-            d.c.recipient == recipient, d.c.message_id == message_id
-        )
-        return self.conn.execute(query.limit(1)).first() is not None
-
-    def add_brief(
-        self, provider: str, plan_message_id: str, subject: str, cursor: int, now: datetime
-    ) -> None:
-        """A brief of a plan in a provider's inbox; ``cursor`` orders that inbox."""
-        self._rows["deliveries"].append(
-            {
-                "delivery_id": str(uuid.uuid4()),
-                "cursor": cursor,
-                "message_id": plan_message_id,
-                "recipient": provider,
-                "subject": subject,
-                "acknowledged_at": None,
-                "created_at": now,
-                "leased_until": None,
-            }
-        )
 
     def consent_history(self, granted_to: str, subject: str) -> History:
         """The newcomer's consent facts at ``granted_to``, this transaction's included."""

@@ -130,6 +130,7 @@ INSERTS = {
         tables.messages,
         tables.placements,
         tables.plans,
+        tables.hours,
         tables.assignments,
         tables.consent_declarations,
         tables.consent_withdrawals,

@@ -161,6 +161,22 @@ plans = Table(
     Index("ix_plans_subject", "subject", "audit_index"),
 )
 
+hours = Table(
+    "hours",
+    metadata,
+    # The cumulative hours of each progress report that carried them (v1.1):
+    # the newest per newcomer, provider and kind is the total now.
+    Column("audit_index", BigInteger, primary_key=True, autoincrement=False),
+    Column("subject", String(64), nullable=False),
+    Column("municipality", String(20), nullable=False),
+    Column("provider", String(20), nullable=False),
+    Column("language_and_knm", Integer, nullable=True),
+    Column("participation", Integer, nullable=True),
+    Column("broad_intake", Integer, nullable=True),
+    Column("message_id", String(36), ForeignKey("messages.message_id"), nullable=False),
+    Index("ix_hours_subject", "subject", "audit_index"),
+)
+
 consent_declarations = Table(
     "consent_declarations",
     metadata,

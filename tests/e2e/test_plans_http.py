@@ -141,3 +141,27 @@ def test_only_municipalities_and_providers_have_an_inbox(cast: demo.Cast) -> Non
         timeout=5,
     )
     assert response.status_code == 403
+
+
+def test_a_report_that_lowers_a_total_of_hours_is_refused_at_its_pointer(
+    cast: demo.Cast,
+) -> None:
+    newcomer = Trajectory(cast, 8500)
+    assert newcomer.assign() == 202
+
+    def report(**hours: int) -> int:
+        body = synthetic.progress_report(demo.PROVIDER)
+        if hours:
+            body["hours"] = hours
+        client = cast.client(demo.PROVIDER)
+        payload = synthetic.payload(
+            "progress-report", body, sender=demo.PROVIDER, recipient=demo.LEIDEN,
+            newcomer=newcomer.person, issued_at=newcomer.now,
+        )  # fmt: skip
+        return client.submit(client.sign(payload)).status
+
+    assert report(language_and_knm=120, broad_intake=30) == 202
+    with pytest.raises(SchemaViolation) as lowered:
+        report(language_and_knm=100)
+    assert [e["pointer"] for e in lowered.value.errors] == ["/body/hours/language_and_knm"]
+    assert report(language_and_knm=140) == 202 and report() == 202

@@ -47,6 +47,7 @@ class State:
     notices: dict[str, Any] = field(default_factory=dict)
     carried: list[Carried] = field(default_factory=list)
     plans: list[tuple[str, str, Any]] = field(default_factory=list)
+    hours: list[tuple[str, str, dict[str, int]]] = field(default_factory=list)
     jtis: set[tuple[str, str]] = field(default_factory=set)
 
 
@@ -123,6 +124,16 @@ class FakeTx:
 
     def add_plan(self, plan: Any, message: Any, subject: str, audit_index: int) -> None:
         self.s.plans.append((subject, message.recipient, plan))
+
+    def hour_totals(self, subject: str, provider: str) -> dict[str, int]:
+        totals: dict[str, int] = {}
+        for s, p, reported in self.s.hours:
+            if (s, p) == (subject, provider):
+                totals.update(reported)
+        return totals
+
+    def add_hours(self, message: Any, subject: str, index: int, totals: dict[str, int]) -> None:
+        self.s.hours.append((subject, message.sender, totals))
 
     def has_delivery(self, recipient: str, message_id: str) -> bool:
         return any(

@@ -78,7 +78,9 @@ def test_handover_profile_categories_are_the_contracts(catalog: schemas.Catalog)
         "exams",
         "modules",
         "signals",
+        "hours",  # v1.1: cumulative hours, a legal basis by default
     }
+    assert catalog.policy["progress-report"]["hours"].startswith("legal:")
 
 
 def test_default_policy_is_the_contracts_split(catalog: schemas.Catalog) -> None:

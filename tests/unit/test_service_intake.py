@@ -210,3 +210,23 @@ def test_concurrent_requests_share_a_group_and_each_gets_its_own_result(world: W
     assert results[6] == "conflict"
     accepted = [e for e in world.store.state.log if e.event == "message.accepted"]
     assert len(accepted) == 5 and len(world.store.state.messages) == 5
+
+
+def test_hours_are_cumulative_and_never_lowered(world: World) -> None:
+    world.accept(world.profile())
+    world.accept(world.assignment())
+
+    def report(**hours: int) -> dict[str, object]:
+        payload = world.report()
+        payload["body"]["hours"] = hours
+        return payload
+
+    assert world.accept(report(language_and_knm=40, participation=5)).status == 202
+    assert world.accept(report(language_and_knm=60)).status == 202  # one kind is enough
+    with pytest.raises(SchemaViolation) as lowered:
+        world.accept(report(language_and_knm=50, participation=4, broad_intake=1))
+    assert [e["pointer"] for e in lowered.value.errors] == [
+        "/body/hours/language_and_knm",
+        "/body/hours/participation",
+    ]
+    assert world.accept(world.report()).status == 202  # a report without hours stays valid
