@@ -24,6 +24,7 @@ from typing import Any
 
 import jsonschema_rs
 
+from gateway.domain.signals import Thresholds
 from gateway.domain.vocabulary import MESSAGE_TYPES
 from gateway.errors import ConfigurationError, SchemaViolation
 
@@ -74,7 +75,9 @@ class Catalog:
     envelope: Any
     bodies: dict[tuple[str, int], BodySchema]
     policy: dict[str, dict[str, str]]
-    """type → category → 'legal:<ref>' | 'consent' | 'explicit-consent'"""
+    """type → category → 'legal:<ref>' | 'consent' | 'explicit-consent' | 'never'"""
+    signals: Thresholds
+    """when each regie signal holds (the policy file's signals section)"""
 
     def check_envelope(self, payload: Mapping[str, Any]) -> None:
         """Validate a message payload's envelope members.
@@ -219,5 +222,9 @@ def load_catalog(directory: Path | None = None, policy_path: Path | None = None)
     missing_types = set(MESSAGE_TYPES) - {t for t, _ in bodies}
     if missing_types:
         raise ConfigurationError(f"no schema for {', '.join(sorted(missing_types))}")
-    policy = load_policy(policy_path or directory / "policy.v1.json", bodies)
-    return Catalog(envelope=build_validator(envelope_schema), bodies=bodies, policy=policy)
+    path = policy_path or directory / "policy.v1.json"
+    policy = load_policy(path, bodies)
+    thresholds = Thresholds.from_policy(_read(path).get("signals"))
+    return Catalog(
+        envelope=build_validator(envelope_schema), bodies=bodies, policy=policy, signals=thresholds
+    )

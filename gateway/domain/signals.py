@@ -1,0 +1,166 @@
+"""Signals for the client manager: computed at read time, from what may be seen then.
+
+Each signal is a pure function of one newcomer's facts at one municipality,
+the thresholds of the policy file and the clock (a parameter). A signal
+that needs a category the municipality may not see now (attendance,
+the provider's signals) is not guessed: it is named in ``unknown``.
+Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+
+from gateway.errors import ConfigurationError
+
+if TYPE_CHECKING:  # assignments imports message, which imports the schemas that import this
+    from gateway.domain.assignments import Assignment
+
+CODES = ("no-plan", "no-progress", "low-attendance", "behind-plan", "term-ending", "dropout-risk")
+NEEDS = {"low-attendance": "attendance", "dropout-risk": "signals"}
+"""signal → the report category it reads, which consent may withhold"""
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The policy file's ``signals`` section: when each signal holds."""
+
+    no_plan_after: timedelta
+    no_progress_after: timedelta
+    low_attendance_below: float
+    behind_plan_below: float
+    term: timedelta
+    term_ending_within: timedelta
+    dropout_risk_levels: frozenset[str]
+
+    @classmethod
+    def from_policy(cls, section: Any) -> Thresholds:
+        """Raises ConfigurationError when a threshold is missing or out of range."""
+        try:
+            found = cls(
+                no_plan_after=timedelta(days=int(section["no_plan_after_days"])),
+                no_progress_after=timedelta(days=int(section["no_progress_after_days"])),
+                low_attendance_below=float(section["low_attendance_below"]),
+                behind_plan_below=float(section["behind_plan_below"]),
+                term=timedelta(days=int(section["term_days"])),
+                term_ending_within=timedelta(days=int(section["term_ending_within_days"])),
+                dropout_risk_levels=frozenset(section["dropout_risk_levels"]),
+            )
+        except (KeyError, TypeError, ValueError):
+            raise ConfigurationError("policy: the signals thresholds are incomplete") from None
+        if not (0 < found.low_attendance_below <= 1 and 0 < found.behind_plan_below <= 1):
+            raise ConfigurationError("policy: signal ratios must be within (0, 1]")
+        return found
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the gateway holds about one newcomer placed with one municipality."""
+
+    placed_at: datetime
+    plan: Mapping[str, Any] | None = None
+    first_plan_dated: date | None = None
+    assignments: tuple[Assignment, ...] = ()
+    """in force now"""
+    last_report_at: datetime | None = None
+    last_report: Mapping[str, Any] = field(default_factory=dict)
+    """the newest report's body, cut to what may be seen now"""
+    language_hours: int | None = None
+
+
+@dataclass(frozen=True)
+class Signal:
+    code: str
+    since: datetime
+    detail: str
+
+
+def compute(
+    facts: Facts, visible: frozenset[str], thresholds: Thresholds, now: datetime
+) -> tuple[list[Signal], list[str]]:
+    """The signals that hold at ``now``, and those that cannot be computed.
+
+    ``visible``: the report categories the municipality may see now.
+    """
+    unknown = [code for code, category in NEEDS.items() if category not in visible]
+    found = [
+        s
+        for s in (
+            _no_plan(facts, thresholds, now),
+            _no_progress(facts, thresholds, now),
+            None if "low-attendance" in unknown else _low_attendance(facts, thresholds, now),
+            _behind_plan(facts, thresholds, now),
+            _term_ending(facts, thresholds, now),
+            None if "dropout-risk" in unknown else _dropout_risk(facts, thresholds),
+        )
+        if s is not None
+    ]
+    return found, sorted(unknown, key=CODES.index)
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+def _no_plan(facts: Facts, t: Thresholds, now: datetime) -> Signal | None:
+    due = facts.placed_at + t.no_plan_after
+    if facts.plan is None and now >= due:
+        return Signal("no-plan", due, f"placed {(now - facts.placed_at).days} days ago, no plan")
+    return None
+
+
+def _no_progress(facts: Facts, t: Thresholds, now: datetime) -> Signal | None:
+    if not facts.assignments:
+        return None
+    began = min(a.valid_from for a in facts.assignments)
+    last = max(began, facts.last_report_at) if facts.last_report_at else began
+    due = last + t.no_progress_after
+    if now >= due:
+        return Signal("no-progress", due, f"no progress report for {(now - last).days} days")
+    return None
+
+
+def _low_attendance(facts: Facts, t: Thresholds, now: datetime) -> Signal | None:
+    attendance = facts.last_report.get("attendance")
+    if not attendance or not attendance.get("hours_planned") or facts.last_report_at is None:
+        return None
+    ratio = attendance["hours_attended"] / attendance["hours_planned"]
+    if ratio < t.low_attendance_below:
+        return Signal("low-attendance", facts.last_report_at, f"attendance {ratio:.0%}")
+    return None
+
+
+def _behind_plan(facts: Facts, t: Thresholds, now: datetime) -> Signal | None:
+    plan, dated = facts.plan, facts.first_plan_dated
+    if not plan or "estimated_hours_b1" not in plan or dated is None:
+        return None
+    if facts.language_hours is None:
+        return None  # no hours reported: nothing to compare, nothing to guess
+    elapsed = (now - _start_of(dated)) / t.term
+    expected = plan["estimated_hours_b1"] * min(max(elapsed, 0.0), 1.0)
+    followed = facts.language_hours
+    if expected > 0 and followed < expected * t.behind_plan_below:
+        return Signal(
+            "behind-plan", now, f"{followed} of about {expected:.0f} hours expected by now"
+        )
+    return None
+
+
+def _term_ending(facts: Facts, t: Thresholds, now: datetime) -> Signal | None:
+    if facts.first_plan_dated is None:
+        return None
+    end = _start_of(facts.first_plan_dated) + t.term
+    due = end - t.term_ending_within
+    if now >= due:
+        return Signal("term-ending", due, f"the term ends in {max((end - now).days, 0)} days")
+    return None
+
+
+def _dropout_risk(facts: Facts, t: Thresholds) -> Signal | None:
+    risk = (facts.last_report.get("signals") or {}).get("dropout_risk")
+    if risk in t.dropout_risk_levels and facts.last_report_at is not None:
+        return Signal("dropout-risk", facts.last_report_at, f"the provider reports {risk} risk")
+    return None
