@@ -7,10 +7,13 @@ never V-nummers. Pure: no SQL, no Flask.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Generic, TypeVar
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from gateway.domain.consent import Declaration, Withdrawal
+
+if TYPE_CHECKING:
+    from gateway.domain.assignments import Assignment
 
 Fact = TypeVar("Fact", Declaration, Withdrawal)
 
@@ -103,3 +106,18 @@ class Notice:
     withdrawn_at: datetime
     categories: tuple[str, ...]
     affected_deliveries: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """One newcomer's regie facts as stored; the service cuts and judges them."""
+
+    placed_with: str
+    placed_at: datetime
+    plan_message: str | None
+    first_plan_dated: date | None
+    assignments: list[Assignment]
+    last_report: tuple[str, datetime, str] | None
+    """message id, received at, sender"""
+    hours: dict[str, tuple[int, str]]
+    """kind → (total over the providers' newest, the newest report that gave one)"""

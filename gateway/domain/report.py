@@ -162,6 +162,10 @@ PHRASES = {
         "{who} recorded that you withdrew your consent.",
     ),
     "audit.read": ("{who} bekeek het logboek over u.", "{who} looked at the log about you."),
+    "regie.read": (
+        "{who} bekeek de voortgang van uw inburgering.",
+        "{who} looked at the progress of your integration.",
+    ),
     "notice.delivered": (
         "{who} kreeg bericht dat u uw toestemming introk: {parts} mag {who} niet meer gebruiken.",
         "{who} was told that you withdrew your consent: {who} may no longer use {parts}.",
@@ -221,7 +225,7 @@ def describe(entry: Mapping[str, Any], parties: Mapping[str, str], lang: int) ->
         if held:
             text += _say("withheld", lang, parts=_categories(held, lang))
         return text + "."
-    if event in ("consent.recorded", "consent.withdrawn", "audit.read"):
+    if event in ("consent.recorded", "consent.withdrawn", "audit.read", "regie.read"):
         return _say(event, lang, who=who)
     return None
 

@@ -23,6 +23,8 @@ CONSENT_WITHDRAWN = "consent-withdrawn"
 """Not a message type: the notice a withdrawal puts in the grantee's inbox"""
 PROVIDER_BRIEF = "provider-brief"
 """Not a message type: what a provider's inbox holds of a plan"""
+REGIE = "inburgering/regie"
+"""A municipality reading progress against the plan, and its signals"""
 BRIEFING = "inburgering/brief-aanbieder"
 """A provider receiving the brief of a plan"""
 

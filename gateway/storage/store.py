@@ -26,6 +26,7 @@ from gateway.storage.auditlog import AuditLogStore
 from gateway.storage.consent import ConsentStore
 from gateway.storage.inbox import InboxStore
 from gateway.storage.intake import IntakeStore
+from gateway.storage.progress import ProgressStore
 from gateway.storage.registry import RegistryStore
 from gateway.storage.retention import RetentionStore
 
@@ -70,6 +71,7 @@ class Store:
         self.registry = RegistryStore(db)
         self.consent = ConsentStore(db)
         self.retention = RetentionStore(db)
+        self.progress = ProgressStore(db, keys)
 
     @contextmanager
     def write(self) -> Iterator[Writes]:

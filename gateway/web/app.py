@@ -21,7 +21,7 @@ from gateway.domain.audit import events
 from gateway.service.checkpointer import Checkpointer
 from gateway.service.services import Services
 from gateway.web import audit as audit_api
-from gateway.web import consents, directory, inbox, messages, meta, problems
+from gateway.web import consents, directory, inbox, messages, meta, problems, regie
 
 log = logs.get("gateway.http")
 
@@ -64,6 +64,7 @@ def create_app(services: Services, test_config: Mapping[str, Any] | None = None)
     api.register_blueprint(consents.blp)
     api.register_blueprint(inbox.blp)
     api.register_blueprint(directory.blp)
+    api.register_blueprint(regie.blp)
     problems.init_app(app)  # after Api(), which registers handlers of its own
 
     app.before_request(_start)

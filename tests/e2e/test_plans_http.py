@@ -165,3 +165,54 @@ def test_a_report_that_lowers_a_total_of_hours_is_refused_at_its_pointer(
         report(language_and_knm=100)
     assert [e["pointer"] for e in lowered.value.errors] == ["/body/hours/language_and_knm"]
     assert report(language_and_knm=140) == 202 and report() == 202
+
+
+def test_progress_shows_plan_hours_and_signals_from_what_may_be_seen_now(
+    cast: demo.Cast, server_services: Any
+) -> None:
+    newcomer = Trajectory(cast, 8600)
+    assert newcomer.assign() == 202 and newcomer.plan() == 202
+    body = synthetic.progress_report(demo.PROVIDER)
+    body["attendance"] = {"hours_planned": 100, "hours_attended": 50}
+    body["hours"] = {"language_and_knm": 40}
+    provider = cast.client(demo.PROVIDER)
+    report = synthetic.payload(
+        "progress-report", body, sender=demo.PROVIDER, recipient=demo.LEIDEN,
+        newcomer=newcomer.person, issued_at=newcomer.now,
+    )  # fmt: skip
+    assert provider.submit(provider.sign(report)).status == 202
+    leiden = cast.client(demo.LEIDEN)
+    path = f"/v1/newcomers/{newcomer.person.v_number}/progress"
+
+    # No consent for attendance: low attendance cannot be judged, and is said so.
+    seen = leiden.get_json(path)
+    assert seen["plan"]["route"] == "b1-route" and seen["hours"]["language_and_knm"]["total"] == 40
+    assert [a["provider"] for a in seen["assignments"]] == [demo.PROVIDER]
+    assert "low-attendance" in seen["unknown_signals"]
+    assert "low-attendance" not in [s["code"] for s in seen["signals"]]
+
+    declaration = synthetic.consent_declaration(
+        demo.LEIDEN, [demo.PROVIDER], ["attendance", "signals"],
+        newcomer.now - timedelta(hours=1), purposes=("voortgang",),
+    )  # fmt: skip
+    assert newcomer.send("consent-declaration", declaration) == 202
+    consented = leiden.get_json(path)
+    assert [s["code"] for s in consented["signals"]] == ["low-attendance"]
+    assert consented["unknown_signals"] == []
+
+    withdrawal = {
+        "declaration_id": declaration["declaration_id"],
+        "withdrawn_at": synthetic.utc(newcomer.now),
+    }
+    assert newcomer.send("consent-withdrawal", withdrawal) == 202
+    assert "low-attendance" in leiden.get_json(path)["unknown_signals"]
+
+    with pytest.raises(NotAuthorised):  # Utrecht does not steer Leiden's newcomer
+        cast.client(demo.UTRECHT).get_json(path)
+    reads = [
+        e["entry"]
+        for e in server_services.store.audit.entries()
+        if e["entry"]["event"] == "regie.read"
+        and e["entry"]["subject"] == server_services.pseudonym(newcomer.person.v_number)
+    ]
+    assert len(reads) == 3 and {r["processing_activity"] for r in reads} == {"inburgering/regie"}

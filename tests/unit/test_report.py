@@ -97,3 +97,10 @@ def test_the_report_names_the_plan_and_the_brief_in_plain_words() -> None:
     )
     kept_back = {**briefed, "categories_delivered": []}
     assert report.describe(kept_back, names, 0) is None
+
+
+def test_the_report_lists_regie_reads() -> None:
+    read = {"event": "regie.read", "actor": "m"}
+    assert report.describe(read, {"m": "Leiden"}, 0) == (
+        "Leiden bekeek de voortgang van uw inburgering."
+    )

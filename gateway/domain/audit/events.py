@@ -37,6 +37,7 @@ EVENTS = frozenset(
         "key.revoked",
         "audit.read",
         "notice.delivered",
+        "regie.read",
     }
 )
 
