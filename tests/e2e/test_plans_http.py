@@ -112,6 +112,8 @@ def test_the_provider_pulls_one_brief_per_version_for_its_newcomers_only(cast: d
     )
     assert signed == {k: v for k, v in brief.items() if k != "delivery_token"}
     assert _briefs(cast, other.person) == []
+    everything = cast.client(demo.PROVIDER).get_json("/v1/inbox", limit=500)["deliveries"]
+    assert {d["type"] for d in everything} == {"provider-brief"}  # never a profile or report
     assert mine.plan(2, route="z-route", level="A2", estimated_hours_b1=None) == 202
     assert [b["body"]["plan_version"] for b in _briefs(cast, mine.person)] == [1, 2]
     provider = cast.client(demo.PROVIDER)
