@@ -45,20 +45,22 @@ def from_message(message: Message) -> Assignment:
     )
 
 
-def in_force(history: Iterable[Assignment], provider: str, now: datetime) -> bool:
-    """Whether ``provider`` holds an assignment in force at ``now``.
+def current(history: Iterable[Assignment], now: datetime) -> list[Assignment]:
+    """The assignments in force at ``now``, in the order first recorded.
 
     ``history`` is oldest first; only the newest version of each assignment counts.
     """
     latest: dict[str, Assignment] = {}
     for version in history:
         latest[version.assignment_id] = version
-    return any(a.provider == provider and a.covers(now) for a in latest.values())
+    return [a for a in latest.values() if a.covers(now)]
+
+
+def in_force(history: Iterable[Assignment], provider: str, now: datetime) -> bool:
+    """Whether ``provider`` holds an assignment in force at ``now``."""
+    return any(a.provider == provider for a in current(history, now))
 
 
 def providers_in_force(history: Iterable[Assignment], now: datetime) -> list[str]:
-    """The providers holding an assignment in force at ``now``, sorted (newest version counts)."""
-    latest: dict[str, Assignment] = {}
-    for version in history:
-        latest[version.assignment_id] = version
-    return sorted({a.provider for a in latest.values() if a.covers(now)})
+    """The providers holding an assignment in force at ``now``, sorted."""
+    return sorted({a.provider for a in current(history, now)})

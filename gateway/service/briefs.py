@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from gateway.domain import assignments
 from gateway.domain.assignments import Assignment
 from gateway.domain.audit.events import Event, format_time
 from gateway.domain.parties import Party
@@ -55,12 +56,8 @@ def pull(
 
 
 def _in_force(history: list[Assignment], municipality: str, now: datetime) -> Assignment | None:
-    """The assignment of this municipality in force now (newest version of each counts)."""
-    latest: dict[str, Assignment] = {}
-    for version in history:
-        if version.municipality == municipality:
-            latest[version.assignment_id] = version
-    found = [a for a in latest.values() if a.covers(now)]
+    """This municipality's assignment of the provider in force now, if any."""
+    found = assignments.current([a for a in history if a.municipality == municipality], now)
     return found[-1] if found else None
 
 

@@ -12,7 +12,7 @@ import functools
 from datetime import datetime
 from typing import Any
 
-from gateway.domain import consent, rights, signals
+from gateway.domain import assignments, consent, rights, signals
 from gateway.domain.assignments import Assignment
 from gateway.domain.audit.events import Event, format_time
 from gateway.domain.minimise import minimise
@@ -55,7 +55,7 @@ def _answer(
 ) -> dict[str, Any]:
     store = services.store.progress
     plan = store.body(stored.plan_message) if stored.plan_message else None
-    in_force = _in_force(stored.assignments, now)
+    in_force = assignments.current(stored.assignments, now)
     report, visible = _report(services, party, subject, stored, now)
     facts = signals.Facts(
         placed_at=stored.placed_at,
@@ -103,13 +103,6 @@ def _report(
     cut = minimise(body, services.catalog.bodies[(PROGRESS_REPORT, 1)].categories, decide)
     visible = frozenset(c for c in signals.NEEDS.values() if decide(c).deliver)
     return cut.body, visible
-
-
-def _in_force(history: list[Assignment], now: datetime) -> list[Assignment]:
-    latest: dict[str, Assignment] = {}
-    for version in history:
-        latest[version.assignment_id] = version
-    return [a for a in latest.values() if a.covers(now)]
 
 
 def _assignment(a: Assignment) -> dict[str, Any]:
