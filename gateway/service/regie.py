@@ -54,7 +54,7 @@ def _answer(
     services: Services, party: Party, subject: str, stored: Stored, now: datetime
 ) -> dict[str, Any]:
     store = services.store.progress
-    plan = store.body(stored.plan_message) if stored.plan_message else None
+    plan = store.payload(stored.plan_message).get("body") if stored.plan_message else None
     in_force = assignments.current(stored.assignments, now)
     report, visible = _report(services, party, subject, stored, now)
     facts = signals.Facts(
@@ -99,8 +99,11 @@ def _report(
         declarations=declarations,
         withdrawals=withdrawals,
     )
-    body = services.store.progress.body(message_id)
-    cut = minimise(body, services.catalog.bodies[(PROGRESS_REPORT, 1)].categories, decide)
+    payload = services.store.progress.payload(message_id)
+    if not payload:
+        return {}, frozenset()  # erased since: nothing may be seen
+    schema = services.catalog.bodies[(PROGRESS_REPORT, payload["version"])]
+    cut = minimise(payload["body"], schema.categories, decide)
     visible = frozenset(c for c in signals.NEEDS.values() if decide(c).deliver)
     return cut.body, visible
 

@@ -48,8 +48,8 @@ class ProgressStore:
                 hours=_hours(conn, subject, where),
             )
 
-    def body(self, message_id: str) -> dict[str, Any]:
-        """The body of a stored message, unsealed (the caller's own or delivered data)."""
+    def payload(self, message_id: str) -> dict[str, Any]:
+        """The payload of a stored message, unsealed ({} when erased since)."""
         m, k = tables.messages, tables.subject_keys
         with engine.read(self.engine) as conn:
             row = conn.execute(
@@ -60,10 +60,8 @@ class ProgressStore:
         if row is None:
             return {}
         raw = vault.unseal(self.vault.unwrap(row.wrapped_key, row.subject), row.sealed, message_id)
-        body: dict[str, Any] = json.loads(envelope.b64url_decode(raw.split(b".")[1].decode()))[
-            "body"
-        ]
-        return body
+        payload: dict[str, Any] = json.loads(envelope.b64url_decode(raw.split(b".")[1].decode()))
+        return payload
 
 
 def _plans(conn: Connection, subject: str, municipality: str) -> dict[str, Any]:
