@@ -304,3 +304,20 @@ def report_row(newcomer: Newcomer, recipient: str, rng: random.Random) -> dict[s
     body["attendance"]["hours_attended"] = planned - rng.randrange(0, 40, 4)
     body["signals"]["dropout_risk"] = rng.choice(["low", "low", "medium", "high"])
     return {"subject": newcomer.subject, "recipient": recipient, **body}
+
+
+def integration_plan(plan_id: str, version: int = 1, **members: Any) -> dict[str, Any]:
+    """A plan (PIP) body on the b1-route at B1; ``members`` replace, ``None`` leaves one out."""
+    body: dict[str, Any] = {
+        "plan_id": plan_id,
+        "plan_version": version,
+        "change_reason": "initial" if version == 1 else "schakelen",
+        "dated": "2026-11-20",
+        "route": "b1-route",
+        "level": "B1",
+        "estimated_hours_b1": 600,
+        "may_finish_current_education": False,
+        "literacy": "NVT",
+        "components": ["knm", "map", "pvt"],
+    }
+    return {k: v for k, v in {**body, **members}.items() if v is not None}

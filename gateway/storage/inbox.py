@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, or_, select, update
 
@@ -121,6 +123,22 @@ class InboxStore:
                 keys[row.subject] = self.vault.unwrap(row.wrapped_key, row.subject)
             found[row.message_id] = vault.unseal(keys[row.subject], row.sealed, row.message_id)
         return found
+
+
+def delivery_row(
+    recipient: str, message_id: str, subject: str, cursor: int, now: datetime
+) -> dict[str, Any]:
+    """A new, unacknowledged inbox entry; ``cursor`` orders ``recipient``'s inbox."""
+    return {
+        "delivery_id": str(uuid.uuid4()),
+        "cursor": cursor,
+        "message_id": message_id,
+        "recipient": recipient,
+        "subject": subject,
+        "acknowledged_at": None,
+        "created_at": now,
+        "leased_until": None,
+    }
 
 
 def record_carried(conn: Connection, carried: Sequence[Carried], now: datetime) -> None:

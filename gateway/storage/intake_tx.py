@@ -9,7 +9,6 @@ this layer's concern.
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -24,6 +23,7 @@ from gateway.domain.message import Message
 from gateway.domain.records import AuditRef, History, Notice, StoredMessage
 from gateway.storage import consent, statements, tables
 from gateway.storage.auditlog import entry_row
+from gateway.storage.inbox import delivery_row
 from gateway.storage.regie import RegieRows
 
 _ERASED = b""
@@ -265,20 +265,9 @@ class Intake(RegieRows):
 
     def add_delivery(self, message: Message, subject: str, cursor: int, now: datetime) -> str:
         """An inbox entry for the message's recipient; ``cursor`` orders the inbox. Its id."""
-        delivery_id = str(uuid.uuid4())
-        self._rows["deliveries"].append(
-            {
-                "delivery_id": delivery_id,
-                "cursor": cursor,
-                "message_id": message.message_id,
-                "recipient": message.recipient,
-                "subject": subject,
-                "acknowledged_at": None,
-                "created_at": now,
-                "leased_until": None,
-            }
-        )
-        return delivery_id
+        row = delivery_row(message.recipient, message.message_id, subject, cursor, now)
+        self._rows["deliveries"].append(row)
+        return str(row["delivery_id"])
 
     def consent_history(self, granted_to: str, subject: str) -> History:
         """The newcomer's consent facts at ``granted_to``, this transaction's included."""

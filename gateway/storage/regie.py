@@ -6,7 +6,6 @@ same buffered rows, flushed before each read, under the same lock.
 
 from __future__ import annotations
 
-import uuid
 from datetime import date, datetime
 from typing import Any
 
@@ -16,6 +15,7 @@ from gateway.domain.message import Message
 from gateway.domain.plans import PlanVersion
 from gateway.domain.progress import HOUR_KINDS
 from gateway.storage import tables
+from gateway.storage.inbox import delivery_row
 
 
 class RegieRows:
@@ -97,14 +97,5 @@ class RegieRows:
     ) -> None:
         """A brief of a plan in a provider's inbox; ``cursor`` orders that inbox."""
         self._rows["deliveries"].append(
-            {
-                "delivery_id": str(uuid.uuid4()),
-                "cursor": cursor,
-                "message_id": plan_message_id,
-                "recipient": provider,
-                "subject": subject,
-                "acknowledged_at": None,
-                "created_at": now,
-                "leased_until": None,
-            }
+            delivery_row(provider, plan_message_id, subject, cursor, now)
         )

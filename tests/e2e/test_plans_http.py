@@ -44,20 +44,8 @@ class Trajectory:
         return self.send("provider-assignment", body)
 
     def plan(self, version: int = 1, **members: Any) -> int:
-        body: dict[str, Any] = {
-            "plan_id": self.plan_id,
-            "plan_version": version,
-            "change_reason": "initial" if version == 1 else "schakelen",
-            "dated": "2026-11-20",
-            "route": "b1-route",
-            "level": "B1",
-            "estimated_hours_b1": 600,
-            "may_finish_current_education": False,
-            "literacy": "NVT",
-            "components": ["knm", "map"],
-            "participation_goals": "Wil in de zorg werken",
-        }
-        body = {k: v for k, v in {**body, **members}.items() if v is not None}
+        goals = {"participation_goals": "Wil in de zorg werken", **members}
+        body = synthetic.integration_plan(self.plan_id, version, **goals)
         return self.send("integration-plan", body)
 
 

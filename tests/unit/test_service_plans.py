@@ -57,6 +57,9 @@ def test_a2_on_the_b1_route_is_fine_after_the_first_plan(world: World) -> None:
 
 
 def test_versions_go_one_by_one_never_back_in_time_with_a_reason(world: World) -> None:
+    with pytest.raises(SchemaViolation) as reason:
+        world.accept(world.plan(change_reason="schakelen"))  # a first version is initial
+    assert reason.value.errors[0]["pointer"] == "/body/change_reason"
     with pytest.raises(Conflict) as skipped:
         world.accept(world.plan(2))
     assert skipped.value.reason == "plan-version"

@@ -65,20 +65,8 @@ class World:
         return self.payload("consent-declaration", body, demo.LEIDEN)
 
     def plan(self, version: int = 1, plan_id: str | None = None, **members: Any) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "plan_id": plan_id or "5f1c0f0e-8a44-4f9e-9a40-3b0e6f8f1a01",
-            "plan_version": version,
-            "change_reason": "initial" if version == 1 else "schakelen",
-            "dated": "2026-11-20",
-            "route": "b1-route",
-            "level": "B1",
-            "estimated_hours_b1": 600,
-            "may_finish_current_education": False,
-            "literacy": "NVT",
-            "components": ["knm", "map", "pvt"],
-        }
-        body.update(members)
-        body = {k: v for k, v in body.items() if v is not None}
+        plan_id = plan_id or "5f1c0f0e-8a44-4f9e-9a40-3b0e6f8f1a01"
+        body = synthetic.integration_plan(plan_id, version, **members)
         return self.payload("integration-plan", body, demo.LEIDEN)
 
     def withdrawal(self, declaration_id: str, at: datetime = NOW) -> dict[str, Any]:
