@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from gateway.domain.consent import Declaration, Withdrawal
 
@@ -110,14 +110,21 @@ class Notice:
 
 @dataclass(frozen=True, slots=True)
 class Stored:
-    """One newcomer's regie facts as stored; the service cuts and judges them."""
+    """One newcomer's regie facts as stored, bodies unsealed; the service cuts and judges them."""
 
+    placement: int
+    """the audit index of the profile that placed the newcomer: the signals list's cursor"""
+    subject: str
+    v_number: str
     placed_with: str
     placed_at: datetime
-    plan_message: str | None
+    plan: dict[str, Any] | None
+    """the newest plan version's body"""
     first_plan_dated: date | None
     assignments: list[Assignment]
     last_report: tuple[str, datetime, str] | None
     """message id, received at, sender"""
+    report: dict[str, Any] | None
+    """the newest report's payload (version and body), uncut"""
     hours: dict[str, tuple[int, str]]
     """kind → (total over the providers' newest, the newest report that gave one)"""

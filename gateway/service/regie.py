@@ -9,7 +9,8 @@ hours, and the signals, each from only what the municipality may see now
 from __future__ import annotations
 
 import functools
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from gateway.domain import assignments, consent, rights, signals
@@ -17,62 +18,151 @@ from gateway.domain.assignments import Assignment
 from gateway.domain.audit.events import Event, format_time
 from gateway.domain.minimise import minimise
 from gateway.domain.parties import Party
-from gateway.domain.records import Stored
+from gateway.domain.records import History, Stored
 from gateway.domain.vocabulary import PROGRESS_REPORT, REGIE, TYPES
-from gateway.errors import NotAuthorised
+from gateway.errors import BadRequest, NotAuthorised
 from gateway.service.services import Services
+
+_CLOCK_SLACK = timedelta(minutes=1)
+_FORECAST_REACH = timedelta(days=1096)
 
 
 def progress(
-    services: Services, party: Party, v_number: str, now: datetime, trace_id: str
+    services: Services,
+    party: Party,
+    v_number: str,
+    now: datetime,
+    trace_id: str,
+    at: datetime | None = None,
 ) -> dict[str, Any]:
     """The newcomer's progress and signals. Raises NotAuthorised unless placed with ``party``.
 
+    ``at``: judge the signals at that time instead of ``now`` (see :func:`forecast`).
     Raises BadRequest when ``v_number`` is not a V-nummer.
     """
+    at = forecast(now, at)
     rights.check_v_number(v_number)
     subject = services.pseudonym(v_number)
     stored = services.store.progress.stored(subject)
     if stored is None or stored.placed_with != party.oin:
         raise NotAuthorised("the newcomer is not placed with this municipality")
-    answer = _answer(services, party, subject, stored, now)
-    event = Event(
-        event="regie.read",
-        actor=party.oin,
-        outcome="ok",
-        trace_id=trace_id,
-        subject=subject,
-        reason="progress",
-        processing_activity=REGIE,
-    )
+    history = services.store.consent.histories(party.oin, [subject])[subject]
+    answer = _answer(services, party, stored, history, now, at)
+    _audit(services, party, [stored], "progress", now, trace_id)
+    return {
+        "plan": stored.plan,
+        "assignments": [_assignment(a) for a in assignments.current(stored.assignments, at)],
+        "hours": {k: {"total": v, "message_id": m} for k, (v, m) in sorted(stored.hours.items())},
+        **answer,
+    }
+
+
+@dataclass(frozen=True)
+class SignalsPage:
+    newcomers: list[dict[str, Any]]
+    next_cursor: int
+    """the ``after`` of the next page; a page shorter than asked is the last"""
+
+
+def signals_page(
+    services: Services,
+    party: Party,
+    after: int,
+    limit: int,
+    now: datetime,
+    trace_id: str,
+    at: datetime | None = None,
+) -> SignalsPage:
+    """The signals of every newcomer placed with ``party`` now, a page at a time.
+
+    In the order they were placed (the placing profile's audit index is the
+    cursor); each newcomer listed is one ``regie.read`` entry, reason ``signals``.
+    ``at`` as for :func:`progress`.
+    """
+    at = forecast(now, at)
+    page = services.store.progress.placed_with(party.oin, after, limit)
+    if not page:
+        return SignalsPage([], after)
+    histories = services.store.consent.histories(party.oin, [s.subject for s in page])
+    listed = [
+        {
+            "v_number": stored.v_number,
+            "placed_at": format_time(stored.placed_at),
+            **_answer(services, party, stored, histories[stored.subject], now, at),
+        }
+        for stored in page
+    ]
+    _audit(services, party, page, "signals", now, trace_id)
+    return SignalsPage(listed, page[-1].placement)
+
+
+def forecast(now: datetime, at: datetime | None) -> datetime:
+    """The time the signals are judged at: ``now``, or a later ``at`` as a forecast.
+
+    A forecast answers "what will hold then if nothing changes" (whose term
+    ends before the summer); consent is still judged ``now``, so a forecast
+    can never show what may not be seen today. A past ``at`` would judge old
+    times on today's data, which answers no question: it is refused.
+    Raises BadRequest when ``at`` is more than a minute before ``now`` or
+    beyond a term from it.
+    """
+    if at is None:
+        return now
+    if at < now - _CLOCK_SLACK:
+        raise BadRequest("at may not be in the past: signals are judged on what is held now")
+    if at > now + _FORECAST_REACH:
+        raise BadRequest("at may be at most 1,096 days (a term) ahead")
+    return max(at, now)
+
+
+def _audit(
+    services: Services,
+    party: Party,
+    read: list[Stored],
+    reason: str,
+    now: datetime,
+    trace_id: str,
+) -> None:
+    events = [
+        Event(
+            event="regie.read",
+            actor=party.oin,
+            outcome="ok",
+            trace_id=trace_id,
+            subject=stored.subject,
+            reason=reason,
+            processing_activity=REGIE,
+        )
+        for stored in read
+    ]
     with services.store.write() as tx:
-        tx.append([event], now)
-    return answer
+        tx.append(events, now)
 
 
 def _answer(
-    services: Services, party: Party, subject: str, stored: Stored, now: datetime
+    services: Services,
+    party: Party,
+    stored: Stored,
+    history: History,
+    now: datetime,
+    at: datetime,
 ) -> dict[str, Any]:
-    store = services.store.progress
-    plan = store.payload(stored.plan_message).get("body") if stored.plan_message else None
-    in_force = assignments.current(stored.assignments, now)
-    report, visible = _report(services, party, subject, stored, now)
+    """The signals that hold at ``at`` and those that cannot be computed, from what may
+    be seen ``now``."""
+    report, visible = _report(services, party, stored, history, now)
     facts = signals.Facts(
         placed_at=stored.placed_at,
-        plan=plan,
+        plan=stored.plan,
         first_plan_dated=stored.first_plan_dated,
-        assignments=tuple(in_force),
+        assignments=tuple(assignments.current(stored.assignments, at)),
         last_report_at=stored.last_report[1] if stored.last_report else None,
         last_report=report,
         language_hours=stored.hours["language_and_knm"][0]
         if "language_and_knm" in stored.hours
         else None,
     )
-    found, unknown = signals.compute(facts, visible, services.catalog.signals, now)
+    found, unknown = signals.compute(facts, visible, services.catalog.signals, at)
     return {
-        "plan": plan,
-        "assignments": [_assignment(a) for a in in_force],
-        "hours": {k: {"total": v, "message_id": m} for k, (v, m) in sorted(stored.hours.items())},
         "signals": [
             {"code": s.code, "since": format_time(s.since), "detail": s.detail} for s in found
         ],
@@ -81,13 +171,12 @@ def _answer(
 
 
 def _report(
-    services: Services, party: Party, subject: str, stored: Stored, now: datetime
+    services: Services, party: Party, stored: Stored, history: History, now: datetime
 ) -> tuple[dict[str, Any], frozenset[str]]:
     """The newest report's body cut to what may be seen now, and the categories that may."""
-    if stored.last_report is None:
+    if stored.last_report is None or stored.report is None:
         return {}, frozenset(signals.NEEDS.values())  # nothing withheld: nothing reported
-    message_id, _, sender = stored.last_report
-    history = services.store.consent.histories(party.oin, [subject])[subject]
+    _, _, sender = stored.last_report
     declarations, withdrawals = history.facts
     kind = TYPES[PROGRESS_REPORT]
     assert kind.purpose is not None
@@ -99,11 +188,8 @@ def _report(
         declarations=declarations,
         withdrawals=withdrawals,
     )
-    payload = services.store.progress.payload(message_id)
-    if not payload:
-        return {}, frozenset()  # erased since: nothing may be seen
-    schema = services.catalog.bodies[(PROGRESS_REPORT, payload["version"])]
-    cut = minimise(payload["body"], schema.categories, decide)
+    schema = services.catalog.bodies[(PROGRESS_REPORT, stored.report["version"])]
+    cut = minimise(stored.report["body"], schema.categories, decide)
     visible = frozenset(c for c in signals.NEEDS.values() if decide(c).deliver)
     return cut.body, visible
 

@@ -144,6 +144,7 @@ placements = Table(
     Column("message_id", String(36), ForeignKey("messages.message_id"), nullable=False),
     Column("placed_at", UTCDateTime(), nullable=False),
     Index("ix_placements_subject", "subject", "audit_index"),
+    Index("ix_placements_municipality", "municipality", "audit_index"),
 )
 
 plans = Table(

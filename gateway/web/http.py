@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import current_app, g, request
 
+from gateway.domain.message import parse_time
 from gateway.domain.parties import Party
 from gateway.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from gateway.service import access
@@ -110,6 +111,20 @@ def int_arg(name: str, *, low: int = 0, high: int = 2**62, default: int | None =
     if not low <= value <= high:
         raise BadRequest(f"query parameter {name} must be within {low}..{high}")
     return value
+
+
+def time_arg(name: str) -> datetime | None:
+    """An optional RFC 3339 query parameter with its zone, as UTC.
+
+    Raises BadRequest when it is given and is not one.
+    """
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return parse_time(raw)
+    except BadRequest as refused:
+        raise BadRequest(f"query parameter {name}: {refused.detail}") from None
 
 
 def request_arg(name: str) -> str:

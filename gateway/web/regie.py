@@ -1,4 +1,4 @@
-"""GET /v1/newcomers/{v_number}/progress: regie for the municipality of placement."""
+"""Regie for the municipality of placement: one newcomer's progress, every newcomer's signals."""
 
 from __future__ import annotations
 
@@ -10,14 +10,37 @@ from gateway.service import regie
 from gateway.web import http, problems
 
 blp = Blueprint("regie", __name__, url_prefix="/v1", description="Progress against the plan")
+MAX_LIMIT = 1000
 
 
 @blp.route("/newcomers/<v_number>/progress", methods=["GET"])
 @blp.doc(
     summary="The plan in force, assignments, hours and signals of one newcomer placed with "
-    "the calling municipality, from what it may see now"
+    "the calling municipality, from what it may see now",
+    description="With `at` (RFC 3339, now up to a term ahead) the assignments and signals are "
+    "a forecast: judged at that time on what is held and may be seen now.",
 )
 @problems.documented(blp, {400: "bad-request", 401: "unauthenticated", 403: "not-authorised"})
 def progress(v_number: str) -> Any:
     party = http.caller("municipality")
-    return regie.progress(http.services(), party, v_number, http.now(), http.trace_id())
+    services, at = http.services(), http.time_arg("at")
+    return regie.progress(services, party, v_number, http.now(), http.trace_id(), at)
+
+
+@blp.route("/signals", methods=["GET"])
+@blp.doc(
+    summary="The signals of every newcomer placed with the calling municipality, in the "
+    "order they were placed: after `after`, at most `limit` (1..1000) newcomers",
+    description="Each newcomer listed, with or without signals, is one `regie.read` audit "
+    "entry. A page shorter than `limit` is the last; `next_cursor` is the next page's `after`. "
+    "With `at` (RFC 3339, now up to a term ahead) the signals are a forecast: judged at that "
+    "time on what is held and may be seen now.",
+)
+@problems.documented(blp, {400: "bad-request", 401: "unauthenticated", 403: "not-authorised"})
+def signals() -> Any:
+    party = http.caller("municipality")
+    after = http.int_arg("after", default=0)
+    limit = http.int_arg("limit", low=1, high=MAX_LIMIT, default=100)
+    at = http.time_arg("at")
+    page = regie.signals_page(http.services(), party, after, limit, http.now(), http.trace_id(), at)
+    return {"newcomers": page.newcomers, "next_cursor": page.next_cursor}

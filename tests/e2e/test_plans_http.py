@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import random
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,41 +11,9 @@ import requests
 
 from gateway.devtools import demo, synthetic
 from gateway.errors import Conflict, NotAuthorised, SchemaViolation
+from tests.e2e.trajectories import Trajectory
 
 pytestmark = pytest.mark.e2e
-
-
-class Trajectory:
-    """One newcomer placed with Leiden, and what Leiden and the provider send about them."""
-
-    def __init__(self, cast: demo.Cast, seed: int, placed_with: str = demo.LEIDEN) -> None:
-        self.cast, self.rng = cast, random.Random(seed)
-        self.person = synthetic.Newcomer.make(self.rng)
-        self.now = datetime.now(UTC)
-        self.plan_id = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
-        code = "GM0546" if placed_with == demo.LEIDEN else "GM0344"
-        profile = demo.profile(
-            self.person, self.rng, self.now, recipient=placed_with, municipality_code=code
-        )
-        coa = cast.client(demo.COA)
-        assert coa.submit(coa.sign(profile)).status == 202
-
-    def send(self, type_: str, body: dict[str, Any], sender: str = demo.LEIDEN) -> int:
-        client = self.cast.client(sender)
-        payload = synthetic.payload(
-            type_, body, sender=sender, recipient=sender, newcomer=self.person,
-            issued_at=self.now,
-        )  # fmt: skip
-        return client.submit(client.sign(payload)).status
-
-    def assign(self, **kw: Any) -> int:
-        body = synthetic.provider_assignment(demo.PROVIDER, self.now - timedelta(days=1), **kw)
-        return self.send("provider-assignment", body)
-
-    def plan(self, version: int = 1, **members: Any) -> int:
-        goals = {"participation_goals": "Wil in de zorg werken", **members}
-        body = synthetic.integration_plan(self.plan_id, version, **goals)
-        return self.send("integration-plan", body)
 
 
 def _briefs(cast: demo.Cast, person: synthetic.Newcomer) -> list[dict[str, Any]]:

@@ -1,0 +1,153 @@
+"""Signals over HTTP, on both backends: each appears exactly when its condition holds.
+
+The clock is the read's ``at`` (a forecast: judged then, on what is held and
+may be seen now), so one newcomer is walked through the days of a term
+without waiting for them.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from gateway.devtools import demo, synthetic
+from gateway.errors import BadRequest, NotAuthorised
+from tests.e2e.trajectories import Trajectory
+
+pytestmark = pytest.mark.e2e
+
+
+def _listed(cast: demo.Cast, newcomer: Trajectory, days: float) -> dict[str, Any]:
+    """The newcomer's row of Leiden's signals list at ``days`` from now, walking every page."""
+    leiden, after = cast.client(demo.LEIDEN), 0
+    at = synthetic.utc(newcomer.now + timedelta(days=days))
+    while True:
+        page = leiden.get_json("/v1/signals", after=after, limit=1000, at=at)
+        for row in page["newcomers"]:
+            if row["v_number"] == newcomer.person.v_number:
+                return dict(row)
+        assert len(page["newcomers"]) == 1000, "not listed"
+        after = page["next_cursor"]
+
+
+def _codes(cast: demo.Cast, newcomer: Trajectory, days: float) -> tuple[set[str], set[str]]:
+    """The signals and the unknown signals at ``days``, from the list and the progress
+    read, which must agree."""
+    row = _listed(cast, newcomer, days)
+    at = synthetic.utc(newcomer.now + timedelta(days=days))
+    path = f"/v1/newcomers/{newcomer.person.v_number}/progress"
+    one = cast.client(demo.LEIDEN).get_json(path, at=at)
+    assert (one["signals"], one["unknown_signals"]) == (row["signals"], row["unknown_signals"])
+    return {s["code"] for s in row["signals"]}, set(row["unknown_signals"])
+
+
+def _expect(cast: demo.Cast, newcomer: Trajectory, table: list[tuple[float, set[str]]]) -> None:
+    for days, expected in table:
+        assert _codes(cast, newcomer, days)[0] == expected, f"at {days} days"
+
+
+def test_each_signal_holds_exactly_while_its_condition_does(cast: demo.Cast) -> None:
+    newcomer = Trajectory(cast, 8700)
+    _expect(cast, newcomer, [(0, set()), (69, set()), (71, {"no-plan"})])
+
+    today = newcomer.now.date().isoformat()
+    assert newcomer.assign() == 202 and newcomer.plan(dated=today) == 202
+    _expect(
+        cast,
+        newcomer,
+        [(0, set()), (71, {"no-progress"}), (54, set()), (56, {"no-progress"})],
+    )  # the plan ended no-plan; the assignment began a day ago, with no report since
+
+    assert newcomer.report(hours={"language_and_knm": 40}) == 202
+    _expect(
+        cast,
+        newcomer,
+        [
+            (30, set()),  # 40 hours against about 16 expected by then
+            (57, {"no-progress"}),
+            (365, {"no-progress", "behind-plan"}),  # about 200 expected
+            (912, {"no-progress", "behind-plan"}),
+            (914, {"no-progress", "behind-plan", "term-ending"}),  # 1,096 - 183 days
+        ],
+    )
+    assert newcomer.report(hours={"language_and_knm": 500}) == 202
+    _expect(cast, newcomer, [(365, {"no-progress"}), (30, set())])
+
+
+def test_a_signal_whose_category_is_withheld_is_unknown_never_guessed(cast: demo.Cast) -> None:
+    newcomer = Trajectory(cast, 8800)
+    assert newcomer.assign() == 202 and newcomer.plan() == 202
+    risky = {"dropout_risk": "high", "referral_advice": "none", "step_down_advice": False}
+    attendance = {"hours_planned": 100, "hours_attended": 50}
+    assert newcomer.report(attendance=attendance, signals=risky) == 202
+    assert _codes(cast, newcomer, 0) == (set(), {"low-attendance", "dropout-risk"})
+
+    declarations = [
+        synthetic.consent_declaration(
+            demo.LEIDEN,
+            [demo.PROVIDER],
+            [category],
+            newcomer.now - timedelta(hours=1),
+            purposes=("voortgang",),
+        )
+        for category in ("attendance", "signals")
+    ]
+    for declaration in declarations:
+        assert newcomer.send("consent-declaration", declaration) == 202
+    assert _codes(cast, newcomer, 0) == ({"low-attendance", "dropout-risk"}, set())
+
+    withdrawal = {
+        "declaration_id": declarations[0]["declaration_id"],  # attendance only
+        "withdrawn_at": synthetic.utc(newcomer.now),
+    }
+    assert newcomer.send("consent-withdrawal", withdrawal) == 202
+    assert _codes(cast, newcomer, 0) == ({"dropout-risk"}, {"low-attendance"})
+
+    fine = {"hours_planned": 100, "hours_attended": 95}
+    low = {"dropout_risk": "low", "referral_advice": "none", "step_down_advice": False}
+    assert newcomer.report(attendance=fine, signals=low) == 202
+    assert _codes(cast, newcomer, 0) == (set(), {"low-attendance"})
+
+
+def test_the_list_holds_only_the_callers_newcomers_and_each_is_one_regie_read(
+    cast: demo.Cast, server_services: Any
+) -> None:
+    in_leiden, in_utrecht = Trajectory(cast, 8900), Trajectory(cast, 8901, demo.UTRECHT)
+    utrecht = cast.client(demo.UTRECHT)
+    listed: list[str] = []
+    after = 0
+    while True:
+        page = utrecht.get_json("/v1/signals", after=after, limit=2)
+        listed += [row["v_number"] for row in page["newcomers"]]
+        if len(page["newcomers"]) < 2:
+            break
+        after = page["next_cursor"]
+    assert in_utrecht.person.v_number in listed and in_leiden.person.v_number not in listed
+    assert len(listed) == len(set(listed))  # pages neither overlap nor repeat
+    _listed(cast, in_leiden, 0)
+
+    subject = server_services.pseudonym(in_leiden.person.v_number)
+    reads = [
+        e["entry"]
+        for e in server_services.store.audit.entries()
+        if e["entry"]["event"] == "regie.read" and e["entry"]["subject"] == subject
+    ]
+    assert [r["reason"] for r in reads] == ["signals"]
+    assert reads[0]["actor"] == demo.LEIDEN
+
+    with pytest.raises(NotAuthorised):  # a provider steers no one
+        cast.client(demo.PROVIDER).get_json("/v1/signals")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{"at": "2020-01-01T00:00:00Z"}, {"at": "2099-01-01T00:00:00Z"}, {"at": "morgen"},
+     {"limit": 0}, {"limit": 1001}, {"after": -1}],
+    ids=["past", "beyond-a-term", "not-a-time", "limit-0", "limit-1001", "after-negative"],
+)  # fmt: skip
+def test_bad_queries_are_refused_in_words(cast: demo.Cast, query: dict[str, Any]) -> None:
+    with pytest.raises(BadRequest) as refused:
+        cast.client(demo.LEIDEN).get_json("/v1/signals", **query)
+    assert next(iter(query)) in refused.value.detail
