@@ -8,7 +8,6 @@ hours, and the signals, each from only what the municipality may see now
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,7 +15,6 @@ from typing import Any
 from gateway.domain import assignments, consent, rights, signals
 from gateway.domain.assignments import Assignment
 from gateway.domain.audit.events import Event, format_time
-from gateway.domain.minimise import minimise
 from gateway.domain.parties import Party
 from gateway.domain.records import History, Stored
 from gateway.domain.vocabulary import PROGRESS_REPORT, REGIE, TYPES
@@ -173,25 +171,34 @@ def _answer(
 def _report(
     services: Services, party: Party, stored: Stored, history: History, now: datetime
 ) -> tuple[dict[str, Any], frozenset[str]]:
-    """The newest report's body cut to what may be seen now, and the categories that may."""
+    """The newest report's members that signals read and may be seen now, and their
+    categories that may.
+
+    Consent is asked only for the categories signals read (``signals.NEEDS``):
+    nothing else of the report is needed here, so nothing else is looked at.
+    """
     if stored.last_report is None or stored.report is None:
         return {}, frozenset(signals.NEEDS.values())  # nothing withheld: nothing reported
     _, _, sender = stored.last_report
     declarations, withdrawals = history.facts
     kind = TYPES[PROGRESS_REPORT]
     assert kind.purpose is not None
-    decide = functools.partial(
-        consent.evaluate,
-        request=consent.Request(party.oin, sender, PROGRESS_REPORT, kind.purpose),
-        now=now,
-        policy=services.catalog.policy,
-        declarations=declarations,
-        withdrawals=withdrawals,
+    request = consent.Request(party.oin, sender, PROGRESS_REPORT, kind.purpose)
+    visible = frozenset(
+        category
+        for category in set(signals.NEEDS.values())
+        if consent.evaluate(
+            category,
+            request=request,
+            now=now,
+            policy=services.catalog.policy,
+            declarations=declarations,
+            withdrawals=withdrawals,
+        ).deliver
     )
-    schema = services.catalog.bodies[(PROGRESS_REPORT, stored.report["version"])]
-    cut = minimise(stored.report["body"], schema.categories, decide)
-    visible = frozenset(c for c in signals.NEEDS.values() if decide(c).deliver)
-    return cut.body, visible
+    of = services.catalog.bodies[(PROGRESS_REPORT, stored.report["version"])].categories
+    seen = {m: v for m, v in stored.report["body"].items() if of.get(m) in visible}
+    return seen, visible
 
 
 def _assignment(a: Assignment) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, and_, exists, func, select
+from sqlalchemy import Connection, Engine, Row, and_, case, exists, func, select
 
 from gateway.domain import vault
 from gateway.domain.assignments import Assignment
@@ -70,33 +70,38 @@ class ProgressStore:
         municipality, subjects = where.pop(), [row.subject for row in placed]
         plans = _plans(conn, subjects, municipality)
         reports = _last_reports(conn, subjects, municipality)
+        # Any message about a newcomer names them; the profile is the largest to
+        # open, so it is opened only for those with neither plan nor report.
+        known = plans.keys() | reports.keys()
+        unnamed = [r.message_id for r in placed if r.subject not in known]
+        sealed = _sealed(conn, [p["plan_message"] for p in plans.values()] + unnamed)
         assigned = _assignments(conn, subjects, municipality)
         totals = _hours(conn, subjects, municipality)
-        wanted = [row.message_id for row in placed]
-        wanted += [p["plan_message"] for p in plans.values()]
-        sealed = _sealed(conn, wanted)
         found = []
         for row in placed:
             key = self.vault.unwrap(row.wrapped_key, row.subject)
-            profile = _payload(key, sealed[row.message_id], row.message_id)
-            plan = plans.get(row.subject)
-            report = reports.get(row.subject)
+            plan, report = plans.get(row.subject), reports.get(row.subject)
+            plan_payload = _payload(key, sealed, plan["plan_message"]) if plan else None
+            report_payload = (
+                _payload(key, {report.message_id: report.sealed}, report.message_id)
+                if report
+                else None
+            )
+            named = report_payload or plan_payload or _payload(key, sealed, row.message_id)
             found.append(
                 Stored(
                     placement=row.audit_index,
                     subject=row.subject,
-                    v_number=profile["subject"]["v_number"],
+                    v_number=named["subject"]["v_number"],
                     placed_with=municipality,
                     placed_at=row.placed_at,
-                    plan=_payload(key, sealed[plan["plan_message"]], plan["plan_message"])["body"]
-                    if plan
-                    else None,
+                    plan=plan_payload["body"] if plan_payload else None,
                     first_plan_dated=plan["first_dated"] if plan else None,
                     assignments=assigned.get(row.subject, []),
                     last_report=(report.message_id, report.received_at, report.sender)
                     if report
                     else None,
-                    report=_payload(key, report.sealed, report.message_id) if report else None,
+                    report=report_payload,
                     hours=totals.get(row.subject, {}),
                 )
             )
@@ -113,8 +118,9 @@ def _current() -> Any:
     )  # fmt: skip
 
 
-def _payload(data_key: bytes, sealed: bytes, message_id: str) -> dict[str, Any]:
-    raw = vault.unseal(data_key, sealed, message_id)
+def _payload(data_key: bytes, sealed: dict[str, bytes], message_id: str) -> dict[str, Any]:
+    """The payload of a stored message (its JWS unsealed), as a JSON object."""
+    raw = vault.unseal(data_key, sealed[message_id], message_id)
     payload: dict[str, Any] = json.loads(envelope.b64url_decode(raw.split(b".")[1].decode()))
     return payload
 
@@ -174,23 +180,36 @@ def _last_reports(conn: Connection, subjects: list[str], municipality: str) -> d
 def _hours(
     conn: Connection, subjects: list[str], municipality: str
 ) -> dict[str, dict[str, tuple[int, str]]]:
+    """Per newcomer and kind, the sum over providers of each one's newest total, and the
+    newest report that gave one.
+
+    A provider's totals never go down (the intake refuses it), so its newest
+    total of a kind is its greatest: the database aggregates, Python adds up
+    a row per provider instead of a row per report.
+    """
     h = tables.hours
-    newest: dict[str, dict[tuple[str, str], tuple[int, int, str]]] = defaultdict(dict)
-    for row in conn.execute(
-        select(h)
+    newest = [func.max(h.c[kind]).label(kind) for kind in HOUR_KINDS] + [
+        func.max(case((h.c[kind].is_not(None), h.c.audit_index))).label(f"{kind}_at")
+        for kind in HOUR_KINDS
+    ]
+    rows = conn.execute(
+        select(h.c.subject, *newest)
         .where(h.c.subject.in_(subjects), h.c.municipality == municipality)
-        .order_by(h.c.audit_index)
-    ):
+        .group_by(h.c.subject, h.c.provider)
+    ).all()
+    sums: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
+    for row in rows:
         for kind in HOUR_KINDS:
             if (value := getattr(row, kind)) is not None:
-                newest[row.subject][(row.provider, kind)] = (value, row.audit_index, row.message_id)
-    found: dict[str, dict[str, tuple[int, str]]] = {}
-    for subject, per_provider in newest.items():
-        totals: dict[str, tuple[int, int, str]] = {}
-        for (_, kind), (value, index, message_id) in per_provider.items():
-            total, newest_index, newest_id = totals.get(kind, (0, -1, ""))
-            if index > newest_index:
-                newest_index, newest_id = index, message_id
-            totals[kind] = (total + value, newest_index, newest_id)
-        found[subject] = {kind: (total, m) for kind, (total, _, m) in totals.items()}
-    return found
+                total, at = sums[row.subject].get(kind, (0, -1))
+                sums[row.subject][kind] = (total + value, max(at, getattr(row, f"{kind}_at")))
+    indexes = sorted({at for kinds in sums.values() for _, at in kinds.values()})
+    message_of = dict(
+        conn.execute(select(h.c.audit_index, h.c.message_id).where(h.c.audit_index.in_(indexes)))
+        .tuples()
+        .all()
+    )
+    return {
+        subject: {kind: (total, message_of[at]) for kind, (total, at) in kinds.items()}
+        for subject, kinds in sums.items()
+    }

@@ -113,7 +113,9 @@ messages = Table(
     Column("audit_index", BigInteger, nullable=False, unique=True),
     Column("receipt", Text, nullable=False),
     Column("sealed", LargeBinary, nullable=False),  # AES-GCM(raw JWS), data key per subject
-    Index("ix_messages_recipient_subject", "recipient", "subject"),
+    # recipient and subject for the inbox and consent reads; type and audit index
+    # too, so the newest report of each newcomer is found in the index alone.
+    Index("ix_messages_recipient_subject_type", "recipient", "subject", "type", "audit_index"),
 )
 
 assignments = Table(
