@@ -24,11 +24,9 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter, defaultdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from connectors.client import GatewayClient
 from gateway import config
@@ -99,7 +97,7 @@ def _prepare(services: Services, cast: demo.Cast, args: argparse.Namespace, now:
             tokens.append(coa.sign(demo.profile(person, rng, placed)).encode())
             if rng.random() < 0.1:
                 continue  # not yet assigned, nor planned
-            mine = _messages(rng, person, placed, args.reports, consent=bool(i % 2))
+            mine = demo.trajectory(rng, person, placed, args.reports, consent=bool(i % 2))
             tokens += [(leiden if s == demo.LEIDEN else provider).sign(p).encode() for s, p in mine]
         outcomes = intake.accept_batch(tokens, services=services, now=placed, trace_id="0" * 32)
         refused = [o for o in outcomes if not isinstance(o, intake.Outcome)]
@@ -107,40 +105,6 @@ def _prepare(services: Services, cast: demo.Cast, args: argparse.Namespace, now:
         if (first + _GROUP) % 1000 == 0:
             print(f"{first + _GROUP:,} newcomers prepared", file=sys.stderr)
     print(f"prepared in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-
-
-def _messages(
-    rng: random.Random, person: synthetic.Newcomer, at: datetime, reports: int, *, consent: bool
-) -> list[tuple[str, dict[str, Any]]]:
-    """Leiden's assignment, plan and consent, then the provider's reports, for one newcomer."""
-
-    def message(type_: str, body: dict[str, Any], sender: str) -> tuple[str, dict[str, Any]]:
-        return sender, synthetic.payload(
-            type_, body, sender=sender, recipient=demo.LEIDEN, newcomer=person, issued_at=at
-        )
-
-    found = [message("provider-assignment", synthetic.provider_assignment(demo.PROVIDER, at),
-                     demo.LEIDEN)]  # fmt: skip
-    dated = (at - timedelta(days=rng.randrange(0, 300))).date()
-    plan = synthetic.integration_plan(str(uuid.uuid4()), 1, dated=date.isoformat(dated))
-    found.append(message("integration-plan", plan, demo.LEIDEN))
-    if consent:
-        declaration = synthetic.consent_declaration(
-            demo.LEIDEN, [demo.PROVIDER], ["attendance", "signals"], at - timedelta(hours=1),
-            purposes=("voortgang",), days=1000,
-        )  # fmt: skip
-        found.append(message("consent-declaration", declaration, demo.LEIDEN))
-    hours = 0
-    for _ in range(reports):
-        hours += rng.randrange(0, 40)
-        body = synthetic.progress_report(demo.PROVIDER)
-        planned = rng.randrange(20, 60)
-        attended = rng.randrange(planned // 2, planned + 1)
-        body["attendance"] = {"hours_planned": planned, "hours_attended": attended}
-        body["signals"]["dropout_risk"] = rng.choice(["low", "low", "medium", "high"])
-        body["hours"] = {"language_and_knm": hours}
-        found.append(message("progress-report", body, demo.PROVIDER))
-    return found
 
 
 def _walk(client: GatewayClient, page_size: int) -> tuple[float, int, Counter[str]]:

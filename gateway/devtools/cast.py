@@ -6,6 +6,7 @@ Used by the demo, the end-to-end tests and the benchmarks alike.
 from __future__ import annotations
 
 import random
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -86,3 +87,46 @@ def profile(
         newcomer=person,
         issued_at=issued_at,
     )
+
+
+def trajectory(
+    rng: random.Random,
+    person: synthetic.Newcomer,
+    at: datetime,
+    reports: int,
+    *,
+    consent: bool,
+) -> list[tuple[str, dict[str, Any]]]:
+    """Leiden's assignment, plan and (with ``consent``) a declaration for attendance and
+    signals, then the provider's ``reports`` with rising hours: (sender, payload) each.
+
+    For the regie benchmarks and tests; the newcomer must be placed with Leiden first.
+    """
+
+    def message(type_: str, body: dict[str, Any], sender: str) -> tuple[str, dict[str, Any]]:
+        return sender, synthetic.payload(
+            type_, body, sender=sender, recipient=LEIDEN, newcomer=person, issued_at=at
+        )
+
+    found = [message("provider-assignment", synthetic.provider_assignment(PROVIDER, at), LEIDEN)]
+    dated = (at - timedelta(days=rng.randrange(0, 300))).date().isoformat()
+    plan = synthetic.integration_plan(str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                                      1, dated=dated)  # fmt: skip
+    found.append(message("integration-plan", plan, LEIDEN))
+    if consent:
+        declaration = synthetic.consent_declaration(
+            LEIDEN, [PROVIDER], ["attendance", "signals"], at - timedelta(hours=1),
+            purposes=("voortgang",), days=1000,
+        )  # fmt: skip
+        found.append(message("consent-declaration", declaration, LEIDEN))
+    hours = 0
+    for _ in range(reports):
+        hours += rng.randrange(0, 40)
+        body = synthetic.progress_report(PROVIDER)
+        planned = rng.randrange(20, 60)
+        attended = rng.randrange(planned // 2, planned + 1)
+        body["attendance"] = {"hours_planned": planned, "hours_attended": attended}
+        body["signals"]["dropout_risk"] = rng.choice(["low", "low", "medium", "high"])
+        body["hours"] = {"language_and_knm": hours}
+        found.append(message("progress-report", body, PROVIDER))
+    return found

@@ -31,6 +31,7 @@ from gateway.devtools.cast import (
     Cast,
     profile,
     register_cast,
+    trajectory,
 )
 from gateway.devtools.scenario import PROBLEM_CODES, Step, scenario
 from gateway.devtools.serverproc import ServerProcess
@@ -49,6 +50,7 @@ __all__ = [
     "register_cast",
     "run_demo",
     "scenario",
+    "trajectory",
 ]
 
 

@@ -119,12 +119,14 @@ class Stored:
     placed_with: str
     placed_at: datetime
     plan: dict[str, Any] | None
-    """the newest plan version's body"""
+    """the newest plan version's body: whole for one newcomer's progress, in a list only
+    what regie reads of it"""
+    plan_message: str | None
     first_plan_dated: date | None
     assignments: list[Assignment]
     last_report: tuple[str, datetime, str] | None
     """message id, received at, sender"""
     report: dict[str, Any] | None
-    """the newest report's payload (version and body), uncut"""
+    """the newest report's payload (version and body) or what regie reads of it, uncut"""
     hours: dict[str, tuple[int, str]]
     """kind → (total over the providers' newest, the newest report that gave one)"""

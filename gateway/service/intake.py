@@ -280,6 +280,8 @@ def _commit(
         plans.brief_assigned(tx, checked.assignment, subject, ref.index, now)
     if plan is not None:
         plans.brief_providers(tx, plan, message, subject, ref.index, now)
+    if message.type == PROGRESS_REPORT:
+        tx.add_report(message, subject, ref.index, now)
     if hours is not None:
         tx.add_hours(message, subject, ref.index, hours)
     if fact is not None:

@@ -65,6 +65,9 @@ class IntakeTx(Protocol):
     def add_hours(
         self, message: Message, subject: str, audit_index: int, totals: dict[str, int]
     ) -> None: ...
+    def add_report(
+        self, message: Message, subject: str, audit_index: int, now: datetime
+    ) -> None: ...
     def has_delivery(self, recipient: str, message_id: str) -> bool: ...
     def add_brief(
         self, provider: str, plan_message_id: str, subject: str, cursor: int, now: datetime

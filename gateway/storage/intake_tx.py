@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from gateway.domain import vault
+from gateway.domain import progress, vault
 from gateway.domain.assignments import Assignment
 from gateway.domain.audit.events import Event
 from gateway.domain.consent import Declaration, Withdrawal
@@ -24,7 +24,7 @@ from gateway.domain.records import AuditRef, History, Notice, StoredMessage
 from gateway.storage import consent, statements, tables
 from gateway.storage.auditlog import entry_row
 from gateway.storage.inbox import delivery_row
-from gateway.storage.regie import RegieRows
+from gateway.storage.regie import RegieRows, regie_aad
 
 _ERASED = b""
 """A data key that was crypto-shredded (in Intake's key cache)"""
@@ -139,6 +139,19 @@ class Intake(RegieRows):
             self._take_keys(self.conn.execute(statements.SUBJECT_KEYS, {"subjects": [subject]}))
         return self._data_keys[subject]
 
+    def sealed_view(self, message: Message, subject: str) -> bytes | None:
+        """What regie reads of the message (``progress.regie_view``), sealed under the
+        newcomer's data key with the message id and ``/regie`` as associated data.
+
+        Called after the message itself was added, so the key exists.
+        """
+        view = progress.regie_view(message)
+        key = self._data_key(subject)
+        if view is None or not key:
+            return None
+        raw = json.dumps(view, separators=(",", ":")).encode()
+        return vault.seal(key, raw, regie_aad(message.message_id))
+
     def _key_for_new_message(self, subject: str, now: datetime) -> bytes:
         key = self._data_key(subject)
         if key == _ERASED:
@@ -175,6 +188,7 @@ class Intake(RegieRows):
                 "municipality": message.recipient,
                 "message_id": message.message_id,
                 "placed_at": now,
+                "regie": self.sealed_view(message, subject),
             }
         )
 

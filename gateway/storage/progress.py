@@ -16,15 +16,15 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, and_, case, exists, func, select
+from sqlalchemy import Connection, Engine, Row, case, exists, func, select
 
 from gateway.domain import vault
 from gateway.domain.assignments import Assignment
 from gateway.domain.progress import HOUR_KINDS
 from gateway.domain.records import Stored
-from gateway.domain.vocabulary import PROGRESS_REPORT
 from gateway.domain.wire import envelope
 from gateway.storage import engine, tables
+from gateway.storage.regie import regie_aad
 
 _P, _M, _K = tables.placements, tables.messages, tables.subject_keys
 
@@ -35,8 +35,8 @@ class ProgressStore:
         self.vault = keys
 
     def stored(self, subject: str) -> Stored | None:
-        """Everything regie reads of one newcomer; None when no profile placed them
-        or their data was erased."""
+        """Everything regie reads of one newcomer, the plan's whole body included; None
+        when no profile placed them or their data was erased."""
         later = _P.alias("later")
         with engine.read(self.engine) as conn:
             placed = conn.execute(
@@ -45,11 +45,13 @@ class ProgressStore:
                 .where(~exists().where(later.c.subject == _P.c.subject,
                                        later.c.audit_index > _P.c.audit_index))
             ).all()  # fmt: skip
-            return next(iter(self._gather(conn, placed)), None)
+            return next(iter(self._gather(conn, placed, whole_plans=True)), None)
 
     def placed_with(self, municipality: str, after: int, limit: int) -> list[Stored]:
         """The newcomers placed with ``municipality`` now, in order of the placing
-        profile's audit index, from after ``after``; erased newcomers are left out."""
+        profile's audit index, from after ``after``; erased newcomers are left out.
+
+        Of the plans, only what regie reads (``progress.regie_view``)."""
         later = _P.alias("later")
         with engine.read(self.engine) as conn:
             placed = conn.execute(
@@ -60,9 +62,11 @@ class ProgressStore:
                 .order_by(_P.c.audit_index)
                 .limit(limit)
             ).all()  # fmt: skip
-            return self._gather(conn, placed)
+            return self._gather(conn, placed, whole_plans=False)
 
-    def _gather(self, conn: Connection, placed: Sequence[Row[Any]]) -> list[Stored]:
+    def _gather(
+        self, conn: Connection, placed: Sequence[Row[Any]], *, whole_plans: bool
+    ) -> list[Stored]:
         if not placed:
             return []
         where = {row.municipality for row in placed}
@@ -70,38 +74,44 @@ class ProgressStore:
         municipality, subjects = where.pop(), [row.subject for row in placed]
         plans = _plans(conn, subjects, municipality)
         reports = _last_reports(conn, subjects, municipality)
-        # Any message about a newcomer names them; the profile is the largest to
-        # open, so it is opened only for those with neither plan nor report.
-        known = plans.keys() | reports.keys()
-        unnamed = [r.message_id for r in placed if r.subject not in known]
-        sealed = _sealed(conn, [p["plan_message"] for p in plans.values()] + unnamed)
+        if whole_plans:
+            plans = {s: {**p, "regie": None} for s, p in plans.items()}  # open the message
+        # Messages opened whole: those without a sealed view (rows from before views
+        # were kept); a profile only when nothing else names the newcomer.
+        opened = [p["plan_message"] for p in plans.values() if p["regie"] is None]
+        opened += [r.message_id for r in reports.values() if r.regie is None]
+        named = {s for s, p in plans.items() if p["regie"]} | {
+            s for s, r in reports.items() if r.regie
+        }
+        opened += [r.message_id for r in placed if r.regie is None and r.subject not in named]
+        sealed = _sealed(conn, opened)
         assigned = _assignments(conn, subjects, municipality)
         totals = _hours(conn, subjects, municipality)
         found = []
         for row in placed:
             key = self.vault.unwrap(row.wrapped_key, row.subject)
             plan, report = plans.get(row.subject), reports.get(row.subject)
-            plan_payload = _payload(key, sealed, plan["plan_message"]) if plan else None
-            report_payload = (
-                _payload(key, {report.message_id: report.sealed}, report.message_id)
-                if report
-                else None
-            )
-            named = report_payload or plan_payload or _payload(key, sealed, row.message_id)
+            plan_view = _view(key, plan["regie"], plan["plan_message"], sealed) if plan else None
+            report_view = _view(key, report.regie, report.message_id, sealed) if report else None
+            placed_view = _view(key, row.regie, row.message_id, sealed) if row.regie else None
+            names = placed_view or report_view or plan_view
             found.append(
                 Stored(
                     placement=row.audit_index,
                     subject=row.subject,
-                    v_number=named["subject"]["v_number"],
+                    v_number=(names or _view(key, None, row.message_id, sealed))["subject"][
+                        "v_number"
+                    ],
                     placed_with=municipality,
                     placed_at=row.placed_at,
-                    plan=plan_payload["body"] if plan_payload else None,
+                    plan=plan_view["body"] if plan_view else None,
+                    plan_message=plan["plan_message"] if plan else None,
                     first_plan_dated=plan["first_dated"] if plan else None,
                     assignments=assigned.get(row.subject, []),
-                    last_report=(report.message_id, report.received_at, report.sender)
+                    last_report=(report.message_id, report.received_at, report.provider)
                     if report
                     else None,
-                    report=report_payload,
+                    report=report_view,
                     hours=totals.get(row.subject, {}),
                 )
             )
@@ -112,14 +122,20 @@ def _current() -> Any:
     """Placements joined with a data key that still opens (not crypto-shredded)."""
     return (
         select(_P.c.audit_index, _P.c.subject, _P.c.municipality, _P.c.message_id,
-               _P.c.placed_at, _K.c.wrapped_key)
+               _P.c.placed_at, _P.c.regie, _K.c.wrapped_key)
         .join(_K, _K.c.subject == _P.c.subject)
         .where(_K.c.wrapped_key.is_not(None))
     )  # fmt: skip
 
 
-def _payload(data_key: bytes, sealed: dict[str, bytes], message_id: str) -> dict[str, Any]:
-    """The payload of a stored message (its JWS unsealed), as a JSON object."""
+def _view(
+    data_key: bytes, regie: bytes | None, message_id: str, sealed: dict[str, bytes]
+) -> dict[str, Any]:
+    """What regie reads of a message: its sealed view, or else the whole payload (the
+    view's shape is the payload's, cut), the message's JWS unsealed from ``sealed``."""
+    if regie is not None:
+        view: dict[str, Any] = json.loads(vault.unseal(data_key, regie, regie_aad(message_id)))
+        return view
     raw = vault.unseal(data_key, sealed[message_id], message_id)
     payload: dict[str, Any] = json.loads(envelope.b64url_decode(raw.split(b".")[1].decode()))
     return payload
@@ -136,12 +152,12 @@ def _plans(conn: Connection, subjects: list[str], municipality: str) -> dict[str
     p = tables.plans
     found: dict[str, dict[str, Any]] = {}
     for row in conn.execute(
-        select(p.c.subject, p.c.message_id, p.c.dated)
+        select(p.c.subject, p.c.message_id, p.c.dated, p.c.regie)
         .where(p.c.subject.in_(subjects), p.c.municipality == municipality)
         .order_by(p.c.audit_index)
     ):
         first = found.setdefault(row.subject, {"first_dated": date.fromisoformat(row.dated)})
-        first["plan_message"] = row.message_id
+        first.update(plan_message=row.message_id, regie=row.regie)
     return found
 
 
@@ -162,16 +178,16 @@ def _assignments(
 
 
 def _last_reports(conn: Connection, subjects: list[str], municipality: str) -> dict[str, Any]:
+    r = tables.reports
     newest = (
-        select(func.max(_M.c.audit_index).label("audit_index"))
-        .where(_M.c.recipient == municipality, _M.c.type == PROGRESS_REPORT,
-               _M.c.subject.in_(subjects))
-        .group_by(_M.c.subject)
+        select(func.max(r.c.audit_index).label("audit_index"))
+        .where(r.c.municipality == municipality, r.c.subject.in_(subjects))
+        .group_by(r.c.subject)
         .subquery()
-    )  # fmt: skip
+    )
     rows = conn.execute(
-        select(_M.c.subject, _M.c.message_id, _M.c.received_at, _M.c.sender, _M.c.sealed).join(
-            newest, and_(newest.c.audit_index == _M.c.audit_index)
+        select(r.c.subject, r.c.message_id, r.c.received_at, r.c.provider, r.c.regie).join(
+            newest, newest.c.audit_index == r.c.audit_index
         )
     )
     return {row.subject: row for row in rows}
@@ -204,11 +220,8 @@ def _hours(
                 total, at = sums[row.subject].get(kind, (0, -1))
                 sums[row.subject][kind] = (total + value, max(at, getattr(row, f"{kind}_at")))
     indexes = sorted({at for kinds in sums.values() for _, at in kinds.values()})
-    message_of = dict(
-        conn.execute(select(h.c.audit_index, h.c.message_id).where(h.c.audit_index.in_(indexes)))
-        .tuples()
-        .all()
-    )
+    query = select(h.c.audit_index, h.c.message_id).where(h.c.audit_index.in_(indexes))
+    message_of = {row.audit_index: row.message_id for row in conn.execute(query)}
     return {
         subject: {kind: (total, message_of[at]) for kind, (total, at) in kinds.items()}
         for subject, kinds in sums.items()

@@ -18,11 +18,19 @@ from gateway.storage import tables
 from gateway.storage.inbox import delivery_row
 
 
+def regie_aad(message_id: str) -> str:
+    """The associated data of a message's sealed regie view: it opens beside that message only."""
+    return f"{message_id}/regie"
+
+
 class RegieRows:
     conn: Connection
     _rows: dict[str, list[dict[str, Any]]]
 
     def flush(self) -> None:
+        raise NotImplementedError
+
+    def sealed_view(self, message: Message, subject: str) -> bytes | None:
         raise NotImplementedError
 
     def plan_history(self, subject: str) -> list[tuple[str, PlanVersion]]:
@@ -50,6 +58,21 @@ class RegieRows:
                 "municipality": message.recipient,
                 "dated": plan.dated.isoformat(),
                 "message_id": plan.message_id,
+                "regie": self.sealed_view(message, subject),
+            }
+        )
+
+    def add_report(self, message: Message, subject: str, audit_index: int, now: datetime) -> None:
+        """An accepted progress report: the newest per newcomer is the one signals judge."""
+        self._rows["reports"].append(
+            {
+                "audit_index": audit_index,
+                "subject": subject,
+                "municipality": message.recipient,
+                "provider": message.sender,
+                "message_id": message.message_id,
+                "received_at": now,
+                "regie": self.sealed_view(message, subject),
             }
         )
 

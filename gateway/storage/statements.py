@@ -131,6 +131,7 @@ INSERTS = {
         tables.placements,
         tables.plans,
         tables.hours,
+        tables.reports,
         tables.assignments,
         tables.consent_declarations,
         tables.consent_withdrawals,

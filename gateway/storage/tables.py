@@ -113,9 +113,7 @@ messages = Table(
     Column("audit_index", BigInteger, nullable=False, unique=True),
     Column("receipt", Text, nullable=False),
     Column("sealed", LargeBinary, nullable=False),  # AES-GCM(raw JWS), data key per subject
-    # recipient and subject for the inbox and consent reads; type and audit index
-    # too, so the newest report of each newcomer is found in the index alone.
-    Index("ix_messages_recipient_subject_type", "recipient", "subject", "type", "audit_index"),
+    Index("ix_messages_recipient_subject", "recipient", "subject"),
 )
 
 assignments = Table(
@@ -145,6 +143,9 @@ placements = Table(
     Column("municipality", String(20), nullable=False),
     Column("message_id", String(36), ForeignKey("messages.message_id"), nullable=False),
     Column("placed_at", UTCDateTime(), nullable=False),
+    # sealed: what regie reads of the message (progress.regie_view), under the
+    # newcomer's data key; NULL for rows from before it was kept (open the message)
+    Column("regie", LargeBinary, nullable=True),
     Index("ix_placements_subject", "subject", "audit_index"),
     Index("ix_placements_municipality", "municipality", "audit_index"),
 )
@@ -160,6 +161,7 @@ plans = Table(
     Column("municipality", String(20), nullable=False),
     Column("dated", String(10), nullable=False),  # ISO date, the dagtekening
     Column("message_id", String(36), ForeignKey("messages.message_id"), nullable=False),
+    Column("regie", LargeBinary, nullable=True),  # as placements.regie
     UniqueConstraint("plan_id", "plan_version", name="uq_plan_version"),
     Index("ix_plans_subject", "subject", "audit_index"),
 )
@@ -178,6 +180,21 @@ hours = Table(
     Column("broad_intake", Integer, nullable=True),
     Column("message_id", String(36), ForeignKey("messages.message_id"), nullable=False),
     Index("ix_hours_subject", "subject", "audit_index"),
+)
+
+reports = Table(
+    "reports",
+    metadata,
+    # Each accepted progress report; the newest per newcomer at a municipality
+    # is the one signals judge. The body itself is the sealed message.
+    Column("audit_index", BigInteger, primary_key=True, autoincrement=False),
+    Column("subject", String(64), nullable=False),
+    Column("municipality", String(20), nullable=False),
+    Column("provider", String(20), nullable=False),
+    Column("message_id", String(36), ForeignKey("messages.message_id"), nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Column("regie", LargeBinary, nullable=True),  # as placements.regie
+    Index("ix_reports_municipality_subject", "municipality", "subject", "audit_index"),
 )
 
 consent_declarations = Table(

@@ -135,6 +135,9 @@ class FakeTx:
     def add_hours(self, message: Any, subject: str, index: int, totals: dict[str, int]) -> None:
         self.s.hours.append((subject, message.sender, totals))
 
+    def add_report(self, message: Any, subject: str, index: int, now: datetime) -> None:
+        pass  # regie's reads are not faked: the e2e tests read them from storage
+
     def has_delivery(self, recipient: str, message_id: str) -> bool:
         return any(
             r["recipient"] == recipient and r["pending"].message_id == message_id
