@@ -31,6 +31,7 @@ from connectors.options import (
     subject_options,
     unreachable,
 )
+from connectors.regie_cli import duo_export, signals
 
 
 @click.group(cls=DomainErrorGroup)
@@ -120,7 +121,12 @@ _sending_command(
 
 @connect.group("municipality")
 def municipality() -> None:
-    """Pull the inbox into the case system; record consent and assignments."""
+    """Pull the inbox into the case system; record consent, assignments and plans; see
+    your newcomers' signals; write DUO's requests."""
+
+
+municipality.add_command(signals)
+municipality.add_command(duo_export)
 
 
 def _pull_command(

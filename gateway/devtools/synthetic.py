@@ -56,7 +56,8 @@ def v_number(rng: random.Random) -> str:
 @dataclass(frozen=True)
 class Newcomer:
     v_number: str
-    bsn: str
+    bsn: str | None
+    """None: COA gave no BSN (not yet registered in the BRP)"""
     given_names: str
     family_name: str
     birth_date: str
@@ -76,7 +77,7 @@ class Newcomer:
 
     @property
     def subject(self) -> dict[str, str]:
-        return {"v_number": self.v_number, "bsn": self.bsn}
+        return {"v_number": self.v_number, **({"bsn": self.bsn} if self.bsn else {})}
 
 
 def utc(moment: datetime) -> str:
@@ -119,7 +120,7 @@ def handover_profile(
             "nationalities": [newcomer.country],
             "country_of_birth": newcomer.country,
             "v_number": newcomer.v_number,
-            "bsn": newcomer.bsn,
+            **({"bsn": newcomer.bsn} if newcomer.bsn else {}),
         },
         "placement": {
             "municipality_code": municipality_code,

@@ -39,7 +39,7 @@ def regie_view(message: Message) -> dict[str, Any] | None:
     """What regie reads of an accepted message, in the payload's own shape; None if nothing.
 
     The signals list reads this for every newcomer a municipality holds: the
-    V-nummer, a plan's estimate, a report's members whose categories signals
+    V-nummer and BSN, a plan's estimate, a report's members whose categories signals
     judge (``signals.NEEDS``: attendance, the provider's signals). Kept
     sealed beside the message so that list opens a few bytes per newcomer
     instead of whole messages; consent still cuts it at the read.
@@ -52,7 +52,10 @@ def regie_view(message: Message) -> dict[str, Any] | None:
         for member, value in message.body.items()
         if member in wanted or message.schema.categories.get(member) in wanted
     }
-    return {"subject": {"v_number": message.v_number}, "version": message.version, "body": body}
+    subject = {"v_number": message.v_number}
+    if message.bsn is not None:
+        subject["bsn"] = message.bsn
+    return {"subject": subject, "version": message.version, "body": body}
 
 
 _VIEWED = {

@@ -116,6 +116,7 @@ class Stored:
     """the audit index of the profile that placed the newcomer: the signals list's cursor"""
     subject: str
     v_number: str
+    bsn: str | None
     placed_with: str
     placed_at: datetime
     plan: dict[str, Any] | None

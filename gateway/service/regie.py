@@ -48,6 +48,7 @@ def progress(
     answer = _answer(services, party, stored, history, now, at)
     _audit(services, party, [stored], "progress", now, trace_id)
     return {
+        "subject": _subject(stored),
         "plan": stored.plan,
         "assignments": [_assignment(a) for a in assignments.current(stored.assignments, at)],
         "hours": {k: {"total": v, "message_id": m} for k, (v, m) in sorted(stored.hours.items())},
@@ -84,7 +85,7 @@ def signals_page(
     histories = services.store.consent.histories(party.oin, [s.subject for s in page])
     listed = [
         {
-            "v_number": stored.v_number,
+            **_subject(stored),
             "placed_at": format_time(stored.placed_at),
             **_answer(services, party, stored, histories[stored.subject], now, at),
         }
@@ -199,6 +200,14 @@ def _report(
     of = services.catalog.bodies[(PROGRESS_REPORT, stored.report["version"])].categories
     seen = {m: v for m, v in stored.report["body"].items() if of.get(m) in visible}
     return seen, visible
+
+
+def _subject(stored: Stored) -> dict[str, str]:
+    """The newcomer as the profile named them: V-nummer, and BSN when COA gave one."""
+    named = {"v_number": stored.v_number}
+    if stored.bsn is not None:
+        named["bsn"] = stored.bsn
+    return named
 
 
 def _assignment(a: Assignment) -> dict[str, Any]:

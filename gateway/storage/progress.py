@@ -77,13 +77,10 @@ class ProgressStore:
         if whole_plans:
             plans = {s: {**p, "regie": None} for s, p in plans.items()}  # open the message
         # Messages opened whole: those without a sealed view (rows from before views
-        # were kept); a profile only when nothing else names the newcomer.
+        # were kept). The profile's view names the newcomer (V-nummer and BSN).
         opened = [p["plan_message"] for p in plans.values() if p["regie"] is None]
         opened += [r.message_id for r in reports.values() if r.regie is None]
-        named = {s for s, p in plans.items() if p["regie"]} | {
-            s for s, r in reports.items() if r.regie
-        }
-        opened += [r.message_id for r in placed if r.regie is None and r.subject not in named]
+        opened += [r.message_id for r in placed if r.regie is None]
         sealed = _sealed(conn, opened)
         assigned = _assignments(conn, subjects, municipality)
         totals = _hours(conn, subjects, municipality)
@@ -93,15 +90,13 @@ class ProgressStore:
             plan, report = plans.get(row.subject), reports.get(row.subject)
             plan_view = _view(key, plan["regie"], plan["plan_message"], sealed) if plan else None
             report_view = _view(key, report.regie, report.message_id, sealed) if report else None
-            placed_view = _view(key, row.regie, row.message_id, sealed) if row.regie else None
-            names = placed_view or report_view or plan_view
+            named = _view(key, row.regie, row.message_id, sealed)["subject"]
             found.append(
                 Stored(
                     placement=row.audit_index,
                     subject=row.subject,
-                    v_number=(names or _view(key, None, row.message_id, sealed))["subject"][
-                        "v_number"
-                    ],
+                    v_number=named["v_number"],
+                    bsn=named.get("bsn"),
                     placed_with=municipality,
                     placed_at=row.placed_at,
                     plan=plan_view["body"] if plan_view else None,

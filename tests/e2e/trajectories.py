@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -13,9 +14,13 @@ from gateway.devtools import demo, synthetic
 class Trajectory:
     """One newcomer placed with Leiden, and what Leiden and the provider send about them."""
 
-    def __init__(self, cast: demo.Cast, seed: int, placed_with: str = demo.LEIDEN) -> None:
+    def __init__(
+        self, cast: demo.Cast, seed: int, placed_with: str = demo.LEIDEN, *, bsn: bool = True
+    ) -> None:
         self.cast, self.rng = cast, random.Random(seed)
         self.person = synthetic.Newcomer.make(self.rng)
+        if not bsn:
+            self.person = dataclasses.replace(self.person, bsn=None)
         self.now = datetime.now(UTC)
         self.plan_id = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
         code = "GM0546" if placed_with == demo.LEIDEN else "GM0344"
