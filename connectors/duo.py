@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.client import GatewayClient
-from connectors.municipality import write_durably
+from connectors.municipality import placed_newcomers, write_durably
 from gateway.domain import plans
 from gateway.errors import BadRequest, GatewayError
 
@@ -159,7 +159,7 @@ def export(client: GatewayClient, out: Path, doel: str, now: datetime | None = N
         raise BadRequest(f"{out} is not an empty folder: give a new one for each export")
     out.mkdir(parents=True, exist_ok=True)
     done = Export(client.oin, doel, (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"))
-    for newcomer in _placed(client):
+    for newcomer in placed_newcomers(client):
         bsn, v_number = newcomer.get("bsn"), newcomer["v_number"]
         if bsn is None or not _BSN.fullmatch(bsn):
             done.without_bsn.append(v_number)
@@ -191,14 +191,3 @@ def _write_requests(out: Path, bsn: str, progress: Mapping[str, Any], done: Expo
         write_durably(out / name, json.dumps(document, indent=2, ensure_ascii=False).encode())
         files.append(name)
     return files
-
-
-def _placed(client: GatewayClient) -> Iterator[dict[str, Any]]:
-    """Every newcomer placed with the caller, from the signals list, a page at a time."""
-    after, limit = 0, 1000
-    while True:
-        page = client.get_json("/v1/signals", after=after, limit=limit)
-        yield from page["newcomers"]
-        if len(page["newcomers"]) < limit:
-            return
-        after = page["next_cursor"]

@@ -17,7 +17,7 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -347,3 +347,15 @@ def send_plan(
     body = {"plan_id": str(uuid.uuid4()), "plan_version": 1, **plan}
     payload = _message(client, "integration-plan", subject, body)
     return str(body["plan_id"]), client.submit(client.sign(payload))
+
+
+def placed_newcomers(client: GatewayClient, **query: str) -> Iterator[dict[str, Any]]:
+    """Every newcomer placed with the caller, with their signals, a page of 1,000 at a time
+    (``GET /v1/signals``; ``query``: ``at`` for a forecast). Each one is a regie.read."""
+    after, limit = 0, 1000
+    while True:
+        page = client.get_json("/v1/signals", after=after, limit=limit, **query)
+        yield from page["newcomers"]
+        if len(page["newcomers"]) < limit:
+            return
+        after = page["next_cursor"]

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import click
 
 from connectors.client import GatewayClient
+from connectors.municipality import placed_newcomers
 from connectors.options import party_options
 from gateway.domain.audit.events import format_time
 
@@ -47,24 +47,14 @@ def signals(as_json: bool, show_all: bool, at: str | None, client: GatewayClient
 
     moment = parse_time(at)
     query = {"at": format_time(moment)} if moment else {}
-    rows = list(_walk(client, query))
+    rows = list(placed_newcomers(client, **query))
     if as_json:
         click.echo(json.dumps({"newcomers": rows}, indent=2, ensure_ascii=False))
         return
-    click.echo(_table(rows, show_all))
+    click.echo(table(rows, show_all))
 
 
-def _walk(client: GatewayClient, query: dict[str, str]) -> Iterator[dict[str, Any]]:
-    after, limit = 0, 1000
-    while True:
-        page = client.get_json("/v1/signals", after=after, limit=limit, **query)
-        yield from page["newcomers"]
-        if len(page["newcomers"]) < limit:
-            return
-        after = page["next_cursor"]
-
-
-def _table(rows: list[dict[str, Any]], show_all: bool) -> str:
+def table(rows: list[dict[str, Any]], show_all: bool) -> str:
     """A table a person reads: one line per signal, the newcomer named on the first."""
     noted = [r for r in rows if show_all or r["signals"] or r["unknown_signals"]]
     counts = Counter(s["code"] for r in rows for s in r["signals"])

@@ -12,6 +12,7 @@ import json
 import shutil
 import sys
 import tempfile
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -54,10 +55,13 @@ __all__ = [
 ]
 
 
-def parties_at_work(cast: Cast, folder: Path, now: datetime) -> tuple[list[str], bool]:
+def parties_at_work(
+    cast: Cast, folder: Path, now: datetime
+) -> tuple[list[str], bool, list[dict[str, str]]]:
     """Part one: the four connectors on the sample files, as each party runs them.
 
-    Returns the lines to print and whether every count came out as it must.
+    Returns the lines to print, whether every count came out as it must, and
+    the newcomers the provider reported on.
     """
     from connectors import coa, municipality, provider
     from gateway.devtools import samplefiles
@@ -126,7 +130,7 @@ def parties_at_work(cast: Cast, folder: Path, now: datetime) -> tuple[list[str],
         and pulled["Leiden"].written == in_leiden + len(reported)
         and pulled["Utrecht"].written == len(people) - in_leiden
     )
-    return lines, ok
+    return lines, ok, reported
 
 
 def _plans_at_work(
@@ -157,6 +161,44 @@ def _plans_at_work(
     ]
 
 
+def regie_at_work(cast: Cast, reported: list[dict[str, str]], now: datetime) -> list[str]:
+    """Part four: a second plan with few hours followed, then Leiden's signals, today and
+    as a forecast (what will hold in 100 days if nothing changes)."""
+    from connectors import municipality
+    from connectors.regie_cli import table
+
+    leiden, provider = cast.client(LEIDEN), cast.client(PROVIDER)
+    behind, switched, unplanned = reported[1], reported[0], reported[-1]
+    plan = synthetic.integration_plan(str(uuid.uuid4()), 1, dated=now.date().isoformat())
+    municipality.send_plan(leiden, plan, behind)
+    report = {
+        "message_id": str(uuid.uuid4()), "type": "progress-report", "version": 1,
+        "sender": PROVIDER, "recipient": LEIDEN, "subject": behind,
+        "issued_at": synthetic.utc(now),
+        "body": {**synthetic.progress_report(PROVIDER), "hours": {"language_and_knm": 20}},
+    }  # fmt: skip
+    provider.submit(provider.sign(report))
+    ahead = synthetic.utc(now + timedelta(days=100))
+    today = list(municipality.placed_newcomers(leiden))
+    forecast = list(municipality.placed_newcomers(leiden, at=ahead))
+    shown = [r for r in forecast if r["v_number"] in {behind["v_number"], switched["v_number"],
+                                                       unplanned["v_number"]}]  # fmt: skip
+    return [
+        "Leiden     plans for a second newcomer (b1-route, about 600 hours); the provider "
+        "reports 20 hours followed",
+        "",
+        "$ gateway connect municipality signals",
+        table(today, show_all=False).splitlines()[0],
+        "",
+        f"$ gateway connect municipality signals --at {ahead}   # a forecast",
+        table(forecast, show_all=False).splitlines()[0],
+        *table(shown, show_all=True).splitlines()[1:],
+        "(three of them: the first planned, then switched to the z-route; the second, 20 of",
+        " about 55 hours by then; one not yet planned. Every newcomer listed is a regie.read",
+        " audit entry, in the newcomer's access report too.)",
+    ]
+
+
 def print_steps(steps: list[Step]) -> None:
     width = max(len(s.what) for s in steps) + 2
     exp = max(len(s.expected) for s in steps) + 2
@@ -177,7 +219,7 @@ def run_demo(*, keep: bool = False) -> int:
             print(f"gateway running at {server.url} (instance {instance})\n")
             cast = register_cast(services, server.url, now)
             print("1. The parties at work, each with its connector\n")
-            lines, worked = parties_at_work(cast, folder, now)
+            lines, worked, reported = parties_at_work(cast, folder, now)
             print("\n".join(lines))
             before = store.count("audit_entries")
             print("\n2. The contract, message by message\n")
@@ -206,6 +248,8 @@ def run_demo(*, keep: bool = False) -> int:
                 f"watch:  the newest checkpoint is consistent with the one verified "
                 f"(tree size {watched.tree_size}, {watched.sampled} new entries sampled)"
             )
+            print("\n4. Regie: what Leiden's client managers see\n")
+            print("\n".join(regie_at_work(cast, reported, now)))
             print("\nall outcomes as the contract says" if ok else "\nUNEXPECTED OUTCOMES")
             return 0 if ok else 1
     finally:
