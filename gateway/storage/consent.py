@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, select
 from gateway.domain.consent import Declaration, Withdrawal
 from gateway.domain.records import History, Recorded
 from gateway.storage import engine, tables
+from gateway.storage.engine import among
 
 _DECLARATIONS, _WITHDRAWALS = tables.consent_declarations, tables.consent_withdrawals
 
@@ -36,13 +37,15 @@ def histories_on(conn: Connection, granted_to: str, subjects: Sequence[str]) -> 
     found = {s: History([], []) for s in wanted}
     for row in conn.execute(
         select(_DECLARATIONS)
-        .where(_DECLARATIONS.c.granted_to == granted_to, _DECLARATIONS.c.subject.in_(wanted))
+        .where(
+            _DECLARATIONS.c.granted_to == granted_to, among(conn, _DECLARATIONS.c.subject, wanted)
+        )
         .order_by(_DECLARATIONS.c.id)
     ):
         found[row.subject].declarations.append(_recorded(row, _declaration(row)))
     for row in conn.execute(
         select(_WITHDRAWALS)
-        .where(_WITHDRAWALS.c.granted_to == granted_to, _WITHDRAWALS.c.subject.in_(wanted))
+        .where(_WITHDRAWALS.c.granted_to == granted_to, among(conn, _WITHDRAWALS.c.subject, wanted))
         .order_by(_WITHDRAWALS.c.id)
     ):
         fact = Withdrawal(row.declaration_id, row.withdrawn_at, row.by)

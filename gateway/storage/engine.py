@@ -16,11 +16,12 @@ import fcntl
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, select, update
+from sqlalchemy import Connection, Engine, any_, bindparam, create_engine, event, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from gateway import logs
@@ -39,6 +40,19 @@ def lock_audit_counter(conn: Connection) -> None:
     """
     if conn.dialect.name != "sqlite":
         conn.execute(select(audit_counter.c.id).where(audit_counter.c.id == 1).with_for_update())
+
+
+def among(conn: Connection, column: Any, values: Sequence[Any]) -> Any:
+    """``column IN values``; on PostgreSQL ``column = ANY(array)``, one parameter.
+
+    A page of the signals list asks for a thousand newcomers in each of its
+    statements; as an IN list each value is a placeholder to render and for
+    the driver to parse (a fifth of the page's time on PostgreSQL).
+    """
+    if conn.dialect.name == "postgresql":
+        array = bindparam(None, list(values), type_=postgresql.ARRAY(column.type))
+        return column == any_(array)
+    return column.in_(values)
 
 
 def make_engine(

@@ -24,6 +24,7 @@ from gateway.domain.progress import HOUR_KINDS
 from gateway.domain.records import Stored
 from gateway.domain.wire import envelope
 from gateway.storage import engine, tables
+from gateway.storage.engine import among
 from gateway.storage.regie import regie_aad
 
 _P, _M, _K = tables.placements, tables.messages, tables.subject_keys
@@ -138,7 +139,7 @@ def _view(
 
 def _sealed(conn: Connection, message_ids: list[str]) -> dict[str, bytes]:
     rows = conn.execute(
-        select(_M.c.message_id, _M.c.sealed).where(_M.c.message_id.in_(message_ids))
+        select(_M.c.message_id, _M.c.sealed).where(among(conn, _M.c.message_id, message_ids))
     )
     return {row.message_id: row.sealed for row in rows}
 
@@ -148,7 +149,7 @@ def _plans(conn: Connection, subjects: list[str], municipality: str) -> dict[str
     found: dict[str, dict[str, Any]] = {}
     for row in conn.execute(
         select(p.c.subject, p.c.message_id, p.c.dated, p.c.regie)
-        .where(p.c.subject.in_(subjects), p.c.municipality == municipality)
+        .where(among(conn, p.c.subject, subjects), p.c.municipality == municipality)
         .order_by(p.c.audit_index)
     ):
         first = found.setdefault(row.subject, {"first_dated": date.fromisoformat(row.dated)})
@@ -162,7 +163,7 @@ def _assignments(
     a = tables.assignments
     found: dict[str, list[Assignment]] = defaultdict(list)
     for r in conn.execute(
-        select(a).where(a.c.subject.in_(subjects), a.c.municipality == municipality)
+        select(a).where(among(conn, a.c.subject, subjects), a.c.municipality == municipality)
         .order_by(a.c.id)
     ):  # fmt: skip
         found[r.subject].append(
@@ -176,7 +177,7 @@ def _last_reports(conn: Connection, subjects: list[str], municipality: str) -> d
     r = tables.reports
     newest = (
         select(func.max(r.c.audit_index).label("audit_index"))
-        .where(r.c.municipality == municipality, r.c.subject.in_(subjects))
+        .where(r.c.municipality == municipality, among(conn, r.c.subject, subjects))
         .group_by(r.c.subject)
         .subquery()
     )
@@ -205,7 +206,7 @@ def _hours(
     ]
     rows = conn.execute(
         select(h.c.subject, *newest)
-        .where(h.c.subject.in_(subjects), h.c.municipality == municipality)
+        .where(among(conn, h.c.subject, subjects), h.c.municipality == municipality)
         .group_by(h.c.subject, h.c.provider)
     ).all()
     sums: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
@@ -215,7 +216,7 @@ def _hours(
                 total, at = sums[row.subject].get(kind, (0, -1))
                 sums[row.subject][kind] = (total + value, max(at, getattr(row, f"{kind}_at")))
     indexes = sorted({at for kinds in sums.values() for _, at in kinds.values()})
-    query = select(h.c.audit_index, h.c.message_id).where(h.c.audit_index.in_(indexes))
+    query = select(h.c.audit_index, h.c.message_id).where(among(conn, h.c.audit_index, indexes))
     message_of = {row.audit_index: row.message_id for row in conn.execute(query)}
     return {
         subject: {kind: (total, message_of[at]) for kind, (total, at) in kinds.items()}
