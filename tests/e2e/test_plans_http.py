@@ -34,27 +34,27 @@ def _briefs(cast: demo.Cast, person: synthetic.Newcomer) -> list[dict[str, Any]]
 def test_each_duo_combination_is_refused_with_its_pointer(
     cast: demo.Cast, members: dict[str, Any], pointer: str
 ) -> None:
-    newcomer = Trajectory(cast, 8100 + len(pointer) + len(str(members)))
+    newcomer = Trajectory(cast, 31_100 + len(pointer) + len(str(members)))
     with pytest.raises(SchemaViolation) as refused:
         newcomer.plan(**members)
     assert [e["pointer"] for e in refused.value.errors] == [pointer]
 
 
 def test_versions_places_and_dates_are_checked(cast: demo.Cast) -> None:
-    newcomer = Trajectory(cast, 8200)
+    newcomer = Trajectory(cast, 31_200)
     with pytest.raises(Conflict):
         newcomer.plan(2)  # no version 1 yet
     assert newcomer.plan() == 202
     with pytest.raises(SchemaViolation):
         newcomer.plan(2, dated="2026-11-01")
     assert newcomer.plan(2, route="z-route", level="A2", estimated_hours_b1=None) == 202
-    elsewhere = Trajectory(cast, 8201, placed_with=demo.UTRECHT)
+    elsewhere = Trajectory(cast, 31_201, placed_with=demo.UTRECHT)
     with pytest.raises(NotAuthorised):
         elsewhere.plan()
 
 
 def test_the_provider_pulls_one_brief_per_version_for_its_newcomers_only(cast: demo.Cast) -> None:
-    mine, other = Trajectory(cast, 8300), Trajectory(cast, 8301)
+    mine, other = Trajectory(cast, 31_300), Trajectory(cast, 31_301)
     assert mine.assign() == 202 and mine.plan() == 202
     assert other.plan() == 202  # not assigned to the provider: no brief
     [brief] = _briefs(cast, mine.person)
@@ -81,7 +81,7 @@ def test_the_provider_pulls_one_brief_per_version_for_its_newcomers_only(cast: d
 
 
 def test_an_ended_assignment_stops_the_unacknowledged_briefs(cast: demo.Cast) -> None:
-    newcomer = Trajectory(cast, 8400)
+    newcomer = Trajectory(cast, 31_400)
     assignment_id = str(uuid.UUID(int=newcomer.rng.getrandbits(128), version=4))
     assert newcomer.assign(assignment_id=assignment_id) == 202
     assert newcomer.plan() == 202
@@ -103,7 +103,7 @@ def test_only_municipalities_and_providers_have_an_inbox(cast: demo.Cast) -> Non
 def test_a_report_that_lowers_a_total_of_hours_is_refused_at_its_pointer(
     cast: demo.Cast,
 ) -> None:
-    newcomer = Trajectory(cast, 8500)
+    newcomer = Trajectory(cast, 31_500)
     assert newcomer.assign() == 202
 
     def report(**hours: int) -> int:
@@ -127,7 +127,7 @@ def test_a_report_that_lowers_a_total_of_hours_is_refused_at_its_pointer(
 def test_progress_shows_plan_hours_and_signals_from_what_may_be_seen_now(
     cast: demo.Cast, server_services: Any
 ) -> None:
-    newcomer = Trajectory(cast, 8600)
+    newcomer = Trajectory(cast, 31_600)
     assert newcomer.assign() == 202 and newcomer.plan() == 202
     body = synthetic.progress_report(demo.PROVIDER)
     body["attendance"] = {"hours_planned": 100, "hours_attended": 50}

@@ -49,7 +49,7 @@ def _expect(cast: demo.Cast, newcomer: Trajectory, table: list[tuple[float, set[
 
 
 def test_each_signal_holds_exactly_while_its_condition_does(cast: demo.Cast) -> None:
-    newcomer = Trajectory(cast, 8700)
+    newcomer = Trajectory(cast, 30_700)
     _expect(cast, newcomer, [(0, set()), (69, set()), (71, {"no-plan"})])
 
     today = newcomer.now.date().isoformat()
@@ -77,7 +77,7 @@ def test_each_signal_holds_exactly_while_its_condition_does(cast: demo.Cast) -> 
 
 
 def test_a_signal_whose_category_is_withheld_is_unknown_never_guessed(cast: demo.Cast) -> None:
-    newcomer = Trajectory(cast, 8800)
+    newcomer = Trajectory(cast, 30_800)
     assert newcomer.assign() == 202 and newcomer.plan() == 202
     risky = {"dropout_risk": "high", "referral_advice": "none", "step_down_advice": False}
     attendance = {"hours_planned": 100, "hours_attended": 50}
@@ -114,7 +114,7 @@ def test_a_signal_whose_category_is_withheld_is_unknown_never_guessed(cast: demo
 def test_the_list_holds_only_the_callers_newcomers_and_each_is_one_regie_read(
     cast: demo.Cast, server_services: Any
 ) -> None:
-    in_leiden, in_utrecht = Trajectory(cast, 8900), Trajectory(cast, 8901, demo.UTRECHT)
+    in_leiden, in_utrecht = Trajectory(cast, 30_900), Trajectory(cast, 30_901, demo.UTRECHT)
     utrecht = cast.client(demo.UTRECHT)
     listed: list[str] = []
     after = 0
@@ -134,7 +134,7 @@ def test_the_list_holds_only_the_callers_newcomers_and_each_is_one_regie_read(
         for e in server_services.store.audit.entries()
         if e["entry"]["event"] == "regie.read" and e["entry"]["subject"] == subject
     ]
-    assert [r["reason"] for r in reads] == ["signals"]
+    assert [r["reason"] for r in reads] == ["signals"], [(r["index"], r["actor"], r["trace_id"][:8], r["time"]) for r in reads]
     assert reads[0]["actor"] == demo.LEIDEN
 
     with pytest.raises(NotAuthorised):  # a provider steers no one

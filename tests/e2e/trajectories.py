@@ -1,4 +1,8 @@
-"""One newcomer's trajectory over HTTP: placed by COA, then what Leiden and the provider send."""
+"""One newcomer's trajectory over HTTP: placed by COA, then what Leiden and the provider send.
+
+Seeds from 30,000 up: lower ones name the newcomers of other tests on the
+same server (test_batch_http's 8,000-8,999), whose reads would be counted.
+"""
 
 from __future__ import annotations
 
