@@ -161,6 +161,31 @@ def _plans_at_work(
     ]
 
 
+_KEY_NAMES = {COA: "coa", PROVIDER: "provider", LEIDEN: "leiden", UTRECHT: "utrecht",
+              AUDITOR: "auditor"}  # fmt: skip
+
+
+def _keep_keys(cast: Cast, keys: Path) -> None:
+    """Each party's private JWK in ``keys/<name>.jwk`` (mode 0600), to carry on after."""
+    from gateway.domain.wire import jwk
+    from gateway.instance import write_private
+
+    keys.mkdir(mode=0o700)
+    for oin, key in cast.keys.items():
+        write_private(keys / f"{_KEY_NAMES[oin]}.jwk", json.dumps(jwk.private_jwk(key)).encode())
+
+
+def _carry_on(folder: Path) -> None:
+    print(
+        f"\nkept {folder}: the gateway's instance and each party's key. To carry on:\n"
+        f"  GATEWAY_INSTANCE={folder}/instance gateway serve --port 8080 &\n"
+        f"  export GATEWAY_URL=http://127.0.0.1:8080 GATEWAY_OIN={LEIDEN} "
+        f"GATEWAY_KEY={folder}/keys/leiden.jwk\n"
+        "  gateway connect municipality signals --all\n"
+        f"(keys: {', '.join(f'{n}.jwk' for n in _KEY_NAMES.values())})"
+    )
+
+
 def regie_at_work(cast: Cast, reported: list[dict[str, str]], now: datetime) -> list[str]:
     """Part four: a second plan with few hours followed, then Leiden's signals, today and
     as a forecast (what will hold in 100 days if nothing changes)."""
@@ -218,6 +243,8 @@ def run_demo(*, keep: bool = False) -> int:
             now = datetime.now(UTC)
             print(f"gateway running at {server.url} (instance {instance})\n")
             cast = register_cast(services, server.url, now)
+            if keep:
+                _keep_keys(cast, folder / "keys")
             print("1. The parties at work, each with its connector\n")
             lines, worked, reported = parties_at_work(cast, folder, now)
             print("\n".join(lines))
@@ -254,7 +281,7 @@ def run_demo(*, keep: bool = False) -> int:
             return 0 if ok else 1
     finally:
         if keep:
-            print(f"kept {folder}")
+            _carry_on(folder)
         else:
             shutil.rmtree(folder, ignore_errors=True)
 

@@ -2,23 +2,46 @@
 
 from __future__ import annotations
 
+import re
+import shutil
+import stat
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
+from gateway.domain.wire import jwk
 
 pytestmark = pytest.mark.e2e
 
 
 def test_demo_runs_the_scenario_and_every_outcome_matches() -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "gateway", "demo"], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "gateway", "demo", "--keep"],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
-    assert out.returncode == 0, out.stdout + out.stderr
-    assert "all outcomes as the contract says" in out.stdout
-    assert "!!" not in out.stdout
-    # It ends with Leiden's signals: a forecast with a newcomer behind the plan and
-    # one without a plan, each with the reason a client manager reads.
-    regie = out.stdout.split("4. Regie")[1]
-    assert "behind plan    20 of about 55 hours expected by now" in regie
-    assert "no plan        placed 99 days ago, no plan" in regie
+    kept = re.search(r"^kept (\S+):", out.stdout, re.MULTILINE)
+    try:
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert "all outcomes as the contract says" in out.stdout
+        assert "!!" not in out.stdout
+        # It ends with Leiden's signals: a forecast with a newcomer behind the plan and
+        # one without a plan, each with the reason a client manager reads.
+        regie = out.stdout.split("4. Regie")[1]
+        assert "behind plan    20 of about 55 hours expected by now" in regie
+        assert "no plan        placed 99 days ago, no plan" in regie
+        # --keep keeps what one needs to carry on: the instance and each party's key.
+        assert kept is not None
+        folder = Path(kept.group(1))
+        assert (folder / "instance").is_dir()
+        for name in ("coa", "provider", "leiden", "utrecht", "auditor"):
+            path = folder / "keys" / f"{name}.jwk"
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600
+            jwk.load_jwk_file(str(path), private=True)
+        assert f"GATEWAY_KEY={folder}/keys/leiden.jwk" in out.stdout
+    finally:
+        if kept is not None:
+            shutil.rmtree(kept.group(1), ignore_errors=True)
