@@ -80,10 +80,16 @@ def main() -> None:
     "--threads", default=4, show_default=True, type=click.IntRange(1, 64), help="threads per worker"
 )
 def serve(host: str, port: int, workers: int | None, threads: int) -> None:
-    """Run the gateway under gunicorn."""
+    """Run the gateway under gunicorn (exit 2 when the port or the instance folder is not
+    usable). Environment: GATEWAY_INSTANCE, GATEWAY_DATABASE_URL and the rest in README."""
+    from gateway.errors import ConfigurationError
     from gateway.serving import run
 
-    run(host=host, port=port, workers=workers or os.cpu_count() or 2, threads=threads)
+    try:
+        run(host=host, port=port, workers=workers or os.cpu_count() or 2, threads=threads)
+    except ConfigurationError as error:
+        click.echo(f"error: {error.detail}", err=True)
+        sys.exit(2)
 
 
 @main.group()

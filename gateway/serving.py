@@ -8,11 +8,15 @@ random state is shared across a fork.
 
 from __future__ import annotations
 
+import errno
+import socket
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from sqlalchemy.engine import make_url
 
 from gateway import config
+from gateway.errors import ConfigurationError
 from gateway.instance import load_secrets
 from gateway.storage import migrate
 from gateway.storage.engine import make_engine
@@ -35,16 +39,60 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
 
 
 def prepare(settings: config.Settings) -> None:
-    """Make the instance secrets and migrate the embedded database, once."""
-    load_secrets(settings.instance)
-    if settings.is_sqlite:
-        engine = make_engine(settings.database_url)
-        migrate.upgrade(engine)
-        engine.dispose()
+    """Make the instance secrets and migrate the embedded database, once.
+
+    Raises ConfigurationError, in one line saying what to do, when the
+    instance folder cannot be made or written.
+    """
+    try:
+        load_secrets(settings.instance)
+        if settings.is_sqlite:
+            engine = make_engine(settings.database_url)
+            migrate.upgrade(engine)
+            engine.dispose()
+    except OSError as error:
+        why = error.strerror or type(error).__name__
+        raise ConfigurationError(
+            f"instance folder {settings.instance}: {why.lower()}; set GATEWAY_INSTANCE to a "
+            "folder this user may create and write"
+        ) from None
+
+
+def check_port(host: str, port: int) -> None:
+    """Raises ConfigurationError when ``host:port`` cannot be bound (in use, not ours).
+
+    Gunicorn would try five times and print its own errors; one line that
+    says what to do serves an operator better.
+    """
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                why = "is in use (another gateway?); stop that one or give --port"
+            else:
+                why = f"cannot be bound ({(error.strerror or '').lower()}); check --host"
+            raise ConfigurationError(f"{host}:{port} {why}") from None
+
+
+def introduction(
+    settings: config.Settings, host: str, port: int, workers: int, threads: int
+) -> str:
+    """The one line ``gateway serve`` starts with: where, what, with which database."""
+    database = make_url(settings.database_url).render_as_string(hide_password=True)
+    return (
+        f"gateway serving http://{host}:{port}/ with {workers} workers x {threads} threads; "
+        f"instance {settings.instance}; database {database}"
+    )
 
 
 def run(*, host: str, port: int, workers: int, threads: int) -> None:
-    prepare(config.from_env())
+    """Raises ConfigurationError when the instance folder or the port is not usable."""
+    settings = config.from_env()
+    check_port(host, port)
+    prepare(settings)
+    print(introduction(settings, host, port, workers, threads), flush=True)
     _Gunicorn(
         {
             "bind": f"{host}:{port}",
