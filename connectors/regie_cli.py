@@ -9,6 +9,7 @@ each newcomer read is an audited ``regie.read`` at the gateway.
 from __future__ import annotations
 
 import json
+import textwrap
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -58,11 +59,12 @@ def table(rows: list[dict[str, Any]], show_all: bool) -> str:
     """A table a person reads: one line per signal, the newcomer named on the first."""
     noted = [r for r in rows if show_all or r["signals"] or r["unknown_signals"]]
     counts = Counter(s["code"] for r in rows for s in r["signals"])
-    lines = [
+    summary = (
         f"{len(rows)} newcomers placed with you; {sum(1 for r in rows if r['signals'])} "
         "with signals"
         + (": " + ", ".join(f"{_LABELS[c]} {n}" for c, n in counts.most_common()) if counts else "")
-    ]
+    )
+    lines = [textwrap.fill(summary, width=100, subsequent_indent="  ")]
     if not noted:
         return lines[0]
     lines += ["", f"{'V-nummer':<11} {'placed':<10} {'signal':<14} why"]

@@ -12,6 +12,7 @@ import json
 import shutil
 import sys
 import tempfile
+import textwrap
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -161,6 +162,15 @@ def _plans_at_work(
     ]
 
 
+def _fit(line: str) -> str:
+    """A line of the demo within 100 columns, continued under its text."""
+    if "\n" in line:
+        return "\n".join(_fit(part) for part in line.split("\n"))
+    if len(line) <= 100 or line.startswith(" "):
+        return line
+    return textwrap.fill(line, width=100, subsequent_indent=" " * 11, break_on_hyphens=False)
+
+
 _KEY_NAMES = {COA: "coa", PROVIDER: "provider", LEIDEN: "leiden", UTRECHT: "utrecht",
               AUDITOR: "auditor"}  # fmt: skip
 
@@ -179,8 +189,9 @@ def _carry_on(folder: Path) -> None:
     print(
         f"\nkept {folder}: the gateway's instance and each party's key. To carry on:\n"
         f"  GATEWAY_INSTANCE={folder}/instance gateway serve --port 8080 &\n"
-        f"  export GATEWAY_URL=http://127.0.0.1:8080 GATEWAY_OIN={LEIDEN} "
-        f"GATEWAY_KEY={folder}/keys/leiden.jwk\n"
+        "  export GATEWAY_URL=http://127.0.0.1:8080\n"
+        f"  export GATEWAY_OIN={LEIDEN}   # Leiden\n"
+        f"  export GATEWAY_KEY={folder}/keys/leiden.jwk\n"
         "  gateway connect municipality signals --all\n"
         f"(keys: {', '.join(f'{n}.jwk' for n in _KEY_NAMES.values())})"
     )
@@ -213,11 +224,12 @@ def regie_at_work(cast: Cast, reported: list[dict[str, str]], now: datetime) -> 
         "reports 20 hours followed",
         "",
         "$ gateway connect municipality signals",
-        table(today, show_all=False).splitlines()[0],
+        table(today, show_all=False).split("\n\n")[0],
         "",
         f"$ gateway connect municipality signals --at {ahead}   # a forecast",
-        table(forecast, show_all=False).splitlines()[0],
-        *table(shown, show_all=True).splitlines()[1:],
+        table(forecast, show_all=False).split("\n\n")[0],
+        "",
+        *table(shown, show_all=True).split("\n\n", 1)[1].splitlines(),
         "(three of them: the first planned, then switched to the z-route; the second, 20 of",
         " about 55 hours by then; one not yet planned. Every newcomer listed is a regie.read",
         " audit entry, in the newcomer's access report too.)",
@@ -225,12 +237,18 @@ def regie_at_work(cast: Cast, reported: list[dict[str, str]], now: datetime) -> 
 
 
 def print_steps(steps: list[Step]) -> None:
-    width = max(len(s.what) for s in steps) + 2
-    exp = max(len(s.expected) for s in steps) + 2
-    print(f"{'':3}{'party':<10}{'message':<{width}}{'expected':<{exp}}{'got'}")
+    """One row per step (at most 100 columns): who, what, the outcome and the rule that
+    decided it; an outcome too long for its column (a pull's sections) on a line below."""
+    print(f"{'':3}{'party':<9}{'message':<43}{'outcome':<23}ok")
     for n, s in enumerate(steps, 1):
         mark = "ok" if s.ok else "!!"
-        print(f"{n:<3}{s.who:<10}{s.what:<{width}}{s.expected:<{exp}}{s.got:<{exp}}{mark}")
+        short = s.got if len(s.got) <= 22 else "sections below"
+        print(f"{n:<3}{s.who:<9}{s.what:<43}{short:<23}{mark}")
+        if len(s.got) > 22:
+            print(f"{'':12}got: {s.got}")
+        if not s.ok:
+            print(f"{'':12}expected: {s.expected}")
+        print(f"{'':12}why: {s.why}")
 
 
 def run_demo(*, keep: bool = False) -> int:
@@ -247,7 +265,7 @@ def run_demo(*, keep: bool = False) -> int:
                 _keep_keys(cast, folder / "keys")
             print("1. The parties at work, each with its connector\n")
             lines, worked, reported = parties_at_work(cast, folder, now)
-            print("\n".join(lines))
+            print("\n".join(_fit(line) for line in lines))
             before = store.count("audit_entries")
             print("\n2. The contract, message by message\n")
             steps = scenario(cast, services, now)
@@ -255,9 +273,10 @@ def run_demo(*, keep: bool = False) -> int:
             entries = store.count("audit_entries")
             refused = sum(1 for s in steps if s.expected in PROBLEM_CODES)
             print(
-                f"\nmessages stored: {store.count('messages')}; audit entries: {entries} "
-                f"(part 2 added {entries - before}: {refused} refusals, 1 key revocation, "
-                "and every acceptance, consent record and pull)"
+                f"\nmessages stored: {store.count('messages')}, each sealed with its receipt"
+                f"\naudit log: {entries} entries; part 2 added {entries - before}: {refused} "
+                "refusals, 1 key revocation,\n  and every acceptance, consent record and pull "
+                "(the retry added none)"
             )
             # The idempotent retry (200) adds no entry; every other step adds its own.
             expected_entries = before + 1 + sum(s.entries for s in steps if s.expected != "200")
@@ -266,17 +285,19 @@ def run_demo(*, keep: bool = False) -> int:
             auditor = cast.client(AUDITOR)
             verified = verify_log(auditor, folder / "auditor.state")
             print(
-                f"verify: every entry rehashed, every checkpoint checked: "
-                f"{verified.entries} entries, {verified.checkpoints} checkpoint(s), "
-                f"root {verified.root_hash[:16]}…"
+                f"verify: {verified.entries} entries up to the newest checkpoint, each "
+                f"rehashed; {verified.checkpoints} checkpoint(s) checked,\n  root "
+                f"{verified.root_hash[:16]}… ({verified.entries - entries} more than above: "
+                "the reads since, audited too)"
             )
             watched = check_once(auditor, folder / "auditor.state")
             print(
-                f"watch:  the newest checkpoint is consistent with the one verified "
-                f"(tree size {watched.tree_size}, {watched.sampled} new entries sampled)"
+                f"watch:  a newer checkpoint (tree size {watched.tree_size}) is consistent "
+                f"with the one verified;\n  {watched.sampled} of the entries since sampled "
+                "and proven included"
             )
             print("\n4. Regie: what Leiden's client managers see\n")
-            print("\n".join(regie_at_work(cast, reported, now)))
+            print("\n".join(_fit(line) for line in regie_at_work(cast, reported, now)))
             print("\nall outcomes as the contract says" if ok else "\nUNEXPECTED OUTCOMES")
             return 0 if ok else 1
     finally:

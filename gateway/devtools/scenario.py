@@ -27,6 +27,8 @@ class Step:
     expected: str
     got: str = ""
     entries: int = 1  # audit entries the step adds when it goes as expected
+    why: str = ""
+    """the rule that decides the outcome, in a few words"""
 
     @property
     def ok(self) -> bool:
@@ -83,9 +85,16 @@ class _Scenario:
         )
 
     def run(
-        self, who: str, what: str, expected: str, action: Callable[[], object], entries: int = 1
+        self,
+        who: str,
+        what: str,
+        expected: str,
+        action: Callable[[], object],
+        entries: int = 1,
+        *,
+        why: str,
     ) -> None:
-        self.steps.append(_attempt(Step(who, what, expected, entries=entries), action))
+        self.steps.append(_attempt(Step(who, what, expected, entries=entries, why=why), action))
 
     def inbox_view(self) -> str:
         """What Leiden's pull shows: the sections of the folder | of the report (| a notice)."""
@@ -102,10 +111,18 @@ class _Scenario:
             self.message(PROVIDER, "progress-report", synthetic.progress_report(PROVIDER))
         )
         self.run(
-            "COA", "handover profile (blue folder)", "202", lambda: self.coa.submit(profile_token)
+            "COA",
+            "handover profile (blue folder)",
+            "202",
+            lambda: self.coa.submit(profile_token),
+            why="signed by a registered COA key and valid: stored, receipted",
         )
         self.run(
-            "COA", "the same bytes again (retry)", "200", lambda: self.coa.submit(profile_token)
+            "COA",
+            "the same bytes again (retry)",
+            "200",
+            lambda: self.coa.submit(profile_token),
+            why="same id, same bytes: the first receipt again, nothing twice",
         )
         changed = {**profile, "body": {**profile["body"], "interests": {"hobbies": ["Chess"]}}}
         self.run(
@@ -113,12 +130,14 @@ class _Scenario:
             "same message_id, other content",
             "conflict",
             lambda: self.coa.submit(self.coa.sign(changed)),
+            why="a message_id names one content, for ever",
         )
         self.run(
             "Provider",
             "progress report before any assignment",
             "not-authorised",
             lambda: self.provider.submit(report),
+            why="a provider reports only on newcomers assigned to it",
         )
         assignment = self.message(
             LEIDEN,
@@ -130,9 +149,14 @@ class _Scenario:
             "assigns the provider",
             "202",
             lambda: self.leiden.submit(self.leiden.sign(assignment)),
+            why="Leiden steers the newcomers placed with it",
         )
         self.run(
-            "Provider", "the same report, now assigned", "202", lambda: self.provider.submit(report)
+            "Provider",
+            "the same report, now assigned",
+            "202",
+            lambda: self.provider.submit(report),
+            why="assigned now: the report is taken",
         )
         declaration = self.message(
             LEIDEN,
@@ -151,6 +175,7 @@ class _Scenario:
             "202",
             lambda: self.leiden.submit(self.leiden.sign(declaration)),
             2,  # message.accepted and consent.recorded
+            why="recorded: sources, categories, purposes, period",
         )
 
         self.run(
@@ -159,6 +184,7 @@ class _Scenario:
             "education identity languages placement | attendance enrolment",
             self.inbox_view,
             2,
+            why="identity, placement, enrolment by law; the rest by the consent",
         )
         withdrawal = self.message(
             LEIDEN,
@@ -174,6 +200,7 @@ class _Scenario:
             "202",
             lambda: self.leiden.submit(self.leiden.sign(withdrawal)),
             3,  # message.accepted, consent.withdrawn, notice.delivered
+            why="consent ends now; who received data on it is told",
         )
         self.run(
             "Leiden",
@@ -181,6 +208,7 @@ class _Scenario:
             "identity placement | enrolment | told: no more attendance education languages",
             self.inbox_view,
             3,
+            why="what rested on the consent stays behind; a notice says so",
         )
 
     def refusals(self) -> None:
@@ -199,6 +227,7 @@ class _Scenario:
             "health consent without the explicit flag",
             "schema-violation",
             lambda: self.leiden.submit(self.leiden.sign(no_flag)),
+            why="health needs explicit_health_consent (AVG art. 9)",
         )
         self.run(
             "COA",
@@ -207,6 +236,7 @@ class _Scenario:
             lambda: self.coa.submit(
                 self.coa.sign(self.message(COA, "progress-report", synthetic.progress_report(COA)))
             ),
+            why="only providers send progress reports",
         )
         self.run(
             "COA",
@@ -217,6 +247,7 @@ class _Scenario:
                     self.message(COA, "handover-profile", profile["body"], recipient=UTRECHT)
                 )
             ),
+            why="the body's municipality code is not the recipient's",
         )
         self.run(
             "COA",
@@ -229,6 +260,7 @@ class _Scenario:
                     )
                 )
             ),
+            why="older than the replay window allows",
         )
         self.run(
             "Provider",
@@ -237,6 +269,7 @@ class _Scenario:
             lambda: self.provider.submit(
                 self.provider.sign(self.message(COA, "handover-profile", profile["body"]))
             ),
+            why="the sender must be the signing key's owner",
         )
         tampered = profile_token[:-4] + ("AAAA" if not profile_token.endswith("AAAA") else "BBBA")
         self.run(
@@ -244,6 +277,7 @@ class _Scenario:
             "profile with a tampered signature",
             "invalid-signature",
             lambda: self.coa.submit(tampered),
+            why="the signature does not verify over the bytes",
         )
         stranger = GatewayClient(cast.url, COA, jwk.generate(), retries=0)
         self.run(
@@ -251,6 +285,7 @@ class _Scenario:
             "signed with an unregistered key",
             "unknown-key",
             lambda: stranger.submit(stranger.sign(profile)),
+            why="the kid names no registered key",
         )
         header = envelope.b64url_encode(b'{"alg":"none","kid":"x","typ":"inburgering-message+jws"}')
         self.run(
@@ -258,6 +293,7 @@ class _Scenario:
             "alg none",
             "unsupported-header",
             lambda: self.coa.submit(header + "." + profile_token.split(".")[1] + "."),
+            why="EdDSA or ES256 only; never none",
         )
         self.run(
             "Someone",
@@ -271,6 +307,7 @@ class _Scenario:
                     headers={"Content-Type": "application/json"},
                 ).status_code
             ),
+            why="a message is a compact JWS, application/jose",
         )
         self.run(
             "Someone",
@@ -284,6 +321,7 @@ class _Scenario:
                     headers={"Content-Type": "application/jose"},
                 ).status_code
             ),
+            why="over the 256 KiB limit: refused unread",
         )
 
     def placed_elsewhere(self) -> None:
@@ -295,14 +333,16 @@ class _Scenario:
             issued_at=self.now,
         )  # fmt: skip
         self.run("COA", "profile of a newcomer placed in Utrecht", "202",
-                 lambda: self.coa.submit(self.coa.sign(placed)))  # fmt: skip
+                 lambda: self.coa.submit(self.coa.sign(placed)),
+                 why="the profile places its newcomer with Utrecht")  # fmt: skip
         assignment = synthetic.payload(
             "provider-assignment",
             synthetic.provider_assignment(PROVIDER, self.now - timedelta(minutes=1)),
             sender=LEIDEN, recipient=LEIDEN, newcomer=bilal, issued_at=self.now,
         )  # fmt: skip
         self.run("Leiden", "assigns a provider to Utrecht's newcomer", "not-authorised",
-                 lambda: self.leiden.submit(self.leiden.sign(assignment)))  # fmt: skip
+                 lambda: self.leiden.submit(self.leiden.sign(assignment)),
+                 why="only the municipality of placement steers")  # fmt: skip
 
     def revocation(self) -> None:
         """A key revoked by the operator no longer signs for COA."""
@@ -318,4 +358,5 @@ class _Scenario:
             lambda: self.coa.submit(
                 self.coa.sign(self.message(COA, "handover-profile", profile["body"]))
             ),
+            why="the operator revoked that key",
         )

@@ -28,6 +28,13 @@ def test_demo_runs_the_scenario_and_every_outcome_matches() -> None:
         assert out.returncode == 0, out.stdout + out.stderr
         assert "all outcomes as the contract says" in out.stdout
         assert "!!" not in out.stdout
+        # It fits a 100-column terminal, and every step says why its outcome is right.
+        lines = out.stdout.splitlines()
+        assert max(len(line) for line in lines) <= 100
+        part2 = out.stdout.split("2. The contract")[1].split("messages stored")[0].splitlines()
+        rows = [line for line in part2 if re.match(r"\d+ ", line)]
+        whys = [line for line in part2 if line.strip().startswith("why: ")]
+        assert len(rows) == len(whys) >= 20
         # It ends with Leiden's signals: a forecast with a newcomer behind the plan and
         # one without a plan, each with the reason a client manager reads.
         regie = out.stdout.split("4. Regie")[1]
