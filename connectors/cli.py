@@ -48,7 +48,8 @@ _receipts_option = click.option(
     "--receipts",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="receipts file (JSON Lines); default SOURCE.receipts.jsonl; kept to resume",
+    help="receipts file (JSON Lines), kept to resume; default: SOURCE's name + "
+    ".receipts.jsonl in the current folder",
 )
 _workers_option = click.option(
     "--workers", default=4, show_default=True, type=click.IntRange(1, 32), help="parallel sends"

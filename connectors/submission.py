@@ -24,22 +24,22 @@ gateway's receipts (digests and audit positions) and error codes.
 from __future__ import annotations
 
 import json
-import os
 import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from tqdm import tqdm
 
 from connectors.addressing import Municipalities
 from connectors.client import GatewayClient, TransportError
 from connectors.exportfile import Row, RowError, file_digest
+from connectors.receipts import ReceiptsFile
 from gateway.domain.schemas import Catalog, load_catalog
 from gateway.errors import (
     Conflict,
@@ -51,8 +51,6 @@ from gateway.errors import (
 )
 
 MESSAGE_NAMESPACE = uuid.UUID("6b1d0f1e-4f0e-5d8a-9c1b-1a2b3c4d5e6f")
-RESIGN_WITHIN = timedelta(days=6)
-"""Reuse a resumed run's issued_at while it is this fresh (the replay window is 7 days)"""
 
 BATCH_SIZE = 100
 """Messages per batch request: big enough to share the gateway's commit, small
@@ -111,58 +109,6 @@ class Summary:
         return out
 
 
-class ReceiptsFile:
-    """Append-only JSON Lines of outcomes; the first line describes the run."""
-
-    def __init__(self, path: Path, source_digest: str, now: datetime) -> None:
-        self.path = path
-        self.done: dict[int, str] = {}
-        header: dict[str, Any] | None = None
-        if path.exists():
-            with open(path, encoding="utf-8") as fh:
-                for line in fh:
-                    try:
-                        record = json.loads(line)
-                    except ValueError:
-                        continue  # a line half-written when the run was killed
-                    if "run" in record:
-                        header = header or record["run"]
-                    elif "receipt" in record or record.get("earlier"):
-                        self.done[record["row"]] = record["message_id"]
-        started = _parse(header["issued_at"]) if header else None
-        if started is None or now - started > RESIGN_WITHIN:
-            started = now.replace(microsecond=0)
-            header = None
-        self.issued_at = started
-        self._fh: TextIO = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
-        if header is None:
-            self.append(
-                {
-                    "run": {
-                        "issued_at": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                        "source_sha256": source_digest,
-                    }
-                }
-            )
-
-    def append(self, record: dict[str, Any]) -> None:
-        """Flushed at once, so a killed process loses nothing written (fsync on close)."""
-        self._fh.write(json.dumps(record, sort_keys=True) + "\n")
-        self._fh.flush()
-
-    def close(self) -> None:
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
-        self._fh.close()
-
-
-def _parse(value: str) -> datetime | None:
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
-    except (ValueError, AttributeError):
-        return None
-
-
 Build = Callable[[int, dict[str, Any], datetime], dict[str, Any]]
 """Turns row number and row object into a message payload (without message_id) at issued_at;
 raises RowError for a row it cannot address"""
@@ -179,15 +125,18 @@ def run(
     progress: bool | None = None,
     catalog: Catalog | None = None,
     batch_size: int = BATCH_SIZE,
+    gateway: tuple[str, list[str]] | None = None,
 ) -> Summary:
     """Send every row not receipted yet; append each outcome to the receipts file.
 
     Rows go in batches (``POST /v1/messages:batch``), ``workers`` batches at a
     time: a batch costs the gateway one transaction, where single messages
-    cost one each.
+    cost one each. ``gateway``: its URL and signing key ids, kept in the
+    receipts file and checked against it. Raises Conflict when the receipts
+    file was written for another gateway.
     """
     all_rows = list(rows)
-    receipts = ReceiptsFile(receipts_path, source_digest, datetime.now(UTC))
+    receipts = ReceiptsFile(receipts_path, source_digest, datetime.now(UTC), gateway)
     bar = tqdm(total=len(all_rows), unit="row", disable=None if progress is None else not progress)
     sender = _Sender(client_for, receipts, bar, workers, batch_size)
     sender.summary.rows = len(all_rows)
@@ -321,16 +270,19 @@ def send_file(
 ) -> Summary:
     """Send the rows of ``source`` that have no receipt yet, as the client's party.
 
-    The receipts file defaults to ``SOURCE.receipts.jsonl``, next to the export.
+    The receipts file defaults to ``<SOURCE name>.receipts.jsonl`` in the
+    current folder (not beside the export, which may be read-only or shared).
+    Raises Conflict when that file was written for another gateway.
     """
     return run(
         rows,
         make_builder(client.oin, Municipalities.fetch(client)),
         client.clone,
-        receipts or source.with_name(source.name + ".receipts.jsonl"),
+        receipts or Path.cwd() / (source.name + ".receipts.jsonl"),
         file_digest(source),
         workers=workers,
         progress=progress,
+        gateway=(client.base_url, sorted(client.gateway_keys())),
     )
 
 

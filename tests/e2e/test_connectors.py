@@ -35,7 +35,8 @@ class World:
     tmp: Path
 
     def run(self, oin: str, *args: str, timeout: float = 120) -> Any:
-        return connector(self.server.url, oin, self.keys[oin], *args, timeout=timeout)
+        """The connector as its party runs it, in a working folder of its own."""
+        return connector(self.server.url, oin, self.keys[oin], *args, timeout=timeout, cwd=self.tmp)
 
 
 @pytest.fixture
@@ -247,7 +248,7 @@ def test_bad_rows_are_named_by_row_and_field_and_do_not_stop_the_batch(world: Wo
     for row in rows:  # no value of a bad row in the output
         assert row["identity"]["family_name"] + "," not in result.stdout + result.stderr
     assert "123456789" not in result.stdout + result.stderr
-    lines = export.with_name("export.csv.receipts.jsonl").read_text().splitlines()
+    lines = (world.tmp / "export.csv.receipts.jsonl").read_text().splitlines()
     receipts = [json.loads(line) for line in lines]
     assert [r["row"] for r in receipts if r.get("error")] == [2, 4, 5]
 
@@ -302,3 +303,21 @@ def test_a_delivery_its_token_does_not_sign_is_refused_before_anything_is_kept(
         municipality.verified(leiden, changed)
     with pytest.raises(InvalidSignature):
         municipality.verified(leiden, {k: v for k, v in delivery.items() if k != "delivery_token"})
+
+
+def test_a_receipts_file_of_one_gateway_is_refused_by_another(world: World) -> None:
+    receipts = world.tmp / "coa-export.csv.receipts.jsonl"  # the default, in the working folder
+    first = world.run(demo.COA, "coa", str(SAMPLES / "coa-export.csv"))
+    assert first.returncode == 0 and receipts.exists(), first.stdout + first.stderr
+    assert not (SAMPLES / "coa-export.csv.receipts.jsonl").exists()  # never beside the sample
+    with ServerProcess(world.tmp / "other-instance", workers=1, threads=2) as other:
+        services = services_for(other.instance)
+        cast = demo.register_cast(services, other.url, datetime.now(UTC))
+        keys = write_keys(cast, world.tmp / "other-keys")
+        again = connector(other.url, demo.COA, keys[demo.COA], "coa",
+                          str(SAMPLES / "coa-export.csv"), cwd=world.tmp)  # fmt: skip
+        services.store.engine.dispose()
+    assert again.returncode == 2, again.stdout + again.stderr
+    assert f"holds receipts of gateway {world.server.url}" in again.stderr
+    assert f"this is {other.url}" in again.stderr and "--receipts a new file" in again.stderr
+    assert "skipped" not in again.stdout

@@ -1,0 +1,102 @@
+"""The receipts file of a sending run: what was sent, to which gateway, and what came back.
+
+Append-only JSON Lines, flushed per line, so a run killed at any moment
+resumes where it stopped. It holds no personal data: row numbers, message
+ids, the gateway's receipts (digests and audit positions) and error codes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TextIO
+
+from gateway.errors import Conflict
+
+RESIGN_WITHIN = timedelta(days=6)
+"""Reuse a resumed run's issued_at while it is this fresh (the replay window is 7 days)"""
+
+
+class ReceiptsFile:
+    """Append-only JSON Lines of outcomes; the first line describes the run.
+
+    The run line names the gateway (its URL and the ids of its signing keys):
+    receipts of one gateway say nothing about another, and a file written
+    for one is refused for another, or a fresh gateway would be told that
+    every row was sent.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        source_digest: str,
+        now: datetime,
+        gateway: tuple[str, list[str]] | None = None,
+    ) -> None:
+        """Raises Conflict when the file was written for another gateway."""
+        self.path = path
+        self.done: dict[int, str] = {}
+        header: dict[str, Any] | None = None
+        if path.exists():
+            with open(path, encoding="utf-8") as fh:
+                for line in fh:
+                    try:
+                        record = json.loads(line)
+                    except ValueError:
+                        continue  # a line half-written when the run was killed
+                    if "run" in record:
+                        header = header or record["run"]
+                    elif "receipt" in record or record.get("earlier"):
+                        self.done[record["row"]] = record["message_id"]
+        if header is not None and gateway is not None:
+            _same_gateway(path, header, *gateway)
+        started = _parse(header["issued_at"]) if header else None
+        if started is None or now - started > RESIGN_WITHIN:
+            started = now.replace(microsecond=0)
+            header = None
+        self.issued_at = started
+        self._fh: TextIO = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        if header is None:
+            self.append(
+                {
+                    "run": {
+                        "issued_at": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        "source_sha256": source_digest,
+                        **({"gateway": gateway[0], "gateway_kids": gateway[1]} if gateway else {}),
+                    }
+                }
+            )
+
+    def append(self, record: dict[str, Any]) -> None:
+        """Flushed at once, so a killed process loses nothing written (fsync on close)."""
+        self._fh.write(json.dumps(record, sort_keys=True) + "\n")
+        self._fh.flush()
+
+    def close(self) -> None:
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        self._fh.close()
+
+
+def _same_gateway(path: Path, header: dict[str, Any], url: str, kids: list[str]) -> None:
+    """Raises Conflict, saying what to do, when ``header`` names another gateway."""
+    was, was_kids = header.get("gateway"), header.get("gateway_kids")
+    if was is None:
+        return  # written before receipts named their gateway
+    if was.rstrip("/") == url.rstrip("/") and set(was_kids or ()) & set(kids):
+        return
+    raise Conflict(
+        f"{path} holds receipts of gateway {was} (signing key {', '.join(was_kids or ['?'])}); "
+        f"this is {url} (signing key {', '.join(kids) or '?'}), which they say nothing about. "
+        "Give --receipts a new file to send every row to this gateway, or the URL of the "
+        "gateway that file belongs to"
+    )
+
+
+def _parse(value: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+    except (ValueError, AttributeError):
+        return None
