@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +30,25 @@ TRANSIENT = (
 )
 """Connection refused or reset, no answer in time, an answer cut off: every request we
 send is safe to repeat (submission and ack are idempotent, reads change nothing)."""
+
+
+def cause_of(error: Exception, timeout: float) -> str:
+    """What went wrong on the wire, in the words an operator checks first."""
+    text = str(error)
+    if isinstance(error, requests.exceptions.SSLError):
+        return "TLS failed (does the gateway speak http:// there, or is its certificate untrusted?)"
+    if isinstance(error, requests.Timeout):
+        return f"no answer within {timeout:g} s"
+    if isinstance(error, requests.exceptions.ChunkedEncodingError):
+        return "the answer was cut off"
+    if any(s in text for s in ("Name or service not known", "Temporary failure in name resolution",
+                               "nodename nor servname", "No address associated")):  # fmt: skip
+        return "host name not resolved"
+    if "Connection refused" in text:
+        return "connection refused (is the gateway running, on that port?)"
+    if "Connection reset" in text or "RemoteDisconnected" in text:
+        return "connection closed by the other side (is that the gateway, and is it http?)"
+    return "connection failed"
 
 
 class TransportError(GatewayError):
@@ -55,20 +75,24 @@ class GatewayClient:
         timeout: tuple[float, float] = (3.0, 30.0),
         retries: int = 4,
         session: requests.Session | None = None,
+        on_retry: Callable[[str], None] | None = None,
     ) -> None:
+        """``on_retry``: told, in words, each time a request is tried again."""
         self.base_url = base_url.rstrip("/")
         self.oin = oin
         self.key = key
         self.timeout = timeout
         self.retries = retries
+        self.on_retry = on_retry
         self.session = session or requests.Session()
         self._gateway_keys: dict[str, jwk.Key] | None = None
 
     def clone(self) -> GatewayClient:
         """The same party with its own HTTP session, for another thread."""
         return GatewayClient(
-            self.base_url, self.oin, self.key, timeout=self.timeout, retries=self.retries
-        )
+            self.base_url, self.oin, self.key, timeout=self.timeout, retries=self.retries,
+            on_retry=self.on_retry,
+        )  # fmt: skip
 
     # -- signing ---------------------------------------------------------------
 
@@ -107,9 +131,18 @@ class GatewayClient:
                 response = self.session.request(
                     method, self.base_url + path, timeout=self.timeout, headers=headers, **kwargs
                 )
-            except TRANSIENT:
+            except TRANSIENT as error:
+                cause = cause_of(error, max(self.timeout))
                 if attempt == self.retries:
-                    raise TransportError("gateway unreachable") from None
+                    raise TransportError(
+                        f"gateway {self.base_url} unreachable: {cause} (after {attempt + 1} "
+                        f"attempt{'s' if attempt else ''}); check --url (GATEWAY_URL)"
+                    ) from None
+                if self.on_retry is not None:
+                    self.on_retry(
+                        f"gateway {self.base_url}: {cause}; trying again in {delay:.1f} s "
+                        f"({attempt + 1} of {self.retries + 1})"
+                    )
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 continue

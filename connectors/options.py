@@ -9,6 +9,9 @@ Imports no Flask.
 from __future__ import annotations
 
 import functools
+import os
+import re
+import stat
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -25,15 +28,20 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def party_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """--url, --oin, --key and --retries on a command, handed to it as one ``client``."""
+    """--url, --oin, --key and --retries on a command, handed to it as one ``client``.
+
+    Each may come from the environment instead (``--help`` names the
+    variable). The OIN is checked here, before anything is sent; the key
+    file must hold a private JWK, and one others may read is warned about.
+    """
     decorators = [
-        click.option("--url", envvar="GATEWAY_URL", required=True, help="gateway base URL"),
-        click.option("--oin", envvar="GATEWAY_OIN", required=True, help="your party's OIN"),
+        click.option("--url", envvar="GATEWAY_URL", show_envvar=True, help="gateway base URL"),
+        click.option("--oin", envvar="GATEWAY_OIN", show_envvar=True, help="your party's OIN"),
         click.option(
             "--key",
             "key_path",
             envvar="GATEWAY_KEY",
-            required=True,
+            show_envvar=True,
             type=click.Path(exists=True, dir_okay=False),
             help="your party's private JWK (mode 0600)",
         ),
@@ -47,14 +55,52 @@ def party_options(func: Callable[..., Any]) -> Callable[..., Any]:
     ]
 
     @functools.wraps(func)
-    def with_client(*args: Any, url: str, oin: str, key_path: str, retries: int, **kw: Any) -> Any:
-        key = jwk.load_jwk_file(key_path, private=True)
-        return func(*args, client=GatewayClient(url, oin, key, retries=retries), **kw)
+    def with_client(
+        *args: Any, url: str | None, oin: str | None, key_path: str | None, retries: int, **kw: Any
+    ) -> Any:
+        for value, option, variable in ((url, "--url", "GATEWAY_URL"),
+                                        (oin, "--oin", "GATEWAY_OIN"),
+                                        (key_path, "--key", "GATEWAY_KEY")):  # fmt: skip
+            if not value:
+                raise click.UsageError(f"give {option} or set {variable}")
+        assert url and oin and key_path
+        if not _OIN.fullmatch(oin):
+            raise click.BadParameter(
+                f"an OIN is 20 digits; this is {len(oin)} characters", param_hint="--oin"
+            )
+        key = _private_key(key_path)
+        return func(*args, client=GatewayClient(url, oin, key, retries=retries,
+                                                on_retry=_tell), **kw)  # fmt: skip
 
     command: Callable[..., Any] = with_client
     for decorator in reversed(decorators):
         command = decorator(command)
     return command
+
+
+_OIN = re.compile(r"[0-9]{20}")
+
+
+def _private_key(path: str) -> jwk.Key:
+    """The party's private key from ``path``. Raises click.BadParameter naming the file."""
+    try:
+        key = jwk.load_jwk_file(path, private=True)
+    except GatewayError as error:
+        why = error.detail
+        if why == "private JWK expected":
+            why = "holds a public JWK; give your party's private JWK (gateway keys generate)"
+        raise click.BadParameter(f"{path}: {why}", param_hint="--key") from None
+    except ValueError:
+        raise click.BadParameter(f"{path}: not a JWK (JSON)", param_hint="--key") from None
+    mode = stat.S_IMODE(os.stat(path).st_mode)
+    if mode & 0o077:
+        click.echo(f"warning: {path} may be read by others (mode {mode:04o}); chmod 600 {path}",
+                   err=True)  # fmt: skip
+    return key
+
+
+def _tell(what: str) -> None:
+    click.echo(what, err=True)
 
 
 def parse_time(value: str | None) -> datetime | None:

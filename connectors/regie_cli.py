@@ -86,9 +86,7 @@ def table(rows: list[dict[str, Any]], show_all: bool) -> str:
     type=click.Path(file_okay=False, path_type=Path),
     help="a new (or empty) folder for the request files and manifest.json",
 )
-@click.option(
-    "--doel", envvar="GATEWAY_DUO_OIN", required=True, help="DUO's OIN (env GATEWAY_DUO_OIN)"
-)
+@click.option("--doel", envvar="GATEWAY_DUO_OIN", show_envvar=True, required=True, help="DUO's OIN")
 @party_options
 def duo_export(out: Path, doel: str, client: GatewayClient) -> None:
     """Write DUO's PIP and GevolgdeUren requests for your newcomers with a BSN.

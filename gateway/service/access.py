@@ -8,6 +8,7 @@ this is ``403 not-authorised``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from datetime import datetime
 
@@ -15,6 +16,9 @@ from gateway.domain.parties import Party
 from gateway.domain.wire import bearer, envelope, jwk
 from gateway.errors import GatewayError, NotAuthorised, ServiceUnavailable, Unauthenticated
 from gateway.service.ports import RegistryPort
+
+_KID = re.compile(r"[A-Za-z0-9_-]{43}")
+"""a key id as the gateway makes them: the JWK thumbprint, base64url"""
 
 
 def authenticate(
@@ -32,7 +36,12 @@ def authenticate(
     try:
         signer = registry.find_signer(unverified.header.kid)
         if signer is None or not signer[0].is_valid_at(now):
-            raise Unauthenticated("unknown key or key not valid")
+            kid = unverified.header.kid
+            named = f"key {kid}" if _KID.fullmatch(kid) else "the key"
+            raise Unauthenticated(
+                f"{named} is not registered here, or not valid now (revoked, or outside its "
+                "validity): ask the gateway's operator which keys are registered for your OIN"
+            )
         record, party = signer
         verified = envelope.verify(
             unverified, jwk.import_registered(record.kid, record.jwk), kid=record.kid

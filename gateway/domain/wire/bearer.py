@@ -44,6 +44,9 @@ def token_from_header(value: str | None) -> bytes:
     return match.group(1).encode("ascii")
 
 
+_OIN = re.compile(r"[0-9]{20}")
+
+
 def parse(token: bytes) -> envelope.UnverifiedJWS:
     """The profile gate for assertions. Raises Unauthenticated for anything else."""
     try:
@@ -63,7 +66,11 @@ def check_claims(verified: envelope.VerifiedJWS, key_owner: str, now: datetime) 
         raise Unauthenticated("assertion claims must be exactly iss, aud, iat, exp, jti")
     iss, aud, iat, exp, jti = (claims[k] for k in ("iss", "aud", "iat", "exp", "jti"))
     if iss != key_owner:
-        raise Unauthenticated("iss is not the key's owner")
+        named = f"iss {iss}" if isinstance(iss, str) and _OIN.fullmatch(iss) else "iss"
+        raise Unauthenticated(
+            f"{named} is not the owner of the signing key: sign with the key registered for "
+            "your OIN, or give the OIN this key was registered for"
+        )
     if aud != AUDIENCE:
         raise Unauthenticated("wrong audience")
     if not all(isinstance(t, int) and not isinstance(t, bool) for t in (iat, exp)):
