@@ -36,5 +36,7 @@ class Municipalities:
             raise RowError(number, field, "not an OIN (20 digits) or a CBS code (GM + 4 digits)")
         oin = self.by_code.get(value) if CBS_CODE.match(value) else value
         if oin is None or oin not in self.oins:
-            raise RowError(number, field, "no municipality registered at the gateway by this")
+            raise RowError(
+                number, field, "no municipality with this code or OIN is registered at the gateway"
+            )
         return oin

@@ -40,11 +40,15 @@ class RowError(GatewayError):
     code = "bad-row"
     title = "Row cannot be sent"
 
-    def __init__(self, row: int, field: str, reason: str) -> None:
+    def __init__(
+        self, row: int, field: str, reason: str, more: list[tuple[str, str]] | None = None
+    ) -> None:
+        """``more``: further (field, rule) problems of the same row, each said too."""
         super().__init__(f"row {row}: {field}: {reason}")
         self.row = row
         self.field = field
         self.reason = reason
+        self.problems = [(field, reason), *(more or [])]
 
 
 class ExportFileError(GatewayError):
@@ -57,9 +61,11 @@ class ExportFileError(GatewayError):
 @dataclass(frozen=True)
 class Row:
     number: int
-    """1-based data row number (the CSV header is not counted), as people count rows"""
+    """1-based data row number (the CSV header is not counted): the key of the receipts"""
     data: dict[str, Any] | None
     error: RowError | None = None
+    line: int = 0
+    """where a person finds it: the spreadsheet's row (the header is 1), the file's line"""
 
 
 def body_schema(type_: str, version: int = 1) -> dict[str, Any]:
@@ -91,14 +97,15 @@ def read_rows(path: Path, schema: Mapping[str, Any]) -> Iterator[Row]:
 def _jsonl_rows(path: Path) -> Iterator[Row]:
     with open(path, "rb") as fh:
         number = 0
-        for line in fh:
+        for at, line in enumerate(fh, 1):
             if not line.strip():
                 continue
             number += 1
             try:
-                yield Row(number, strictjson.loads_object(line))
+                yield Row(number, strictjson.loads_object(line), line=at)
             except GatewayError:
-                yield Row(number, None, RowError(number, "(line)", "not a strict JSON object"))
+                error = RowError(number, "(line)", "not a strict JSON object")
+                yield Row(number, None, error, line=at)
 
 
 def _csv_rows(path: Path, schema: Mapping[str, Any]) -> Iterator[Row]:
@@ -113,9 +120,9 @@ def _csv_rows(path: Path, schema: Mapping[str, Any]) -> Iterator[Row]:
             if not any(cell.strip() for cell in cells):
                 continue
             try:
-                yield Row(number, _row_object(number, header, columns, cells))
+                yield Row(number, _row_object(number, header, columns, cells), line=number + 1)
             except RowError as error:
-                yield Row(number, None, error)
+                yield Row(number, None, error, line=number + 1)
 
 
 @dataclass(frozen=True)

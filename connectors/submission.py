@@ -83,6 +83,8 @@ class Summary:
     failures: list[dict[str, Any]] = field(default_factory=list)
     stopped: str | None = None
     """why the run stopped early (it can be resumed), or None when it went through"""
+    line_of: dict[int, int] = field(default_factory=dict)
+    """row number → where a person finds the row (spreadsheet row, file line)"""
 
     @property
     def failed(self) -> int:
@@ -100,8 +102,12 @@ class Summary:
         out = [f"rows: {self.rows}"]
         out += [f"  {names.get(k, k)}: {v}" for k, v in sorted(self.outcomes.items())]
         for failure in self.failures[:50]:
-            where = f" {failure['field']}" if failure.get("field") else ""
-            out.append(f"  row {failure['row']}:{where} {failure['code']}: {failure['detail']}")
+            at = f"line {failure['line']}" if failure.get("line") else f"row {failure['row']}"
+            problems = failure.get("problems") or [(failure.get("field"), failure["detail"])]
+            for where_field, rule in problems:
+                where = f" {where_field}:" if where_field else ""
+                out.append(f"  {at}:{where} {rule}" + ("" if failure["code"] == "bad-row"
+                                                        else f" ({failure['code']})"))  # fmt: skip
         if len(self.failures) > 50:
             out.append(f"  … and {len(self.failures) - 50} more in the receipts file")
         if self.stopped:
@@ -140,6 +146,7 @@ def run(
     bar = tqdm(total=len(all_rows), unit="row", disable=None if progress is None else not progress)
     sender = _Sender(client_for, receipts, bar, workers, batch_size)
     sender.summary.rows = len(all_rows)
+    sender.summary.line_of = {row.number: row.line for row in all_rows if row.line}
     try:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             sender.send_all(all_rows, build, catalog or load_catalog(), pool)
@@ -302,15 +309,21 @@ def _prepare(
     except RowError as error:
         return error
     except SchemaViolation as violation:
-        first = violation.errors[0] if violation.errors else {"pointer": "", "keyword": ""}
-        pointer = first["pointer"].removeprefix("/body")
-        others = f" (and {len(violation.errors) - 1} more)" if len(violation.errors) > 1 else ""
-        return RowError(
-            row.number,
-            ".".join(p for p in pointer.split("/") if p) or "(row)",
-            f"fails the schema ({first['keyword']}){others}",
-        )
+        problems = schema_problems(violation)
+        (field, rule), *more = problems or [("(row)", "does not fit the schema")]
+        return RowError(row.number, field, rule, more)
     return payload
+
+
+def schema_problems(violation: SchemaViolation) -> list[tuple[str, str]]:
+    """Each (field, rule in words) of a schema violation, once; never a value."""
+    found: dict[tuple[str, str], None] = {}
+    for error in violation.errors:
+        pointer = str(error.get("pointer", "")).removeprefix("/body")
+        field = ".".join(p for p in pointer.split("/") if p) or "(row)"
+        rule = str(error.get("rule") or f"fails the schema ({error.get('keyword', '')})")
+        found[(field, rule)] = None
+    return list(found)
 
 
 def _fail(
@@ -323,13 +336,16 @@ def _fail(
     local = isinstance(error, RowError)
     failure: dict[str, Any] = {
         "row": number,
+        "line": summary.line_of.get(number),
         "code": error.code,
         "detail": error.reason if isinstance(error, RowError) else error.detail,
     }
     if isinstance(error, RowError):
         failure["field"] = error.field
+        failure["problems"] = error.problems
     elif isinstance(error, SchemaViolation):
         failure["field"] = ", ".join(e["pointer"] for e in error.errors[:5])
+        failure["problems"] = schema_problems(error)
     summary.failures.append(failure)
     summary.outcomes["bad-row" if local else "refused"] += 1
     receipts.append({**failure, "message_id": message_id, "error": True})

@@ -107,10 +107,59 @@ def _raise_errors(validator: Any, instance: Any, prefix: tuple[str, ...]) -> Non
     errors = []
     for error in validator.iter_errors(instance):
         keyword = str(error.schema_path[-1]) if error.schema_path else ""
-        errors.append({"pointer": pointer((*prefix, *error.instance_path)), "keyword": keyword})
+        found = {"pointer": pointer((*prefix, *error.instance_path)), "keyword": keyword}
+        if rule := rule_in_words(error.kind):
+            found["rule"] = rule
+        errors.append(found)
         if len(errors) >= MAX_ERRORS:
             break
     raise SchemaViolation(errors)
+
+
+_FORMATS = {
+    "bsn": "a BSN of 9 digits that passes the 11-test",
+    "date": "a date as YYYY-MM-DD",
+    "date-time": "a time as RFC 3339 in UTC, e.g. 2026-11-23T10:00:00Z",
+}
+_PATTERNS = {
+    "^[0-9]{4}-[0-9]{2}-[0-9]{2}$": "a date as YYYY-MM-DD",
+    "^GM[0-9]{4}$": "a CBS municipality code: GM and 4 digits",
+    "^[0-9]{10}$": "10 digits (a V-nummer)",
+    "^[0-9]{9}$": "9 digits (a BSN)",
+    "^[0-9]{20}$": "20 digits (an OIN)",
+    "^[A-Z]{3}$": "3 capital letters (an ISO 3166 country code)",
+    "^[a-z]{2,3}$": "2 or 3 small letters (an ISO 639 language code)",
+    "^[0-9a-f]{64}$": "64 hex digits (a SHA-256)",
+}
+
+
+def rule_in_words(kind: Any) -> str | None:
+    """The rule a value broke, in words, from the schema's side only (never the value).
+
+    ``kind``: a jsonschema-rs error kind. None for a kind without words here,
+    where the keyword alone must do.
+    """
+    name = type(kind).__name__
+    if name == "Required":
+        return f"{kind.property} is required"
+    if name == "Format":
+        return _FORMATS.get(kind.format, f"format {kind.format}")
+    if name == "Pattern":
+        return _PATTERNS.get(kind.pattern, f"must match {kind.pattern}")
+    if name == "Enum":
+        options = [str(o) for o in kind.options]
+        return "one of " + ", ".join(options) if len(options) <= 8 else "one of the listed codes"
+    if name in ("Minimum", "Maximum", "MinLength", "MaxLength", "MinItems", "MaxItems"):
+        words = {"Minimum": "at least", "Maximum": "at most", "MinLength": "at least",
+                 "MaxLength": "at most", "MinItems": "at least", "MaxItems": "at most"}  # fmt: skip
+        unit = {"MinLength": " characters", "MaxLength": " characters",
+                "MinItems": " items", "MaxItems": " items"}.get(name, "")  # fmt: skip
+        return f"{words[name]} {kind.limit}{unit}"
+    if name == "Type":
+        return "of type " + " or ".join(str(t) for t in getattr(kind, "types", []) or ["?"])
+    if name == "AdditionalProperties":
+        return "no members beyond the schema's"  # their names are the sender's, not said back
+    return None
 
 
 def build_validator(schema: dict[str, Any]) -> Any:

@@ -50,6 +50,10 @@ class Directory(Schema):
 class SchemaError(Schema):
     pointer = fields.String(required=True)
     keyword = fields.String(required=True)
+    rule = fields.String(
+        metadata={"description": "the rule in words, from the schema's side (never the value)",
+                  "example": "a date as YYYY-MM-DD"}
+    )  # fmt: skip
 
 
 class Problem(Schema):

@@ -132,7 +132,9 @@ def test_the_whole_scenario_through_the_connectors(world: World) -> None:
     assert sent.returncode == 1, sent.stdout + sent.stderr
     assert "accepted (202): 2" in sent.stdout
     assert "refused by the gateway: 18" in sent.stdout
-    assert "row 3: not-authorised" in sent.stdout
+    assert "line 4: no provider assignment in force for this newcomer (not-authorised)" in (
+        sent.stdout
+    )  # data row 3, below the header
     assert _messages_of(world.services, "progress-report") == 2
 
     # Leiden pulls into a folder: its profiles and both reports, each verified and acked.
@@ -231,10 +233,13 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_bad_rows_are_named_by_row_and_field_and_do_not_stop_the_batch(world: World) -> None:
+def test_bad_rows_are_named_by_line_field_and_rule_and_do_not_stop_the_batch(
+    world: World,
+) -> None:
     rows = [json.loads(line) for line in (SAMPLES / "coa-export.jsonl").read_text().splitlines()]
     rows = rows[:6]
     rows[1]["identity"]["bsn"] = "123456789"  # fails the 11-test
+    rows[1]["identity"]["birth_date"] = "30-08-1976"  # and a second problem in the same row
     rows[3]["placement"]["municipality_code"] = "GM9999"  # no such municipality registered
     del rows[4]["identity"]["birth_date"]
     export = world.tmp / "export.csv"
@@ -242,9 +247,15 @@ def test_bad_rows_are_named_by_row_and_field_and_do_not_stop_the_batch(world: Wo
     result = world.run(demo.COA, "coa", str(export))
     assert result.returncode == 1
     assert "accepted (202): 3" in result.stdout
-    assert "row 2: identity.bsn bad-row: fails the schema (format)" in result.stdout
-    assert "row 4: placement.municipality_code bad-row:" in result.stdout
-    assert "row 5: identity bad-row: fails the schema (required)" in result.stdout
+    # Lines as a spreadsheet shows them (the header is line 1), every problem in words.
+    assert "line 3: identity.bsn: a BSN of 9 digits that passes the 11-test" in result.stdout
+    assert "line 3: identity.birth_date: a date as YYYY-MM-DD" in result.stdout
+    assert (
+        "line 5: placement.municipality_code: no municipality with this code or OIN is "
+        "registered at the gateway" in result.stdout
+    )
+    assert "line 6: identity: birth_date is required" in result.stdout
+    assert "30-08-1976" not in result.stdout + result.stderr
     for row in rows:  # no value of a bad row in the output
         assert row["identity"]["family_name"] + "," not in result.stdout + result.stderr
     assert "123456789" not in result.stdout + result.stderr

@@ -127,7 +127,7 @@ def test_the_message_id_follows_the_content_not_the_time() -> None:
 
 
 def test_an_unknown_municipality_code_is_a_row_error() -> None:
-    with pytest.raises(RowError, match="no municipality registered"):
+    with pytest.raises(RowError, match="no municipality with this code or OIN is registered"):
         MUNICIPALITIES.oin(3, "placement.municipality_code", "GM9999")
     with pytest.raises(RowError, match="not an OIN"):
         MUNICIPALITIES.oin(3, "recipient", "Leiden")
