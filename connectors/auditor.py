@@ -202,6 +202,8 @@ class Watched:
     root_hash: str
     new_entries: int
     sampled: int
+    first: bool = False
+    """no checkpoint was verified before: nothing to compare this one with"""
 
 
 def check_once(client: GatewayClient, state_path: Path, samples: int = 8) -> Watched:
@@ -256,7 +258,7 @@ def check_once(client: GatewayClient, state_path: Path, samples: int = 8) -> Wat
             "verified_at": datetime.now(UTC).isoformat(timespec="seconds"),
         },
     )
-    return Watched(point.tree_size, point.root_hash, len(new), len(chosen))
+    return Watched(point.tree_size, point.root_hash, len(new), len(chosen), first=state is None)
 
 
 def _check_inclusion(client: GatewayClient, index: int, point: checkpoints.Checkpoint) -> None:

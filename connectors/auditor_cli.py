@@ -33,6 +33,7 @@ _state_option = click.option(
 @_state_option
 @click.option("--interval", default=60.0, show_default=True, type=click.FloatRange(1, 86400))
 @click.option("--rounds", default=None, type=click.IntRange(1), help="stop after N rounds")
+@click.option("--once", is_flag=True, help="one round, then stop (the same as --rounds 1)")
 @click.option(
     "--samples",
     default=8,
@@ -45,6 +46,7 @@ def auditor_watch(
     state_path: Path,
     interval: float,
     rounds: int | None,
+    once: bool,
     samples: int,
     client: GatewayClient,
 ) -> None:
@@ -52,9 +54,20 @@ def auditor_watch(
     from connectors.auditor import Watched, watch
     from connectors.leaves import LogMismatch
 
+    if once:
+        rounds = 1
+
     def report(seen: Watched) -> None:
+        at = f"{datetime.now(UTC):%H:%M:%S}"
+        if seen.first:
+            click.echo(
+                f"{at} first checkpoint, signature good: tree size {seen.tree_size}, root "
+                f"{seen.root_hash[:16]}…; nothing to compare it with yet (kept in "
+                f"{state_path}; `gateway connect auditor verify` checks the whole log)"
+            )
+            return
         click.echo(
-            f"{datetime.now(UTC):%H:%M:%S} consistent: tree size {seen.tree_size} "
+            f"{at} consistent: tree size {seen.tree_size} "
             f"(+{seen.new_entries}, {seen.sampled} sampled), root {seen.root_hash[:16]}…"
         )
 

@@ -31,6 +31,7 @@ from connectors.options import (
     subject_options,
     unreachable,
 )
+from connectors.records_cli import consents
 from connectors.regie_cli import duo_export, signals
 
 
@@ -126,6 +127,7 @@ def municipality() -> None:
     your newcomers' signals; write DUO's requests."""
 
 
+municipality.add_command(consents)
 municipality.add_command(signals)
 municipality.add_command(duo_export)
 
@@ -318,28 +320,45 @@ def municipality_withdraw(
 
 
 @municipality.command("assign")
-@click.option("--provider", "provider_oin", required=True, help="the provider's OIN")
+@click.option("--provider", "provider_oin", default=None, help="the provider's OIN")
 @click.option(
     "--route",
     type=click.Choice(["b1-route", "onderwijsroute", "z-route"]),
-    required=True,
+    default=None,
 )
 @click.option("--from", "valid_from", default=None, help="RFC 3339 (default now)")
 @click.option("--until", "valid_until", default=None, help="RFC 3339 (default open)")
-@subject_options
+@click.option(
+    "--file",
+    "assignments_csv",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="or: a CSV of many (v_number, bsn, provider, route, valid_from, valid_until)",
+)
+@click.option("--v-number", default=None, help="the newcomer's V-nummer")
+@click.option("--bsn", default=None, help="the newcomer's BSN, if known")
 @party_options
 def municipality_assign(
-    provider_oin: str,
-    route: str,
+    provider_oin: str | None,
+    route: str | None,
     valid_from: str | None,
     valid_until: str | None,
-    v_number: str,
+    assignments_csv: Path | None,
+    v_number: str | None,
     bsn: str | None,
     client: GatewayClient,
 ) -> None:
-    """Assign a newcomer to a provider, so its progress reports may come in."""
+    """Assign a newcomer to a provider, so its progress reports may come in; with
+    --file, many from a CSV (exit 1 when some rows were refused)."""
     from connectors import municipality as m
+    from connectors.records_cli import assign_file
 
+    if assignments_csv is not None:
+        if v_number or provider_oin or route:
+            raise click.UsageError("give either --file, or --v-number with --provider and --route")
+        sys.exit(1 if assign_file(client, assignments_csv) else 0)
+    if not (v_number and provider_oin and route):
+        raise click.UsageError("give --v-number, --provider and --route (or --file)")
     assignment_id, submitted = m.assign(
         client,
         provider_oin,

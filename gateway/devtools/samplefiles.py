@@ -22,6 +22,7 @@ REPORTS = 20
 """the first REPORTS newcomers placed in Leiden get a progress report"""
 PLACES = ("GM0546", "GM0344")  # Leiden, Utrecht: the demo's municipalities
 LEIDEN = "GM0546"
+PROVIDER = "00000001820029336000"  # the demo's provider
 
 
 def newcomers() -> list[tuple[synthetic.Newcomer, str, dict[str, Any]]]:
@@ -59,7 +60,12 @@ def sample_files() -> dict[str, bytes]:
         "explained_in_language": "ar",
         "interpreter_used": True,
     }
+    unassigned = [person for person, place, _ in people if place == LEIDEN][REPORTS : REPORTS + 5]
+    assignments = "v_number,bsn,provider,route,valid_from,valid_until\n" + "".join(
+        f"{p.v_number},{p.bsn},{PROVIDER},b1-route,2026-11-01T00:00:00Z,\n" for p in unassigned
+    )
     return {
+        "assignments.csv": assignments.encode(),
         "coa-export.csv": exportfile.csv_text(profiles).encode(),
         "coa-export.jsonl": exportfile.jsonl_text(profiles).encode(),
         "progress-reports.csv": exportfile.csv_text(reports).encode(),

@@ -170,6 +170,10 @@ def test_the_whole_scenario_through_the_connectors(world: World) -> None:
         "/v1/consents", v_number=reported[0]["v_number"]
     )["consents"]
     assert [r["kind"] for r in records] == ["withdrawal", "declaration"]
+    listed = world.run(demo.LEIDEN, "municipality", "consents", "--v-number",
+                       reported[0]["v_number"])  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.startswith(f"{declaration_id}  from ") and "withdrawn " in listed.stdout
     raw = world.services.store.read_message(records[1]["message_id"])
     body = json.loads(envelope.b64url_decode(raw.decode().split(".")[1]))["body"]
     assert body["evidence_sha256"] == _sha256(SAMPLES / "consent-form-scan.txt")
@@ -216,13 +220,18 @@ def test_the_whole_scenario_through_the_connectors(world: World) -> None:
     assert "line 2: plan " in many.stdout and "line 3: plan " in many.stdout  # as a sheet shows
     assert "plans: 2 recorded, 0 refused" in many.stdout
 
+    # A first watch, with nothing remembered, says it has nothing to compare with yet.
+    fresh = world.run(demo.AUDITOR, "auditor", "watch", "--state", str(world.tmp / "new.state"),
+                      "--once")  # fmt: skip
+    assert fresh.returncode == 0, fresh.stderr
+    assert "first checkpoint, signature good" in fresh.stdout
+    assert "nothing to compare it with yet" in fresh.stdout and "consistent" not in fresh.stdout
+
     # The auditor verifies the whole log, then watches it grow.
     state = world.tmp / "auditor.state"
     verified = world.run(demo.AUDITOR, "auditor", "verify", "--state", str(state))
     assert verified.returncode == 0, verified.stderr
-    watched = world.run(
-        demo.AUDITOR, "auditor", "watch", "--state", str(state), "--rounds", "1", "--interval", "1"
-    )
+    watched = world.run(demo.AUDITOR, "auditor", "watch", "--state", str(state), "--once")
     assert watched.returncode == 0, watched.stderr
     assert "consistent: tree size" in watched.stdout
 
@@ -332,3 +341,32 @@ def test_a_receipts_file_of_one_gateway_is_refused_by_another(world: World) -> N
     assert f"holds receipts of gateway {world.server.url}" in again.stderr
     assert f"this is {other.url}" in again.stderr and "--receipts a new file" in again.stderr
     assert "skipped" not in again.stdout
+
+
+def test_assign_takes_a_csv_and_names_each_refused_line(world: World) -> None:
+    sent = world.run(demo.COA, "coa", str(SAMPLES / "coa-export.csv"))
+    assert sent.returncode == 0, sent.stdout + sent.stderr
+    many = world.run(demo.LEIDEN, "municipality", "assign", "--file",
+                     str(SAMPLES / "assignments.csv"))  # fmt: skip
+    assert many.returncode == 0, many.stdout + many.stderr
+    assert (
+        "line 2: assignment " in many.stdout and "assignments: 5 recorded, 0 refused" in many.stdout
+    )
+    rows = (SAMPLES / "assignments.csv").read_text().splitlines()
+    in_utrecht = next(p for p, place, _ in samplefiles.newcomers() if place != samplefiles.LEIDEN)
+    bad = world.tmp / "bad-assignments.csv"
+    bad.write_text(
+        "\n".join(
+            [
+                rows[0],
+                rows[1].replace("b1-route", "fast-route"),
+                f"{in_utrecht.v_number},,{demo.PROVIDER},b1-route,,",
+                rows[2],
+            ]
+        )
+    )
+    mixed = world.run(demo.LEIDEN, "municipality", "assign", "--file", str(bad))
+    assert mixed.returncode == 1, mixed.stdout + mixed.stderr
+    assert "line 2: refused: schema-violation:" in mixed.stdout
+    assert "line 3: refused: not-authorised:" in mixed.stdout
+    assert "line 4: assignment " in mixed.stdout and "1 recorded, 2 refused" in mixed.stdout
