@@ -92,7 +92,10 @@ def run(*, host: str, port: int, workers: int, threads: int) -> None:
     settings = config.from_env()
     check_port(host, port)
     prepare(settings)
-    print(introduction(settings, host, port, workers, threads), flush=True)
+    try:
+        print(introduction(settings, host, port, workers, threads), flush=True)
+    except OSError:
+        pass  # an unwritable stdout (a full disk under the log) never stops the server
     _Gunicorn(
         {
             "bind": f"{host}:{port}",

@@ -117,7 +117,7 @@ class AuditLogStore:
     def entries_raw(self, start: int, end: int) -> list[tuple[int, bytes, str]]:
         """(index, canonical bytes, leaf hash) of entries [start, end), served as they are."""
         with engine.read(self.engine) as conn:
-            rows = conn.execute(_RAW_ENTRIES, {"start": start, "end": end}).tuples().all()
+            rows = conn.execute(_RAW_ENTRIES, {"start": start, "end": end}).all()
         return [(idx, bytes(entry), leaf) for idx, entry, leaf in rows]
 
     def subject_entries(self, subject: str) -> list[dict[str, Any]]:

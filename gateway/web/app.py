@@ -20,8 +20,8 @@ from gateway import logs
 from gateway.domain.audit import events
 from gateway.service.checkpointer import Checkpointer
 from gateway.service.services import Services
+from gateway.web import apidoc, consents, directory, http, inbox, messages, meta, problems, regie
 from gateway.web import audit as audit_api
-from gateway.web import consents, directory, inbox, messages, meta, problems, regie
 
 log = logs.get("gateway.http")
 
@@ -49,7 +49,7 @@ def create_app(services: Services, test_config: Mapping[str, Any] | None = None)
     if app.config.get("CHECKPOINT_THREAD", True):
         checkpointer.start()
 
-    api = Api(
+    api = _Api(
         app,
         spec_kwargs={
             "info": {
@@ -58,6 +58,7 @@ def create_app(services: Services, test_config: Mapping[str, Any] | None = None)
             }
         },
     )
+    api.spec.components.security_scheme(apidoc.BEARER, apidoc.BEARER_SCHEME)
     api.register_blueprint(meta.blp)
     api.register_blueprint(messages.blp)
     api.register_blueprint(audit_api.blp)
@@ -72,11 +73,20 @@ def create_app(services: Services, test_config: Mapping[str, Any] | None = None)
     return app
 
 
+class _Api(Api):  # type: ignore[misc]
+    """flask-smorest's Api without its default error response: the gateway answers every
+    error as a problem document, which each operation declares."""
+
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+
 def _start() -> None:
     g.started = time.perf_counter()
     g.trace_id = events.trace_id_from(request.headers.get("traceparent"))
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(trace_id=g.trace_id)
+    if request.endpoint in apidoc.QUERY_NAMES:
+        http.check_query(apidoc.QUERY_NAMES[request.endpoint])
 
 
 def _finish(response: Response) -> Response:

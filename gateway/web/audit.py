@@ -16,7 +16,15 @@ from flask_smorest import Blueprint
 from gateway.errors import BadRequest
 from gateway.service import auditing
 from gateway.service.auditing import PAGE
-from gateway.web import http, problems
+from gateway.web import apidoc, http
+from gateway.web.readings import (
+    CheckpointList,
+    CheckpointResponse,
+    ConsistencyProof,
+    Entries,
+    InclusionProof,
+    SubjectEntries,
+)
 
 blp = Blueprint("audit", __name__, url_prefix="/v1/audit", description="Tamper-evident audit log")
 
@@ -33,7 +41,15 @@ READ_PROBLEMS = {
     summary="The newest signed checkpoint (signed anew if the log grew); "
     "Accept: text/plain gives the C2SP signed note"
 )
-@problems.documented(blp, READ_PROBLEMS)
+@apidoc.operation(
+    blp,
+    "getCheckpoint",
+    ok=200,
+    schema=CheckpointResponse,
+    description="The newest checkpoint",
+    problem_codes=READ_PROBLEMS,
+)
+@blp.doc(responses={"200": {"content": {"text/plain": {"schema": {"type": "string"}}}}})
 def checkpoint() -> Any:
     current = auditing.checkpoint(http.services(), http.caller(), http.now(), http.trace_id())
     best = request.accept_mimetypes.best_match(["application/json", "text/plain"])
@@ -44,7 +60,17 @@ def checkpoint() -> Any:
 
 @blp.route("/checkpoints", methods=["GET"])
 @blp.doc(summary="Signed checkpoints issued after sequence number `after`, oldest first")
-@problems.documented(blp, READ_PROBLEMS)
+@apidoc.operation(
+    blp,
+    "listCheckpoints",
+    ok=200,
+    schema=CheckpointList,
+    description="A page of checkpoints",
+    parameters=[
+        apidoc.count("after", "sequence number; the previous page's next_after", default=0)
+    ],
+    problem_codes=READ_PROBLEMS,
+)
 def checkpoint_list() -> Any:
     party = http.caller("auditor")
     after = http.int_arg("after", default=0)
@@ -53,6 +79,14 @@ def checkpoint_list() -> Any:
         "checkpoints": [{"seq": c.seq, "checkpoint": c.jws, "note": c.note} for c in found],
         "next_after": found[-1].seq if len(found) == PAGE else None,
     }
+
+
+def _range_parameters(most: int) -> list[dict[str, Any]]:
+    return [
+        apidoc.count("start", "the first index", default=0),
+        apidoc.query("end", {"type": "integer", "minimum": 1},
+                     f"after the last index (default start + {most})"),
+    ]  # fmt: skip
 
 
 def _entry_range(most: int, *, clamp: bool) -> tuple[int, int]:
@@ -82,7 +116,16 @@ JSONL = "application/jsonl"
     "re-encoding them. Streamed; fewer lines than asked means the log ends there (or lost "
     "entries, which the verifier names). For auditors who verify the whole log.",
 )
-@problems.documented(blp, READ_PROBLEMS)
+@apidoc.operation(
+    blp,
+    "exportEntries",
+    ok=200,
+    schema={"type": "string"},
+    content_type=JSONL,
+    description="JSON Lines, one entry a line",
+    parameters=_range_parameters(EXPORT_MAX),
+    problem_codes=READ_PROBLEMS,
+)
 def export() -> Any:
     party = http.caller("auditor")
     start, end = _entry_range(EXPORT_MAX, clamp=False)
@@ -99,7 +142,15 @@ def export() -> Any:
 
 @blp.route("/entries", methods=["GET"])
 @blp.doc(summary=f"Entries [start, end), at most {PAGE} a page")
-@problems.documented(blp, READ_PROBLEMS)
+@apidoc.operation(
+    blp,
+    "listEntries",
+    ok=200,
+    schema=Entries,
+    description="Entries, oldest first",
+    parameters=_range_parameters(PAGE),
+    problem_codes=READ_PROBLEMS,
+)
 def entries() -> Any:
     party = http.caller("auditor")
     start, end = _entry_range(PAGE, clamp=True)
@@ -115,7 +166,12 @@ def entries() -> Any:
 
 @blp.route("/proofs/inclusion", methods=["GET"])
 @blp.doc(summary="RFC 9162 §2.1.3 inclusion proof of entry `index` in the tree of `tree_size`")
-@problems.documented(blp, READ_PROBLEMS)
+@apidoc.operation(
+    blp, "getInclusionProof", ok=200, schema=InclusionProof, description="The audit path",
+    parameters=[apidoc.count("index", "the entry's index"),
+                apidoc.count("tree_size", "the size of the tree", low=1)],
+    problem_codes=READ_PROBLEMS,
+)  # fmt: skip
 def inclusion() -> Any:
     party = http.caller("auditor")
     index, size = http.int_arg("index"), http.int_arg("tree_size", low=1)
@@ -125,7 +181,12 @@ def inclusion() -> Any:
 
 @blp.route("/proofs/consistency", methods=["GET"])
 @blp.doc(summary="RFC 9162 §2.1.4 consistency proof between tree sizes `first` and `second`")
-@problems.documented(blp, READ_PROBLEMS)
+@apidoc.operation(
+    blp, "getConsistencyProof", ok=200, schema=ConsistencyProof, description="The proof",
+    parameters=[apidoc.count("first", "the smaller tree size"),
+                apidoc.count("second", "the larger tree size", low=1)],
+    problem_codes=READ_PROBLEMS,
+)  # fmt: skip
 def consistency() -> Any:
     party = http.caller("auditor")
     first, second = http.int_arg("first"), http.int_arg("second", low=1)
@@ -135,7 +196,15 @@ def consistency() -> Any:
 
 @blp.route("/subjects/<v_number>", methods=["GET"])
 @blp.doc(summary="Every entry about one newcomer (GDPR art. 15 access request)")
-@problems.documented(blp, READ_PROBLEMS)
+@apidoc.operation(
+    blp,
+    "listSubjectEntries",
+    ok=200,
+    schema=SubjectEntries,
+    description="The entries",
+    parameters=[apidoc.path("v_number", apidoc.V_NUMBER, "the newcomer's V-nummer")],
+    problem_codes=READ_PROBLEMS,
+)
 def subject(v_number: str) -> Any:
     party = http.caller("auditor")
     pseudonym, found = auditing.subject_entries(
@@ -146,5 +215,15 @@ def subject(v_number: str) -> Any:
 
 @blp.route("/note-key", methods=["GET"])
 @blp.doc(summary="The C2SP verifier key of the checkpoint notes (public)")
+@apidoc.operation(
+    blp,
+    "getNoteKey",
+    ok=200,
+    schema={"type": "string"},
+    content_type="text/plain",
+    description="name+hash+key, one line",
+    secured=False,
+    problem_codes={},
+)
 def note_key() -> Any:
     return Response(http.services().checkpoints.vkey() + "\n", mimetype="text/plain")

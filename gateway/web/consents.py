@@ -9,7 +9,8 @@ from flask_smorest import Blueprint
 from gateway.domain.audit.events import format_time
 from gateway.domain.records import History
 from gateway.service import consents as service
-from gateway.web import http, problems
+from gateway.web import apidoc, http
+from gateway.web.readings import Consents
 
 blp = Blueprint("consents", __name__, url_prefix="/v1", description="Consent records")
 
@@ -19,7 +20,12 @@ blp = Blueprint("consents", __name__, url_prefix="/v1", description="Consent rec
     summary="Declarations and withdrawals recorded for `v_number` with the calling "
     "municipality, newest first"
 )
-@problems.documented(blp, {400: "bad-request", 401: "unauthenticated", 403: "not-authorised"})
+@apidoc.operation(
+    blp, "listConsents", ok=200, schema=Consents, description="The records, newest first",
+    parameters=[apidoc.query("v_number", apidoc.V_NUMBER, "the newcomer's V-nummer",
+                             required=True)],
+    problem_codes={400: "bad-request", 401: "unauthenticated", 403: "not-authorised"},
+)  # fmt: skip
 def consents() -> Any:
     party = http.caller("municipality")
     found = service.history(http.services(), party, http.request_arg("v_number"))

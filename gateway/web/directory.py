@@ -18,7 +18,7 @@ from flask_smorest import Blueprint
 from gateway.domain.vocabulary import ROLES
 from gateway.errors import BadRequest
 from gateway.service import registry
-from gateway.web import http, problems
+from gateway.web import apidoc, http
 from gateway.web.resources import Directory
 
 blp = Blueprint("directory", __name__, url_prefix="/v1", description="Directory of parties")
@@ -27,7 +27,11 @@ blp = Blueprint("directory", __name__, url_prefix="/v1", description="Directory 
 @blp.route("/parties", methods=["GET"])
 @blp.response(200, Directory)
 @blp.doc(summary="Registered parties (OIN, role, name, municipality code); `role=` filters")
-@problems.documented(blp, {400: "bad-request", 401: "unauthenticated"})
+@apidoc.operation(
+    blp, "listParties", parameters=[apidoc.query("role", {"type": "string", "enum": list(ROLES)},
+                                                  "only the parties of this role")],
+    problem_codes={400: "bad-request", 401: "unauthenticated"},
+)  # fmt: skip
 def parties() -> Any:
     http.caller()
     role = request.args.get("role")

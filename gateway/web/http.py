@@ -7,6 +7,7 @@ the limit), so an oversized body is a 413 and never a truncated message.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +19,9 @@ from gateway.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from gateway.service import access
 from gateway.service.services import Services
 
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
 _CHUNK = 64 * 1024
 _DRAIN_FACTOR = 16
 """A refused body is read to its end while it is at most this many times the limit"""
@@ -101,7 +105,7 @@ def int_arg(name: str, *, low: int = 0, high: int = 2**62, default: int | None =
     Raises BadRequest when it is missing (without default), not plain digits, or out of range.
     """
     raw = request.args.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         if default is None:
             raise BadRequest(f"query parameter {name} is required")
         return default
@@ -113,14 +117,28 @@ def int_arg(name: str, *, low: int = 0, high: int = 2**62, default: int | None =
     return value
 
 
+def check_query(declared: frozenset[str]) -> None:
+    """Raises BadRequest for a query parameter the operation does not take, or one given
+    twice: refused, not ignored, so a typo (``limt=``) is never silently the default."""
+    unknown = sorted(set(request.args) - declared)
+    if unknown:
+        takes = ", ".join(sorted(declared)) or "none"
+        raise BadRequest(f"unknown query parameter {unknown[0]} (this operation takes: {takes})")
+    repeated = sorted(n for n in request.args if len(request.args.getlist(n)) > 1)
+    if repeated:
+        raise BadRequest(f"query parameter {repeated[0]} given more than once")
+
+
 def time_arg(name: str) -> datetime | None:
     """An optional RFC 3339 query parameter with its zone, as UTC.
 
     Raises BadRequest when it is given and is not one.
     """
     raw = request.args.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return None
+    if not _RFC3339.fullmatch(raw):
+        raise BadRequest(f"query parameter {name}: use RFC 3339, e.g. 2026-11-23T10:00:00Z")
     try:
         return parse_time(raw)
     except BadRequest as refused:

@@ -11,7 +11,8 @@ from flask_smorest import Blueprint
 
 from gateway.errors import NotFound
 from gateway.service import inbox
-from gateway.web import http, problems
+from gateway.web import apidoc, http
+from gateway.web.readings import InboxPage
 
 blp = Blueprint(
     "inbox",
@@ -33,7 +34,22 @@ MAX_LEASE_SECONDS = 600
     "several pullers of one municipality can share the inbox. Without it, a delivery "
     "comes again on every pull until acknowledged, except while another pull holds its lease.",
 )
-@problems.documented(blp, {400: "bad-request", 401: "unauthenticated", 403: "not-authorised"})
+@apidoc.operation(
+    blp, "pullInbox", ok=200, schema=InboxPage, description="A page of deliveries",
+    parameters=[
+        apidoc.count("after", "the previous page's next_cursor", default=0),
+        apidoc.count("limit", "deliveries a page", low=1, high=MAX_LIMIT, default=100),
+        apidoc.query("lease", {"type": "integer", "minimum": 1, "maximum": MAX_LEASE_SECONDS},
+                     "seconds this page is this puller's alone"),
+    ],
+    problem_codes={400: "bad-request", 401: "unauthenticated", 403: "not-authorised"},
+    links={
+        "acknowledge": {"operationId": "acknowledgeDelivery",
+                        "parameters": {"delivery_id": "$response.body#/deliveries/0/delivery_id"}},
+        "nextPage": {"operationId": "pullInbox",
+                     "parameters": {"after": "$response.body#/next_cursor"}},
+    },
+)  # fmt: skip
 def pull() -> Any:
     party = http.caller("municipality", "provider")
     after = http.int_arg("after", default=0)
@@ -46,7 +62,12 @@ def pull() -> Any:
 
 @blp.route("/<delivery_id>/ack", methods=["POST"])
 @blp.doc(summary="Acknowledge a delivery (idempotent); it will not come again")
-@problems.documented(blp, {401: "unauthenticated", 403: "not-authorised", 404: "not-found"})
+@apidoc.operation(
+    blp, "acknowledgeDelivery", ok=204, description="Acknowledged (or it was already)",
+    parameters=[apidoc.path("delivery_id", {"type": "string", "format": "uuid"},
+                            "the delivery's id, as the pull gave it")],
+    problem_codes={401: "unauthenticated", 403: "not-authorised", 404: "not-found"},
+)  # fmt: skip
 def acknowledge(delivery_id: str) -> Any:
     party = http.caller("municipality", "provider")
     if not _UUID.fullmatch(delivery_id):

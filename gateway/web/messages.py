@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from gateway.domain.wire import batch
 from gateway.errors import GatewayError
 from gateway.service import intake
-from gateway.web import http, problems
+from gateway.web import apidoc, http, problems
 from gateway.web.resources import BatchResponse, ReceiptResponse
 
 blp = Blueprint("messages", __name__, url_prefix="/v1", description="Signed message intake")
@@ -57,7 +57,7 @@ def _read_message() -> bytes:
 @blp.alt_response(
     200, schema=ReceiptResponse, description="The same bytes again: the original receipt"
 )
-@problems.documented(blp, INTAKE_PROBLEMS)
+@apidoc.operation(blp, "submitMessage", secured=False, problem_codes=INTAKE_PROBLEMS)
 def post_message() -> Any:
     raw = _read_message()
     outcome = intake.accept(raw, services=http.services(), now=http.now(), trace_id=http.trace_id())
@@ -110,7 +110,10 @@ def _result(outcome: intake.Outcome | GatewayError) -> dict[str, Any]:
                             "type": "array",
                             "minItems": 1,
                             "maxItems": batch.MAX_ITEMS,
-                            "items": {"type": "string"},
+                            "items": {
+                                "description": "a compact JWS; an item that is not one is "
+                                "refused alone, in its own result (400 malformed)"
+                            },
                         }
                     },
                 }
@@ -119,7 +122,7 @@ def _result(outcome: intake.Outcome | GatewayError) -> dict[str, Any]:
     },
 )
 @blp.response(200, BatchResponse, description="One result per item, in order")
-@problems.documented(blp, BATCH_PROBLEMS)
+@apidoc.operation(blp, "submitBatch", secured=False, problem_codes=BATCH_PROBLEMS)
 def post_batch() -> Any:
     items = _read_batch()
     outcomes = intake.accept_batch(

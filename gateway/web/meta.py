@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 
 from gateway.domain.wire import jwk
 from gateway.service.services import check_health
-from gateway.web import http
+from gateway.web import apidoc, http
 from gateway.web.resources import Health, JwkSet
 
 blp = Blueprint("meta", __name__, description="Health and the gateway's public keys")
@@ -17,6 +17,7 @@ blp = Blueprint("meta", __name__, description="Health and the gateway's public k
 @blp.route("/v1/health", methods=["GET"])
 @blp.response(200, Health)
 @blp.doc(summary="200 when the database answers, 503 otherwise")
+@apidoc.operation(blp, "getHealth", secured=False, problem_codes={503: "unavailable"})
 def health() -> Any:
     check_health(http.services())
     return {"status": "ok"}
@@ -29,6 +30,7 @@ def _jwks() -> dict[str, Any]:
 @blp.route("/.well-known/jwks.json", methods=["GET"])
 @blp.response(200, JwkSet)
 @blp.doc(summary="The gateway's public signing keys (receipts, deliveries, checkpoints)")
+@apidoc.operation(blp, "getJwks", secured=False, problem_codes={})
 def well_known_jwks() -> Any:
     return _jwks()
 
@@ -36,5 +38,6 @@ def well_known_jwks() -> Any:
 @blp.route("/v1/keys", methods=["GET"])
 @blp.response(200, JwkSet)
 @blp.doc(summary="The same JWK Set as /.well-known/jwks.json")
+@apidoc.operation(blp, "getKeys", secured=False, problem_codes={})
 def keys() -> Any:
     return _jwks()

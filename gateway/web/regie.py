@@ -7,10 +7,12 @@ from typing import Any
 from flask_smorest import Blueprint
 
 from gateway.service import regie
-from gateway.web import http, problems
+from gateway.web import apidoc, http
+from gateway.web.readings import Progress, SignalsPage
 
 blp = Blueprint("regie", __name__, url_prefix="/v1", description="Progress against the plan")
 MAX_LIMIT = 1000
+PROBLEMS = {400: "bad-request", 401: "unauthenticated", 403: "not-authorised"}
 
 
 @blp.route("/newcomers/<v_number>/progress", methods=["GET"])
@@ -20,7 +22,12 @@ MAX_LIMIT = 1000
     description="With `at` (RFC 3339, now up to a term ahead) the assignments and signals are "
     "a forecast: judged at that time on what is held and may be seen now.",
 )
-@problems.documented(blp, {400: "bad-request", 401: "unauthenticated", 403: "not-authorised"})
+@apidoc.operation(
+    blp, "getProgress", ok=200, schema=Progress, description="The newcomer's progress",
+    parameters=[apidoc.path("v_number", apidoc.V_NUMBER, "the newcomer's V-nummer"),
+                apidoc.query("at", apidoc.RFC3339, "a forecast: judge at this later time")],
+    problem_codes=PROBLEMS,
+)  # fmt: skip
 def progress(v_number: str) -> Any:
     party = http.caller("municipality")
     services, at = http.services(), http.time_arg("at")
@@ -36,7 +43,17 @@ def progress(v_number: str) -> Any:
     "With `at` (RFC 3339, now up to a term ahead) the signals are a forecast: judged at that "
     "time on what is held and may be seen now.",
 )
-@problems.documented(blp, {400: "bad-request", 401: "unauthenticated", 403: "not-authorised"})
+@apidoc.operation(
+    blp, "listSignals", ok=200, schema=SignalsPage, description="A page of newcomers",
+    parameters=[
+        apidoc.count("after", "the previous page's next_cursor", default=0),
+        apidoc.count("limit", "newcomers a page", low=1, high=MAX_LIMIT, default=100),
+        apidoc.query("at", apidoc.RFC3339, "a forecast: judge at this later time"),
+    ],
+    problem_codes=PROBLEMS,
+    links={"nextPage": {"operationId": "listSignals",
+                        "parameters": {"after": "$response.body#/next_cursor"}}},
+)  # fmt: skip
 def signals() -> Any:
     party = http.caller("municipality")
     after = http.int_arg("after", default=0)

@@ -8,6 +8,11 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
+from gateway.errors import BY_CODE
+
+PROBLEM_CODES = {*BY_CODE, "not-found", "method-not-allowed", "internal-error"}
+"""every code a problem document can carry: the domain's, and routing's (werkzeug's)"""
+
 
 class ReceiptResponse(Schema):
     receipt = fields.String(
@@ -63,7 +68,7 @@ class Problem(Schema):
     title = fields.String(required=True)
     status = fields.Integer(required=True)
     detail = fields.String()
-    code = fields.String(required=True)
+    code = fields.String(required=True, metadata={"enum": sorted(PROBLEM_CODES)})
     trace_id = fields.String()
     errors = fields.List(fields.Nested(SchemaError))
     reason = fields.String(

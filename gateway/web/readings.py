@@ -1,0 +1,166 @@
+"""Marshmallow descriptions of what the reads return: audit log, consents, inbox, regie.
+
+Only for the OpenAPI document (the views build these objects themselves):
+each names its members, their types and which may be null, so a client
+generator and a schema-conformance check can rely on them.
+"""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+from gateway.domain.vocabulary import HANDOVER_PROFILE
+
+
+class AuditEntry(Schema):
+    index = fields.Integer(required=True)
+    time = fields.String(required=True, metadata={"example": "2026-12-01T10:00:00.000000Z"})
+    event = fields.String(required=True, metadata={"example": "message.accepted"})
+    actor = fields.String(required=True, allow_none=True)
+    subject = fields.String(
+        required=True, allow_none=True, metadata={"description": "the newcomer's pseudonym"}
+    )
+    message_id = fields.String(required=True, allow_none=True)
+    type = fields.String(required=True, allow_none=True)
+    categories_delivered = fields.List(fields.String(), required=True)
+    categories_withheld = fields.List(fields.String(), required=True)
+    basis = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    processing_activity = fields.String(required=True, allow_none=True)
+    trace_id = fields.String(required=True, allow_none=True)
+    span_id = fields.String(required=True, allow_none=True)
+    outcome = fields.String(required=True, allow_none=True)
+    reason = fields.String(required=True, allow_none=True)
+
+
+class EntryItem(Schema):
+    index = fields.Integer(required=True)
+    entry = fields.Nested(AuditEntry, required=True)
+    leaf_hash = fields.String(required=True, metadata={"description": "RFC 9162 leaf hash, hex"})
+
+
+class Entries(Schema):
+    entries = fields.List(fields.Nested(EntryItem), required=True)
+
+
+class SubjectEntries(Schema):
+    subject = fields.String(required=True, metadata={"description": "the newcomer's pseudonym"})
+    entries = fields.List(fields.Nested(EntryItem), required=True)
+
+
+class CheckpointResponse(Schema):
+    checkpoint = fields.String(required=True, metadata={"description": "compact JWS"})
+    seq = fields.Integer(required=True)
+
+
+class CheckpointItem(Schema):
+    seq = fields.Integer(required=True)
+    checkpoint = fields.String(required=True)
+    note = fields.String(required=True, metadata={"description": "the C2SP signed note"})
+
+
+class CheckpointList(Schema):
+    checkpoints = fields.List(fields.Nested(CheckpointItem), required=True)
+    next_after = fields.Integer(required=True, allow_none=True)
+
+
+class InclusionProof(Schema):
+    index = fields.Integer(required=True)
+    tree_size = fields.Integer(required=True)
+    path = fields.List(fields.String(), required=True)
+
+
+class ConsistencyProof(Schema):
+    first = fields.Integer(required=True)
+    second = fields.Integer(required=True)
+    path = fields.List(fields.String(), required=True)
+
+
+class ConsentRecord(Schema):
+    kind = fields.String(required=True, metadata={"enum": ["declaration", "withdrawal"]})
+    declaration_id = fields.String(required=True)
+    message_id = fields.String(required=True)
+    recorded_by = fields.String(required=True)
+    recorded_at = fields.String(required=True)
+    sources = fields.List(fields.String())
+    categories = fields.List(fields.String())
+    purposes = fields.List(fields.String())
+    explicit_health_consent = fields.Boolean()
+    valid_from = fields.String()
+    valid_until = fields.String()
+    withdrawn_at = fields.String()
+    by = fields.String()
+
+
+class Consents(Schema):
+    consents = fields.List(fields.Nested(ConsentRecord), required=True)
+
+
+class Subject(Schema):
+    v_number = fields.String(required=True, metadata={"example": "1234567890"})
+    bsn = fields.String(metadata={"example": "999990019"})
+
+
+class Delivery(Schema):
+    """A delivery, a withdrawal notice or a provider's brief (``type`` says which)."""
+
+    delivery_id = fields.String(required=True)
+    type = fields.String(required=True, metadata={"example": HANDOVER_PROFILE})
+    message_id = fields.String()
+    version = fields.Integer()
+    sender = fields.String()
+    subject = fields.Nested(Subject)
+    issued_at = fields.String()
+    received_at = fields.String()
+    body = fields.Dict(metadata={"description": "the categories that may be delivered now"})
+    withheld_categories = fields.List(fields.String())
+    delivery_token = fields.String(metadata={"description": "the gateway's JWS over the rest"})
+
+
+class InboxPage(Schema):
+    deliveries = fields.List(fields.Nested(Delivery), required=True)
+    next_cursor = fields.Integer(required=True)
+
+
+class SignalItem(Schema):
+    code = fields.String(required=True, metadata={"enum": [
+        "no-plan", "no-progress", "low-attendance", "behind-plan", "term-ending", "dropout-risk",
+    ]})  # fmt: skip
+    since = fields.String(required=True)
+    detail = fields.String(required=True)
+
+
+class AssignmentItem(Schema):
+    assignment_id = fields.String(required=True)
+    provider = fields.String(required=True)
+    route = fields.String(required=True)
+    valid_from = fields.String(required=True)
+    valid_until = fields.String(required=True, allow_none=True)
+
+
+class HoursTotal(Schema):
+    total = fields.Integer(required=True)
+    message_id = fields.String(required=True)
+
+
+class Progress(Schema):
+    subject = fields.Nested(Subject, required=True)
+    plan = fields.Dict(
+        required=True, allow_none=True, metadata={"description": "the newest plan version's body"}
+    )
+    assignments = fields.List(fields.Nested(AssignmentItem), required=True)
+    hours = fields.Dict(keys=fields.String(), values=fields.Nested(HoursTotal), required=True)
+    signals = fields.List(fields.Nested(SignalItem), required=True)
+    unknown_signals = fields.List(fields.String(), required=True)
+
+
+class NewcomerSignals(Schema):
+    v_number = fields.String(required=True)
+    bsn = fields.String()
+    placed_at = fields.String(required=True)
+    signals = fields.List(fields.Nested(SignalItem), required=True)
+    unknown_signals = fields.List(fields.String(), required=True)
+
+
+class SignalsPage(Schema):
+    newcomers = fields.List(fields.Nested(NewcomerSignals), required=True)
+    next_cursor = fields.Integer(required=True)
