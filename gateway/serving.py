@@ -8,6 +8,7 @@ random state is shared across a fork.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import socket
 from typing import Any
@@ -92,10 +93,8 @@ def run(*, host: str, port: int, workers: int, threads: int) -> None:
     settings = config.from_env()
     check_port(host, port)
     prepare(settings)
-    try:
+    with contextlib.suppress(OSError):  # an unwritable stdout (full disk) never stops it
         print(introduction(settings, host, port, workers, threads), flush=True)
-    except OSError:
-        pass  # an unwritable stdout (a full disk under the log) never stops the server
     _Gunicorn(
         {
             "bind": f"{host}:{port}",
