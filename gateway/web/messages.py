@@ -111,8 +111,9 @@ def _result(outcome: intake.Outcome | GatewayError) -> dict[str, Any]:
                             "minItems": 1,
                             "maxItems": batch.MAX_ITEMS,
                             "items": {
+                                "type": "string",
                                 "description": "a compact JWS; an item that is not one is "
-                                "refused alone, in its own result (400 malformed)"
+                                "refused alone, in its own result (400 malformed)",
                             },
                         }
                     },

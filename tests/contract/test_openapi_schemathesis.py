@@ -18,7 +18,7 @@ from typing import Any
 import schemathesis
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from schemathesis.specs.openapi.checks import positive_data_acceptance
+from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
 from gateway import config
 from gateway.bootstrap import build_services
@@ -86,14 +86,22 @@ RELATED = {
     ("GET", "/v1/audit/proofs/consistency"): "0 < first <= second <= the log's size now",
     ("GET", "/v1/newcomers/{v_number}/progress"): "now <= at <= now + 1,096 days",
     ("GET", "/v1/signals"): "now <= at <= now + 1,096 days",
+    ("POST", "/v1/messages:batch"): "strict JSON: no lone surrogates, integers in 64 bits",
 }
 """operations whose parameters must also stand in a relation JSON Schema cannot say
 (to each other, to the log's size, to the clock): a schema-valid request may be refused
 there, in a problem document the operation declares; every other check still holds"""
 
 
+PER_ITEM = {("POST", "/v1/messages:batch")}
+"""a batch whose items break the item schema is still a 200, each such item refused in
+its own result: one bad item never sinks the others (docs/interface.md)"""
+
+
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_every_operation_answers_as_the_document_says(case: Any) -> None:
-    related = (case.operation.method.upper(), case.operation.path) in RELATED
-    case.call_and_validate(excluded_checks=[positive_data_acceptance] if related else [])
+    operation = (case.operation.method.upper(), case.operation.path)
+    excluded = [positive_data_acceptance] if operation in RELATED else []
+    excluded += [negative_data_rejection] if operation in PER_ITEM else []
+    case.call_and_validate(excluded_checks=excluded)
