@@ -52,11 +52,13 @@ def test_the_generated_client_lists_pulls_and_acknowledges(
     pull = importlib.import_module(f"{PACKAGE}.api.inbox.pull_inbox")
     ack = importlib.import_module(f"{PACKAGE}.api.inbox.acknowledge_delivery")
 
-    def as_party(oin: str) -> Any:  # each assertion is single use: a client per call
+    def call(oin: str, operation: Any, *args: Any, **kw: Any) -> Any:
+        """One call as ``oin``: each assertion is single use, so a client per call."""
         token = cast.client(oin).assertion()
-        return client_module.AuthenticatedClient(base_url=server.url, token=token)
+        with client_module.AuthenticatedClient(base_url=server.url, token=token) as client:
+            return operation(*args, client=client, **kw)
 
-    listed = parties.sync(client=as_party(demo.AUDITOR))
+    listed = call(demo.AUDITOR, parties.sync)
     assert {p.oin for p in listed.parties} >= {demo.COA, demo.LEIDEN, demo.PROVIDER}
 
     rng = random.Random(40_100)
@@ -65,11 +67,11 @@ def test_the_generated_client_lists_pulls_and_acknowledges(
     assert coa.submit(coa.sign(demo.profile(person, rng, datetime.now(UTC)))).status == 202
     after, mine = 0, None
     for _ in range(100):  # bounded: pages of 500
-        page = pull.sync(client=as_party(demo.LEIDEN), after=after, limit=500)
+        page = call(demo.LEIDEN, pull.sync, after=after, limit=500)
         mine = next((d for d in page.deliveries if d.subject.v_number == person.v_number), None)
         if mine is not None or len(page.deliveries) < 500:
             break
         after = page.next_cursor
     assert mine is not None and mine.type_ == "handover-profile"
-    answered = ack.sync_detailed(mine.delivery_id, client=as_party(demo.LEIDEN))
+    answered = call(demo.LEIDEN, ack.sync_detailed, mine.delivery_id)
     assert answered.status_code == 204
