@@ -56,17 +56,23 @@ def signals(as_json: bool, show_all: bool, at: str | None, client: GatewayClient
 
 
 def table(rows: list[dict[str, Any]], show_all: bool) -> str:
-    """A table a person reads: one line per signal, the newcomer named on the first."""
-    noted = [r for r in rows if show_all or r["signals"] or r["unknown_signals"]]
+    """A table a person reads: one line per signal, the newcomer named on the first.
+
+    Newcomers with signals are listed (with what cannot be judged for them);
+    ``show_all`` lists every newcomer. The first line counts them all.
+    """
+    noted = [r for r in rows if show_all or r["signals"]]
     counts = Counter(s["code"] for r in rows for s in r["signals"])
+    unknown = sum(1 for r in rows if r["unknown_signals"])
     summary = (
         f"{len(rows)} newcomers placed with you; {sum(1 for r in rows if r['signals'])} "
         "with signals"
         + (": " + ", ".join(f"{_LABELS[c]} {n}" for c, n in counts.most_common()) if counts else "")
+        + (f"; for {unknown}, some cannot be judged without consent" if unknown else "")
     )
     lines = [textwrap.fill(summary, width=100, subsequent_indent="  ")]
     if not noted:
-        return lines[0]
+        return lines[0] + ("" if show_all or not unknown else " (--all lists them)")
     lines += ["", f"{'V-nummer':<11} {'placed':<10} {'signal':<14} why"]
     for row in noted:
         first = f"{row['v_number']:<11} {row['placed_at'][:10]:<10}"
@@ -99,9 +105,14 @@ def duo_export(out: Path, doel: str, client: GatewayClient) -> None:
     from connectors import duo
 
     done = duo.export(client, out, doel)
+    requests = sum(len(e["files"]) for e in done.exported)
     click.echo(
-        f"{out}: {sum(len(e['files']) for e in done.exported)} requests for "
-        f"{len(done.exported)} newcomers; left out: {len(done.without_bsn)} without a BSN, "
+        f"{out}: {_count(requests, 'request')} for {_count(len(done.exported), 'newcomer')}; "
+        f"left out: {len(done.without_bsn)} without a BSN, "
         f"{len(done.nothing_to_report)} with no plan or hours yet"
         + (f", {len(done.refused)} refused (see manifest.json)" if done.refused else "")
     )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")

@@ -60,10 +60,10 @@ def sample_files() -> dict[str, bytes]:
         "explained_in_language": "ar",
         "interpreter_used": True,
     }
-    unassigned = [person for person, place, _ in people if place == LEIDEN][REPORTS : REPORTS + 5]
+    reported = [person for person, place, _ in people if place == LEIDEN][:REPORTS]
     assignments = "v_number,bsn,provider,route,valid_from,valid_until\n" + "".join(
-        f"{p.v_number},{p.bsn},{PROVIDER},b1-route,2026-11-01T00:00:00Z,\n" for p in unassigned
-    )
+        f"{p.v_number},{p.bsn},{PROVIDER},b1-route,2026-11-01T00:00:00Z,\n" for p in reported
+    )  # the newcomers of progress-reports.csv, so that their reports may come in
     return {
         "assignments.csv": assignments.encode(),
         "coa-export.csv": exportfile.csv_text(profiles).encode(),

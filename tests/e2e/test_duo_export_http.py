@@ -71,7 +71,7 @@ def test_the_export_writes_duos_requests_for_newcomers_with_a_bsn(
     out = tmp_path / "duo"
     done = world.leiden("duo-export", "--out", str(out), "--doel", DUO)
     assert done.returncode == 0, done.stderr
-    assert "3 requests for 1 newcomers" in done.stdout and "1 without a BSN" in done.stdout
+    assert "3 requests for 1 newcomer;" in done.stdout and "1 without a BSN" in done.stdout
     bsn = planned.person.bsn
     assert sorted(p.name for p in out.iterdir()) == sorted(
         [f"{bsn}.pip.json", f"{bsn}.uren-participatietaalles.json",

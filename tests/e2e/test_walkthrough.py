@@ -1,0 +1,35 @@
+"""The README's operator walkthrough (docs/walkthrough.sh) works as written."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from gateway.devtools.serverproc import free_port
+
+pytestmark = pytest.mark.e2e
+SCRIPT = Path(__file__).resolve().parents[2] / "docs" / "walkthrough.sh"
+
+
+def test_the_walkthrough_runs_from_nothing_to_the_auditor(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    env.update(PORT=str(free_port()), WORK=str(tmp_path))
+    bash = shutil.which("bash") or "/bin/bash"
+    done = subprocess.run(
+        [bash, str(SCRIPT)], env=env, capture_output=True, text=True, timeout=240, check=False
+    )
+    out = done.stdout
+    assert done.returncode == 0, out[-3000:] + done.stderr[-3000:]
+    assert "registered auditor 00000001800866472000" in out
+    assert "accepted (202): 60" in out  # COA's export
+    assert "assignments: 20 recorded, 0 refused" in out
+    assert out.count("accepted (202): 20") == 1  # the provider's reports, all assigned
+    assert "new: 51" in out and "new: 29" in out  # Leiden's and Utrecht's inboxes
+    assert "31 newcomers placed with you" in out
+    assert "1 request for 1 newcomer" in out
+    assert "verified: " in out and "consistent: tree size" in out
+    assert (tmp_path / "duo" / "manifest.json").exists()
