@@ -16,7 +16,7 @@ from flask_smorest import Blueprint
 from gateway.errors import BadRequest
 from gateway.service import auditing
 from gateway.service.auditing import PAGE
-from gateway.web import apidoc, http
+from gateway.web import apidoc, examples, http
 from gateway.web.readings import (
     CheckpointList,
     CheckpointResponse,
@@ -47,9 +47,21 @@ READ_PROBLEMS = {
     ok=200,
     schema=CheckpointResponse,
     description="The newest checkpoint",
+    example=examples.CHECKPOINT,
     problem_codes=READ_PROBLEMS,
 )
-@blp.doc(responses={"200": {"content": {"text/plain": {"schema": {"type": "string"}}}}})
+@blp.doc(
+    responses={
+        "200": {
+            "content": {
+                "text/plain": {
+                    "schema": {"type": "string"},
+                    "example": examples.CHECKPOINTS["checkpoints"][0]["note"],
+                }
+            }
+        }
+    }
+)
 def checkpoint() -> Any:
     current = auditing.checkpoint(http.services(), http.caller(), http.now(), http.trace_id())
     best = request.accept_mimetypes.best_match(["application/json", "text/plain"])
@@ -66,6 +78,7 @@ def checkpoint() -> Any:
     ok=200,
     schema=CheckpointList,
     description="A page of checkpoints",
+    example=examples.CHECKPOINTS,
     parameters=[
         apidoc.count("after", "sequence number; the previous page's next_after", default=0)
     ],
@@ -123,6 +136,7 @@ JSONL = "application/jsonl"
     schema={"type": "string"},
     content_type=JSONL,
     description="JSON Lines, one entry a line",
+    example=examples.EXPORT,
     parameters=_range_parameters(EXPORT_MAX),
     problem_codes=READ_PROBLEMS,
 )
@@ -148,6 +162,7 @@ def export() -> Any:
     ok=200,
     schema=Entries,
     description="Entries, oldest first",
+    example=examples.ENTRIES,
     parameters=_range_parameters(PAGE),
     problem_codes=READ_PROBLEMS,
 )
@@ -168,6 +183,7 @@ def entries() -> Any:
 @blp.doc(summary="RFC 9162 §2.1.3 inclusion proof of entry `index` in the tree of `tree_size`")
 @apidoc.operation(
     blp, "getInclusionProof", ok=200, schema=InclusionProof, description="The audit path",
+    example=examples.INCLUSION,
     parameters=[apidoc.count("index", "the entry's index"),
                 apidoc.count("tree_size", "the size of the tree", low=1)],
     problem_codes=READ_PROBLEMS,
@@ -183,6 +199,7 @@ def inclusion() -> Any:
 @blp.doc(summary="RFC 9162 §2.1.4 consistency proof between tree sizes `first` and `second`")
 @apidoc.operation(
     blp, "getConsistencyProof", ok=200, schema=ConsistencyProof, description="The proof",
+    example=examples.CONSISTENCY,
     parameters=[apidoc.count("first", "the smaller tree size"),
                 apidoc.count("second", "the larger tree size", low=1)],
     problem_codes=READ_PROBLEMS,
@@ -202,6 +219,7 @@ def consistency() -> Any:
     ok=200,
     schema=SubjectEntries,
     description="The entries",
+    example=examples.SUBJECT_ENTRIES,
     parameters=[apidoc.path("v_number", apidoc.V_NUMBER, "the newcomer's V-nummer")],
     problem_codes=READ_PROBLEMS,
 )
@@ -222,6 +240,7 @@ def subject(v_number: str) -> Any:
     schema={"type": "string"},
     content_type="text/plain",
     description="name+hash+key, one line",
+    example=examples.NOTE_KEY,
     secured=False,
     problem_codes={},
 )

@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from gateway.domain.audit.events import format_time
 from gateway.domain.records import History
 from gateway.service import consents as service
-from gateway.web import apidoc, http
+from gateway.web import apidoc, examples, http
 from gateway.web.readings import Consents
 
 blp = Blueprint("consents", __name__, url_prefix="/v1", description="Consent records")
@@ -22,6 +22,7 @@ blp = Blueprint("consents", __name__, url_prefix="/v1", description="Consent rec
 )
 @apidoc.operation(
     blp, "listConsents", ok=200, schema=Consents, description="The records, newest first",
+    example=examples.CONSENTS,
     parameters=[apidoc.query("v_number", apidoc.V_NUMBER, "the newcomer's V-nummer",
                              required=True)],
     problem_codes={400: "bad-request", 401: "unauthenticated", 403: "not-authorised"},

@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 
 from gateway.errors import NotFound
 from gateway.service import inbox
-from gateway.web import apidoc, http
+from gateway.web import apidoc, examples, http
 from gateway.web.readings import InboxPage
 
 blp = Blueprint(
@@ -36,6 +36,7 @@ MAX_LEASE_SECONDS = 600
 )
 @apidoc.operation(
     blp, "pullInbox", ok=200, schema=InboxPage, description="A page of deliveries",
+    example=examples.INBOX,
     parameters=[
         apidoc.count("after", "the previous page's next_cursor", default=0),
         apidoc.count("limit", "deliveries a page", low=1, high=MAX_LIMIT, default=100),

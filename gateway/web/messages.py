@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from gateway.domain.wire import batch
 from gateway.errors import GatewayError
 from gateway.service import intake
-from gateway.web import apidoc, http, problems
+from gateway.web import apidoc, examples, http, problems
 from gateway.web.resources import BatchResponse, ReceiptResponse
 
 blp = Blueprint("messages", __name__, url_prefix="/v1", description="Signed message intake")
@@ -48,7 +48,8 @@ def _read_message() -> bytes:
         "required": True,
         "content": {
             JOSE: {
-                "schema": {"type": "string", "pattern": r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+){2}$"}
+                "schema": {"type": "string", "pattern": r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+){2}$"},
+                "example": examples.MESSAGE,
             }
         },
     },
@@ -101,6 +102,7 @@ def _result(outcome: intake.Outcome | GatewayError) -> dict[str, Any]:
         "required": True,
         "content": {
             "application/json": {
+                "example": examples.BATCH,
                 "schema": {
                     "type": "object",
                     "required": ["messages"],
@@ -117,7 +119,7 @@ def _result(outcome: intake.Outcome | GatewayError) -> dict[str, Any]:
                             },
                         }
                     },
-                }
+                },
             }
         },
     },

@@ -7,7 +7,7 @@ from typing import Any
 from flask_smorest import Blueprint
 
 from gateway.service import regie
-from gateway.web import apidoc, http
+from gateway.web import apidoc, examples, http
 from gateway.web.readings import Progress, SignalsPage
 
 blp = Blueprint("regie", __name__, url_prefix="/v1", description="Progress against the plan")
@@ -24,6 +24,7 @@ PROBLEMS = {400: "bad-request", 401: "unauthenticated", 403: "not-authorised"}
 )
 @apidoc.operation(
     blp, "getProgress", ok=200, schema=Progress, description="The newcomer's progress",
+    example=examples.PROGRESS,
     parameters=[apidoc.path("v_number", apidoc.V_NUMBER, "the newcomer's V-nummer"),
                 apidoc.query("at", apidoc.RFC3339, "a forecast: judge at this later time")],
     problem_codes=PROBLEMS,
@@ -45,6 +46,7 @@ def progress(v_number: str) -> Any:
 )
 @apidoc.operation(
     blp, "listSignals", ok=200, schema=SignalsPage, description="A page of newcomers",
+    example=examples.SIGNALS,
     parameters=[
         apidoc.count("after", "the previous page's next_cursor", default=0),
         apidoc.count("limit", "newcomers a page", low=1, high=MAX_LIMIT, default=100),

@@ -64,11 +64,17 @@ class SchemaError(Schema):
 class Problem(Schema):
     """RFC 9457 problem details with the contract's stable ``code``."""
 
-    type = fields.String(required=True)
-    title = fields.String(required=True)
-    status = fields.Integer(required=True)
-    detail = fields.String()
-    code = fields.String(required=True, metadata={"enum": sorted(PROBLEM_CODES)})
+    type = fields.String(
+        required=True, metadata={"example": "urn:inburgering-gateway:problem:not-authorised"}
+    )
+    title = fields.String(required=True, metadata={"example": "Not authorised"})
+    status = fields.Integer(required=True, metadata={"example": 403})
+    detail = fields.String(
+        metadata={"example": "the newcomer is not placed with this municipality"}
+    )
+    code = fields.String(
+        required=True, metadata={"enum": sorted(PROBLEM_CODES), "example": "not-authorised"}
+    )
     trace_id = fields.String()
     errors = fields.List(fields.Nested(SchemaError))
     reason = fields.String(

@@ -105,3 +105,25 @@ def test_every_operation_answers_as_the_document_says(case: Any) -> None:
     excluded = [positive_data_acceptance] if operation in RELATED else []
     excluded += [negative_data_rejection] if operation in PER_ITEM else []
     case.call_and_validate(excluded_checks=excluded)
+
+
+def test_every_operation_is_named_secured_and_shown_by_example() -> None:
+    app = create_app(_SERVICES, {"CHECKPOINT_THREAD": False})
+    document = app.test_client().get("/openapi.json").get_json()
+    assert "bearerAssertion" in document["components"]["securitySchemes"]
+    ids = []
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if method == "parameters":
+                continue  # the path's own parameters, not an operation
+            ids.append(operation["operationId"])
+            assert "security" in operation, (method, path)
+            assert "default" not in operation["responses"], (method, path)  # no phantom Error
+            for status, response in operation["responses"].items():
+                for media, content in response.get("content", {}).items():
+                    if status.startswith("2"):
+                        shown = "example" in content or "$ref" in content.get("schema", {})
+                        assert shown, (method, path, status, media)
+                    else:
+                        assert media == "application/problem+json", (method, path, status)
+    assert len(ids) == len(set(ids)) == 19
