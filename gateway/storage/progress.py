@@ -3,9 +3,11 @@
 One newcomer (the progress read) or a page of them (the signals list) is
 read the same way: the current placements first, then each table once for
 the whole page (plans, assignments, newest reports, hours, sealed bodies),
-so a page of 1,000 costs a handful of statements, not thousands. The
-bodies of the profile, the newest plan and the newest report are unsealed
-here, under one unwrapped data key per newcomer, as every stored message is.
+so a page of 1,000 costs a handful of statements, not thousands. Of the
+profile, the newest plan and the newest report, what regie reads is kept
+sealed beside each row (``progress.regie_view``); it is unsealed here, under
+one unwrapped data key per newcomer. A row from before those views opens
+its whole message instead, with the same answer.
 """
 
 from __future__ import annotations
