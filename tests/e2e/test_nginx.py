@@ -7,9 +7,11 @@ installs nginx).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -109,3 +111,52 @@ def test_nginx_spreads_intake_survives_a_dead_instance_and_keeps_problem_documen
     assert deployment.services.store.count("messages") == 40
     verified = deployment.verify(url)
     assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def _slow_clients(port: int, count: int, *, body: bool) -> list[socket.socket]:
+    """``count`` connections that started a request and then trickle it: the headers
+    (``body`` False) or, after whole headers, a long body."""
+    held = []
+    for _ in range(count):
+        conn = socket.create_connection(("127.0.0.1", port), timeout=5)
+        if body:
+            conn.sendall(
+                b"POST /v1/messages HTTP/1.1\r\nHost: gateway\r\n"
+                b"Content-Type: application/jose\r\nContent-Length: 200000\r\n\r\n"
+            )
+        else:
+            conn.sendall(b"GET /v1/health HTTP/1.1\r\nHost: gateway\r\n")
+        held.append(conn)
+    return held
+
+
+def test_slow_clients_do_not_starve_the_others(fronted: tuple[str, Deployment]) -> None:
+    url, deployment = fronted
+    port = int(url.rsplit(":", 1)[1])
+    held = _slow_clients(port, 100, body=False) + _slow_clients(port, 100, body=True)
+    coa = deployment.cast.client(demo.COA)
+    tokens = [profile_token(coa, 52_000 + i)[0] for i in range(40)]
+    timings, statuses = [], []
+    try:
+        deadline = time.monotonic() + 8  # bounded: the slow ones trickle for 8 s
+        sent = 0
+        with requests.Session() as session:
+            while time.monotonic() < deadline and sent < len(tokens):
+                for conn in held:  # one more byte from each slow client
+                    with contextlib.suppress(OSError):
+                        conn.sendall(b"x")
+                started = time.monotonic()
+                answer = session.post(url + "/v1/messages", data=tokens[sent], headers=JOSE,
+                                      timeout=5)  # fmt: skip
+                timings.append(time.monotonic() - started)
+                statuses.append(answer.status_code)
+                sent += 1
+                time.sleep(0.1)
+    finally:
+        for conn in held:
+            conn.close()
+    assert statuses == [202] * len(statuses) and len(statuses) >= 30
+    timings.sort()
+    p99 = timings[int(0.99 * (len(timings) - 1))]
+    assert p99 < 1.0, f"probe p99 {p99:.3f} s with 200 slow clients"
+    assert deployment.services.store.count("messages") == len(statuses)  # nothing lost
