@@ -29,6 +29,8 @@ class Settings:
     checkpoint_grace: timedelta = timedelta(seconds=300)
     replay_window: timedelta = timedelta(days=7)
     future_skew: timedelta = timedelta(seconds=300)
+    metrics: bool = False
+    """GET /metrics (Prometheus text) on the serving port; keep it from outside parties"""
 
     @property
     def is_sqlite(self) -> bool:
@@ -73,4 +75,12 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         replay_window=timedelta(
             seconds=_int(env, "GATEWAY_REPLAY_WINDOW_SECONDS", 7 * 86400, 60, 366 * 86400)
         ),
+        metrics=_switch(env, "GATEWAY_METRICS"),
     )
+
+
+def _switch(env: Mapping[str, str], name: str) -> bool:
+    raw = (env.get(name) or "off").strip().lower()
+    if raw not in ("on", "off"):
+        raise ConfigurationError(f"{name} must be on or off")
+    return raw == "on"

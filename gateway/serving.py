@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import os
 import socket
+import sys
+from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -93,6 +96,8 @@ def run(*, host: str, port: int, workers: int, threads: int) -> None:
     settings = config.from_env()
     check_port(host, port)
     prepare(settings)
+    if settings.metrics:
+        _metrics_folder(settings.instance / "metrics")
     with contextlib.suppress(OSError):  # an unwritable stdout (full disk) never stops it
         print(introduction(settings, host, port, workers, threads), flush=True)
     _Gunicorn(
@@ -112,5 +117,23 @@ def run(*, host: str, port: int, workers: int, threads: int) -> None:
             "accesslog": None,  # the app logs each request as structured JSON
             "errorlog": "-",
             "loglevel": "warning",
+            "child_exit": _child_exit,
         }
     ).run()
+
+
+def _metrics_folder(folder: Path) -> None:
+    """An empty folder for the workers' sample files, named in the environment before
+    any worker forks (and before prometheus-client is imported: it reads it then)."""
+    assert "prometheus_client" not in sys.modules, "prometheus-client imported too early"
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+
+
+def _child_exit(server: Any, worker: Any) -> None:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from gateway import metrics
+
+        metrics.worker_exited(worker.pid)

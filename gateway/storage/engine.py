@@ -193,6 +193,9 @@ def translate_busy(*, writing: bool = False) -> Iterator[None]:
         yield
     except DBAPIError as exc:
         cause = cause_of(exc)
+        from gateway import metrics  # here: prometheus-client reads its mode at import
+
+        metrics.database_error(cause or "error")
         if cause is None:
             raise
         retry = 1 if cause == "locked" else 5

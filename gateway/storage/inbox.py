@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, or_, select, update
+from sqlalchemy import Connection, Engine, func, insert, or_, select, update
 
 from gateway.domain import vault
 from gateway.domain.assignments import Assignment
@@ -68,6 +68,17 @@ class InboxStore:
                     .values(leased_until=now + lease)
                 )
         return [Pending(*row) for row in rows]
+
+    def backlog(self) -> dict[str, int]:
+        """Unacknowledged deliveries per recipient (organisations' OINs): for the metrics."""
+        d = tables.deliveries
+        query = (
+            select(d.c.recipient, func.count())
+            .where(d.c.acknowledged_at.is_(None))
+            .group_by(d.c.recipient)
+        )
+        with engine.read(self.engine) as conn:
+            return {row[0]: int(row[1]) for row in conn.execute(query)}
 
     def notices(self, delivery_ids: Sequence[str]) -> dict[str, Notice]:
         """The withdrawal notices among these deliveries, by delivery id."""

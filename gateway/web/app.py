@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import structlog
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 from flask_smorest import Api
 
 from gateway import logs
@@ -39,6 +39,7 @@ def create_app(services: Services, test_config: Mapping[str, Any] | None = None)
         MAX_CONTENT_LENGTH=None,  # bodies are read by gateway.web.http.read_body
         JSON_SORT_KEYS=False,
     )
+    app.config["METRICS"] = services.settings.metrics
     if test_config:
         app.config.update(test_config)
     settings = services.settings
@@ -67,6 +68,8 @@ def create_app(services: Services, test_config: Mapping[str, Any] | None = None)
     api.register_blueprint(directory.blp)
     api.register_blueprint(regie.blp)
     problems.init_app(app)  # after Api(), which registers handlers of its own
+    if settings.metrics:
+        app.add_url_rule("/metrics", "metrics", _metrics)
 
     app.before_request(_start)
     app.after_request(_finish)
@@ -91,12 +94,30 @@ def _start() -> None:
 
 def _finish(response: Response) -> Response:
     response.headers["traceparent"] = f"00-{g.trace_id}-{events.new_trace_id()[:16]}-01"
+    route = request.url_rule.rule if request.url_rule else "(unrouted)"
+    seconds = time.perf_counter() - g.started
     log.info(
         "request",
         method=request.method,
-        path=request.url_rule.rule if request.url_rule else "(unrouted)",
+        path=route,
         status=response.status_code,
         code=g.get("problem_code"),
-        ms=round((time.perf_counter() - g.started) * 1000, 2),
+        ms=round(seconds * 1000, 2),
     )
+    if current_app.config.get("METRICS"):
+        from gateway import metrics
+
+        metrics.observe(route, request.method, response.status_code, seconds,
+                        g.get("problem_code"))  # fmt: skip
     return response
+
+
+def _metrics() -> Response:
+    """GET /metrics: Prometheus text, every worker's counts and the database's gauges."""
+    from gateway import metrics
+    from gateway.service import monitoring
+
+    services = http.services()
+    body = metrics.render(lambda: monitoring.state(services, http.now()))
+    return Response(body, mimetype=metrics.CONTENT_TYPE.split(";")[0],
+                    headers={"Cache-Control": "no-store"})  # fmt: skip

@@ -160,3 +160,8 @@ def test_slow_clients_do_not_starve_the_others(fronted: tuple[str, Deployment]) 
     p99 = timings[int(0.99 * (len(timings) - 1))]
     assert p99 < 1.0, f"probe p99 {p99:.3f} s with 200 slow clients"
     assert deployment.services.store.count("messages") == len(statuses)  # nothing lost
+
+
+def test_nginx_keeps_metrics_from_the_parties(fronted: tuple[str, Deployment]) -> None:
+    url, _ = fronted
+    assert requests.get(url + "/metrics", timeout=5).status_code == 403

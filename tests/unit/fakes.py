@@ -258,6 +258,13 @@ class FakeStore:
                 found[subject].append(assignment)
         return found
 
+    def backlog(self) -> dict[str, int]:
+        waiting: dict[str, int] = {}
+        for row in self.state.deliveries.values():
+            if row["acknowledged_at"] is None:
+                waiting[row["recipient"]] = waiting.get(row["recipient"], 0) + 1
+        return waiting
+
     def notices(self, delivery_ids: Sequence[str]) -> dict[str, Any]:
         return {d: self.state.notices[d] for d in delivery_ids if d in self.state.notices}
 
