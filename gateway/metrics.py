@@ -97,6 +97,6 @@ def render(read_state: Callable[[], dict[str, Any]]) -> bytes:
 
 
 def worker_exited(pid: int) -> None:
-    """gunicorn's child_exit: the dead worker's live gauges leave the sums."""
-    if os.environ.get(MULTIPROC_ENV):
-        multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
+    """gunicorn's child_exit (multiprocess mode only): the dead worker's live gauges leave
+    the sums."""
+    multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]

@@ -122,7 +122,6 @@ class Stored:
     plan: dict[str, Any] | None
     """the newest plan version's body: whole for one newcomer's progress, in a list only
     what regie reads of it"""
-    plan_message: str | None
     first_plan_dated: date | None
     assignments: list[Assignment]
     last_report: tuple[str, datetime, str] | None

@@ -103,7 +103,6 @@ class ProgressStore:
                     placed_with=municipality,
                     placed_at=row.placed_at,
                     plan=plan_view["body"] if plan_view else None,
-                    plan_message=plan["plan_message"] if plan else None,
                     first_plan_dated=plan["first_dated"] if plan else None,
                     assignments=assigned.get(row.subject, []),
                     last_report=(report.message_id, report.received_at, report.provider)
@@ -140,6 +139,8 @@ def _view(
 
 
 def _sealed(conn: Connection, message_ids: list[str]) -> dict[str, bytes]:
+    if not message_ids:
+        return {}  # every row had its view: no round trip
     rows = conn.execute(
         select(_M.c.message_id, _M.c.sealed).where(among(conn, _M.c.message_id, message_ids))
     )

@@ -14,18 +14,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 
 from gateway.devtools import demo
 from gateway.devtools.serverproc import ServerProcess
 from gateway.errors import SchemaViolation
 from tests.conftest import services_for
+from tests.duo import SCHEMA, valid
 from tests.e2e.trajectories import Trajectory
 from tests.helpers import connector, write_keys
 
 pytestmark = pytest.mark.e2e
-SCHEMA = json.loads((Path(__file__).parents[1] / "duo" / "m2m-inburgering.schema.json").read_text())
 DUO = "00000001800000000000"  # a synthetic OIN for DUO
 
 
@@ -47,13 +46,6 @@ def world(tmp_path: Path) -> Iterator[World]:
         cast = demo.register_cast(services, server.url, datetime.now(UTC))
         yield World(server, cast, write_keys(cast, tmp_path / "keys"))
         services.store.engine.dispose()
-
-
-def _valid(name: str, instance: Any) -> None:
-    schema = {"$ref": f"#/$defs/{name}", "$defs": SCHEMA["$defs"]}
-    jsonschema.Draft202012Validator(
-        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
-    ).validate(instance)
 
 
 def test_the_export_writes_duos_requests_for_newcomers_with_a_bsn(
@@ -83,8 +75,8 @@ def test_the_export_writes_duos_requests_for_newcomers_with_a_bsn(
         described = SCHEMA["operations"][request["operationId"]]
         assert request["method"] == described["method"]
         assert request["path"] == described["path"].format(bsn=bsn)
-        _valid(described["body"], request["body"])
-        _valid("Headers", request["headers"])
+        valid(described["body"], request["body"])
+        valid("Headers", request["headers"])
         assert request["headers"]["bron"] == demo.LEIDEN and request["headers"]["doel"] == DUO
         ids.add(request["headers"]["berichtId"])
     assert len(ids) == 3  # a berichtId of its own per request

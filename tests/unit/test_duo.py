@@ -7,12 +7,9 @@ the two can never disagree on DUO's combination rules.
 
 from __future__ import annotations
 
-import json
 import uuid
-from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -20,17 +17,10 @@ from hypothesis import strategies as st
 from connectors import duo
 from gateway.domain import plans
 from gateway.errors import SchemaViolation
+from tests.duo import SCHEMA, valid
 
-SCHEMA = json.loads((Path(__file__).parents[1] / "duo" / "m2m-inburgering.schema.json").read_text())
 BSN = "999990019"
 LEIDEN, DUO = "00000001002220647000", "00000001800000000000"
-
-
-def _valid(name: str, instance: Any) -> None:
-    schema = {"$ref": f"#/$defs/{name}", "$defs": SCHEMA["$defs"]}
-    jsonschema.Draft202012Validator(
-        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
-    ).validate(instance)
 
 
 _plans = st.fixed_dictionaries(
@@ -58,7 +48,7 @@ def test_a_plan_the_gateway_accepts_is_a_pip_duo_accepts_and_no_other(plan: dict
             duo.pip_body(plan)
         return
     body = duo.pip_body(plan)
-    _valid("PIP", body)
+    valid("PIP", body)
     assert (
         body["leerroute"] == {"b1-route": "B", "onderwijsroute": "O", "z-route": "Z"}[plan["route"]]
     )
@@ -81,9 +71,9 @@ def test_each_kind_of_hours_is_its_own_operation_with_duos_body(totals: dict[str
     for operation, body in written:
         described = SCHEMA["operations"][operation.operation_id]
         assert (operation.method, operation.path) == (described["method"], described["path"])
-        _valid(described["body"], body)
+        valid(described["body"], body)
         request = duo.request(operation, BSN, body, LEIDEN, DUO)
-        _valid("Headers", request["headers"])
+        valid("Headers", request["headers"])
         assert request["path"] == described["path"].format(bsn=BSN)
 
 
