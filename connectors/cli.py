@@ -12,6 +12,7 @@ audit log does not verify. Imports no Flask.
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from collections.abc import Callable
@@ -121,7 +122,21 @@ _sending_command(
 # -- municipality --------------------------------------------------------------------
 
 
-@connect.group("municipality")
+class _WithConsole(DomainErrorGroup):
+    """The municipality's commands, with ``console`` imported only when it is run: the
+    console is the one connector with Flask, and the other commands start without it."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), "console"])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name == "console":
+            found = importlib.import_module("connectors.console.command").console
+            return found if isinstance(found, click.Command) else None
+        return super().get_command(ctx, name)
+
+
+@connect.group("municipality", cls=_WithConsole)
 def municipality() -> None:
     """Pull the inbox into the case system; record consent, assignments and plans; see
     your newcomers' signals; write DUO's requests."""

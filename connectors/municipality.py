@@ -105,20 +105,32 @@ def withdraw_from_file(path: Path, notice: dict[str, Any], notice_file: str) -> 
     """
     if not path.exists():
         return
-    kept = json.loads(path.read_text(encoding="utf-8"))
+    kept = without_withdrawn(json.loads(path.read_text(encoding="utf-8")), notice, notice_file)
+    write_durably(path, json.dumps(kept, indent=2, ensure_ascii=False).encode())
+
+
+def without_withdrawn(kept: dict[str, Any], notice: dict[str, Any], by: str) -> dict[str, Any]:
+    """A kept delivery without the categories a withdrawal notice took back (see
+    ``withdraw_from_file``); ``by`` names the notice beside what is left. Idempotent."""
+    kept = dict(kept)
     categories = set(notice["categories"])
     members = _categories(kept.get("type"), kept.get("version"))
     body = {k: v for k, v in kept.get("body", {}).items() if members.get(k) not in categories}
     token = kept.pop("delivery_token", None)
     if token is not None:
         kept["delivery_token_sha256"] = hashlib.sha256(token.encode()).hexdigest()
-    withdrawn = kept.setdefault("withdrawn", [])
-    record = {"notice": notice_file, "declaration_id": notice["declaration_id"],
-              "categories": sorted(categories)}  # fmt: skip
+    withdrawn = list(kept.get("withdrawn", []))
+    record = {
+        "notice": by,
+        "declaration_id": notice["declaration_id"],
+        "withdrawn_at": notice.get("withdrawn_at"),
+        "categories": sorted(categories),
+    }
     if record not in withdrawn:
         withdrawn.append(record)
+    kept["withdrawn"] = withdrawn
     kept["body"] = body
-    write_durably(path, json.dumps(kept, indent=2, ensure_ascii=False).encode())
+    return kept
 
 
 def _categories(type_: object, version: object) -> dict[str, str]:
@@ -261,7 +273,8 @@ def follow(
 # -- recording consent and assignments ---------------------------------------------
 
 
-def _utc(moment: datetime) -> str:
+def utc(moment: datetime) -> str:
+    """RFC 3339 UTC to the second, as messages carry times."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -275,7 +288,7 @@ def _message(
         "sender": client.oin,
         "recipient": client.oin,
         "subject": subject,
-        "issued_at": _utc(datetime.now(UTC)),
+        "issued_at": utc(datetime.now(UTC)),
         "body": body,
     }
 
@@ -312,7 +325,7 @@ def withdraw(
 ) -> Submission:
     body = {
         "declaration_id": declaration_id,
-        "withdrawn_at": _utc(at or datetime.now(UTC)),
+        "withdrawn_at": utc(at or datetime.now(UTC)),
         "by": by,
     }
     return client.submit(client.sign(_message(client, "consent-withdrawal", subject, body)))
@@ -331,11 +344,11 @@ def assign(
         "assignment_id": str(uuid.uuid4()),
         "provider": provider,
         "route": route,
-        "valid_from": _utc(valid_from),
+        "valid_from": utc(valid_from),
         "status": "active",
     }
     if valid_until is not None:
-        body["valid_until"] = _utc(valid_until)
+        body["valid_until"] = utc(valid_until)
     payload = _message(client, "provider-assignment", subject, body)
     return body["assignment_id"], client.submit(client.sign(payload))
 

@@ -309,6 +309,18 @@ def run_demo(*, keep: bool = False) -> int:
 
 @click.command("demo")
 @click.option("--keep", is_flag=True, help="keep the temporary folder")
-def command(keep: bool) -> None:
+@click.option(
+    "--console",
+    "console_port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="instead: seed a fresh gateway with Leiden's newcomers and serve Leiden's console "
+    "on this port (0: any free one) until Ctrl-C",
+)
+def command(keep: bool, console_port: int | None) -> None:
     """Run the whole scenario against a real server on a throw-away database."""
+    if console_port is not None:
+        from gateway.devtools.console_demo import run_console_demo
+
+        sys.exit(run_console_demo(console_port))
     sys.exit(run_demo(keep=keep))

@@ -1,0 +1,287 @@
+"""The console's own memory: a SQLite file on the municipality's machine.
+
+It holds what the console pulled (deliveries, as the gateway signed them,
+or rewritten without what a withdrawal took back), what its users sent
+(each message with the gateway's receipt) and the newest signals and
+progress read. Nothing here goes back to the gateway; the file is as
+sensitive as the case system, and is created readable by its owner only.
+
+A delivery is committed here before it is acknowledged (``keep`` returns
+after the commit, with ``synchronous=FULL``), so a console stopped at any
+point loses nothing the gateway counts as received.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from connectors.municipality import NOTICE, without_withdrawn
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS deliveries (
+    delivery_id TEXT PRIMARY KEY,
+    type TEXT NOT NULL,
+    v_number TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    kept_at TEXT NOT NULL,
+    acknowledged INTEGER NOT NULL DEFAULT 0,
+    document TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deliveries_subject ON deliveries (v_number, type, received_at);
+CREATE TABLE IF NOT EXISTS actions (
+    id INTEGER PRIMARY KEY,
+    v_number TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    at TEXT NOT NULL,
+    message TEXT NOT NULL,
+    receipt TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS actions_subject ON actions (v_number, kind);
+CREATE TABLE IF NOT EXISTS reads (
+    kind TEXT NOT NULL,
+    v_number TEXT NOT NULL,
+    fetched_at TEXT NOT NULL,
+    document TEXT NOT NULL,
+    PRIMARY KEY (kind, v_number)
+);
+CREATE TABLE IF NOT EXISTS state (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rounds (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    outcome TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class Kept:
+    delivery_id: str
+    type: str
+    v_number: str
+    received_at: str
+    acknowledged: bool
+    document: dict[str, Any]
+
+
+def _same(kept: dict[str, Any], pulled: dict[str, Any]) -> bool:
+    """The same content (a re-pull is signed anew: its token differs, its members not)."""
+    ignored = {"delivery_token", "delivery_token_sha256", "withdrawn"}
+    return {k: v for k, v in kept.items() if k not in ignored} == {
+        k: v for k, v in pulled.items() if k not in ignored
+    }
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class Store:
+    """One SQLite file; safe to share between the puller thread and the web threads."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        self.path = path
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _rows(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return list(self._db.execute(sql, args))
+
+    # -- deliveries ------------------------------------------------------------
+
+    def keep(self, delivery: dict[str, Any]) -> bool:
+        """Keep a verified delivery (or its newer cut, pulled again); act on a notice.
+
+        True when something changed. A notice rewrites every kept delivery it
+        names in the same transaction, so a crash never leaves half of it.
+        """
+        delivery_id = str(delivery["delivery_id"])
+        v_number = str(delivery.get("subject", {}).get("v_number", ""))
+        text = json.dumps(delivery, ensure_ascii=False)
+        with self._tx() as db:
+            found = db.execute(
+                "SELECT document FROM deliveries WHERE delivery_id = ?", (delivery_id,)
+            ).fetchone()
+            if found is not None and (
+                _same(json.loads(found[0]), delivery) or delivery.get("type") == NOTICE
+            ):
+                return False
+            if found is not None and json.loads(found[0]).get("withdrawn"):
+                # kept rewritten after a withdrawal: a re-pull cut by the gateway is newer
+                # and already lacks those categories; keep the record of the withdrawal
+                delivery = {**delivery, "withdrawn": json.loads(found[0])["withdrawn"]}
+                text = json.dumps(delivery, ensure_ascii=False)
+            db.execute(
+                "INSERT INTO deliveries (delivery_id, type, v_number, received_at, kept_at,"
+                " document) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (delivery_id) DO UPDATE"
+                " SET document = excluded.document, kept_at = excluded.kept_at",
+                (
+                    delivery_id,
+                    str(delivery.get("type")),
+                    v_number,
+                    str(delivery.get("received_at", "")),
+                    now(),
+                    text,
+                ),
+            )
+            if delivery.get("type") == NOTICE:
+                for affected in delivery.get("affected_deliveries", []):
+                    row = db.execute(
+                        "SELECT document FROM deliveries WHERE delivery_id = ?", (affected,)
+                    ).fetchone()
+                    if row is None:
+                        continue
+                    rewritten = without_withdrawn(json.loads(row[0]), delivery, delivery_id)
+                    db.execute(
+                        "UPDATE deliveries SET document = ? WHERE delivery_id = ?",
+                        (json.dumps(rewritten, ensure_ascii=False), affected),
+                    )
+            return True
+
+    def acknowledged(self, delivery_id: str) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE deliveries SET acknowledged = 1 WHERE delivery_id = ?", (delivery_id,)
+            )
+
+    def is_acknowledged(self, delivery_id: str) -> bool:
+        rows = self._rows("SELECT acknowledged FROM deliveries WHERE delivery_id = ?", delivery_id)
+        return bool(rows and rows[0][0])
+
+    def deliveries(self, v_number: str | None = None, type_: str | None = None) -> list[Kept]:
+        """Kept deliveries, oldest first (by the gateway's ``received_at``)."""
+        sql = (
+            "SELECT delivery_id, type, v_number, received_at, acknowledged, document"
+            " FROM deliveries WHERE 1 = 1"
+        )
+        args: list[Any] = []
+        if v_number is not None:
+            sql += " AND v_number = ?"
+            args.append(v_number)
+        if type_ is not None:
+            sql += " AND type = ?"
+            args.append(type_)
+        rows = self._rows(sql + " ORDER BY received_at, delivery_id", *args)
+        return [Kept(r[0], r[1], r[2], r[3], bool(r[4]), json.loads(r[5])) for r in rows]
+
+    # -- what the console sent -------------------------------------------------
+
+    def record_action(
+        self, v_number: str, kind: str, message: dict[str, Any], receipt: dict[str, Any]
+    ) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO actions (v_number, kind, at, message, receipt) VALUES (?, ?, ?, ?, ?)",
+                (
+                    v_number,
+                    kind,
+                    now(),
+                    json.dumps(message, ensure_ascii=False),
+                    json.dumps(receipt),
+                ),
+            )
+
+    def actions(self, v_number: str | None = None, kind: str | None = None) -> list[dict[str, Any]]:
+        """What this console sent, oldest first: ``{kind, at, message, receipt}``."""
+        sql, args = "SELECT kind, at, message, receipt FROM actions WHERE 1 = 1", []
+        if v_number is not None:
+            sql += " AND v_number = ?"
+            args.append(v_number)
+        if kind is not None:
+            sql += " AND kind = ?"
+            args.append(kind)
+        return [
+            {"kind": k, "at": at, "message": json.loads(m), "receipt": json.loads(r)}
+            for k, at, m, r in self._rows(sql + " ORDER BY id", *args)
+        ]
+
+    # -- reads kept (signals, progress) ------------------------------------------
+
+    def keep_read(self, kind: str, v_number: str, document: dict[str, Any]) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO reads (kind, v_number, fetched_at, document) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (kind, v_number) DO UPDATE SET fetched_at = excluded.fetched_at,"
+                " document = excluded.document",
+                (kind, v_number, now(), json.dumps(document, ensure_ascii=False)),
+            )
+
+    def replace_reads(self, kind: str, documents: dict[str, dict[str, Any]]) -> None:
+        """All reads of one kind at once (a whole signals walk): who is gone, goes."""
+        at = now()
+        with self._tx() as db:
+            db.execute("DELETE FROM reads WHERE kind = ?", (kind,))
+            db.executemany(
+                "INSERT INTO reads (kind, v_number, fetched_at, document) VALUES (?, ?, ?, ?)",
+                [(kind, v, at, json.dumps(d, ensure_ascii=False)) for v, d in documents.items()],
+            )
+
+    def reads(self, kind: str) -> dict[str, tuple[str, dict[str, Any]]]:
+        """v_number → (fetched_at, document)."""
+        rows = self._rows("SELECT v_number, fetched_at, document FROM reads WHERE kind = ?", kind)
+        return {v: (at, json.loads(d)) for v, at, d in rows}
+
+    def reads_of(self, kind: str, v_number: str) -> tuple[str, dict[str, Any]] | None:
+        rows = self._rows(
+            "SELECT fetched_at, document FROM reads WHERE kind = ? AND v_number = ?",
+            kind,
+            v_number,
+        )
+        return (rows[0][0], json.loads(rows[0][1])) if rows else None
+
+    # -- the puller's own state ----------------------------------------------------
+
+    def state(self, name: str, default: str = "") -> str:
+        rows = self._rows("SELECT value FROM state WHERE name = ?", name)
+        return str(rows[0][0]) if rows else default
+
+    def set_state(self, name: str, value: str) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO state (name, value) VALUES (?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                (name, value),
+            )
+
+    # -- pull rounds -------------------------------------------------------------
+
+    def round_done(self, outcome: str) -> None:
+        with self._tx() as db:
+            db.execute("INSERT INTO rounds (at, outcome) VALUES (?, ?)", (now(), outcome))
+            db.execute("DELETE FROM rounds WHERE id < (SELECT MAX(id) - 100 FROM rounds)")
+
+    def last_round(self) -> tuple[str, str] | None:
+        rows = self._rows("SELECT at, outcome FROM rounds ORDER BY id DESC LIMIT 1")
+        return (rows[0][0], rows[0][1]) if rows else None

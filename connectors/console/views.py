@@ -1,0 +1,136 @@
+"""The pages that show: newcomers, one newcomer's dossier, the cohort figures.
+
+Opening a dossier reads the newcomer's progress and consent records from
+the gateway (each an audited read, as it should be: a person looked); when
+the gateway is away the page shows what was read last, and says when.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, Response, abort, render_template, request
+
+from connectors.console import cohort as figures
+from connectors.console import dossier as dossiers
+from connectors.console import labels
+from connectors.console.app import console_of
+from connectors.console.facts import gather
+from connectors.console.i18n import gettext
+from gateway.errors import GatewayError
+
+blueprint = Blueprint("views", __name__)
+
+
+def _v_number(v_number: str) -> str:
+    if not (v_number.isdigit() and len(v_number) == 10):
+        abort(404)
+    return v_number
+
+
+@blueprint.get("/")
+def newcomers() -> str:
+    console = console_of()
+    query = request.args.get("q", "").strip()
+    people = gather(console.store)
+    if query:
+        words = query.lower().split()
+        people = [
+            p
+            for p in people
+            if all(w in f"{p.name} {p.v_number} {p.bsn or ''}".lower() for w in words)
+        ]
+    return render_template(
+        "newcomers.html", people=people, query=query, last_round=console.store.last_round()
+    )
+
+
+def refresh(v_number: str) -> list[str]:
+    """The newcomer's progress and consent records read now; what could not be read, said."""
+    console = console_of()
+    problems = []
+    for kind, path, params in (
+        ("progress", f"/v1/newcomers/{v_number}/progress", {}),
+        ("consents", "/v1/consents", {"v_number": v_number}),
+    ):
+        try:
+            console.store.keep_read(kind, v_number, console.client.get_json(path, **params))
+        except GatewayError as error:
+            problems.append(
+                gettext(
+                    "{what} could not be read now ({code}: {detail}); shown as read before, if ever"
+                ).format(
+                    what=gettext("Progress") if kind == "progress" else gettext("Consent records"),
+                    code=error.code,
+                    detail=error.detail,
+                )
+            )
+    return problems
+
+
+@blueprint.get("/newcomers/<v_number>")
+def dossier(v_number: str) -> str:
+    console = console_of()
+    v_number = _v_number(v_number)
+    problems = refresh(v_number)
+    found = dossiers.build(console.store, v_number, console.name)
+    if not found.profile and not found.reports and found.progress is None:
+        abort(404)
+    return render_template(
+        "dossier.html",
+        d=found,
+        problems=problems,
+        providers=console.providers(),
+        today=datetime.now(UTC).date().isoformat(),
+    )
+
+
+def _cohort() -> figures.Cohort:
+    return figures.cohort(gather(console_of().store), datetime.now(UTC))
+
+
+def _column(table: str, key: str) -> str:
+    """A column's or row's words (a provider by name)."""
+    console = console_of()
+    if table in ("provider", "signals") and key.isdigit():
+        return console.name(key)
+    words: dict[str, str] = {**dict(figures.WEEKS), **dict(figures.ATTENDANCE)}
+    if key in words:
+        return gettext(words[key])
+    if key in figures.SIGNALS:
+        return labels.signal(key)
+    if key == "none":
+        return gettext("none yet")
+    if key == "not-assessed":
+        return gettext("not assessed")
+    return labels.value(key)
+
+
+@blueprint.get("/cohort")
+def cohort() -> str:
+    return render_template("cohort.html", cohort=_cohort(), column=_column)
+
+
+@blueprint.get("/cohort.csv")
+def cohort_csv() -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    rows: list[list[Any]] = figures.csv_rows(_cohort())
+    writer.writerow(rows[0])
+    for table, row, column, cell in rows[1:]:
+        writer.writerow(
+            [
+                table,
+                _column(table, row) if row else "",
+                _column(table, column) if column not in ("", "total") else column,
+                cell,
+            ]
+        )
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=cohort.csv"},
+    )

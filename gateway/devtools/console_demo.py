@@ -1,0 +1,150 @@
+"""``gateway demo --console``: a fresh gateway with Leiden's newcomers, and Leiden's console.
+
+For a client manager's first look, and for the browser tests: COA places
+two dozen synthetic newcomers with Leiden; for most of them Leiden assigns
+the demo provider, makes a plan and (for some) records consent; the
+provider reports a few times. Nothing has been pulled yet, so the console's
+first pull brings it all in, consent judged as it pulls.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import tempfile
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from gateway import config
+from gateway.bootstrap import build_services
+from gateway.devtools import synthetic
+from gateway.devtools.cast import COA, LEIDEN, PROVIDER, Cast, register_cast
+from gateway.devtools.serverproc import ServerProcess
+
+
+@dataclass(frozen=True)
+class Seeded:
+    people: list[synthetic.Newcomer]
+    with_consent: list[synthetic.Newcomer]
+    """consent for family, education, languages (from COA) and attendance, signals and
+    language levels (from the provider)"""
+    without_consent: list[synthetic.Newcomer]
+
+
+def _send(
+    cast: Cast,
+    sender: str,
+    type_: str,
+    person: synthetic.Newcomer,
+    body: dict[str, Any],
+    at: datetime,
+) -> None:
+    client = cast.client(sender)
+    payload = synthetic.payload(
+        type_, body, sender=sender, recipient=LEIDEN, newcomer=person, issued_at=at
+    )
+    client.submit(client.sign(payload))
+
+
+def seed(cast: Cast, count: int = 24, rng_seed: int = 7) -> Seeded:
+    """Leiden's newcomers; every fourth without plan or provider, every other with consent."""
+    rng = random.Random(rng_seed)  # noqa: S311 - synthetic people, not secrets
+    now = datetime.now(UTC)
+    people = [synthetic.Newcomer.make(rng) for _ in range(count)]
+    coa = cast.client(COA)
+    profiles = [
+        coa.sign(
+            synthetic.payload(
+                "handover-profile",
+                synthetic.varied_profile(p, "GM0546", rng),
+                sender=COA,
+                recipient=LEIDEN,
+                newcomer=p,
+                issued_at=now,
+            )
+        )
+        for p in people
+    ]
+    coa.submit_batch(profiles)
+    consenting, others = [], []
+    for n, person in enumerate(people):
+        if n % 2 == 0:
+            consenting.append(person)
+            declaration = synthetic.consent_declaration(
+                LEIDEN,
+                [COA, PROVIDER],
+                ["family", "education", "languages", "attendance", "signals", "language_levels"],
+                now - timedelta(minutes=5),
+                purposes=("brede-intake", "pip", "voortgang"),
+            )
+            _send(cast, LEIDEN, "consent-declaration", person, declaration, now)
+        else:
+            others.append(person)
+        if n % 4 == 3:
+            continue
+        _send(
+            cast,
+            LEIDEN,
+            "provider-assignment",
+            person,
+            synthetic.provider_assignment(PROVIDER, now - timedelta(minutes=1)),
+            now,
+        )
+        dated = (now - timedelta(days=rng.randrange(0, 40))).date().isoformat()
+        plan = synthetic.integration_plan(
+            str(uuid.UUID(int=rng.getrandbits(128), version=4)), dated=dated
+        )
+        _send(cast, LEIDEN, "integration-plan", person, plan, now)
+        hours = 0
+        for month in range(rng.randrange(1, 4)):
+            _send(cast, PROVIDER, "progress-report", person, _report(rng, month, hours), now)
+            hours += rng.randrange(20, 60)
+    return Seeded(people, consenting, others)
+
+
+def _report(rng: random.Random, month: int, hours: int) -> dict[str, Any]:
+    body = synthetic.progress_report(PROVIDER)
+    planned = rng.randrange(40, 80, 4)
+    body["attendance"] = {
+        "hours_planned": planned,
+        "hours_attended": planned - rng.randrange(0, planned // 2, 2),
+    }
+    day = f"2026-{9 + month:02d}-15"
+    levels = ["A0", "A1", "A1", "A2", "A2", "B1"]
+    body["language_levels"] = {
+        "assessments": [
+            {
+                "skill": skill,
+                "level": levels[min(len(levels) - 1, month + rng.randrange(0, 3))],
+                "date": day,
+                "method": "test",
+            }
+            for skill in ("listening", "reading", "speaking", "writing")
+        ]
+    }
+    body["hours"] = {"language_and_knm": hours + rng.randrange(10, 40)}
+    body["signals"]["dropout_risk"] = rng.choice(["low", "low", "medium", "high"])
+    return body
+
+
+def run_console_demo(port: int) -> int:
+    """Serve a seeded gateway and Leiden's console until Ctrl-C; nothing is kept after."""
+    from connectors.console.command import start_console
+
+    folder = Path(tempfile.mkdtemp(prefix="gateway-console-demo-"))
+    try:
+        with ServerProcess(folder / "instance") as server:
+            services = build_services(config.from_env({"GATEWAY_INSTANCE": str(server.instance)}))
+            cast = register_cast(services, server.url, datetime.now(UTC))
+            seeded = seed(cast)
+            print(
+                f"gateway at {server.url}: {len(seeded.people)} newcomers placed with Leiden, "
+                f"consent recorded for {len(seeded.with_consent)}"
+            )
+            start_console(cast.client(LEIDEN), folder / "console", port, interval=60.0)
+        return 0
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

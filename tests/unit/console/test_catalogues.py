@@ -1,0 +1,42 @@
+"""Every text the console shows has its Dutch translation, and code lists read as words."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from babel.messages.extract import extract_from_dir
+
+from connectors.console import i18n, labels
+
+CONSOLE = Path(i18n.__file__).parent
+
+
+def extracted() -> set[str]:
+    method_map = [("**.py", "python"), ("**/templates/**.html", "jinja2")]
+    options = {"**/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
+    found = set()
+    for _, _, message, _, _ in extract_from_dir(
+        CONSOLE,
+        method_map,
+        options,
+        keywords={"_": None, "gettext": None, "N_": None, "ngettext": (1, 2)},
+    ):
+        found.add(message[0] if isinstance(message, tuple) else message)
+    return found
+
+
+def test_every_message_has_a_dutch_translation() -> None:
+    catalogue = i18n.catalogue("nl")
+    missing = [m for m in extracted() if not catalogue.get(m) or not catalogue.get(m).string]
+    assert missing == []
+    assert not any(m.fuzzy for m in catalogue if m.id)
+
+
+def test_code_lists_read_in_dutch() -> None:
+    i18n.set_language("nl")
+    assert labels.value("in-azc", "housing_status") == "in een azc"
+    assert labels.country("ERI") == "Eritrea" and labels.country("SYR") == "Syrië"
+    assert labels.language("ar") == "Arabisch" and labels.language("tir") == "Tigrinya"
+    assert labels.category("health") == "Gezondheid"
+    i18n.set_language("en")
+    assert labels.country("SYR") == "Syria" and labels.category("health") == "Health"
