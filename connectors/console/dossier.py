@@ -115,6 +115,8 @@ def rows_of(obj: dict[str, Any], party: Callable[[str], str] = str) -> list[Row]
     ``party`` names an organisation by its OIN."""
     found = []
     for name, value in obj.items():
+        if value in ([], {}, ""):
+            continue
         if name in PARTY_FIELDS and isinstance(value, str):
             found.append(Row(labels.field(name), party(value)))
         elif isinstance(value, dict):

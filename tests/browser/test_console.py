@@ -1,0 +1,171 @@
+"""Leiden's client manager and policy officer at work in Chromium, through the real console.
+
+The console runs as its own process against a real gateway; every step is
+what a person does in the browser: open a dossier, record a consent with a
+scanned form, pull, withdraw, change a plan, read the cohort figures.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import requests
+
+from tests.browser.conftest import Console, check_accessible
+
+
+def _dossier(page: Any, console: Console, v_number: str) -> None:
+    page.goto(console.address(f"/newcomers/{v_number}"))
+
+
+def _state(page: Any, category: str) -> str:
+    return str(page.locator(f"#profile [data-category={category}]").get_attribute("data-state"))
+
+
+def _pull_now(page: Any) -> None:
+    page.get_by_role("button", name="Nu ophalen").click()
+    page.wait_for_load_state()
+
+
+def test_the_newcomers_list_finds_one_by_v_number(page: Any, console: Console) -> None:
+    rows = page.locator("table.list tbody tr")
+    assert rows.count() == len(console.seeded.people)
+    check_accessible(page, "newcomers")
+    one = console.seeded.people[3]
+    page.get_by_label("Zoeken op naam, V-nummer of BSN").fill(one.v_number)
+    page.get_by_role("button", name="Zoeken").click()
+    assert rows.count() == 1
+    assert one.v_number in rows.first.inner_text()
+
+
+def test_consent_brings_a_category_in_and_withdrawal_takes_it_away(
+    page: Any, console: Console
+) -> None:
+    person = console.seeded.without_consent[0]
+    _dossier(page, console, person.v_number)
+    assert _state(page, "family") == "withheld"
+    family = page.locator("#profile [data-category=family]")
+    assert "geen toestemming voor gezin" in family.inner_text()
+    assert _state(page, "identity") == "shown"
+    check_accessible(page, "dossier-withheld")
+
+    page.get_by_text("Een toestemmingsverklaring vastleggen").click()
+    page.get_by_role("checkbox", name="Gezin", exact=True).check()
+    page.get_by_role("checkbox", name="brede intake", exact=True).check()
+    page.get_by_label("Uitgelegd in").select_option("ar")
+    page.set_input_files(
+        "#form",
+        files=[
+            {
+                "name": "verklaring.pdf",
+                "mimeType": "application/pdf",
+                "buffer": b"%PDF-1.4 synthetic",
+            }
+        ],
+    )
+    page.get_by_role("button", name="Ondertekenen en de toestemming vastleggen").click()
+    assert "Toestemming vastgelegd" in page.locator(".notice.receipt").inner_text()
+    assert _state(page, "family") == "withheld"  # not before the next pull
+
+    _pull_now(page)
+    assert _state(page, "family") == "shown"
+    assert "Gezinsleden" in family.inner_text() or "Niet in dit bericht" not in family.inner_text()
+    check_accessible(page, "dossier-consented")
+
+    row = page.locator("#consents tr", has_text="Gezin")
+    row.get_by_role("button", name="Intrekken").click()
+    assert "Toestemming ingetrokken" in page.locator(".notice.receipt").inner_text()
+    _pull_now(page)
+    assert _state(page, "family") == "withdrawn"
+    assert "Gezinsleden" not in family.inner_text()
+    assert "Meldingen van intrekking" in page.locator("#consents").inner_text()
+    check_accessible(page, "dossier-withdrawn")
+
+
+def test_a_plan_change_shows_in_the_dossier_and_a_refusal_in_words(
+    page: Any, console: Console
+) -> None:
+    person = console.seeded.with_consent[0]
+    _dossier(page, console, person.v_number)
+    version = page.locator("[data-plan-version]")
+    assert version.get_attribute("data-plan-version") == "1"
+    check_accessible(page, "dossier-plan")
+
+    page.get_by_text("Het plan wijzigen (nieuwe versie)").click()
+    page.get_by_label("Reden van wijziging").select_option("schakelen")
+    page.locator("#route").select_option("onderwijsroute")
+    page.locator("#level").select_option("A2")
+    page.locator("#estimated_hours_b1").fill("")
+    page.get_by_role("button", name="Ondertekenen en het plan versturen").click()
+    refusal = page.get_by_role("alert")
+    assert "Geweigerd" in refusal.inner_text()
+    assert version.get_attribute("data-plan-version") == "1"
+
+    page.get_by_text("Het plan wijzigen (nieuwe versie)").click()
+    page.get_by_label("Reden van wijziging").select_option("schakelen")
+    page.locator("#route").select_option("z-route")
+    page.locator("#level").select_option("")
+    page.locator("#estimated_hours_b1").fill("")
+    page.get_by_role("button", name="Ondertekenen en het plan versturen").click()
+    assert "Versie 2 van het plan vastgelegd" in page.locator(".notice.receipt").inner_text()
+    assert version.get_attribute("data-plan-version") == "2"
+    assert page.locator("[data-plan-route]").get_attribute("data-plan-route") == "z-route"
+    assert "versie 2" in page.locator("#plan").inner_text()
+
+
+def test_the_cohort_page_never_shows_a_cell_under_5(page: Any, console: Console) -> None:
+    page.goto(console.address("/cohort"))
+    cells = page.locator("td.count").all_inner_texts()
+    assert cells, "the cohort page shows figures"
+    for text in cells:
+        assert text in ("< 5", "x") or int(text) >= 5, text
+    assert "< 5" in cells
+    check_accessible(page, "cohort")
+    with page.expect_download() as download:
+        page.get_by_text("Downloaden als CSV").click()
+    lines = download.value.path().read_text(encoding="utf-8").splitlines()[1:]
+    assert [line.rsplit(",", 1)[1] for line in lines if not line.endswith(",total")]
+    for line in lines:
+        value = line.rsplit(",", 1)[1]
+        assert value in ("< 5", "x") or int(value) >= 5, line
+
+
+def test_english_follows_from_the_catalogue(page: Any, console: Console) -> None:
+    page.goto(console.address("/?lang=en"))
+    assert page.locator("h1").inner_text() == "Newcomers placed with your municipality"
+    assert page.locator("html").get_attribute("lang") == "en"
+    check_accessible(page, "newcomers-en")
+    page.goto(console.address("/?lang=nl"))
+
+
+def test_only_the_token_gets_in_and_every_form_needs_its_csrf_token(
+    page: Any, console: Console, browser: Any
+) -> None:
+    stranger = browser.new_context(locale="nl-NL", bypass_csp=True).new_page()
+    assert stranger.goto(console.address("/")).status == 403
+    assert stranger.goto(console.address("/?token=wrong")).status == 403
+    check_accessible(stranger, "not-admitted")
+    stranger.context.close()
+    cookies = {c["name"]: c["value"] for c in page.context.cookies()}
+    rebound = requests.get(
+        console.address("/"), headers={"Host": "evil.example:80"}, cookies=cookies, timeout=10
+    )
+    assert rebound.status_code == 400
+    forged = requests.post(
+        console.address("/pull"),
+        cookies=cookies,
+        timeout=10,
+        headers={"Host": re.sub("^http://", "", console.url)},
+    )
+    assert forged.status_code == 400
+    answer = requests.get(console.address("/"), cookies=cookies, timeout=10)
+    assert answer.headers["Content-Security-Policy"].startswith("default-src 'none'")
+    assert answer.headers["Cache-Control"] == "no-store"
+
+
+def test_the_console_prints_no_personal_data(console: Console) -> None:
+    printed = "".join(console.output)
+    for person in console.seeded.people:
+        assert person.v_number not in printed
+        assert person.family_name not in printed
