@@ -49,6 +49,17 @@ class Row:
     items: list[list[Row]] = field(default_factory=list)
     """for a list of objects: one list of rows per object"""
 
+    @property
+    def columns(self) -> list[str]:
+        """The labels of the objects of ``items``, in order of first appearance (a table)."""
+        found: dict[str, None] = {}
+        for item in self.items:
+            found.update(dict.fromkeys(r.label for r in item))
+        return list(found)
+
+    def cell(self, item: list[Row], column: str) -> str:
+        return next((r.text for r in item if r.label == column), "")
+
 
 @dataclass
 class Section:

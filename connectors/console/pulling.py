@@ -131,11 +131,35 @@ def pull_inbox(
     return done
 
 
+PROGRESS_EVERY = timedelta(days=1)
+PROGRESS_PER_ROUND = 200
+"""Progress reads (a ``regie.read`` each) a round makes at most, oldest first, so that a
+large municipality's first day spreads them over several rounds"""
+
+
 def refresh_signals(client: GatewayClient, store: Store) -> int:
     """The signals of every newcomer placed now (a ``regie.read`` each), kept."""
     found = {str(n["v_number"]): n for n in placed_newcomers(client)}
     store.replace_reads("signals", found)
     return len(found)
+
+
+def refresh_progress(client: GatewayClient, store: Store) -> int:
+    """Progress (plan, assignments, hours) of each placed newcomer not read for a day.
+
+    What the cohort figures need of the plan; a dossier opened reads it anew anyway.
+    """
+    placed = store.reads("signals")
+    read = store.reads("progress")
+    due = datetime.now(UTC) - PROGRESS_EVERY
+    stale = sorted(
+        (read[v][0] if v in read else "", v)
+        for v in placed
+        if v not in read or message.parse_time(read[v][0]) < due
+    )[:PROGRESS_PER_ROUND]
+    for _, v_number in stale:
+        store.keep_read("progress", v_number, client.get_json(f"/v1/newcomers/{v_number}/progress"))
+    return len(stale)
 
 
 def one_round(
@@ -148,6 +172,7 @@ def one_round(
         full = full or full_pull_due(store)
         done = pull_inbox(client, store, hold_days=hold_days, full=full)
         done.newcomers = refresh_signals(client, store)
+        refresh_progress(client, store)
     except GatewayError as error:
         done.problems.append(f"{error.code}: {error.detail}")
     store.round_done(done.record())
