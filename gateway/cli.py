@@ -213,12 +213,21 @@ def audit_group() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="HTML file to write (default: report-<date>.html)",
 )
-def audit_report(v_number: str, out: Path | None) -> None:
-    """Write a newcomer's access report (Dutch and English) as HTML."""
+@click.option(
+    "--lang",
+    "language",
+    type=click.Choice(["nl", "en", "ar", "tr"]),
+    default="nl",
+    show_default=True,
+    help="the report's language",
+)
+def audit_report(v_number: str, out: Path | None, language: str) -> None:
+    """Write a newcomer's access report as HTML (for an access request handled by the
+    operator; the placing municipality fetches it through the contract)."""
     from gateway.service.auditing import access_report
 
     now = _now()
-    html, count = access_report(_services(), v_number, now)
+    html, count = access_report(_services(), v_number, now, language)
     out = out or Path(f"report-{now:%Y%m%d-%H%M%S}.html")
     out.write_text(html, encoding="utf-8")
     click.echo(f"wrote {out} ({count} entries)")

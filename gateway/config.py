@@ -25,6 +25,9 @@ class Settings:
     db_pool_size: int = 5  # PostgreSQL connections kept per worker process ...
     db_max_overflow: int = 5  # ... and opened beyond them at peaks
     log_origin: str | None = None  # the checkpoint note's origin; default from the key id
+    report_contact: str | None = None
+    """whom a newcomer asks about their access report (shown in it); a default sentence
+    pointing to the municipality's client manager and data protection officer otherwise"""
     checkpoint_interval: timedelta = timedelta(seconds=60)
     checkpoint_grace: timedelta = timedelta(seconds=300)
     replay_window: timedelta = timedelta(days=7)
@@ -66,6 +69,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         db_pool_size=_int(env, "GATEWAY_DB_POOL_SIZE", 5, 1, 200),
         db_max_overflow=_int(env, "GATEWAY_DB_MAX_OVERFLOW", 5, 0, 200),
         log_origin=env.get("GATEWAY_LOG_ORIGIN") or None,
+        report_contact=env.get("GATEWAY_REPORT_CONTACT") or None,
         checkpoint_interval=timedelta(
             seconds=_int(env, "GATEWAY_CHECKPOINT_INTERVAL_SECONDS", 60, 1, 3600)
         ),

@@ -12,14 +12,13 @@ catalogue marked as needing review says so on every page.
 from __future__ import annotations
 
 import functools
-import io
 from contextvars import ContextVar
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import NullTranslations, Translations
+from babel.support import NullTranslations
+
+from gateway.domain import catalogues
 
 TRANSLATIONS = Path(__file__).parent / "translations"
 LANGUAGES = ("nl", "en")
@@ -35,19 +34,14 @@ def N_(message: str) -> str:
 
 @functools.cache
 def catalogue(language: str) -> Catalog:
-    path = TRANSLATIONS / language / "LC_MESSAGES" / "messages.po"
-    with open(path, "rb") as fh:
-        return read_po(fh, locale=language)
+    return catalogues.read(TRANSLATIONS / language / "LC_MESSAGES" / "messages.po", language)
 
 
 @functools.cache
 def translations(language: str) -> NullTranslations:
     if language == "en" or not (TRANSLATIONS / language).is_dir():
         return NullTranslations()
-    compiled = io.BytesIO()
-    write_mo(compiled, catalogue(language), use_fuzzy=False)
-    compiled.seek(0)
-    return Translations(compiled)
+    return catalogues.compiled(catalogue(language))
 
 
 def set_language(language: str) -> None:

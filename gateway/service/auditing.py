@@ -15,7 +15,7 @@ from gateway.domain.audit.events import Event
 from gateway.domain.parties import Party
 from gateway.domain.records import StoredCheckpoint
 from gateway.domain.vocabulary import ACCOUNTABILITY
-from gateway.errors import NotFound, ProofError
+from gateway.errors import BadRequest, NotAuthorised, NotFound, ProofError
 from gateway.service.services import Services
 
 PAGE = 1000
@@ -30,6 +30,7 @@ def record_read(
     trace_id: str,
     reason: str,
     subject: str | None = None,
+    activity: str = ACCOUNTABILITY,
 ) -> None:
     """Enter one read of the log in the log."""
     event = Event(
@@ -37,7 +38,7 @@ def record_read(
         actor=party.oin,
         outcome="ok",
         trace_id=trace_id,
-        processing_activity=ACCOUNTABILITY,
+        processing_activity=activity,
         subject=subject,
         reason=reason,
     )
@@ -125,12 +126,50 @@ def subject_entries(
     return pseudonym, found
 
 
-def access_report(services: Services, v_number: str, now: datetime) -> tuple[str, int]:
+def access_report(
+    services: Services, v_number: str, now: datetime, language: str = "nl"
+) -> tuple[str, int]:
     """The newcomer's access report as HTML, and how many entries it covers (operators).
 
-    Raises BadRequest when ``v_number`` is not a V-nummer.
+    Raises BadRequest when ``v_number`` is not a V-nummer or ``language`` not offered.
     """
     rights.check_v_number(v_number)
+    _check_language(language)
     found = services.store.audit.subject_entries(services.pseudonym(v_number))
+    return _render(services, v_number, found, now, language), len(found)
+
+
+SUBJECT_ACCESS = "subject-access"
+
+
+def own_copy(
+    services: Services, party: Party, v_number: str, language: str, now: datetime, trace_id: str
+) -> dict[str, Any]:
+    """The newcomer's own copy, for the municipality they are placed with (GDPR art. 15):
+    the entries as the auditors' subject read gives them, and the report in ``language``.
+
+    Raises BadRequest for a bad V-nummer or language, NotAuthorised unless placed with
+    ``party``. Audited as an ``audit.read`` with processing activity ``subject-access``.
+    """
+    rights.check_v_number(v_number)
+    _check_language(language)
+    pseudonym = services.pseudonym(v_number)
+    stored = services.store.progress.stored(pseudonym)
+    if stored is None or stored.placed_with != party.oin:
+        raise NotAuthorised("the newcomer is not placed with this municipality")
+    found = services.store.audit.subject_entries(pseudonym)
+    html = _render(services, v_number, found, now, language)
+    record_read(services, party, now, trace_id, SUBJECT_ACCESS, pseudonym, SUBJECT_ACCESS)
+    return {"subject": pseudonym, "entries": found, "report": html}
+
+
+def _check_language(language: str) -> None:
+    if language not in report.LANGUAGES:
+        raise BadRequest(f"lang: one of {', '.join(report.LANGUAGES)}")
+
+
+def _render(
+    services: Services, v_number: str, found: list[dict[str, Any]], now: datetime, language: str
+) -> str:
     names = {p.oin: p.name for p in services.store.registry.list_parties()}
-    return report.render(v_number, found, names, now), len(found)
+    return report.render(v_number, found, names, now, language, services.settings.report_contact)

@@ -65,6 +65,10 @@ _ENTRY = {
 }  # fmt: skip
 ENTRIES: dict[str, Any] = {"entries": [{"index": 7, "entry": _ENTRY, "leaf_hash": _HASH}]}
 SUBJECT_ENTRIES: dict[str, Any] = {"subject": _HASH, **ENTRIES}
+ACCESS_REPORT: dict[str, Any] = {
+    **SUBJECT_ENTRIES,
+    "report": '<!doctype html><html lang="nl" dir="ltr">…</html>',
+}
 CHECKPOINT: dict[str, Any] = {"checkpoint": _JWS, "seq": 12}
 CHECKPOINTS: dict[str, Any] = {
     "checkpoints": [{"seq": 12, "checkpoint": _JWS, "note": "inburgering-gateway\n1208\n…\n"}],

@@ -47,6 +47,12 @@ class SubjectEntries(Schema):
     entries = fields.List(fields.Nested(EntryItem), required=True)
 
 
+class AccessReport(SubjectEntries):
+    report = fields.String(
+        required=True, metadata={"description": "the readable report in the language asked (HTML)"}
+    )
+
+
 class CheckpointResponse(Schema):
     checkpoint = fields.String(required=True, metadata={"description": "compact JWS"})
     seq = fields.Integer(required=True)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import request
 from flask_smorest import Blueprint
 
-from gateway.service import regie
+from gateway.service import auditing, regie
 from gateway.web import apidoc, examples, http
-from gateway.web.readings import Progress, SignalsPage
+from gateway.web.readings import AccessReport, Progress, SignalsPage
 
 blp = Blueprint("regie", __name__, url_prefix="/v1", description="Progress against the plan")
 MAX_LIMIT = 1000
@@ -63,3 +64,28 @@ def signals() -> Any:
     at = http.time_arg("at")
     page = regie.signals_page(http.services(), party, after, limit, http.now(), http.trace_id(), at)
     return {"newcomers": page.newcomers, "next_cursor": page.next_cursor}
+
+
+@blp.route("/newcomers/<v_number>/access-report", methods=["GET"])
+@blp.doc(
+    summary="The newcomer's own copy (GDPR art. 15), for the municipality they are placed "
+    "with: every audit entry about them, and the readable report in `lang`",
+    description="Audited as `audit.read` with processing activity `subject-access`. The "
+    "report is one self-contained HTML page (Arabic right to left), in Dutch time.",
+)
+@apidoc.operation(
+    blp, "getAccessReport", ok=200, schema=AccessReport, description="The newcomer's own copy",
+    example=examples.ACCESS_REPORT,
+    parameters=[
+        apidoc.path("v_number", apidoc.V_NUMBER, "the newcomer's V-nummer"),
+        apidoc.query("lang", {"type": "string", "enum": ["nl", "en", "ar", "tr"],
+                              "default": "nl"}, "the report's language"),
+    ],
+    problem_codes=PROBLEMS,
+)  # fmt: skip
+def access_report(v_number: str) -> Any:
+    party = http.caller("municipality")
+    language = request.args.get("lang", "nl")
+    return auditing.own_copy(
+        http.services(), party, v_number, language, http.now(), http.trace_id()
+    )

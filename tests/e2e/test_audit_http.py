@@ -152,8 +152,15 @@ def test_the_access_report_command_writes_the_newcomers_report(shared: Log) -> N
     assert result.returncode == 0, result.stderr
     html = out.read_text()
     assert "COA (demo) stuurde uw overdrachtsdossier (blauwe map)." in html
-    assert "COA (demo) sent your handover file (blue folder)." in html
     assert person.family_name not in html and person.bsn not in html
+    english = subprocess.run(
+        [sys.executable, "-m", "gateway", "audit", "report", person.v_number, "--lang", "en",
+         "--out", str(out)],
+        capture_output=True, text=True, timeout=60,
+        env={**os.environ, "GATEWAY_INSTANCE": str(shared.server.instance)},
+    )  # fmt: skip
+    assert english.returncode == 0, english.stderr
+    assert "COA (demo) sent your handover file (blue folder)." in out.read_text()
 
 
 @pytest.mark.parametrize(

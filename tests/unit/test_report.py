@@ -1,21 +1,28 @@
-"""The newcomer's access report: plain sentences in Dutch and English, escaped."""
+"""The newcomer's own copy: plain sentences in four languages, Dutch time, no acknowledgements."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
-from gateway.domain import report
+import pytest
+
+from gateway.domain import catalogues, report
+from gateway.domain.report import words
 
 COA, LEIDEN, AUDITOR = "00000001003214345000", "00000001002220647000", "00000001800866472000"
 PARTIES = {COA: "COA", LEIDEN: "Gemeente <Leiden>", AUDITOR: "Auditdienst"}
+DECLARATION = "5b0c7a9e-1111-4222-8333-944455556666"
 
 
-def _entry(event: str, actor: str, **extra: object) -> dict[str, object]:
+def _entry(
+    event: str, actor: str, time: str = "2026-11-23T10:15:00.000000Z", **extra: object
+) -> dict[str, object]:
     return {
         "entry": {
             "event": event,
             "actor": actor,
-            "time": "2026-11-23T10:15:00.000000Z",
+            "time": time,
             "type": extra.pop("type", None),
             **extra,
         }
@@ -26,81 +33,85 @@ ENTRIES = [
     _entry("message.accepted", COA, type="handover-profile"),
     _entry("message.refused", COA, type="handover-profile", reason="replay"),
     _entry(
+        "consent.recorded",
+        LEIDEN,
+        "2026-11-22T09:00:00.000000Z",
+        reason=f"declaration:{DECLARATION}",
+    ),
+    _entry(
         "delivery.pulled",
         LEIDEN,
+        "2026-11-23T23:30:00.000000Z",
         type="handover-profile",
         categories_delivered=["identity", "education"],
         categories_withheld=["health"],
-        basis={"identity": "legal:Wi2021-art6", "education": "consent:decl-1"},
+        basis={"identity": "legal:Wi2021-art6", "education": f"consent:{DECLARATION}"},
     ),
-    _entry("consent.withdrawn", LEIDEN),
+    _entry("delivery.acknowledged", LEIDEN, type="handover-profile"),
+    _entry("delivery.acknowledged", LEIDEN, type="handover-profile"),
+    _entry("consent.withdrawn", LEIDEN, reason=f"data-subject:{DECLARATION}"),
+    _entry("notice.delivered", LEIDEN, type="consent-withdrawn", categories_withheld=["education"]),
     _entry("audit.read", AUDITOR),
     _entry("key.registered", COA),  # administration: not shown to a newcomer
 ]
+MADE = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 
 
-def test_report_says_who_received_what_on_which_basis_in_both_languages() -> None:
-    html = report.render("1234567890", ENTRIES, PARTIES, datetime(2026, 11, 23, tzinfo=UTC))
+def _rows(html: str) -> int:
+    return html.count('<td class="when">')
+
+
+def test_the_dutch_report_in_words_dutch_time_and_no_acknowledgements() -> None:
+    html = report.render("1234567890", ENTRIES, PARTIES, MADE, "nl")
+    assert '<html lang="nl" dir="ltr">' in html
     assert "COA stuurde uw overdrachtsdossier (blauwe map)." in html
-    assert "COA sent your handover file (blue folder)." in html
     assert "het bericht was te oud" in html
-    assert (
-        "ontving uw overdrachtsdossier (blauwe map) (onderdelen: identiteit, opleiding), "
-        "op grond van de wet (Wi2021-art6); uw toestemming, verklaring decl-1. "
-        "Niet gegeven: gezondheid."
-    ) in html
-    assert "Withheld: health." in html
-    assert "legde vast dat u uw toestemming introk" in html
-    assert "Auditdienst looked at the log about you." in html
-    assert "kid:" not in html and html.count("<tr><td>") == 2 * 5
-    assert "Gemeente &lt;Leiden&gt;" in html and "<Leiden>" not in html
-    assert '<section lang="nl">' in html and '<section lang="en">' in html
+    assert "Gemeente &lt;Leiden&gt; ontving uw overdrachtsdossier (blauwe map)." in html
+    assert "Op grond van de Wet inburgering 2021, artikel 6: identiteit." in html
+    assert "Met uw toestemming van 22 november 2026, 10:00: opleiding." in html
+    assert "Niet gegeven: gezondheid." in html
+    assert "24 november 2026, 00:30" in html  # 23:30 UTC is past midnight in Amsterdam
+    assert "kreeg bericht dat u uw toestemming introk" in html
+    assert "Autoriteit Persoonsgegevens" in html and "functionaris gegevensbescherming" in html
+    assert _rows(html) == 7  # no acknowledgements, no key administration
+    assert "<Leiden>" not in html and DECLARATION not in html and "Wi2021-art6" not in html
+    assert 'class="review"' not in html
+
+
+@pytest.mark.parametrize("language", ["en", "ar", "tr"])
+def test_every_language_says_the_same_rows(language: str) -> None:
+    html = report.render("1234567890", ENTRIES, PARTIES, MADE, language, "Gemeente Leiden, 071")
+    assert _rows(html) == 7
+    assert "Gemeente Leiden, 071" in html
+    assert (f'dir="{"rtl" if language == "ar" else "ltr"}"') in html
+    assert ('class="review"' in html) == (language in ("ar", "tr"))
+
+
+def test_english_and_arabic_words() -> None:
+    english = report.render("1234567890", ENTRIES, PARTIES, MADE, "en")
+    assert "By law (the Civic Integration Act 2021 (Wet inburgering 2021), article 6)" in english
+    arabic = report.render("1234567890", ENTRIES, PARTIES, MADE, "ar")
+    assert "من تلقّى أيّ بيانات عنك؟" in arabic and "الصحة" in arabic
+
+
+def test_every_catalogue_translates_every_message() -> None:
+    ids = {v for k, v in vars(words).items() if k.isupper() and isinstance(v, str)}
+    ids |= {
+        m for k, v in vars(words).items() if k.isupper() and isinstance(v, dict) for m in v.values()
+    }
+    for language in ("nl", "ar", "tr"):
+        found = catalogues.read(
+            report.HERE / "translations" / language / "LC_MESSAGES" / "report.po", language
+        )
+        for message_id in ids:
+            message = found.get(message_id)
+            assert message is not None and message.string and not message.fuzzy, message_id
+            fields = set(re.findall(r"{(\w+)}", message_id))
+            assert set(re.findall(r"{(\w+)}", str(message.string))) == fields, message_id
+        assert catalogues.needs_review(found) == (language != "nl")
 
 
 def test_a_newcomer_without_entries_is_told_so() -> None:
-    html = report.render("1234567890", [], PARTIES, datetime(2026, 11, 23, tzinfo=UTC))
-    assert (
-        "Er is niets over u vastgelegd." in html and "Nothing has been recorded about you." in html
-    )
-
-
-def test_the_report_says_the_recipient_was_told_of_the_withdrawal() -> None:
-    told = {
-        "event": "notice.delivered",
-        "actor": "m",
-        "type": "consent-withdrawn",
-        "categories_withheld": ["health", "education"],
-    }
-    assert report.describe(told, {"m": "Leiden"}, 0) == (
-        "Leiden kreeg bericht dat u uw toestemming introk: gezondheid, opleiding mag Leiden "
-        "niet meer gebruiken."
-    )
-    assert "Leiden was told that you withdrew your consent" in str(
-        report.describe(told, {"m": "Leiden"}, 1)
-    )
-    pulled = {"event": "delivery.pulled", "actor": "m", "type": "consent-withdrawn"}
-    assert report.describe(pulled, {"m": "Leiden"}, 0) is None
-
-
-def test_the_report_names_the_plan_and_the_brief_in_plain_words() -> None:
-    names = {"m": "Leiden", "p": "Taalschool X"}
-    planned = {"event": "message.accepted", "actor": "m", "type": "integration-plan"}
-    briefed = {
-        "event": "delivery.pulled",
-        "actor": "p",
-        "type": "provider-brief",
-        "categories_delivered": ["plan"],
-    }
-    assert report.describe(planned, names, 0) == "Leiden stelde uw plan vast."
-    assert report.describe(briefed, names, 0) == (
-        "Taalschool X kreeg de samenvatting van uw plan: route, niveau, uren."
-    )
-    kept_back = {**briefed, "categories_delivered": []}
-    assert report.describe(kept_back, names, 0) is None
-
-
-def test_the_report_lists_regie_reads() -> None:
-    read = {"event": "regie.read", "actor": "m"}
-    assert report.describe(read, {"m": "Leiden"}, 0) == (
-        "Leiden bekeek de voortgang van uw inburgering."
-    )
+    html = report.render("1234567890", [], PARTIES, MADE, "nl")
+    assert "Er is niets over u vastgelegd." in html
+    assert "Er is nog niets over u aan iemand gegeven." in html

@@ -1,0 +1,103 @@
+"""The report's message ids (English), for the catalogues; translated where they are shown."""
+
+from __future__ import annotations
+
+TITLE = "Who received which data about you?"
+INTRO = (
+    "This overview shows everything the civic integration gateway recorded about you "
+    "(V-number {v_number}). It was made on {made_at}; times are Dutch time."
+)
+HAPPENED = "What happened"
+WHEN = "When"
+WHAT = "What"
+NOTHING = "Nothing has been recorded about you."
+SHARED = "Shared by law, and shared with your consent"
+SHARED_BY_LAW = "Given by law, without asking you: {parts}."
+SHARED_WITH_CONSENT = "Given only because you consented: {parts}."
+SHARED_NOTHING = "Nothing about you has been given to anyone yet."
+WITHDRAW_TITLE = "If you withdraw your consent"
+WITHDRAW = (
+    "You may withdraw your consent at any time, at your municipality. From that moment the "
+    "gateway gives nothing more on the basis of that consent. What was given before was given "
+    "lawfully, but everyone who received it is told that they may no longer use it and must "
+    "remove it; the lines above say who was told."
+)
+RIGHTS_TITLE = "Your rights"
+RIGHTS = (
+    "You may see the data about you (this overview is part of that), have wrong data "
+    "corrected, and have data removed or its use limited where the law allows it. You may "
+    "object to its use. If you are not satisfied with the answer, you may complain to the "
+    "Dutch Data Protection Authority (Autoriteit Persoonsgegevens)."
+)
+CONTACT_TITLE = "Questions?"
+CONTACT_DEFAULT = (
+    "Ask your client manager at your municipality, or the municipality's data protection "
+    "officer (functionaris gegevensbescherming)."
+)
+PROOF = "Every line comes from a tamper-evident log that an independent auditor can check."
+REVIEW = (
+    "This translation has not yet been checked by a native speaker. If anything is unclear, "
+    "the Dutch version is the one that counts."
+)
+
+SENT = "{who} sent {what}."
+PLANNED = "{who} decided your integration plan."
+BRIEFED = "{who} received the summary of your plan: route, level, hours."
+RECEIVED = "{who} received {what}."
+BY_LAW = "By law ({law}): {parts}."
+WITH_CONSENT = "With your consent of {date}: {parts}."
+WITH_CONSENT_UNDATED = "With your consent: {parts}."
+NOT_GIVEN = "Not given: {parts}."
+REFUSED = "A message from {who} was refused."
+REFUSED_BECAUSE = "A message from {who} was refused: {reason}."
+TOLD = "{who} was told that you withdrew your consent, and may no longer use: {parts}."
+UNKNOWN = "an unknown party"
+MESSAGE = "a message"
+
+EVENTS = {
+    "consent.recorded": "{who} recorded your consent.",
+    "consent.withdrawn": "{who} recorded that you withdrew your consent.",
+    "audit.read": "{who} looked at the log about you.",
+    "regie.read": "{who} looked at the progress of your integration.",
+}
+TYPES = {
+    "handover-profile": "your handover file (blue folder)",
+    "progress-report": "a progress report on your integration",
+    "provider-assignment": "the assignment of your course provider",
+    "consent-declaration": "your consent declaration",
+    "consent-withdrawal": "the withdrawal of your consent",
+    "integration-plan": "your integration and participation plan (PIP)",
+}
+CATEGORIES = {
+    "identity": "identity",
+    "placement": "placement and housing",
+    "family": "family",
+    "education": "education",
+    "work_experience": "work experience",
+    "languages": "languages",
+    "interests": "interests and ambitions",
+    "health": "health",
+    "casemanager_notes": "case manager's notes",
+    "enrolment": "enrolment",
+    "attendance": "attendance",
+    "language_levels": "language levels",
+    "exams": "exams",
+    "modules": "modules",
+    "signals": "signals",
+    "hours": "hours followed",
+    "plan": "the summary of your plan: route, level, hours",
+    "participation_goals": "your participation goals",
+    "consent-record": "the record of your consent",
+    "assignment": "the assignment of your course provider",
+}
+REASONS = {
+    "not-authorised": "the sender was not allowed to send it",
+    "schema-violation": "the message was incomplete or wrong",
+    "replay": "the message was too old",
+    "conflict": "it conflicted with an earlier message",
+}
+LAWS = {
+    "Wi2021": "the Civic Integration Act 2021 (Wet inburgering 2021), article {article}",
+    "Bi2021": "the Civic Integration Decree 2021 (Besluit inburgering 2021), article {article}",
+    "AVG": "the General Data Protection Regulation (AVG), article {article}",
+}
