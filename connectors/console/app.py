@@ -34,6 +34,8 @@ CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
+CSP_REPORT = CSP.replace("style-src 'self'", "style-src 'unsafe-inline'")
+"""The access report as the gateway wrote it: one page with its own inline style"""
 
 
 @dataclass
@@ -132,6 +134,9 @@ def create_app(console: Console, port: int = 0) -> Flask:
         consent_languages=CONSENT_LANGUAGES,
     )
     app.jinja_env.filters["category_label"] = labels.category
+    from connectors.console.views import report_language
+
+    app.jinja_env.globals["report_language"] = report_language
 
     @app.before_request
     def admit() -> Any:
@@ -161,7 +166,8 @@ def create_app(console: Console, port: int = 0) -> Flask:
 
     @app.after_request
     def headers(response: Response) -> Response:
-        response.headers["Content-Security-Policy"] = CSP
+        inline = response.headers.pop("X-Console-Style", None) == "inline"
+        response.headers["Content-Security-Policy"] = CSP_REPORT if inline else CSP
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
         response.headers["X-Frame-Options"] = "DENY"

@@ -19,7 +19,7 @@ from connectors.console import dossier as dossiers
 from connectors.console import labels
 from connectors.console.app import console_of
 from connectors.console.facts import gather
-from connectors.console.i18n import gettext
+from connectors.console.i18n import current_language, gettext
 from gateway.errors import GatewayError
 
 blueprint = Blueprint("views", __name__)
@@ -86,6 +86,48 @@ def dossier(v_number: str) -> str:
         providers=console.providers(),
         today=datetime.now(UTC).date().isoformat(),
     )
+
+
+REPORT_LANGUAGES = ("nl", "en", "ar", "tr")
+
+
+def report_language(v_number: str) -> str:
+    """The language the newest consent was explained in, when the report has it; else the
+    reader's."""
+    read = console_of().store.reads_of("consents", v_number)
+    for record in read[1]["consents"] if read else []:
+        if record.get("kind") == "declaration":
+            if record.get("explained_in_language") in REPORT_LANGUAGES:
+                return str(record["explained_in_language"])
+            break
+    return current_language()
+
+
+@blueprint.get("/newcomers/<v_number>/access-report")
+def access_report(v_number: str) -> Response:
+    """The newcomer's own copy, as the gateway wrote it, to print or hand over."""
+    v_number = _v_number(v_number)
+    language = request.args.get("report", "") or report_language(v_number)
+    if language not in REPORT_LANGUAGES:
+        abort(404)
+    try:
+        answer = console_of().client.get_json(
+            f"/v1/newcomers/{v_number}/access-report", lang=language
+        )
+    except GatewayError as error:
+        return Response(
+            render_template(
+                "error.html",
+                status=502,
+                what=gettext("The gateway did not give the report ({code}: {detail}).").format(
+                    code=error.code, detail=error.detail
+                ),
+            ),
+            status=502,
+        )
+    page = Response(str(answer["report"]), mimetype="text/html")
+    page.headers["X-Console-Style"] = "inline"  # its own inline style; still no script
+    return page
 
 
 def _cohort() -> figures.Cohort:

@@ -46,6 +46,9 @@ class Declaration:
     explicit_health_consent: bool
     valid_from: datetime
     valid_until: datetime
+    explained_in_language: str | None = None
+    """ISO 639: the language the consent was explained in (the newcomer's copy uses it)"""
+    interpreter_used: bool | None = None
 
     @classmethod
     def from_body(cls, body: Mapping[str, Any]) -> Declaration:
@@ -59,6 +62,8 @@ class Declaration:
             explicit_health_consent=body["explicit_health_consent"],
             valid_from=parse_utc(body["valid_from"]),
             valid_until=parse_utc(body["valid_until"]),
+            explained_in_language=body.get("explained_in_language"),
+            interpreter_used=body.get("interpreter_used"),
         )
 
 

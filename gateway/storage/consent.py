@@ -67,4 +67,6 @@ def _declaration(row: Any) -> Declaration:
         explicit_health_consent=row.explicit_health_consent,
         valid_from=row.valid_from,
         valid_until=row.valid_until,
+        explained_in_language=row.explained_in_language,
+        interpreter_used=row.interpreter_used,
     )

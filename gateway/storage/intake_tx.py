@@ -274,6 +274,8 @@ class Intake(RegieRows):
                 "explicit_health_consent": fact.explicit_health_consent,
                 "valid_from": fact.valid_from,
                 "valid_until": fact.valid_until,
+                "explained_in_language": fact.explained_in_language,
+                "interpreter_used": fact.interpreter_used,
             }
         )
 

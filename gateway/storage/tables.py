@@ -209,6 +209,8 @@ consent_declarations = Table(
     Column("valid_from", UTCDateTime(), nullable=False),
     Column("valid_until", UTCDateTime(), nullable=False),
     Column("recorded_at", UTCDateTime(), nullable=False),
+    Column("explained_in_language", String(3), nullable=True),  # NULL: before 0.7.0
+    Column("interpreter_used", Boolean, nullable=True),
     UniqueConstraint("granted_to", "declaration_id", name="uq_declaration_per_municipality"),
     Index("ix_consent_declarations_granted_to_subject", "granted_to", "subject"),
 )

@@ -48,6 +48,8 @@ def records(history: History) -> list[dict[str, Any]]:
             "valid_from": format_time(r.fact.valid_from),
             "valid_until": format_time(r.fact.valid_until),
             "recorded_at": format_time(r.recorded_at),
+            "explained_in_language": r.fact.explained_in_language,
+            "interpreter_used": r.fact.interpreter_used,
         }
         for r in history.declarations
     ] + [

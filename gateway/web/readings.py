@@ -93,6 +93,10 @@ class ConsentRecord(Schema):
     explicit_health_consent = fields.Boolean()
     valid_from = fields.String()
     valid_until = fields.String()
+    explained_in_language = fields.String(
+        allow_none=True, metadata={"description": "ISO 639; null if recorded before 0.7.0"}
+    )
+    interpreter_used = fields.Boolean(allow_none=True)
     withdrawn_at = fields.String()
     by = fields.String()
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import requests
 
-from tests.browser.conftest import Console, check_accessible
+from tests.browser.conftest import SCREENSHOTS, Console, check_accessible
 
 
 def _dossier(page: Any, console: Console, v_number: str) -> None:
@@ -169,3 +169,27 @@ def test_the_console_prints_no_personal_data(console: Console) -> None:
     for person in console.seeded.people:
         assert person.v_number not in printed
         assert person.family_name not in printed
+
+
+def test_the_newcomers_own_copy_in_the_language_of_the_consent_and_the_others(
+    page: Any, console: Console
+) -> None:
+    person = console.seeded.with_consent[1]
+    _dossier(page, console, person.v_number)
+    opener = page.locator("[data-report-language]")
+    assert opener.get_attribute("data-report-language") == "ar"  # explained in Arabic
+    opener.click()
+    html = page.locator("html")
+    assert (html.get_attribute("lang"), html.get_attribute("dir")) == ("ar", "rtl")
+    assert page.locator(".review").count() == 1
+    check_accessible(page, "report-ar")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.pdf(path=str(SCREENSHOTS / "report-ar.pdf"))
+    for language, words in (("nl", "ontving"), ("en", "received"), ("tr", "aldı")):
+        page.goto(console.address(f"/newcomers/{person.v_number}/access-report?report={language}"))
+        assert html.get_attribute("lang") == language and html.get_attribute("dir") == "ltr"
+        text = page.locator("main").inner_text()
+        assert words in text and person.v_number in text
+        assert "delivery.acknowledged" not in page.content()
+        check_accessible(page, f"report-{language}")
+        page.pdf(path=str(SCREENSHOTS / f"report-{language}.pdf"))

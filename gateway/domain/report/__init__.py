@@ -27,6 +27,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
+from babel.lists import format_list
 from babel.support import NullTranslations
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -78,7 +79,9 @@ class _Words:
         return self(w.TYPES[str(type_)]) if type_ in w.TYPES else self(w.MESSAGE)
 
     def parts(self, names: Sequence[str]) -> str:
-        return ", ".join(self(w.CATEGORIES[n]) if n in w.CATEGORIES else n for n in names)
+        """The categories named, as the language lists them (CLDR: "a, b en c")."""
+        named = [self(w.CATEGORIES[n]) if n in w.CATEGORIES else n for n in names]
+        return str(format_list(named, locale=self.language)) if named else ""
 
     def law(self, reference: str) -> str:
         found = _LAW.match(reference)
