@@ -1,63 +1,28 @@
-"""The console's Flask app: who may open it, in which language, with which headers.
-
-Only the person who started the console can use it: the URL it prints
-carries a secret token, exchanged at the first visit for a session cookie
-(HttpOnly, SameSite=Strict, signed with a key made at start), after which
-the token leaves the address bar. Every form carries a CSRF token
-(Flask-WTF), the Host header must name this loopback address (no DNS
-rebinding), and every answer says not to cache, not to frame, not to send
-a referrer, and to run no script (the console has none).
-"""
+"""The municipality's console app: its party, its pages, its forms (see ``web``)."""
 
 from __future__ import annotations
 
-import hmac
-import secrets
-import traceback
-from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any
+from dataclasses import dataclass
 
-from flask import Flask, Response, abort, g, redirect, render_template, request, session
-from flask_wtf.csrf import CSRFError, CSRFProtect
-from werkzeug.exceptions import HTTPException
+from flask import Flask
 
-from connectors.client import GatewayClient
 from connectors.console import i18n, labels
 from connectors.console.pulling import Puller, Round
 from connectors.console.store import Store
-
-MAX_FORM_BYTES = 25 * 1024 * 1024
-"""A scanned consent form of a few pages fits; the scan itself never leaves the machine"""
-
-CSP = (
-    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'"
-)
-CSP_REPORT = CSP.replace("style-src 'self'", "style-src 'unsafe-inline'")
-"""The access report as the gateway wrote it: one page with its own inline style"""
+from connectors.console.web import Party, console_app, party_of
 
 
-@dataclass
-class Console:
-    """What the views need: the party's client, the store, the puller, the directory."""
+@dataclass(kw_only=True)
+class Console(Party):
+    """The municipality's console: its store and puller, and the directory's providers."""
 
-    client: GatewayClient
     store: Store
     puller: Puller
-    token: str
-    names: dict[str, str] = field(default_factory=dict)
-    """OIN → name, from the gateway's directory"""
-
-    def name(self, oin: str | None) -> str:
-        if not oin:
-            return ""
-        if oin not in self.names:
-            try:
-                self.names.update({p["oin"]: p["name"] for p in self.client.directory()})
-            except Exception:
-                self.names.setdefault(oin, oin)
-        return self.names.get(oin, oin)
+    nav: tuple[tuple[str, str, str], ...] = (
+        ("/", i18n.N_("Newcomers"), "views.newcomers"),
+        ("/cohort", i18n.N_("Monitoring"), "views.cohort"),
+    )
+    refresh: tuple[str, str] = ("/pull", i18n.N_("Pull now"))
 
     def coa(self) -> str:
         """COA's OIN, from the directory (the source of every profile)."""
@@ -91,124 +56,26 @@ def action_label(kind: str) -> str:
     }.get(kind, kind)
 
 
-class _App(Flask):
-    def log_exception(self, exc_info: Any) -> None:
-        """A failure said without the path (it holds a V-number) or the message (it may hold
-        a value): the exception's type and where it was raised."""
-        kind, _, trace = exc_info
-        where = traceback.format_tb(trace)[-1].strip().splitlines()[0] if trace else "?"
-        self.logger.error("console: %s at %s", getattr(kind, "__name__", "?"), where)
-
-
 def create_app(console: Console, port: int = 0) -> Flask:
-    """The app; ``CONSOLE_PORT`` in its config is the port it is reached on (set once bound)."""
-    app = _App(__name__)
-    app.config.update(
-        SECRET_KEY=secrets.token_bytes(32),
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Strict",
-        SESSION_COOKIE_NAME="console_session",
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
-        MAX_CONTENT_LENGTH=MAX_FORM_BYTES,
-        WTF_CSRF_TIME_LIMIT=None,  # bound to the session, which ends with the console
-        WTF_CSRF_SSL_STRICT=False,  # plain http on loopback; the Host check stands in
-        CONSOLE_PORT=port,
-    )
-    app.extensions["console"] = console
-    CSRFProtect(app)
-    app.jinja_env.add_extension("jinja2.ext.i18n")
-    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
-        i18n.gettext, i18n.ngettext, newstyle=True
-    )
-    from connectors.console import dossier
+    """The municipality console's app (see ``web.console_app``)."""
+    from connectors.console import actions, dossier, views
 
-    app.jinja_env.globals.update(
-        labels=labels,
-        console=console,
-        languages=i18n.LANGUAGES,
+    app = console_app(
+        console,
+        [views.blueprint, actions.blueprint],
+        port,
         readable_date=dossier.readable_date,
         labels_rank=dossier.level_rank,
         action_label=action_label,
         round_words=lambda text: Round.from_record(text).words(),
         coa_oin=console.coa,
         consent_languages=CONSENT_LANGUAGES,
+        report_language=views.report_language,
     )
     app.jinja_env.filters["category_label"] = labels.category
-    from connectors.console.views import report_language
-
-    app.jinja_env.globals["report_language"] = report_language
-
-    @app.before_request
-    def admit() -> Any:
-        bound = app.config["CONSOLE_PORT"]
-        if request.host not in (f"127.0.0.1:{bound}", f"localhost:{bound}"):
-            abort(400)
-        i18n.set_language(
-            i18n.chosen(
-                request.args.get("lang") or request.cookies.get("lang"),
-                list(request.accept_languages),
-            )
-        )
-        g.language = i18n.current_language()
-        if request.endpoint == "static":
-            return None
-        given = request.args.get("token")
-        if given is not None:
-            if not hmac.compare_digest(given.encode(), console.token.encode()):
-                abort(403)
-            session.clear()
-            session["admitted"] = True
-            session.permanent = True
-            return redirect(request.path)
-        if not session.get("admitted"):
-            abort(403)
-        return None
-
-    @app.after_request
-    def headers(response: Response) -> Response:
-        inline = response.headers.pop("X-Console-Style", None) == "inline"
-        response.headers["Content-Security-Policy"] = CSP_REPORT if inline else CSP
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Cache-Control"] = "no-store"
-        if request.args.get("lang") in i18n.LANGUAGES:
-            response.set_cookie("lang", str(request.args["lang"]), samesite="Strict", httponly=True)
-        return response
-
-    @app.errorhandler(CSRFError)
-    def csrf_refused(error: CSRFError) -> tuple[str, int]:
-        return render_template(
-            "error.html",
-            status=400,
-            what=i18n.gettext(
-                "This form had expired or did not come from this console. Go back, reload the "
-                "page and send it again."
-            ),
-        ), 400
-
-    @app.errorhandler(HTTPException)
-    def refused(error: HTTPException) -> tuple[str, int]:
-        status = error.code or 500
-        what = {
-            403: i18n.gettext(
-                "Open the console with the address it printed when it started "
-                "(it holds a secret token)."
-            ),
-            404: i18n.gettext("There is nothing at this address."),
-            413: i18n.gettext("The file is too large (at most 25 MB)."),
-        }.get(status, i18n.gettext("The request could not be handled."))
-        return render_template("error.html", status=status, what=what), status
-
-    from connectors.console import actions, views
-
-    app.register_blueprint(views.blueprint)
-    app.register_blueprint(actions.blueprint)
     return app
 
 
 def console_of() -> Console:
-    from flask import current_app
-
-    found: Console = current_app.extensions["console"]
+    found: Console = party_of()
     return found

@@ -107,7 +107,10 @@ def start_console(
 
     puller = Puller(client, store, interval, hold_days=hold_days, told=told)
     try:
-        serve(Console(client, store, puller, secrets.token_urlsafe(24)), port)
+        serve(
+            Console(client=client, token=secrets.token_urlsafe(24), store=store, puller=puller),
+            port,
+        )
     except OSError as error:
         store.close()
         click.echo(f"cannot serve on 127.0.0.1:{port}: {error.strerror}", err=True)
