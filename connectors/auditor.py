@@ -57,7 +57,7 @@ def save_state(path: Path, state: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def _checkpoints(client: GatewayClient) -> list[tuple[int, checkpoints.Checkpoint]]:
+def signed_checkpoints(client: GatewayClient) -> list[tuple[int, checkpoints.Checkpoint]]:
     keys = client.gateway_keys()
     # Have the gateway sign its current state; if it cannot any more, check what it signed before.
     with contextlib.suppress(LogCorrupt):
@@ -103,7 +103,7 @@ def verify_log(
 
     Raises LogMismatch naming the first entry or checkpoint that is wrong.
     """
-    points = _checkpoints(client)
+    points = signed_checkpoints(client)
     if not points:
         raise LogMismatch("the gateway has issued no checkpoint")
     for (_, a), (seq_b, b) in itertools.pairwise(points):
