@@ -12,10 +12,10 @@ from pathlib import Path
 import click
 
 from connectors.client import GatewayClient
-from connectors.options import DomainErrorGroup, party_options, unreachable
+from connectors.options import LazyGroup, party_options, unreachable
 
 
-@click.group("auditor", cls=DomainErrorGroup)
+@click.group("auditor", cls=LazyGroup, lazy={"console": "connectors.console.audit_command"})
 def auditor() -> None:
     """Check the gateway's audit log without trusting the gateway."""
 

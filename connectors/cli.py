@@ -12,7 +12,6 @@ audit log does not verify. Imports no Flask.
 
 from __future__ import annotations
 
-import importlib
 import json
 import sys
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from connectors.client import GatewayClient
 from connectors.options import (
     DefaultGroup,
     DomainErrorGroup,
+    LazyGroup,
     parse_time,
     party_options,
     subject_options,
@@ -122,21 +122,7 @@ _sending_command(
 # -- municipality --------------------------------------------------------------------
 
 
-class _WithConsole(DomainErrorGroup):
-    """The municipality's commands, with ``console`` imported only when it is run: the
-    console is the one connector with Flask, and the other commands start without it."""
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted([*super().list_commands(ctx), "console"])
-
-    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name == "console":
-            found = importlib.import_module("connectors.console.command").console
-            return found if isinstance(found, click.Command) else None
-        return super().get_command(ctx, name)
-
-
-@connect.group("municipality", cls=_WithConsole)
+@connect.group("municipality", cls=LazyGroup, lazy={"console": "connectors.console.command"})
 def municipality() -> None:
     """Pull the inbox into the case system; record consent, assignments and plans; see
     your newcomers' signals; write DUO's requests."""

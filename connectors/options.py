@@ -9,6 +9,7 @@ Imports no Flask.
 from __future__ import annotations
 
 import functools
+import importlib
 import os
 import re
 import stat
@@ -122,6 +123,25 @@ class DomainErrorGroup(click.Group):
         except GatewayError as error:
             click.echo(f"error: {error.code}: {error.detail}", err=True)
             sys.exit(self.exit_status)
+
+
+class LazyGroup(DomainErrorGroup):
+    """A group with commands imported only when run (``lazy``: name → module whose
+    ``console`` is the command): the consoles bring Flask, the other commands start
+    without it."""
+
+    def __init__(self, *args: Any, lazy: dict[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy:
+            found = importlib.import_module(self.lazy[name]).console
+            return found if isinstance(found, click.Command) else None
+        return super().get_command(ctx, name)
 
 
 class DefaultGroup(DomainErrorGroup):

@@ -8,6 +8,7 @@ from the same log.
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -79,11 +80,16 @@ def after_withdrawal(entries: Sequence[Mapping[str, Any]]) -> list[Finding]:
                 if kind == "consent" and declaration in withdrawn:
                     at, index = withdrawn[declaration]
                     if _time(entry) > at:
-                        found.append(Finding("after-withdrawal", str(entry["time"]),
-                                             entry.get("actor"),
-                                             f"{category} on declaration {declaration}, "
-                                             f"withdrawn in entry {index}",
-                                             (index, int(entry["index"]))))  # fmt: skip
+                        found.append(
+                            Finding(
+                                "after-withdrawal",
+                                str(entry["time"]),
+                                entry.get("actor"),
+                                f"{category} on declaration {declaration}, "
+                                f"withdrawn in entry {index}",
+                                (index, int(entry["index"])),
+                            )
+                        )
     return found
 
 
@@ -98,8 +104,14 @@ def refusal_spikes(entries: Sequence[Mapping[str, Any]]) -> list[Finding]:
             others = [n for h, n in hours.items() if h != hour]
             usual = statistics.median(others) if others else 0
             if count >= SPIKE_AT_LEAST and count >= SPIKE_TIMES * usual:
-                found.append(Finding("refusal-spike", f"{hour}:00Z", actor,
-                                     f"{count} refusals in the hour; usually {usual:g}"))  # fmt: skip
+                found.append(
+                    Finding(
+                        "refusal-spike",
+                        f"{hour}:00Z",
+                        actor,
+                        f"{count} refusals in the hour; usually {usual:g}",
+                    )
+                )
     return found
 
 
@@ -116,8 +128,11 @@ def many_reads(entries: Sequence[Mapping[str, Any]]) -> list[Finding]:
             if seen:
                 usual = statistics.median(seen)
                 if count >= READS_AT_LEAST and count >= READS_TIMES * usual:
-                    found.append(Finding("many-reads", day, actor,
-                                         f"{count} newcomers read; usually {usual:g}"))  # fmt: skip
+                    found.append(
+                        Finding(
+                            "many-reads", day, actor, f"{count} newcomers read; usually {usual:g}"
+                        )
+                    )
             seen.append(count)
     return found
 
@@ -126,14 +141,21 @@ def checkpoint_gaps(points: Iterable[tuple[int, int, str, str]], interval: float
     """``points``: (seq, tree_size, root_hash, timestamp), oldest first."""
     found = []
     ordered = list(points)
-    for (seq_a, size_a, _, at_a), (seq_b, size_b, _, at_b) in zip(ordered, ordered[1:],
-                                                                  strict=False):  # fmt: skip
-        gap = (datetime.fromisoformat(at_b.replace("Z", "+00:00"))
-               - datetime.fromisoformat(at_a.replace("Z", "+00:00"))).total_seconds()  # fmt: skip
+    for (seq_a, size_a, _, at_a), (seq_b, size_b, _, at_b) in itertools.pairwise(ordered):
+        gap = (
+            datetime.fromisoformat(at_b.replace("Z", "+00:00"))
+            - datetime.fromisoformat(at_a.replace("Z", "+00:00"))
+        ).total_seconds()
         if size_b > size_a and gap > 2 * interval:
-            found.append(Finding("checkpoint-gap", at_b, None,
-                                 f"checkpoints {seq_a} and {seq_b}: {gap:.0f} s apart, the log "
-                                 f"grew from {size_a} to {size_b}"))  # fmt: skip
+            found.append(
+                Finding(
+                    "checkpoint-gap",
+                    at_b,
+                    None,
+                    f"checkpoints {seq_a} and {seq_b}: {gap:.0f} s apart, the log "
+                    f"grew from {size_a} to {size_b}",
+                )
+            )
     return found
 
 
@@ -164,11 +186,16 @@ def outside_office_hours(
     if hours is None:
         return []
     return [
-        Finding("office-hours", str(e["time"]), e.get("actor"),
-                f"{e['event']} at {_time(e).astimezone(ZONE):%a %H:%M}", (int(e["index"]),))
+        Finding(
+            "office-hours",
+            str(e["time"]),
+            e.get("actor"),
+            f"{e['event']} at {_time(e).astimezone(ZONE):%a %H:%M}",
+            (int(e["index"]),),
+        )
         for e in entries
         if e["event"] in READS and e.get("subject") and not hours.within(_time(e))
-    ]  # fmt: skip
+    ]
 
 
 def all_findings(

@@ -122,9 +122,20 @@ class AuditStore:
         with self._tx() as db:
             db.executemany(
                 "INSERT OR IGNORE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(i, e["time"], e["event"], e.get("actor"), e.get("subject"), e.get("outcome"),
-                  json.dumps(e, ensure_ascii=False), leaf) for i, e, leaf in items],
-            )  # fmt: skip
+                [
+                    (
+                        i,
+                        e["time"],
+                        e["event"],
+                        e.get("actor"),
+                        e.get("subject"),
+                        e.get("outcome"),
+                        json.dumps(e, ensure_ascii=False),
+                        leaf,
+                    )
+                    for i, e, leaf in items
+                ],
+            )
 
     def add_checkpoints(self, points: list[tuple[int, Any]]) -> None:
         with self._tx() as db:
@@ -135,18 +146,26 @@ class AuditStore:
 
     def checkpoints(self) -> list[tuple[int, int, str, str]]:
         """(seq, tree_size, root_hash, timestamp), oldest first."""
-        return [(int(a), int(b), str(c), str(d)) for a, b, c, d in
-                self.rows("SELECT seq, tree_size, root_hash, timestamp FROM checkpoints"
-                          " ORDER BY seq")]  # fmt: skip
+        return [
+            (int(a), int(b), str(c), str(d))
+            for a, b, c, d in self.rows(
+                "SELECT seq, tree_size, root_hash, timestamp FROM checkpoints ORDER BY seq"
+            )
+        ]
 
     def leaves(self, size: int) -> list[bytes]:
-        return [bytes.fromhex(r[0]) for r in
-                self.rows("SELECT leaf FROM entries WHERE idx < ? ORDER BY idx", size)]  # fmt: skip
+        return [
+            bytes.fromhex(r[0])
+            for r in self.rows("SELECT leaf FROM entries WHERE idx < ? ORDER BY idx", size)
+        ]
 
     def set_state(self, name: str, value: str) -> None:
         with self._tx() as db:
-            db.execute("INSERT INTO state VALUES (?, ?) ON CONFLICT (name) DO UPDATE"
-                       " SET value = excluded.value", (name, value))  # fmt: skip
+            db.execute(
+                "INSERT INTO state VALUES (?, ?) ON CONFLICT (name) DO UPDATE"
+                " SET value = excluded.value",
+                (name, value),
+            )
 
     def state(self, name: str) -> str | None:
         found = self.rows("SELECT value FROM state WHERE name = ?", name)
@@ -158,26 +177,35 @@ class AuditStore:
 
     def prove(self, index: int, tree_size: int, included: bool) -> None:
         with self._tx() as db:
-            db.execute("INSERT OR REPLACE INTO proofs VALUES (?, ?, ?)",
-                       (index, tree_size, int(included)))  # fmt: skip
+            db.execute(
+                "INSERT OR REPLACE INTO proofs VALUES (?, ?, ?)", (index, tree_size, int(included))
+            )
 
     def proven(self, indexes: list[int], tree_size: int) -> dict[int, bool]:
         if not indexes:
             return {}
         marks = ",".join("?" * len(indexes))
-        found = self.rows(f"SELECT idx, included FROM proofs WHERE tree_size = ? AND idx IN ({marks})",  # noqa: S608 - placeholders only
-                          tree_size, *indexes)  # fmt: skip
+        sql = f"SELECT idx, included FROM proofs WHERE tree_size = ? AND idx IN ({marks})"  # noqa: S608 - placeholders only
+        found = self.rows(sql, tree_size, *indexes)
         return {int(i): bool(ok) for i, ok in found}
 
-    def entries(self, where: str = "", args: tuple[Any, ...] = (), *, before: int | None = None,
-                limit: int = 50) -> list[tuple[int, dict[str, Any], str]]:  # fmt: skip
+    def entries(
+        self,
+        where: str = "",
+        args: tuple[Any, ...] = (),
+        *,
+        before: int | None = None,
+        limit: int = 50,
+    ) -> list[tuple[int, dict[str, Any], str]]:
         """Newest first; ``where`` is a condition on the columns (its values in ``args``)."""
         clauses = [c for c in (where, "idx < ?" if before is not None else "") if c]
         sql = "SELECT idx, document, leaf FROM entries"
         sql += (" WHERE " + " AND ".join(clauses)) if clauses else ""
         values = (*args, *((before,) if before is not None else ()))
-        return [(int(i), json.loads(d), str(leaf)) for i, d, leaf in
-                self.rows(sql + " ORDER BY idx DESC LIMIT ?", *values, limit)]  # fmt: skip
+        return [
+            (int(i), json.loads(d), str(leaf))
+            for i, d, leaf in self.rows(sql + " ORDER BY idx DESC LIMIT ?", *values, limit)
+        ]
 
     def all_entries(self) -> Iterator[dict[str, Any]]:
         for (document,) in self.rows("SELECT document FROM entries ORDER BY idx"):
@@ -190,9 +218,14 @@ def sync(client: GatewayClient, store: AuditStore) -> Verification:
         verdict = _sync(client, store)
     except (LogMismatch, GatewayError) as error:
         last = store.verification()
-        verdict = Verification(False, last.seq if last else None, last.tree_size if last else 0,
-                               last.root_hash if last else "", last.timestamp if last else "",
-                               problem=error.detail)  # fmt: skip
+        verdict = Verification(
+            False,
+            last.seq if last else None,
+            last.tree_size if last else 0,
+            last.root_hash if last else "",
+            last.timestamp if last else "",
+            problem=error.detail,
+        )
     store.set_state("verification", json.dumps(verdict.__dict__))
     return verdict
 
@@ -206,45 +239,66 @@ def _sync(client: GatewayClient, store: AuditStore) -> Verification:
     before = store.verification()
     if before and before.ok and before.tree_size:
         if newest.tree_size < before.tree_size:
-            raise LogMismatch(f"checkpoint {seq} covers {newest.tree_size} entries; "
-                              f"{before.tree_size} were verified before: the log was truncated")  # fmt: skip
+            raise LogMismatch(
+                f"checkpoint {seq} covers {newest.tree_size} entries; "
+                f"{before.tree_size} were verified before: the log was truncated"
+            )
         if newest.tree_size > before.tree_size:
-            proof = client.get_json("/v1/audit/proofs/consistency", first=before.tree_size,
-                                    second=newest.tree_size)  # fmt: skip
+            proof = client.get_json(
+                "/v1/audit/proofs/consistency", first=before.tree_size, second=newest.tree_size
+            )
             try:
-                merkle.verify_consistency(before.tree_size, newest.tree_size,
-                                          bytes.fromhex(before.root_hash),
-                                          bytes.fromhex(newest.root_hash),
-                                          [bytes.fromhex(p) for p in proof["path"]])  # fmt: skip
+                merkle.verify_consistency(
+                    before.tree_size,
+                    newest.tree_size,
+                    bytes.fromhex(before.root_hash),
+                    bytes.fromhex(newest.root_hash),
+                    [bytes.fromhex(p) for p in proof["path"]],
+                )
             except GatewayError:
-                raise LogMismatch(f"checkpoint {seq} is not an extension of the log verified "
-                                  f"before (size {before.tree_size}): it was rewritten") from None  # fmt: skip
+                raise LogMismatch(
+                    f"checkpoint {seq} is not an extension of the log verified "
+                    f"before (size {before.tree_size}): it was rewritten"
+                ) from None
     start = store.size()
     while start < newest.tree_size:
         end = min(newest.tree_size, start + PAGE)
         page = client.get_json("/v1/audit/entries", start=start, end=end)["entries"]
         if not page:
-            raise LogMismatch(f"entry {start} is missing: checkpoint {seq} covers "
-                              f"{newest.tree_size}")  # fmt: skip
+            raise LogMismatch(
+                f"entry {start} is missing: checkpoint {seq} covers {newest.tree_size}"
+            )
         items = []
         for offset, item in enumerate(page):
             if item.get("index") != start + offset or item["entry"].get("index") != start + offset:
                 raise LogMismatch(f"entry {start + offset} claims another index")
-            items.append((start + offset, item["entry"],
-                          leaf_of(item["entry"], str(item.get("leaf_hash"))).hex()))  # fmt: skip
+            items.append(
+                (
+                    start + offset,
+                    item["entry"],
+                    leaf_of(item["entry"], str(item.get("leaf_hash"))).hex(),
+                )
+            )
         store.add_entries(items)
         start += len(page)
     root = merkle.root_of(store.leaves(newest.tree_size)).hex()
     if root != newest.root_hash:
-        return Verification(False, seq, newest.tree_size, newest.root_hash, newest.timestamp,
-                            problem=f"the entries held do not make the root checkpoint {seq} "
-                            "signs: an entry was altered; the entries marked not proven below "
-                            "are the ones")  # fmt: skip
+        return Verification(
+            False,
+            seq,
+            newest.tree_size,
+            newest.root_hash,
+            newest.timestamp,
+            problem=f"the entries held do not make the root checkpoint {seq} "
+            "signs: an entry was altered; the entries marked not proven below "
+            "are the ones",
+        )
     return Verification(True, seq, newest.tree_size, newest.root_hash, newest.timestamp)
 
 
-def prove_shown(client: GatewayClient, store: AuditStore,
-                rows: list[tuple[int, dict[str, Any], str]]) -> list[Entry]:  # fmt: skip
+def prove_shown(
+    client: GatewayClient, store: AuditStore, rows: list[tuple[int, dict[str, Any], str]]
+) -> list[Entry]:
     """Each entry with its inclusion in the newest signed checkpoint proven (once)."""
     point = store.checkpoints()[-1] if store.checkpoints() else None
     if point is None:
@@ -266,8 +320,7 @@ def prove_shown(client: GatewayClient, store: AuditStore,
 def _included(client: GatewayClient, index: int, size: int, leaf: bytes, root: bytes) -> bool:
     try:
         proof = client.get_json("/v1/audit/proofs/inclusion", index=index, tree_size=size)
-        merkle.verify_inclusion(index, size, leaf, [bytes.fromhex(p) for p in proof["path"]],
-                                root)  # fmt: skip
+        merkle.verify_inclusion(index, size, leaf, [bytes.fromhex(p) for p in proof["path"]], root)
     except (GatewayError, ValueError, KeyError, TypeError):
         return False
     return True

@@ -94,25 +94,13 @@ class Console:
         return f"{self.url}{path}"
 
 
-def _start_console(
-    gateway: str, key: Path, data: Path, port: int
+def start_console(
+    gateway: str, oin: str, key: Path, *args: str
 ) -> tuple[subprocess.Popen[str], str]:
-    env = {**os.environ, "GATEWAY_URL": gateway, "GATEWAY_OIN": LEIDEN, "GATEWAY_KEY": str(key)}
+    """``gateway connect <args>`` (a console) as its party starts it; (process, token)."""
+    env = {**os.environ, "GATEWAY_URL": gateway, "GATEWAY_OIN": oin, "GATEWAY_KEY": str(key)}
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gateway",
-            "connect",
-            "municipality",
-            "console",
-            "--data",
-            str(data),
-            "--port",
-            str(port),
-            "--interval",
-            "3600",
-        ],
+        [sys.executable, "-m", "gateway", "connect", *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -131,13 +119,16 @@ def _start_console(
     raise AssertionError("the console did not start")
 
 
-def _wait_for_first_pull(process: subprocess.Popen[str], output: list[str]) -> None:
+def wait_for_first_round(
+    process: subprocess.Popen[str], output: list[str], prefix: str = "pull:"
+) -> None:
+    """Until the console says its first round is done; then its output read all along."""
     assert process.stdout is not None
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         line = process.stdout.readline()
         output.append(line)
-        if line.startswith("pull:"):
+        if line.startswith(prefix):
             threading.Thread(
                 target=lambda: output.extend(process.stdout or ()), daemon=True
             ).start()
@@ -153,18 +144,27 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
         seeded = console_demo.seed(cast, count=16)
         keys = write_keys(cast, tmp / "keys")
         port = free_port()
-        process, token = _start_console(server.url, keys[LEIDEN], tmp / "data", port)
+        process, token = start_console(
+            server.url,
+            LEIDEN,
+            keys[LEIDEN],
+            "municipality",
+            "console",
+            "--data",
+            str(tmp / "data"),
+            "--port",
+            str(port),
+            "--interval",
+            "3600",
+        )
         output: list[str] = []
         try:
-            _wait_for_first_pull(process, output)
+            wait_for_first_round(process, output)
             yield Console(
                 f"http://127.0.0.1:{port}", token, process, cast, seeded, tmp / "data", output
             )
         finally:
-            process.terminate()
-            process.wait(timeout=20)
-            if process.stdout is not None:
-                process.stdout.close()
+            stop(process)
 
 
 @pytest.fixture
@@ -172,6 +172,13 @@ def page(page: Any, console: Console) -> Any:
     """A page already admitted to the console (the token exchanged for its cookie)."""
     page.goto(console.address(f"/?token={console.token}"))
     return page
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    process.terminate()
+    process.wait(timeout=30)
+    if process.stdout is not None:
+        process.stdout.close()
 
 
 def check_accessible(page: Any, name: str) -> None:

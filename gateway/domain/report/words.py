@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from gateway.domain import vocabulary as v
+
 TITLE = "Who received which data about you?"
 INTRO = (
     "This overview shows everything the civic integration gateway recorded about you "
@@ -61,12 +63,12 @@ EVENTS = {
     "regie.read": "{who} looked at the progress of your integration.",
 }
 TYPES = {
-    "handover-profile": "your handover file (blue folder)",
-    "progress-report": "a progress report on your integration",
-    "provider-assignment": "the assignment of your course provider",
-    "consent-declaration": "your consent declaration",
-    "consent-withdrawal": "the withdrawal of your consent",
-    "integration-plan": "your integration and participation plan (PIP)",
+    v.HANDOVER_PROFILE: "your handover file (blue folder)",
+    v.PROGRESS_REPORT: "a progress report on your integration",
+    v.PROVIDER_ASSIGNMENT: "the assignment of your course provider",
+    v.CONSENT_DECLARATION: "your consent declaration",
+    v.CONSENT_WITHDRAWAL: "the withdrawal of your consent",
+    v.INTEGRATION_PLAN: "your integration and participation plan (PIP)",
 }
 CATEGORIES = {
     "identity": "identity",

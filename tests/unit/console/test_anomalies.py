@@ -18,9 +18,18 @@ class Log:
         self.entries: list[dict[str, Any]] = []
 
     def add(self, event: str, actor: str | None, at: datetime, **extra: Any) -> None:
-        self.entries.append({"index": len(self.entries), "event": event, "actor": actor,
-                             "time": at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "subject": None,
-                             "basis": {}, "reason": None, **extra})  # fmt: skip
+        self.entries.append(
+            {
+                "index": len(self.entries),
+                "event": event,
+                "actor": actor,
+                "time": at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                "subject": None,
+                "basis": {},
+                "reason": None,
+                **extra,
+            }
+        )
 
 
 def clean() -> Log:
@@ -31,8 +40,13 @@ def clean() -> Log:
         for n in range(8):
             subject = f"{day:02d}{n:062d}"
             log.add("message.accepted", COA, at, subject=subject, type="handover-profile")
-            log.add("delivery.pulled", LEIDEN, at + timedelta(minutes=5), subject=subject,
-                    basis={"identity": "legal:Wi2021-art6", "family": f"consent:{DECLARATION}"})  # fmt: skip
+            log.add(
+                "delivery.pulled",
+                LEIDEN,
+                at + timedelta(minutes=5),
+                subject=subject,
+                basis={"identity": "legal:Wi2021-art6", "family": f"consent:{DECLARATION}"},
+            )
             log.add("regie.read", LEIDEN, at + timedelta(hours=2), subject=subject)
         log.add("message.refused", PROVIDER, at + timedelta(hours=1), reason="schema-violation")
     log.add(
@@ -41,8 +55,11 @@ def clean() -> Log:
     return log
 
 
-POINTS = [(1, 10, "aa", "2026-11-02T09:00:00Z"), (2, 20, "bb", "2026-11-02T09:01:00Z"),
-          (3, 20, "bb", "2026-11-02T12:00:00Z")]  # fmt: skip
+POINTS = [
+    (1, 10, "aa", "2026-11-02T09:00:00Z"),
+    (2, 20, "bb", "2026-11-02T09:01:00Z"),
+    (3, 20, "bb", "2026-11-02T12:00:00Z"),
+]
 HOURS = OfficeHours.parse("08:00-18:00")
 
 
@@ -53,8 +70,13 @@ def test_a_clean_log_has_no_findings() -> None:
 
 def test_a_delivery_on_a_withdrawn_consent_is_found() -> None:
     log = clean()
-    log.add("delivery.pulled", LEIDEN, T0 + timedelta(days=7), subject="x" * 64,
-            basis={"family": f"consent:{DECLARATION}"})  # fmt: skip
+    log.add(
+        "delivery.pulled",
+        LEIDEN,
+        T0 + timedelta(days=7),
+        subject="x" * 64,
+        basis={"family": f"consent:{DECLARATION}"},
+    )
     (finding,) = anomalies.after_withdrawal(log.entries)
     assert finding.actor == LEIDEN and DECLARATION in finding.detail
     assert finding.indexes[-1] == len(log.entries) - 1
@@ -65,7 +87,9 @@ def test_a_refusal_spike_is_found_against_the_senders_own_hours() -> None:
     for n in range(12):
         log.add("message.refused", PROVIDER, T0 + timedelta(days=2, hours=4, minutes=n))
     (finding,) = anomalies.refusal_spikes(log.entries)
-    assert finding.actor == PROVIDER and finding.detail.startswith("12 refusals in the hour; usually 1")
+    assert finding.actor == PROVIDER and finding.detail.startswith(
+        "12 refusals in the hour; usually 1"
+    )
 
 
 def test_a_party_reading_many_more_newcomers_than_usual_is_found() -> None:

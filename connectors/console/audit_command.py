@@ -1,0 +1,129 @@
+"""``gateway connect auditor console``: the auditor's console on this machine.
+
+Verifies the log at start and then every ``--interval`` seconds (and when
+asked), into its own SQLite copy; serves the log browser, the trails and
+the anomalies on 127.0.0.1 behind a per-start token (``web``).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+import click
+from werkzeug.serving import make_server
+
+from connectors.client import GatewayClient
+from connectors.console.anomalies import OfficeHours
+from connectors.console.audit_views import AuditorConsole, blueprint, local_time, words
+from connectors.console.auditlog import AuditStore, sync
+from connectors.console.web import console_app
+from connectors.options import party_options
+
+
+def _every(console: AuditorConsole, interval: float, stop: threading.Event) -> None:
+    while not stop.is_set():
+        verdict = sync(console.client, console.store)
+        said = f"ok up to checkpoint {verdict.seq}" if verdict.ok else "NOT VERIFIED: "
+        click.echo(f"verify: {said}{'' if verdict.ok else verdict.problem}", err=not verdict.ok)
+        stop.wait(interval)
+
+
+def serve(console: AuditorConsole, port: int, interval: float) -> None:
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # its access log prints every path
+    app = console_app(console, [blueprint], words=words, local_time=local_time)
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    app.config["CONSOLE_PORT"] = server.server_port
+    click.echo(
+        f"auditor console of {console.client.oin} at http://127.0.0.1:{server.server_port}/"
+        f"?token={console.token}\n(open that address; the token is new at every start)"
+    )
+    stop = threading.Event()
+
+    def on_term(signum: int, frame: FrameType | None) -> None:
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, on_term)
+    worker = threading.Thread(target=_every, args=(console, interval, stop), daemon=True)
+    worker.start()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.set()
+        worker.join(timeout=30)
+        server.server_close()
+        console.store.close()
+        click.echo("console stopped")
+
+
+@click.command("console")
+@click.option(
+    "--data",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("auditor-console"),
+    show_default=True,
+    help="folder for the console's copy of the log",
+)
+@click.option(
+    "--port",
+    default=8766,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="port on 127.0.0.1 (0: any free one)",
+)
+@click.option(
+    "--interval",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(5, 86400),
+    help="seconds between verifications",
+)
+@click.option(
+    "--office-hours",
+    default=None,
+    metavar="HH:MM-HH:MM",
+    help="the deployment's office hours (Monday to Friday, Dutch time), for the "
+    "reads-outside-office-hours view",
+)
+@click.option(
+    "--checkpoint-interval",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(1, 86400),
+    help="the checkpoint interval the deployment promises (GATEWAY_CHECKPOINT_INTERVAL_SECONDS)",
+)
+@party_options
+def console(
+    data: Path,
+    port: int,
+    interval: float,
+    office_hours: str | None,
+    checkpoint_interval: float,
+    client: GatewayClient,
+) -> None:
+    """The auditor's console in the browser: the log read in words, each entry proven
+    included, a newcomer's trail, and the anomalies an auditor looks for."""
+    try:
+        hours = OfficeHours.parse(office_hours) if office_hours else None
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--office-hours") from None
+    data.mkdir(parents=True, exist_ok=True, mode=0o700)
+    party = AuditorConsole(
+        client=client,
+        token=secrets.token_urlsafe(24),
+        store=AuditStore(data / "auditlog.sqlite3"),
+        hours=hours,
+        interval=checkpoint_interval,
+    )
+    try:
+        serve(party, port, interval)
+    except OSError as error:
+        click.echo(f"cannot serve on 127.0.0.1:{port}: {error.strerror}", err=True)
+        sys.exit(2)
