@@ -21,7 +21,7 @@ from typing import Any
 from gateway import config
 from gateway.bootstrap import build_services
 from gateway.devtools import synthetic
-from gateway.devtools.cast import COA, LEIDEN, PROVIDER, Cast, register_cast
+from gateway.devtools.cast import AUDITOR, COA, LEIDEN, PROVIDER, Cast, register_cast
 from gateway.devtools.serverproc import ServerProcess
 
 
@@ -140,9 +140,19 @@ def run_console_demo(port: int) -> int:
             services = build_services(config.from_env({"GATEWAY_INSTANCE": str(server.instance)}))
             cast = register_cast(services, server.url, datetime.now(UTC))
             seeded = seed(cast)
+            from gateway.devtools.demo import keep_keys
+
+            keep_keys(cast, folder / "keys")
             print(
                 f"gateway at {server.url}: {len(seeded.people)} newcomers placed with Leiden, "
                 f"consent recorded for {len(seeded.with_consent)}"
+            )
+            print(
+                "the auditor's console, in another terminal while this runs:\n"
+                f"  GATEWAY_URL={server.url} GATEWAY_OIN={AUDITOR} "
+                f"GATEWAY_KEY={folder}/keys/auditor.jwk gateway connect auditor console "
+                f"--data {folder}/auditor\n"
+                f"  (a V-nummer for its trail: {seeded.people[0].v_number})"
             )
             start_console(cast.client(LEIDEN), folder / "console", port, interval=60.0)
         return 0

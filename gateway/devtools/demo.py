@@ -175,7 +175,7 @@ _KEY_NAMES = {COA: "coa", PROVIDER: "provider", LEIDEN: "leiden", UTRECHT: "utre
               AUDITOR: "auditor"}  # fmt: skip
 
 
-def _keep_keys(cast: Cast, keys: Path) -> None:
+def keep_keys(cast: Cast, keys: Path) -> None:
     """Each party's private JWK in ``keys/<name>.jwk`` (mode 0600), to carry on after."""
     from gateway.domain.wire import jwk
     from gateway.instance import write_private
@@ -262,7 +262,7 @@ def run_demo(*, keep: bool = False) -> int:
             print(f"gateway running at {server.url} (instance {instance})\n")
             cast = register_cast(services, server.url, now)
             if keep:
-                _keep_keys(cast, folder / "keys")
+                keep_keys(cast, folder / "keys")
             print("1. The parties at work, each with its connector\n")
             lines, worked, reported = parties_at_work(cast, folder, now)
             print("\n".join(_fit(line) for line in lines))
