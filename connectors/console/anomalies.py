@@ -58,9 +58,19 @@ class Finding:
     when: str
     """the entry's time, or the hour or day the finding is about"""
     actor: str | None
-    detail: str
-    """in the log's own terms (event, counts, declaration id): a fact, not a judgement"""
+    message: str
+    """the finding in the log's own terms (a message id, ``N_``): a fact, not a judgement"""
+    values: tuple[tuple[str, str], ...] = ()
     indexes: tuple[int, ...] = ()
+
+    @property
+    def detail(self) -> str:
+        """In English (the message id filled in); pages translate ``message``."""
+        return self.message.format(**dict(self.values))
+
+
+def _v(**values: object) -> tuple[tuple[str, str], ...]:
+    return tuple((k, str(v)) for k, v in values.items())
 
 
 def _time(entry: Mapping[str, Any]) -> datetime:
@@ -85,8 +95,11 @@ def after_withdrawal(entries: Sequence[Mapping[str, Any]]) -> list[Finding]:
                                 "after-withdrawal",
                                 str(entry["time"]),
                                 entry.get("actor"),
-                                f"{category} on declaration {declaration}, "
-                                f"withdrawn in entry {index}",
+                                N_(
+                                    "{category} on declaration {declaration}, withdrawn in "
+                                    "entry {index}"
+                                ),
+                                _v(category=category, declaration=declaration, index=index),
                                 (index, int(entry["index"])),
                             )
                         )
@@ -109,7 +122,8 @@ def refusal_spikes(entries: Sequence[Mapping[str, Any]]) -> list[Finding]:
                         "refusal-spike",
                         f"{hour}:00Z",
                         actor,
-                        f"{count} refusals in the hour; usually {usual:g}",
+                        N_("{count} refusals in the hour; usually {usual}"),
+                        _v(count=count, usual=f"{usual:g}"),
                     )
                 )
     return found
@@ -130,7 +144,11 @@ def many_reads(entries: Sequence[Mapping[str, Any]]) -> list[Finding]:
                 if count >= READS_AT_LEAST and count >= READS_TIMES * usual:
                     found.append(
                         Finding(
-                            "many-reads", day, actor, f"{count} newcomers read; usually {usual:g}"
+                            "many-reads",
+                            day,
+                            actor,
+                            N_("{count} newcomers read; usually {usual}"),
+                            _v(count=count, usual=f"{usual:g}"),
                         )
                     )
             seen.append(count)
@@ -152,8 +170,11 @@ def checkpoint_gaps(points: Iterable[tuple[int, int, str, str]], interval: float
                     "checkpoint-gap",
                     at_b,
                     None,
-                    f"checkpoints {seq_a} and {seq_b}: {gap:.0f} s apart, the log "
-                    f"grew from {size_a} to {size_b}",
+                    N_(
+                        "checkpoints {a} and {b}: {gap} s apart, the log grew from {first} "
+                        "to {second}"
+                    ),
+                    _v(a=seq_a, b=seq_b, gap=f"{gap:.0f}", first=size_a, second=size_b),
                 )
             )
     return found
@@ -190,7 +211,8 @@ def outside_office_hours(
             "office-hours",
             str(e["time"]),
             e.get("actor"),
-            f"{e['event']} at {_time(e).astimezone(ZONE):%a %H:%M}",
+            N_("{event} at {local}"),
+            _v(event=e["event"], local=f"{_time(e).astimezone(ZONE):%Y-%m-%d %H:%M}"),
             (int(e["index"]),),
         )
         for e in entries

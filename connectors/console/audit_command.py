@@ -20,7 +20,7 @@ from werkzeug.serving import make_server
 
 from connectors.client import GatewayClient
 from connectors.console.anomalies import OfficeHours
-from connectors.console.audit_views import AuditorConsole, blueprint, local_time, words
+from connectors.console.audit_views import AuditorConsole, blueprint, local_time, say, words
 from connectors.console.auditlog import AuditStore, sync
 from connectors.console.web import console_app
 from connectors.options import party_options
@@ -36,7 +36,7 @@ def _every(console: AuditorConsole, interval: float, stop: threading.Event) -> N
 
 def serve(console: AuditorConsole, port: int, interval: float) -> None:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # its access log prints every path
-    app = console_app(console, [blueprint], words=words, local_time=local_time)
+    app = console_app(console, [blueprint], words=words, local_time=local_time, say=say)
     server = make_server("127.0.0.1", port, app, threaded=True)
     app.config["CONSOLE_PORT"] = server.server_port
     click.echo(

@@ -51,6 +51,10 @@ class AuditorConsole(Party):
     )
     refresh: tuple[str, str] = ("/sync", N_("Verify now"))
     title: str = N_("Auditor console")
+    footer: str = N_(
+        "This console runs on your own machine; it trusts nothing but the gateway's published "
+        "key, and checks every entry it shows."
+    )
     parties: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -71,6 +75,11 @@ def words(entry: dict[str, Any]) -> str:
         delivered=", ".join(entry.get("categories_delivered") or []) or "-",
         withheld=", ".join(entry.get("categories_withheld") or []) or "-",
     )
+
+
+def say(message: str, values: tuple[tuple[str, str], ...]) -> str:
+    """A finding's message in the reader's language, its values filled in."""
+    return gettext(message).format(**dict(values))
 
 
 def local_time(text: str) -> str:

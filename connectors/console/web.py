@@ -51,6 +51,10 @@ class Party:
     refresh: tuple[str, str] = ("", "")
     """(path, words) of the header's button that fetches anew now"""
     title: str = i18n.N_("Municipality console")
+    footer: str = i18n.N_(
+        "This console runs on your own machine and shows what the gateway delivered to your "
+        "municipality, nothing more."
+    )
 
     def name(self, oin: str | None) -> str:
         if not oin:
