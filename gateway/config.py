@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
@@ -34,6 +34,12 @@ class Settings:
     future_skew: timedelta = timedelta(seconds=300)
     metrics: bool = False
     """GET /metrics (Prometheus text) on the serving port; keep it from outside parties"""
+    rate_per_second: float = 2000.0
+    """each party's token bucket: requests a second (0: no limit) ..."""
+    rate_burst: float = 4000.0
+    """... and at once after a quiet while"""
+    rate_limits: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    """per party (OIN) where it differs: (rate, burst)"""
 
     @property
     def is_sqlite(self) -> bool:
@@ -53,6 +59,39 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     return value
 
 
+def _float(env: Mapping[str, str], name: str, default: float, high: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number") from None
+    if not 0 <= value <= high:
+        raise ConfigurationError(f"{name} must be within 0..{high:g}")
+    return value
+
+
+def _rate_limits(text: str) -> dict[str, tuple[float, float]]:
+    """``OIN=rate:burst,OIN=rate:burst`` (GATEWAY_RATE_LIMITS)."""
+    found = {}
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        oin, _, numbers = item.partition("=")
+        rate, _, burst = numbers.partition(":")
+        try:
+            pair = (float(rate), float(burst or rate))
+        except ValueError:
+            pair = (-1.0, -1.0)
+        if not (oin.strip().isdigit() and len(oin.strip()) == 20) or min(pair) < 0:
+            raise ConfigurationError(
+                "GATEWAY_RATE_LIMITS: OIN=rate:burst, comma-separated (an OIN is 20 digits)"
+            )
+        found[oin.strip()] = pair
+    return found
+
+
 def from_env(env: Mapping[str, str] | None = None) -> Settings:
     """Read GATEWAY_* variables; the embedded SQLite default needs none of them."""
     env = os.environ if env is None else env
@@ -70,6 +109,9 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         db_max_overflow=_int(env, "GATEWAY_DB_MAX_OVERFLOW", 5, 0, 200),
         log_origin=env.get("GATEWAY_LOG_ORIGIN") or None,
         report_contact=env.get("GATEWAY_REPORT_CONTACT") or None,
+        rate_per_second=_float(env, "GATEWAY_RATE_PER_SECOND", 2000.0, 1e6),
+        rate_burst=_float(env, "GATEWAY_RATE_BURST", 4000.0, 1e7),
+        rate_limits=_rate_limits(env.get("GATEWAY_RATE_LIMITS", "")),
         checkpoint_interval=timedelta(
             seconds=_int(env, "GATEWAY_CHECKPOINT_INTERVAL_SECONDS", 60, 1, 3600)
         ),

@@ -199,6 +199,23 @@ class ServiceUnavailable(GatewayError):
         return {"Retry-After": str(self.retry_after)}
 
 
+class RateLimited(GatewayError):
+    """The party sent more than its share (a token bucket per party, settings
+    ``GATEWAY_RATE_PER_SECOND``, ``GATEWAY_RATE_BURST``, ``GATEWAY_RATE_LIMITS``).
+    Nothing of the request was decided: send it again after ``Retry-After``."""
+
+    code = "rate-limited"
+    status = 429
+    title = "Too many requests from this party"
+
+    def __init__(self, detail: str | None = None, retry_after: int = 1) -> None:
+        super().__init__(detail)
+        self.retry_after = max(1, retry_after)
+
+    def headers(self) -> Mapping[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
 class LogCorrupt(GatewayError):
     """The stored audit log is not contiguous: the gateway will not sign over it."""
 
@@ -234,6 +251,7 @@ BY_CODE: dict[str, type[GatewayError]] = {
         PayloadTooLarge,
         UnsupportedMediaType,
         ServiceUnavailable,
+        RateLimited,
         LogCorrupt,
     )
 }

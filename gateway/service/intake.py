@@ -19,6 +19,7 @@ import Flask.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,8 +36,8 @@ from gateway.domain.vocabulary import (
     TYPES,
 )
 from gateway.domain.wire import envelope
-from gateway.errors import Conflict, GatewayError, ServiceUnavailable
-from gateway.service import plans
+from gateway.errors import Conflict, GatewayError, RateLimited, ServiceUnavailable
+from gateway.service import limits, plans
 from gateway.service.checks import Checked, Known, Outcome, check, repeat
 from gateway.service.ports import IntakeSession, IntakeTx
 from gateway.service.services import Services
@@ -53,7 +54,7 @@ def accept(raw: bytes, *, services: Services, now: datetime, trace_id: str) -> O
     known = Known()
     try:
         return _accept(raw, services, now, trace_id, known)
-    except ServiceUnavailable:
+    except (ServiceUnavailable, RateLimited):
         raise  # nothing was decided about the message; the sender retries
     except GatewayError as error:
         refuse(services, now, trace_id, error, known)
@@ -98,6 +99,9 @@ def accept_batch(
             except GatewayError as error:
                 results.append(error)
         checked = [r for r in results if isinstance(r, Checked)]
+        for sender, count in Counter(c.message.sender for c in checked).items():
+            # over the limit: none of it is kept
+            limits.admit(services, sender, now, limits.batch_cost(count))
         ids = [c.message.message_id for c in checked]
         with session.intake([c.subject for c in checked], ids) as tx:
             # Committed since the check, by another request: authoritative under the lock.
@@ -169,6 +173,7 @@ def _accept(raw: bytes, services: Services, now: datetime, trace_id: str, known:
         checked = check(unverified, session, services, now, known)
         if isinstance(checked, Outcome):
             return checked
+        limits.admit(services, checked.message.sender, now)  # verified: its own tokens
         # (8)-(9) in a transaction shared with the requests that wait meanwhile.
         result = services.group.submit(
             _Pending(checked, now, trace_id),

@@ -21,6 +21,7 @@ from gateway.domain.consent import Declaration, Withdrawal
 from gateway.domain.message import Message
 from gateway.domain.parties import KeyRecord, Party
 from gateway.domain.plans import PlanVersion
+from gateway.domain.ratelimit import Limit
 from gateway.domain.records import (
     Acknowledged,
     AuditRef,
@@ -169,6 +170,10 @@ class RetentionPort(Protocol):
     def purge(self, before: datetime, now: datetime, *, dry_run: bool = False) -> int: ...
 
 
+class RatePort(Protocol):
+    def lease(self, oin: str, want: int, limit: Limit, now: datetime) -> tuple[int, float]: ...
+
+
 class Store(Protocol):
     """All of storage, as the services see it."""
 
@@ -186,5 +191,7 @@ class Store(Protocol):
     def retention(self) -> RetentionPort: ...
     @property
     def progress(self) -> ProgressPort: ...
+    @property
+    def ratelimits(self) -> RatePort: ...
     def write(self) -> AbstractContextManager[Writes]: ...
     def ping(self) -> None: ...

@@ -16,6 +16,7 @@ from gateway.domain.schemas import Catalog
 from gateway.domain.wire.envelope import Signer
 from gateway.service.checkpointer import Checkpointer, CheckpointSigner
 from gateway.service.groupcommit import GroupCommit
+from gateway.service.limits import Limiter
 from gateway.service.ports import Store
 
 
@@ -30,6 +31,8 @@ class Services:
     checkpointer: Checkpointer | None = None  # the serving processes' signer and guard
     group: GroupCommit[Any, Any] = field(default_factory=GroupCommit)
     """single messages of concurrent requests, sharing a write transaction"""
+    limiter: Limiter = field(default_factory=Limiter)
+    """this process's leased rate-limit tokens (``limits.Limiter``)"""
 
     def sign(self, payload: dict[str, Any], typ: str) -> str:
         return self.signer.sign(payload, typ)

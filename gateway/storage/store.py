@@ -27,6 +27,7 @@ from gateway.storage.consent import ConsentStore
 from gateway.storage.inbox import InboxStore
 from gateway.storage.intake import IntakeStore
 from gateway.storage.progress import ProgressStore
+from gateway.storage.ratelimits import RateStore
 from gateway.storage.registry import RegistryStore
 from gateway.storage.retention import RetentionStore
 
@@ -72,6 +73,7 @@ class Store:
         self.consent = ConsentStore(db)
         self.retention = RetentionStore(db)
         self.progress = ProgressStore(db, keys)
+        self.ratelimits = RateStore(db)
 
     @contextmanager
     def write(self) -> Iterator[Writes]:

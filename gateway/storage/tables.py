@@ -15,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -329,4 +330,12 @@ assertion_jtis = Table(
     Column("iss", String(20), primary_key=True),
     Column("jti", String(128), primary_key=True),
     Column("expires_at", UTCDateTime(), nullable=False, index=True),
+)
+
+rate_buckets = Table(
+    "rate_buckets",
+    metadata,
+    Column("oin", String(20), primary_key=True),
+    Column("tokens", Float, nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
 )

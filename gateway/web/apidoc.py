@@ -31,6 +31,7 @@ BEARER_SCHEME = {
     "the calling party: claims exactly iss (its OIN), aud, iat, exp (at most 300 s after "
     "iat) and a jti used once. See docs/interface.md, Authenticated reads.",
 }
+RATE_LIMITED = "rate-limited: over the calling party's limit; send again after Retry-After"
 V_NUMBER = {"type": "string", "pattern": "^[0-9]{10}$", "example": "1234567890"}
 RFC3339 = {"type": "string", "format": "date-time", "example": "2027-06-01T00:00:00Z"}
 
@@ -99,6 +100,9 @@ def operation(
                 response["links"] = dict(links)
             doc["responses"] = {str(ok): response}
         view = blp.doc(**doc)(view)
-        return problems.documented(blp, problem_codes)(view)
+        codes = dict(problem_codes)
+        if secured:
+            codes.setdefault(429, RATE_LIMITED)
+        return problems.documented(blp, codes)(view)
 
     return decorate

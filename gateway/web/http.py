@@ -16,7 +16,7 @@ from flask import current_app, g, request
 from gateway.domain.message import parse_time
 from gateway.domain.parties import Party
 from gateway.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
-from gateway.service import access
+from gateway.service import access, limits
 from gateway.service.services import Services
 
 _RFC3339 = re.compile(
@@ -94,9 +94,11 @@ def caller(*roles: str) -> Party:
 
     Raises Unauthenticated or NotAuthorised (see gateway.access).
     """
-    return access.authenticate(
+    party = access.authenticate(
         request.headers.get("Authorization"), services().store.registry, now(), roles or None
     )
+    limits.admit(services(), party.oin, now())
+    return party
 
 
 def int_arg(name: str, *, low: int = 0, high: int = 2**62, default: int | None = None) -> int:

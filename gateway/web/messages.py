@@ -23,6 +23,7 @@ INTAKE_PROBLEMS = {
     413: "payload-too-large",
     415: "unsupported-media-type",
     422: "schema-violation",
+    429: "rate-limited: over the sender's limit; nothing decided, send again after Retry-After",
     503: "unavailable (retry after Retry-After)",
 }
 
@@ -69,6 +70,8 @@ BATCH_PROBLEMS = {
     400: "malformed (not the batch object)",
     413: "payload-too-large (body over the batch limit, or over 1,000 items)",
     415: "unsupported-media-type",
+    429: "rate-limited: a sender over its limit (a token per 100 messages); nothing of the "
+    "batch was kept, retry it whole after Retry-After",
     503: "unavailable: nothing of the batch was kept; retry it whole after Retry-After",
 }
 

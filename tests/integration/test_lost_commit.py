@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, event, make_url
 
 from gateway.devtools import demo
 from gateway.domain.wire import envelope
+from gateway.service import limits
 from gateway.service.services import Services
 from gateway.web.app import create_app
 from tests.helpers import profile_token
@@ -58,6 +59,9 @@ def test_the_retry_after_a_lost_commit_gets_the_stored_receipt(
     client = create_app(services, {"CHECKPOINT_THREAD": False}).test_client()
     before = services.store.count("messages")  # type: ignore[attr-defined]
 
+    # COA's rate-limit lease is a write of its own: taken now, so that the commit lost is
+    # the message's (the lease then lasts the second this test needs).
+    limits.admit(services, demo.COA, datetime.now(UTC))
     _lose_the_next_commit_answer(services, monkeypatch)
     lost = client.post("/v1/messages", data=token, headers=JOSE)
     assert lost.status_code == 503 and lost.headers["Retry-After"]

@@ -197,6 +197,24 @@ class FakeTx:
         self.s.keys[kid] = dataclasses.replace(self.s.keys[kid], revoked_at=now)
 
 
+class FakeRates:
+    """The token buckets in memory: one dict shared, as the database row is."""
+
+    def __init__(self) -> None:
+        self.buckets: dict[str, tuple[float, Any]] = {}
+        self.leases = 0
+
+    def lease(self, oin: str, want: int, limit: Any, now: Any) -> tuple[int, float]:
+        from gateway.domain.ratelimit import lease, refilled
+
+        self.leases += 1
+        tokens, updated = self.buckets.get(oin, (limit.burst, now))
+        granted, left, wait = lease(refilled(tokens, updated, now, limit), want,
+                                    limit.chunk(), limit)  # fmt: skip
+        self.buckets[oin] = (left, now)
+        return granted, wait
+
+
 class FakeStore:
     """Every port at once: ``store.intake``, ``store.inbox`` … are the store itself."""
 
@@ -205,6 +223,7 @@ class FakeStore:
         self._lock = threading.RLock()
         self.intake = _Sessions(self)
         self.inbox = self.registry = self.consent = self
+        self.ratelimits = FakeRates()
 
     @contextmanager
     def _transaction(self) -> Iterator[FakeTx]:
