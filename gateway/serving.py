@@ -105,7 +105,8 @@ def run(*, host: str, port: int, workers: int, threads: int) -> None:
             "bind": f"{host}:{port}",
             "workers": workers,
             "threads": threads,
-            "worker_class": "gthread" if threads > 1 else "sync",
+            # gthread, each request read under a deadline (slowclients.py)
+            "worker_class": "gateway.slowclients.BoundedThreadWorker",
             "timeout": 30,
             "graceful_timeout": 10,
             "keepalive": 5,
