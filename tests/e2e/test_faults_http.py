@@ -39,3 +39,32 @@ def test_a_full_disk_under_the_log_changes_no_answer(tmp_path: Path) -> None:
         refused = requests.post(server.url + "/v1/messages", data="x", headers=JOSE, timeout=10)
     assert statuses == [202] * 100
     assert refused.status_code == 400 and refused.json()["code"] == "malformed"
+
+
+def test_a_locked_database_answers_503_and_is_counted_by_cause(tmp_path: Path) -> None:
+    """Another process holds SQLite's write lock longer than the busy timeout."""
+    import sqlite3
+
+    instance = tmp_path / "instance"
+    env = {"GATEWAY_METRICS": "on", "GATEWAY_SQLITE_BUSY_TIMEOUT_MS": "200"}
+    with ServerProcess(instance, workers=2, threads=2, env=env) as server:
+        cast = demo.register_cast(services_for(instance), server.url, datetime.now(UTC))
+        coa = cast.client(demo.COA)
+        holder = sqlite3.connect(instance / "gateway.db", isolation_level=None, timeout=5)
+        holder.execute("BEGIN EXCLUSIVE")
+        try:
+            busy = requests.post(server.url + "/v1/messages", data=profile_token(coa, 7500)[0],
+                                 headers=JOSE, timeout=10)  # fmt: skip
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        again = requests.post(server.url + "/v1/messages", data=profile_token(coa, 7500)[0],
+                              headers=JOSE, timeout=10)  # fmt: skip
+        metrics = requests.get(server.url + "/metrics", timeout=10).text
+    assert busy.status_code == 503 and busy.headers["Retry-After"]
+    assert again.status_code in (200, 202)
+    counted = [line for line in metrics.splitlines()
+               if line.startswith("gateway_database_errors_total{")]  # fmt: skip
+    assert any('cause="locked"' in line and float(line.split()[-1]) >= 1 for line in counted), (
+        counted
+    )
