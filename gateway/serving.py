@@ -105,8 +105,10 @@ def run(*, host: str, port: int, workers: int, threads: int) -> None:
             "bind": f"{host}:{port}",
             "workers": workers,
             "threads": threads,
-            # gthread, each request read under a deadline (slowclients.py)
-            "worker_class": "gateway.slowclients.BoundedThreadWorker",
+            # gthread, each request read under a deadline (slowclients.py); the bench
+            # compares gunicorn's own with GATEWAY_WORKER_CLASS=sync|gthread
+            "worker_class": os.environ.get("GATEWAY_WORKER_CLASS")
+            or "gateway.slowclients.BoundedThreadWorker",
             "timeout": 30,
             "graceful_timeout": 10,
             "keepalive": 5,
