@@ -3,7 +3,7 @@
 For each backend: the real server(s) on 127.0.0.1 under gunicorn, driven
 from separate client processes with pre-signed handover profiles, each phase
 bounded in time and count. SQLite runs one instance on its WAL file with
-synchronous=FULL; PostgreSQL runs two instances (as behind a load balancer)
+synchronous=FULL; PostgreSQL runs N instances (``--pg-instances 1,2,4``, as behind a load balancer)
 on one database with fsync on; each instance has --workers workers of
 --threads threads (default 2 sync workers). Printed per backend:
 
@@ -138,14 +138,16 @@ def _puller(port: int, key: jwk.Key, wanted: int, out: mp.Queue) -> None:  # typ
     out.put(pulled)
 
 
-def run_backend(name: str, database_url: str | None, args: argparse.Namespace) -> Figures:
+def run_backend(
+    name: str, database_url: str | None, args: argparse.Namespace, instances: int = 1
+) -> Figures:
     ctx = mp.get_context("fork")
     with tempfile.TemporaryDirectory(prefix=f"bench-scale-{name}-") as tmp:
         env = new_shared_secrets()
         if database_url:
             env["GATEWAY_DATABASE_URL"] = database_url
-        # (workers, threads) per instance: one SQLite instance, two on PostgreSQL
-        shape = [(args.workers, args.threads)] * (1 if database_url is None else 2)
+        # (workers, threads) per instance: one SQLite instance, ``instances`` on PostgreSQL
+        shape = [(args.workers, args.threads)] * (1 if database_url is None else instances)
         folders = [Path(tmp) / f"instance-{i}" for i in range(len(shape))]
         if database_url is None:  # SQLite: the instance folder holds the database
             folders = [Path(tmp) / "instance"]
@@ -232,14 +234,18 @@ def main() -> int:
     parser.add_argument(
         "--postgres-url", default=os.environ.get("GATEWAY_BENCH_POSTGRES_URL") or None
     )
+    parser.add_argument(
+        "--pg-instances", default="2", help="PostgreSQL runs, comma-separated instance counts"
+    )
     args = parser.parse_args()
 
     key = jwk.generate("Ed25519")
     floor_s = floor(make_tokens(key, 2000), key)
     figures = [run_backend("SQLite", None, args)]
     if args.postgres_url:
-        with postgres_database(args.postgres_url) as url:
-            figures.append(run_backend("PostgreSQL", url, args))
+        for count in (int(n) for n in args.pg_instances.split(",")):
+            with postgres_database(args.postgres_url) as url:
+                figures.append(run_backend(f"PostgreSQL x{count}", url, args, count))
     else:
         print("PostgreSQL: skipped (give --postgres-url or GATEWAY_BENCH_POSTGRES_URL)")
 
@@ -250,10 +256,14 @@ def main() -> int:
         f"= {1 / floor_s:,.0f} msgs/s per core"
     )
     shape = f"{args.workers} workers x {args.threads} threads"
-    print(f"SQLite: 1 instance x {shape}; PostgreSQL: 2 instances x {shape}")
+    print(f"SQLite: 1 instance x {shape}; PostgreSQL xN: N instances x {shape}, one database")
     rows: list[tuple[str, Callable[[Figures], str]]] = [
         ("single intake, msgs/s", lambda f: f"{f.single:,.0f}"),
         ("single intake p50 / p99, ms", lambda f: f"{f.single_p50:.1f} / {f.single_p99:.1f}"),
+        (
+            "single: core time per msg / floor",
+            lambda f: f"{cores / f.single * 1e6:.0f} us = {cores / f.single / floor_s:.1f} x",
+        ),
         (
             f"steady {args.rate:.0f} msgs/s: p50 / p99, ms",
             lambda f: f"{f.steady_p50:.1f} / {f.steady_p99:.1f}",
