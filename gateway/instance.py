@@ -36,15 +36,25 @@ class Secrets:
 
 
 def write_private(path: Path, data: bytes) -> bool:
-    """Create ``path`` with mode 0600 holding ``data``; False if it already exists."""
+    """Create ``path`` with mode 0600 holding ``data``; False if it already exists.
+
+    Written whole to a file of its own first and then linked into place, so a
+    process starting at the same moment finds either no file or all of it,
+    never a file still being written (and two never make two different ones).
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return False
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+    finally:
+        os.unlink(tmp)
     return True
 
 
