@@ -7,18 +7,15 @@ the anomalies on 127.0.0.1 behind a per-start token (``web``).
 
 from __future__ import annotations
 
-import logging
 import secrets
-import signal
 import sys
 import threading
 from pathlib import Path
-from types import FrameType
 
 import click
-from werkzeug.serving import make_server
 
 from connectors.client import GatewayClient
+from connectors.console import web
 from connectors.console.anomalies import OfficeHours
 from connectors.console.audit_views import AuditorConsole, blueprint, local_time, say, words
 from connectors.console.auditlog import AuditStore, sync
@@ -35,32 +32,16 @@ def _every(console: AuditorConsole, interval: float, stop: threading.Event) -> N
 
 
 def serve(console: AuditorConsole, port: int, interval: float) -> None:
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # its access log prints every path
-    app = console_app(console, [blueprint], words=words, local_time=local_time, say=say)
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    app.config["CONSOLE_PORT"] = server.server_port
-    click.echo(
-        f"auditor console of {console.client.oin} at http://127.0.0.1:{server.server_port}/"
-        f"?token={console.token}\n(open that address; the token is new at every start)"
-    )
-    stop = threading.Event()
+    halt = threading.Event()
+    worker = threading.Thread(target=_every, args=(console, interval, halt), daemon=True)
 
-    def on_term(signum: int, frame: FrameType | None) -> None:
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, on_term)
-    worker = threading.Thread(target=_every, args=(console, interval, stop), daemon=True)
-    worker.start()
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        stop.set()
+    def stop() -> None:
+        halt.set()
         worker.join(timeout=30)
-        server.server_close()
         console.store.close()
-        click.echo("console stopped")
+
+    app = console_app(console, [blueprint], words=words, local_time=local_time, say=say)
+    web.serve(app, console, port, "auditor console", start=worker.start, stop=stop)
 
 
 @click.command("console")

@@ -19,19 +19,17 @@ gateway's subject endpoint and kept nowhere.
 from __future__ import annotations
 
 import json
-import os
-import sqlite3
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from connectors.auditor import signed_checkpoints
+from connectors.auditor import consistent, signed_checkpoints
 from connectors.client import GatewayClient
+from connectors.console.localdb import LocalDB
 from connectors.leaves import LogMismatch, leaf_of
 from gateway.domain.audit import merkle
+from gateway.domain.audit.checkpoints import Checkpoint
 from gateway.errors import GatewayError
 
 SCHEMA = """
@@ -87,33 +85,9 @@ class Entry:
     """proven in the verified tree; False: the proof failed; None: not covered yet"""
 
 
-class AuditStore:
+class AuditStore(LocalDB):
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.exists():
-            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(SCHEMA)
-
-    def close(self) -> None:
-        self._db.close()
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-
-    def rows(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-        with self._lock:
-            return list(self._db.execute(sql, args))
+        super().__init__(path, SCHEMA)
 
     def size(self) -> int:
         return int(self.rows("SELECT COUNT(*) FROM entries")[0][0])
@@ -243,23 +217,12 @@ def _sync(client: GatewayClient, store: AuditStore) -> Verification:
                 f"checkpoint {seq} covers {newest.tree_size} entries; "
                 f"{before.tree_size} were verified before: the log was truncated"
             )
-        if newest.tree_size > before.tree_size:
-            proof = client.get_json(
-                "/v1/audit/proofs/consistency", first=before.tree_size, second=newest.tree_size
+        verified = Checkpoint(before.tree_size, before.root_hash, before.timestamp)
+        if newest.tree_size > before.tree_size and not consistent(client, verified, newest):
+            raise LogMismatch(
+                f"checkpoint {seq} is not an extension of the log verified "
+                f"before (size {before.tree_size}): it was rewritten"
             )
-            try:
-                merkle.verify_consistency(
-                    before.tree_size,
-                    newest.tree_size,
-                    bytes.fromhex(before.root_hash),
-                    bytes.fromhex(newest.root_hash),
-                    [bytes.fromhex(p) for p in proof["path"]],
-                )
-            except GatewayError:
-                raise LogMismatch(
-                    f"checkpoint {seq} is not an extension of the log verified "
-                    f"before (size {before.tree_size}): it was rewritten"
-                ) from None
     start = store.size()
     while start < newest.tree_size:
         end = min(newest.tree_size, start + PAGE)

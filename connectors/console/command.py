@@ -9,52 +9,28 @@ every moment, so a hard stop loses nothing either.
 
 from __future__ import annotations
 
-import logging
 import secrets
-import signal
 import sys
-import threading
 from pathlib import Path
-from types import FrameType
 
 import click
-from werkzeug.serving import make_server
 
 from connectors.client import GatewayClient
+from connectors.console import web
 from connectors.console.app import Console, create_app
 from connectors.console.pulling import HOLD_DAYS, Puller, Round
 from connectors.console.store import Store
 from connectors.options import party_options
 
 
-def serve(console: Console, port: int, *, ready: threading.Event | None = None) -> None:
-    """Serve until SIGTERM or Ctrl-C; ``port`` 0 takes a free one."""
-    # Werkzeug's access log would print every path, V-numbers and the token among them.
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    app = create_app(console)
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    app.config["CONSOLE_PORT"] = server.server_port
-    click.echo(
-        f"console of {console.client.oin} at http://127.0.0.1:{server.server_port}/"
-        f"?token={console.token}\n(open that address; the token is new at every start)"
-    )
+def serve(console: Console, port: int) -> None:
+    """Serve until SIGTERM or Ctrl-C, pulling in the background; ``port`` 0 takes a free one."""
 
-    def stop(signum: int, frame: FrameType | None) -> None:
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    console.puller.start()
-    if ready is not None:
-        ready.set()
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
+    def stop() -> None:
         console.puller.stop()
-        server.server_close()
         console.store.close()
-        click.echo("console stopped")
+
+    web.serve(create_app(console), console, port, "console", start=console.puller.start, stop=stop)
 
 
 @click.command("console")

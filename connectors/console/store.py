@@ -14,16 +14,12 @@ point loses nothing the gateway counts as received.
 from __future__ import annotations
 
 import json
-import os
-import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from connectors.console.localdb import LocalDB
 from connectors.municipality import NOTICE, without_withdrawn
 
 SCHEMA = """
@@ -87,37 +83,11 @@ def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-class Store:
+class Store(LocalDB):
     """One SQLite file; safe to share between the puller thread and the web threads."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.exists():
-            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-        self.path = path
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(SCHEMA)
-
-    def close(self) -> None:
-        self._db.close()
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-
-    def _rows(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-        with self._lock:
-            return list(self._db.execute(sql, args))
+        super().__init__(path, SCHEMA, synchronous="FULL")
 
     # -- deliveries ------------------------------------------------------------
 
@@ -176,10 +146,6 @@ class Store:
                 "UPDATE deliveries SET acknowledged = 1 WHERE delivery_id = ?", (delivery_id,)
             )
 
-    def is_acknowledged(self, delivery_id: str) -> bool:
-        rows = self._rows("SELECT acknowledged FROM deliveries WHERE delivery_id = ?", delivery_id)
-        return bool(rows and rows[0][0])
-
     def deliveries(self, v_number: str | None = None, type_: str | None = None) -> list[Kept]:
         """Kept deliveries, oldest first (by the gateway's ``received_at``)."""
         sql = (
@@ -193,7 +159,7 @@ class Store:
         if type_ is not None:
             sql += " AND type = ?"
             args.append(type_)
-        rows = self._rows(sql + " ORDER BY received_at, delivery_id", *args)
+        rows = self.rows(sql + " ORDER BY received_at, delivery_id", *args)
         return [Kept(r[0], r[1], r[2], r[3], bool(r[4]), json.loads(r[5])) for r in rows]
 
     # -- what the console sent -------------------------------------------------
@@ -224,7 +190,7 @@ class Store:
             args.append(kind)
         return [
             {"kind": k, "at": at, "message": json.loads(m), "receipt": json.loads(r)}
-            for k, at, m, r in self._rows(sql + " ORDER BY id", *args)
+            for k, at, m, r in self.rows(sql + " ORDER BY id", *args)
         ]
 
     # -- reads kept (signals, progress) ------------------------------------------
@@ -250,11 +216,11 @@ class Store:
 
     def reads(self, kind: str) -> dict[str, tuple[str, dict[str, Any]]]:
         """v_number → (fetched_at, document)."""
-        rows = self._rows("SELECT v_number, fetched_at, document FROM reads WHERE kind = ?", kind)
+        rows = self.rows("SELECT v_number, fetched_at, document FROM reads WHERE kind = ?", kind)
         return {v: (at, json.loads(d)) for v, at, d in rows}
 
     def reads_of(self, kind: str, v_number: str) -> tuple[str, dict[str, Any]] | None:
-        rows = self._rows(
+        rows = self.rows(
             "SELECT fetched_at, document FROM reads WHERE kind = ? AND v_number = ?",
             kind,
             v_number,
@@ -264,7 +230,7 @@ class Store:
     # -- the puller's own state ----------------------------------------------------
 
     def state(self, name: str, default: str = "") -> str:
-        rows = self._rows("SELECT value FROM state WHERE name = ?", name)
+        rows = self.rows("SELECT value FROM state WHERE name = ?", name)
         return str(rows[0][0]) if rows else default
 
     def set_state(self, name: str, value: str) -> None:
@@ -283,5 +249,5 @@ class Store:
             db.execute("DELETE FROM rounds WHERE id < (SELECT MAX(id) - 100 FROM rounds)")
 
     def last_round(self) -> tuple[str, str] | None:
-        rows = self._rows("SELECT at, outcome FROM rounds ORDER BY id DESC LIMIT 1")
+        rows = self.rows("SELECT at, outcome FROM rounds ORDER BY id DESC LIMIT 1")
         return (rows[0][0], rows[0][1]) if rows else None

@@ -13,16 +13,22 @@ logged without the path or the message, which may hold a V-number.
 from __future__ import annotations
 
 import hmac
+import logging
 import secrets
+import signal
+import threading
 import traceback
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from types import FrameType
 from typing import Any
 
+import click
 from flask import Blueprint, Flask, Response, abort, g, redirect, render_template, request, session
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
+from werkzeug.serving import make_server
 
 from connectors.client import GatewayClient
 from connectors.console import i18n, labels
@@ -173,3 +179,41 @@ def party_of() -> Any:
     from flask import current_app
 
     return current_app.extensions["console"]
+
+
+def serve(
+    app: Flask,
+    party: Party,
+    port: int,
+    what: str,
+    *,
+    start: Callable[[], None],
+    stop: Callable[[], None],
+) -> None:
+    """Serve ``app`` on 127.0.0.1:``port`` (0: any free one) until SIGTERM or Ctrl-C, with
+    the console's background work begun by ``start`` and ended by ``stop``.
+
+    Prints the one address to open (with the token); Werkzeug's access log is off,
+    because it would print every path, V-numbers and the token among them.
+    """
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    app.config["CONSOLE_PORT"] = server.server_port
+    click.echo(
+        f"{what} of {party.client.oin} at http://127.0.0.1:{server.server_port}/"
+        f"?token={party.token}\n(open that address; the token is new at every start)"
+    )
+
+    def on_term(signum: int, frame: FrameType | None) -> None:
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, on_term)
+    start()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        stop()
+        click.echo("console stopped")
