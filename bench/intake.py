@@ -18,7 +18,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import multiprocessing as mp
+import os
 import random
+import resource
 import socket
 import statistics
 import sys
@@ -60,6 +62,46 @@ def floor(tokens: list[bytes], key: jwk.Key) -> float:
         Message.from_verified(verified, catalog)
         hashlib.sha256(token).hexdigest()
     return (time.perf_counter() - start) / len(sample)
+
+
+class CpuMeter:
+    """Where the machine's core time went during a phase.
+
+    ``busy``: every core's non-idle time, from /proc/stat; ``generator``: the
+    load generator's processes (their rusage, so they must be joined inside
+    the block); ``server``: the rest, which is the gateway's workers, the
+    database server and the kernel's work for them. "Cost per message" as 2
+    cores / throughput counts the generator and any idle time as the
+    gateway's; ``server`` per message does not.
+    """
+
+    busy = generator = 0.0
+
+    def __enter__(self) -> CpuMeter:
+        self._busy, self._gen = _busy_seconds(), _children_seconds()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.busy = _busy_seconds() - self._busy
+        self.generator = _children_seconds() - self._gen
+
+    @property
+    def server(self) -> float:
+        return max(0.0, self.busy - self.generator)
+
+
+def _busy_seconds() -> float:
+    """Non-idle core-seconds of the whole machine since boot (user, nice, system, irq,
+    softirq, steal; idle and iowait are not work)."""
+    with open("/proc/stat") as stat:
+        fields = [int(v) for v in stat.readline().split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def _children_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 class _Client:
@@ -239,9 +281,10 @@ def main() -> int:
 
             # 1. Maximum throughput, closed loop, bounded by time and by count.
             maximum = tokens[: int(args.seconds * 3000)]
-            lat, statuses, elapsed = closed_phase(
-                [server.port], maximum, args.clients, args.seconds
-            )
+            with CpuMeter() as meter:
+                lat, statuses, elapsed = closed_phase(
+                    [server.port], maximum, args.clients, args.seconds
+                )
             accepted = statuses.get(202, 0)
 
             # 2. Steady offered load, open loop.
@@ -274,6 +317,13 @@ def main() -> int:
         f"cost per message: {core_time * 1000:.2f} ms of core time = "
         f"{core_time / floor_s:.1f} x the floor"
     )
+    if accepted:
+        print(
+            f"of that: server side {meter.server / accepted * 1e6:.0f} us = "
+            f"{meter.server / accepted / floor_s:.1f} x the floor, load generator "
+            f"{meter.generator / accepted * 1e6:.0f} us, idle "
+            f"{max(0.0, 2 * elapsed - meter.busy) / accepted * 1e6:.0f} us"
+        )
     print(f"messages stored at the end: {stored}")
     return 0
 

@@ -14,7 +14,11 @@ on one database with fsync on; each instance has --workers workers of
   - pull: deliveries/s for 10,000 deliveries in pages of 500 (one leased
     puller per instance);
   - the in-process floor (Ed25519 verify + schema + SHA-256 per message),
-    measured in the same run, and the cost per message as a multiple of it.
+    measured in the same run, and the cost per message as a multiple of it,
+    twice: the machine's two cores over the throughput (which counts the load
+    generator on the same cores, and any idle time, as the gateway's), and
+    the server side alone (every core's busy time less the generator's
+    processes: gateway workers, database server, the kernel's work for them).
 
     python bench/scale.py [--seconds 8] [--workers 2] [--threads 1] [--postgres-url …]
 
@@ -41,7 +45,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, make_url, text
 
-from bench.intake import _collect, closed_phase, floor, make_tokens, pct, steady_phase
+from bench.intake import CpuMeter, _collect, closed_phase, floor, make_tokens, pct, steady_phase
 from gateway import config
 from gateway.bootstrap import build_services, storage_of
 from gateway.devtools import demo
@@ -65,6 +69,9 @@ class Figures:
     steady_p99: float
     steady_rate: float
     batch: float
+    single_server: float
+    """server-side core-seconds per accepted message (see bench.intake.CpuMeter)"""
+    batch_server: float
     pull: float
     stored: int
 
@@ -169,7 +176,8 @@ def run_backend(
             tokens = make_tokens(cast.keys[demo.COA], single_n + steady_n + batch_n)
 
             # 1. Single messages, closed loop, 6 connections spread over the instances.
-            lat, statuses, elapsed = closed_phase(ports, tokens[:single_n], 6, args.seconds)
+            with CpuMeter() as single_cpu:
+                lat, statuses, elapsed = closed_phase(ports, tokens[:single_n], 6, args.seconds)
             single_rate = statuses.get(202, 0) / elapsed
 
             # 2. Steady offered load, open loop.
@@ -191,9 +199,10 @@ def run_backend(
                 for i in range(4)
             ]
             started = time.perf_counter()
-            for p in procs:
-                p.start()
-            _, batch_statuses = _collect(procs, out)
+            with CpuMeter() as batch_cpu:
+                for p in procs:
+                    p.start()
+                _, batch_statuses = _collect(procs, out)
             batch_rate = batch_statuses.get(202, 0) / (time.perf_counter() - started)
 
             # 4. Pull.
@@ -215,6 +224,8 @@ def run_backend(
         steady_p99=pct(steady_lat, 99),
         steady_rate=args.rate,
         batch=batch_rate,
+        single_server=single_cpu.server / max(1, statuses.get(202, 0)),
+        batch_server=batch_cpu.server / max(1, batch_statuses.get(202, 0)),
         pull=pull_rate,
         stored=stored,
     )
@@ -265,6 +276,10 @@ def main() -> int:
             lambda f: f"{cores / f.single * 1e6:.0f} us = {cores / f.single / floor_s:.1f} x",
         ),
         (
+            "single: server-side core time / floor",
+            lambda f: f"{f.single_server * 1e6:.0f} us = {f.single_server / floor_s:.1f} x",
+        ),
+        (
             f"steady {args.rate:.0f} msgs/s: p50 / p99, ms",
             lambda f: f"{f.steady_p50:.1f} / {f.steady_p99:.1f}",
         ),
@@ -272,6 +287,10 @@ def main() -> int:
         (
             "batch: core time per msg / floor",
             lambda f: f"{cores / f.batch * 1e6:.0f} us = {cores / f.batch / floor_s:.1f} x",
+        ),
+        (
+            "batch: server-side core time / floor",
+            lambda f: f"{f.batch_server * 1e6:.0f} us = {f.batch_server / floor_s:.1f} x",
         ),
         (f"pull ({BATCH} a page), deliveries/s", lambda f: f"{f.pull:,.0f}"),
         ("messages stored", lambda f: f"{f.stored:,}"),
