@@ -9,6 +9,12 @@ multiple of the in-process floor measured in the same round; rounds
 alternate between the servers.
 
     python bench/servers.py [--rounds 2] [--seconds 6] [--workers 2]
+    python bench/servers.py --slow 100 [--hold 30] [--threads 4]
+
+With ``--slow N`` each round instead holds N slow-header and N slow-body
+connections (a byte a second) open for ``--hold`` seconds while a probe
+asks /v1/health five times a second, and prints how many probes were
+answered and what became of the slow clients: standalone, with no proxy.
 
 Only 127.0.0.1 is contacted; every phase is bounded in time and count.
 """
@@ -16,11 +22,14 @@ Only 127.0.0.1 is contacted; every phase is bounded in time and count.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,7 +45,7 @@ from gateway.devtools.serverproc import ServerProcess, free_port
 WSGI = "gateway.wsgi:app"
 
 
-def _granian(instance: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
+def _granian(instance: Path, port: int, workers: int, threads: int = 1) -> subprocess.Popen[bytes]:
     serving.prepare(config.from_env({"GATEWAY_INSTANCE": str(instance)}))
     env = {**os.environ, "GATEWAY_INSTANCE": str(instance)}
     proc = subprocess.Popen(
@@ -53,7 +62,9 @@ def _granian(instance: Path, port: int, workers: int) -> subprocess.Popen[bytes]
             "--workers",
             str(workers),
             "--blocking-threads",
-            "1",
+            str(threads),
+            "--http1-header-read-timeout",  # the same 10 s as gateway serve's read deadline
+            "10000",
             "--log-level",
             "warning",
             WSGI,
@@ -109,6 +120,84 @@ def _round(server: str, args: argparse.Namespace) -> str:
     )
 
 
+def _trickle(port: int, body: bool, hold: float, fates: list[str]) -> None:
+    """One slow client: a byte a second, of the headers or of a 900-byte body, for ``hold`` s."""
+    head = b"GET /v1/health HTTP/1.1\r\nHost: t\r\n"
+    if body:
+        head = (b"POST /v1/messages HTTP/1.1\r\nHost: t\r\nContent-Type: application/jose\r\n"
+                b"Content-Length: 900\r\n\r\n")  # fmt: skip
+    try:
+        conn = socket.create_connection(("127.0.0.1", port), timeout=hold + 5)
+    except OSError:
+        fates.append("refused")
+        return
+    try:
+        conn.sendall(head)
+        until = time.monotonic() + hold
+        while time.monotonic() < until:
+            conn.sendall(b"a" if body else b"X")
+            time.sleep(1.0)
+        fates.append("held to the end")
+    except OSError:
+        answer = b""
+        with contextlib.suppress(OSError):
+            conn.settimeout(1)
+            answer = conn.recv(64)
+        fates.append("408" if answer.startswith(b"HTTP/1.1 408") else "closed")
+    finally:
+        conn.close()
+
+
+def _slow_round(server: str, args: argparse.Namespace) -> str:
+    """``--slow`` slow-header and as many slow-body connections for ``--hold`` seconds,
+    while a probe asks /v1/health every 0.2 s (timeout 2 s): how many answers, how fast."""
+    with tempfile.TemporaryDirectory(prefix="bench-servers-") as tmp:
+        instance = Path(tmp) / "instance"
+        port = free_port()
+        proc = None
+        gunicorn = None
+        if server == "granian":
+            proc = _granian(instance, port, args.workers, args.threads)
+        else:
+            gunicorn = ServerProcess(
+                instance, port=port, workers=args.workers, threads=args.threads
+            ).start()
+        fates: list[str] = []
+        slow = [
+            threading.Thread(target=_trickle, args=(port, i % 2 == 1, args.hold, fates))
+            for i in range(2 * args.slow)
+        ]
+        waits: list[float] = []
+        try:
+            for thread in slow:
+                thread.start()
+            time.sleep(1.0)
+            until = time.monotonic() + args.hold - 1.0
+            while time.monotonic() < until:  # a new connection each time, as a new client
+                started = time.monotonic()
+                try:
+                    requests.get(f"http://127.0.0.1:{port}/v1/health", timeout=2).raise_for_status()
+                    waits.append(time.monotonic() - started)
+                except requests.RequestException:
+                    waits.append(float("inf"))
+                time.sleep(max(0.0, 0.2 - (time.monotonic() - started)))
+            for thread in slow:
+                thread.join(timeout=args.hold + 10)
+        finally:
+            if proc is not None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(timeout=15)
+            if gunicorn is not None:
+                gunicorn.stop()
+    answered = sorted(w for w in waits if w != float("inf"))
+    p99 = pct(answered, 99) if len(answered) > 1 else float("nan")
+    count = {fate: fates.count(fate) for fate in sorted(set(fates))}
+    return (
+        f"{server:9} probes answered {len(answered)}/{len(waits)} (p99 of those {p99:.0f} ms); "
+        f"slow clients: {count}"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -116,10 +205,15 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--slow", type=int, default=0, help="instead: N slow-header and N slow-body clients"
+    )
+    parser.add_argument("--hold", type=float, default=30.0, help="how long they trickle, s")
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker (--slow)")
     args = parser.parse_args()
     for n in range(args.rounds):
         for server in ("gunicorn", "granian") if n % 2 == 0 else ("granian", "gunicorn"):
-            print(_round(server, args), flush=True)
+            print((_slow_round if args.slow else _round)(server, args), flush=True)
     return 0
 
 

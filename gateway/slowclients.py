@@ -11,12 +11,23 @@ a bounded time and a fixed set of them cannot keep the service down.
 (Behind nginx, which buffers whole requests, none of this is reached; see
 docs/deploy.md.) Writing the answer is not bounded here: gunicorn's own
 timeout and the kernel's send buffer handle a slow reader.
+
+A deadline alone bounds how long each slow client holds a thread, not how
+many threads a crowd of them holds: 200 of them, queued ahead of everyone
+else, kept a 2 x 4 server from answering anyone for minutes (bench/servers.py
+--slow). So at most half of a worker's threads (at least one) may wait for
+a client's bytes at once; a read that finds nothing there while they are
+all taken waits only a short grace (``GRACE``, enough for a segment on a
+working network) and then that request gets its ``408``. A request whose
+bytes are there never waits and never counts.
 """
 
 from __future__ import annotations
 
 import os
+import select
 import socket
+import threading
 import time
 from typing import Any
 
@@ -27,6 +38,30 @@ REQUEST_TIMEOUT = (
     b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Type: text/plain\r\n"
     b"Content-Length: 35\r\n\r\nthe request did not arrive in time\n"
 )
+
+
+_READABLE = select.POLLIN | select.POLLPRI | select.POLLHUP | select.POLLERR
+GRACE = 0.1
+"""Seconds a read may wait for bytes when the worker's waiting places are all taken"""
+
+
+class WaitingPlaces:
+    """How many of a worker's threads may wait on a client's bytes at once."""
+
+    def __init__(self, places: int) -> None:
+        self._free = max(1, places)
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self._lock:
+            if self._free == 0:
+                return False
+            self._free -= 1
+            return True
+
+    def give_back(self) -> None:
+        with self._lock:
+            self._free += 1
 
 
 def read_timeout() -> float:
@@ -40,9 +75,12 @@ class DeadlineSocket:
     """A client socket whose reads share one deadline per request; everything else is
     the socket's own (the poller registers it by ``fileno``)."""
 
-    def __init__(self, sock: socket.socket, seconds: float) -> None:
+    def __init__(
+        self, sock: socket.socket, seconds: float, places: WaitingPlaces | None = None
+    ) -> None:
         self._sock = sock
         self._seconds = seconds
+        self._places = places or WaitingPlaces(1)
         self._deadline: float | None = None
         self.timed_out = False
 
@@ -60,14 +98,25 @@ class DeadlineSocket:
         left = self._deadline - now
         if left <= 0 or self.timed_out:
             return self._expire()
-        previous = self._sock.gettimeout()
-        self._sock.settimeout(left)
+        if self._ready(0.0):
+            return self._sock.recv(size, *flags)  # there already: no waiting, no place
+        if not self._places.take():
+            # every waiting place is held by another slow read: a short grace only
+            return (
+                self._sock.recv(size, *flags) if self._ready(min(GRACE, left)) else self._expire()
+            )
         try:
+            if not self._ready(left):
+                return self._expire()
             return self._sock.recv(size, *flags)
-        except TimeoutError:
-            return self._expire()
         finally:
-            self._sock.settimeout(previous)
+            self._places.give_back()
+
+    def _ready(self, seconds: float) -> bool:
+        """Whether bytes (or the end of them) can be read within ``seconds``."""
+        poller = select.poll()  # not select(): descriptors above 1024 are usual here
+        poller.register(self._sock.fileno(), _READABLE)
+        return bool(poller.poll(seconds * 1000))
 
     def _expire(self) -> bytes:
         """Say 408 once and close for reading: gunicorn's parser (or the app's body read)
@@ -84,11 +133,16 @@ class DeadlineSocket:
 
 
 class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
-    """gunicorn's gthread worker, every request read under a deadline."""
+    """gunicorn's gthread worker, every request read under a deadline, and at most half
+    its threads waiting on clients' bytes at once."""
+
+    def init_process(self) -> None:
+        self.waiting_places = WaitingPlaces(self.cfg.threads // 2)
+        super().init_process()
 
     def handle(self, conn: Any) -> Any:
         if not isinstance(conn.sock, DeadlineSocket):
-            conn.sock = DeadlineSocket(conn.sock, read_timeout())
+            conn.sock = DeadlineSocket(conn.sock, read_timeout(), self.waiting_places)
         conn.sock.new_request()
         keep = super().handle(conn)
         return False if conn.sock.timed_out else keep

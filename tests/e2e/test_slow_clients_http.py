@@ -77,3 +77,41 @@ def test_slow_clients_are_cut_off_and_the_others_served_again(server: ServerProc
     fast = time.monotonic()
     requests.get(server.url + "/v1/health", timeout=5).raise_for_status()
     assert time.monotonic() - fast < 1.0
+
+
+@pytest.fixture
+def crowded(tmp_path: Path) -> Iterator[ServerProcess]:
+    env = {"GATEWAY_READ_TIMEOUT_SECONDS": "10"}
+    with ServerProcess(tmp_path / "instance", workers=1, threads=4, env=env) as proc:
+        yield proc
+
+
+def test_a_crowd_of_slow_clients_holds_at_most_half_the_threads(crowded: ServerProcess) -> None:
+    """24 slow clients queued ahead of everyone, the deadline 10 s: two of the four
+    threads may wait on them, the rest are cut within the grace, and ordinary
+    requests are answered within seconds, not after 24 / 4 deadlines (a minute)."""
+    answers: list[bytes] = []
+    slow = [threading.Thread(target=_trickle, args=(crowded.port, i % 2 == 1, answers))
+            for i in range(24)]  # fmt: skip
+    for thread in slow:
+        thread.start()
+    time.sleep(0.5)
+    started = time.monotonic()
+    waits: list[tuple[float, float]] = []  # (asked after s, answered in s)
+    while time.monotonic() - started < 9:  # within the first deadline of the slow ones
+        asked = time.monotonic()
+        try:
+            requests.get(crowded.url + "/v1/health", timeout=2).raise_for_status()
+            waits.append((asked - started, time.monotonic() - asked))
+        except requests.RequestException:
+            waits.append((asked - started, float("inf")))
+        time.sleep(0.2)
+    for thread in slow:
+        thread.join(timeout=TRICKLE_FOR + 10)
+    first = next((i for i, (_, w) in enumerate(waits) if w != float("inf")), None)
+    assert first is not None, "no ordinary request answered while the crowd trickled"
+    assert waits[first][0] < 5, waits  # the crowd was let go in a few seconds
+    after = [w for _, w in waits[first:]]
+    assert max(after) < 1.0, waits  # and then the others were served at once
+    assert len(answers) == 24
+    assert sum(a.startswith(b"HTTP/1.1 408") for a in answers) >= 22, answers

@@ -1,0 +1,79 @@
+"""The auditor console's own verdict on a real gateway's log: intact, truncated,
+rewritten, an entry altered. The console keeps what it verified in its own
+store, so each later sync is checked against that."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from connectors.client import GatewayClient
+from connectors.console.auditlog import AuditStore, sync
+from gateway.devtools import demo
+from tests.e2e.auditlogs import Log, sql
+
+pytestmark = pytest.mark.e2e
+
+
+def _console(log: Log) -> tuple[AuditStore, GatewayClient]:
+    return AuditStore(log.folder / "auditlog.sqlite3"), log.cast.client(demo.AUDITOR)
+
+
+def test_an_intact_log_verifies_and_grows(log: Log) -> None:
+    store, client = _console(log)
+    first = sync(client, store)
+    assert first.ok and first.tree_size == store.size() > 0, first
+    log.grow(3, seed=900)
+    second = sync(client, store)
+    assert second.ok and second.tree_size > first.tree_size, second
+
+
+def test_a_truncated_log_is_named_and_the_verified_state_kept(log: Log) -> None:
+    store, client = _console(log)
+    verified = sync(client, store)
+    assert verified.ok
+    size = verified.tree_size
+    sql(
+        log.db,
+        f"DELETE FROM audit_entries WHERE idx >= {size - 5}",
+        f"DELETE FROM checkpoints WHERE tree_size >= {size - 5}",
+        "DELETE FROM audit_nodes",
+        "UPDATE audit_tree SET size = 0",
+        f"UPDATE audit_counter SET next_index = {size - 5}",
+    )
+    verdict = sync(client, store)
+    assert not verdict.ok and "truncated" in (verdict.problem or ""), verdict
+    assert verdict.tree_size == size  # what was verified is what it still says it verified
+
+
+def test_a_log_rewritten_from_an_older_copy_is_named(log: Log) -> None:
+    store, client = _console(log)
+    backup = log.folder / "backup"
+    log.server.stop()
+    backup.mkdir()
+    for f in log.server.instance.glob("gateway.db*"):
+        shutil.copy2(f, backup / f.name)
+    log.server.start()
+    log.grow(4, seed=700)
+    assert sync(client, store).ok  # the console saw the first history
+    log.server.stop()
+    for f in log.server.instance.glob("gateway.db*"):
+        f.unlink()
+    for f in backup.iterdir():
+        shutil.copy2(f, log.server.instance / f.name)
+    log.server.start()
+    log.grow(8, seed=800)  # another history, longer than the one verified
+    verdict = sync(client, store)
+    assert not verdict.ok and "rewritten" in (verdict.problem or ""), verdict
+
+
+def test_an_entry_altered_before_the_console_fetched_it_fails_the_root(log: Log) -> None:
+    store, client = _console(log)
+    sql(
+        log.db,
+        "UPDATE audit_entries SET entry = "
+        "CAST(replace(CAST(entry AS TEXT), '\"ok\"', '\"OK\"') AS BLOB) WHERE idx = 5",
+    )
+    verdict = sync(client, store)
+    assert not verdict.ok and "altered" in (verdict.problem or ""), verdict
