@@ -55,13 +55,16 @@ def floor(tokens: list[bytes], key: jwk.Key) -> float:
     public = jwk.import_jwk(jwk.public_jwk(key))
     kid = jwk.thumbprint(public)
     sample = tokens[:2000]
-    start = time.perf_counter()
-    for token in sample:
-        unverified = envelope.parse(token, typ=envelope.MESSAGE_TYP)
-        verified = envelope.verify(unverified, public, kid=kid)
-        Message.from_verified(verified, catalog)
-        hashlib.sha256(token).hexdigest()
-    return (time.perf_counter() - start) / len(sample)
+    passes = []
+    for _ in range(3):  # the best of three: this machine's neighbours only ever add time
+        start = time.perf_counter()
+        for token in sample:
+            unverified = envelope.parse(token, typ=envelope.MESSAGE_TYP)
+            verified = envelope.verify(unverified, public, kid=kid)
+            Message.from_verified(verified, catalog)
+            hashlib.sha256(token).hexdigest()
+        passes.append((time.perf_counter() - start) / len(sample))
+    return min(passes)
 
 
 class CpuMeter:
@@ -91,12 +94,12 @@ class CpuMeter:
 
 
 def _busy_seconds() -> float:
-    """Non-idle core-seconds of the whole machine since boot (user, nice, system, irq,
-    softirq, steal; idle and iowait are not work)."""
+    """Core-seconds of work on the whole machine since boot (user, nice, system, irq,
+    softirq; idle, iowait and steal, the time the hypervisor ran someone else, are not)."""
     with open("/proc/stat") as stat:
-        fields = [int(v) for v in stat.readline().split()[1:9]]
-    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+        fields = [int(v) for v in stat.readline().split()[1:8]]
+    user, nice, system, _idle, _iowait, irq, softirq = fields
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
 def _children_seconds() -> float:
