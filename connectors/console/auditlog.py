@@ -27,7 +27,7 @@ from typing import Any
 from connectors.auditor import consistent, signed_checkpoints
 from connectors.client import GatewayClient
 from connectors.console.localdb import LocalDB
-from connectors.leaves import LogMismatch, leaf_of
+from connectors.leaves import Frontier, LogMismatch, leaf_of
 from gateway.domain.audit import merkle
 from gateway.domain.audit.checkpoints import Checkpoint
 from gateway.errors import GatewayError
@@ -127,11 +127,28 @@ class AuditStore(LocalDB):
             )
         ]
 
-    def leaves(self, size: int) -> list[bytes]:
-        return [
-            bytes.fromhex(r[0])
-            for r in self.rows("SELECT leaf FROM entries WHERE idx < ? ORDER BY idx", size)
-        ]
+    def leaves(self, start: int, end: int) -> list[bytes]:
+        """The leaf hashes of entries [start, end) held here."""
+        query = "SELECT leaf FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx"
+        rows = self.rows(query, start, end)
+        return [bytes.fromhex(r[0]) for r in rows]
+
+    def frontier(self, verified: Verification | None) -> Frontier:
+        """The kept frontier of the tree verified last, or an empty one to fold all leaves.
+
+        Used only when it is of that tree's size and gives its root: anything
+        else (a verdict not ok, a crash between saving the two) starts over.
+        """
+        text = self.state("frontier")
+        if verified is None or not verified.ok or text is None:
+            return Frontier()
+        try:
+            kept = Frontier.loads(text)
+        except ValueError:
+            return Frontier()
+        if kept.size != verified.tree_size or kept.root().hex() != verified.root_hash:
+            return Frontier()
+        return kept
 
     def set_state(self, name: str, value: str) -> None:
         with self._tx() as db:
@@ -244,8 +261,12 @@ def _sync(client: GatewayClient, store: AuditStore) -> Verification:
             )
         store.add_entries(items)
         start += len(page)
-    root = merkle.root_of(store.leaves(newest.tree_size)).hex()
-    if root != newest.root_hash:
+    frontier = store.frontier(before)  # what was verified need not be folded again
+    frontier.extend(store.leaves(frontier.size, newest.tree_size))
+    if frontier.size != newest.tree_size:
+        held, covered = frontier.size, newest.tree_size
+        raise LogMismatch(f"entries held end at {held}: checkpoint {seq} covers {covered}")
+    if frontier.root().hex() != newest.root_hash:
         return Verification(
             False,
             seq,
@@ -256,6 +277,7 @@ def _sync(client: GatewayClient, store: AuditStore) -> Verification:
             "signs: an entry was altered; the entries marked not proven below "
             "are the ones",
         )
+    store.set_state("frontier", frontier.dumps())
     return Verification(True, seq, newest.tree_size, newest.root_hash, newest.timestamp)
 
 

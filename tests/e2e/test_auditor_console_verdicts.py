@@ -10,6 +10,7 @@ import pytest
 
 from connectors.client import GatewayClient
 from connectors.console.auditlog import AuditStore, sync
+from connectors.leaves import Frontier
 from gateway.devtools import demo
 from tests.e2e.auditlogs import Log, sql
 
@@ -27,6 +28,9 @@ def test_an_intact_log_verifies_and_grows(log: Log) -> None:
     log.grow(3, seed=900)
     second = sync(client, store)
     assert second.ok and second.tree_size > first.tree_size, second
+    kept = Frontier.loads(store.state("frontier") or "")
+    assert kept.size == second.tree_size  # the next sync folds in only what is new
+    assert sync(client, store).ok
 
 
 def test_a_truncated_log_is_named_and_the_verified_state_kept(log: Log) -> None:
