@@ -123,6 +123,10 @@ class Stored:
     """the newest plan version's body: whole for one newcomer's progress, in a list only
     what regie reads of it"""
     first_plan_dated: date | None
+    """the dated of this municipality's first plan for the newcomer"""
+    term_started: date | None
+    """the dated of the newcomer's first plan by any municipality: the term runs from it
+    and goes on when the newcomer moves (Wet inburgering 2021, art. 7)"""
     assignments: list[Assignment]
     last_report: tuple[str, datetime, str] | None
     """message id, received at, sender"""

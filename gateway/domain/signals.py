@@ -63,12 +63,17 @@ class Facts:
     placed_at: datetime
     plan: Mapping[str, Any] | None = None
     first_plan_dated: date | None = None
+    """this municipality's first plan: behind-plan counts from it, against the hours
+    reported to this municipality"""
     assignments: tuple[Assignment, ...] = ()
     """in force now"""
     last_report_at: datetime | None = None
     last_report: Mapping[str, Any] = field(default_factory=dict)
     """the newest report's body, cut to what may be seen now"""
     language_hours: int | None = None
+    term_started: date | None = None
+    """the first plan by any municipality, where the term runs from; None: the first
+    plan here was the first"""
 
 
 @dataclass(frozen=True)
@@ -150,9 +155,10 @@ def _behind_plan(facts: Facts, t: Thresholds, now: datetime) -> Signal | None:
 
 
 def _term_ending(facts: Facts, t: Thresholds, now: datetime) -> Signal | None:
-    if facts.first_plan_dated is None:
+    started = facts.term_started or facts.first_plan_dated
+    if started is None:
         return None
-    end = _start_of(facts.first_plan_dated) + t.term
+    end = _start_of(started) + t.term
     due = end - t.term_ending_within
     if now >= due:
         return Signal("term-ending", due, f"the term ends in {max((end - now).days, 0)} days")

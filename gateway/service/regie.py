@@ -153,6 +153,7 @@ def _answer(
         placed_at=stored.placed_at,
         plan=stored.plan,
         first_plan_dated=stored.first_plan_dated,
+        term_started=stored.term_started,
         assignments=tuple(assignments.current(stored.assignments, at)),
         last_report_at=stored.last_report[1] if stored.last_report else None,
         last_report=report,

@@ -75,7 +75,7 @@ class ProgressStore:
         where = {row.municipality for row in placed}
         assert len(where) == 1, "a page is of one municipality"
         municipality, subjects = where.pop(), [row.subject for row in placed]
-        plans = _plans(conn, subjects, municipality)
+        plans, term_started = _plans(conn, subjects, municipality)
         reports = _last_reports(conn, subjects, municipality)
         if whole_plans:
             plans = {s: {**p, "regie": None} for s, p in plans.items()}  # open the message
@@ -104,6 +104,7 @@ class ProgressStore:
                     placed_at=row.placed_at,
                     plan=plan_view["body"] if plan_view else None,
                     first_plan_dated=plan["first_dated"] if plan else None,
+                    term_started=term_started.get(row.subject),
                     assignments=assigned.get(row.subject, []),
                     last_report=(report.message_id, report.received_at, report.provider)
                     if report
@@ -147,17 +148,26 @@ def _sealed(conn: Connection, message_ids: list[str]) -> dict[str, bytes]:
     return {row.message_id: row.sealed for row in rows}
 
 
-def _plans(conn: Connection, subjects: list[str], municipality: str) -> dict[str, dict[str, Any]]:
+def _plans(
+    conn: Connection, subjects: list[str], municipality: str
+) -> tuple[dict[str, dict[str, Any]], dict[str, date]]:
+    """Each subject's newest plan by ``municipality`` with the dated of its first one; and
+    when each subject's term started: the first plan by any municipality (a move does
+    not restart it). Of other municipalities' plans nothing but that date is read."""
     p = tables.plans
     found: dict[str, dict[str, Any]] = {}
+    started: dict[str, date] = {}
     for row in conn.execute(
-        select(p.c.subject, p.c.message_id, p.c.dated, p.c.regie)
-        .where(among(conn, p.c.subject, subjects), p.c.municipality == municipality)
+        select(p.c.subject, p.c.municipality, p.c.message_id, p.c.dated, p.c.regie)
+        .where(among(conn, p.c.subject, subjects))
         .order_by(p.c.audit_index)
     ):
-        first = found.setdefault(row.subject, {"first_dated": date.fromisoformat(row.dated)})
-        first.update(plan_message=row.message_id, regie=row.regie)
-    return found
+        dated = date.fromisoformat(row.dated)
+        started[row.subject] = min(started.get(row.subject, dated), dated)
+        if row.municipality == municipality:
+            first = found.setdefault(row.subject, {"first_dated": dated})
+            first.update(plan_message=row.message_id, regie=row.regie)
+    return found, started
 
 
 def _assignments(

@@ -7,6 +7,7 @@ without waiting for them.
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -151,3 +152,33 @@ def test_bad_queries_are_refused_in_words(cast: demo.Cast, query: dict[str, Any]
     with pytest.raises(BadRequest) as refused:
         cast.client(demo.LEIDEN).get_json("/v1/signals", **query)
     assert next(iter(query)) in refused.value.detail
+
+
+def test_a_move_does_not_restart_the_term(cast: demo.Cast) -> None:
+    """Leiden's plan dated 400 days ago, then COA places the newcomer in Utrecht, whose
+    plan is dated today: the term still ends 1,096 days after Leiden's, so Utrecht is told
+    183 days before that (day 513 from now), not 183 days before a term from today."""
+    newcomer = Trajectory(cast, 30_950)
+    then = (newcomer.now - timedelta(days=400)).date().isoformat()
+    assert newcomer.plan(dated=then) == 202
+    profile = demo.profile(
+        newcomer.person, newcomer.rng, newcomer.now, recipient=demo.UTRECHT,
+        municipality_code="GM0344",
+    )  # fmt: skip
+    coa = cast.client(demo.COA)
+    assert coa.submit(coa.sign(profile)).status == 202
+    utrecht = cast.client(demo.UTRECHT)
+    payload = synthetic.payload(
+        "integration-plan",
+        synthetic.integration_plan(str(uuid.uuid4()), 1, dated=newcomer.now.date().isoformat()),
+        sender=demo.UTRECHT, recipient=demo.UTRECHT, newcomer=newcomer.person,
+        issued_at=newcomer.now,
+    )  # fmt: skip
+    assert utrecht.submit(utrecht.sign(payload)).status == 202
+    path = f"/v1/newcomers/{newcomer.person.v_number}/progress"
+    for days, ending in ((505, False), (520, True)):
+        at = synthetic.utc(newcomer.now + timedelta(days=days))
+        codes = {s["code"] for s in utrecht.get_json(path, at=at)["signals"]}
+        assert ("term-ending" in codes) is ending, (days, codes)
+    with pytest.raises(NotAuthorised):  # Leiden steers her no more
+        cast.client(demo.LEIDEN).get_json(path)
