@@ -18,8 +18,10 @@ else, kept a 2 x 4 server from answering anyone for minutes (bench/servers.py
 --slow). So at most half of a worker's threads (at least one) may wait for
 a client's bytes at once; a read that finds nothing there while they are
 all taken waits only a short grace (``GRACE``, enough for a segment on a
-working network) and then that request gets its ``408``. A request whose
-bytes are there never waits and never counts.
+working network) and then that request gets its ``408``, unless its bytes
+have been coming at a real client's rate (``MIN_RATE``, httpd's
+mod_reqtimeout default): a large upload over a slow link waits as usual. A
+request whose bytes are there never waits and never counts.
 """
 
 from __future__ import annotations
@@ -42,6 +44,9 @@ REQUEST_TIMEOUT = (
 
 _READABLE = select.POLLIN | select.POLLPRI | select.POLLHUP | select.POLLERR
 GRACE = 0.1
+MIN_RATE = 500
+"""Bytes a second, on average since a request's first read, above which a request whose
+reads must wait is not taken for a slow client"""
 """Seconds a read may wait for bytes when the worker's waiting places are all taken"""
 
 
@@ -82,6 +87,8 @@ class DeadlineSocket:
         self._seconds = seconds
         self._places = places or WaitingPlaces(1)
         self._deadline: float | None = None
+        self._started = 0.0
+        self._received = 0
         self.timed_out = False
 
     def __getattr__(self, name: str) -> Any:
@@ -90,27 +97,37 @@ class DeadlineSocket:
     def new_request(self) -> None:
         """The next read starts a request's clock (keep-alive: a new request)."""
         self._deadline = None
+        self._received = 0
 
     def recv(self, size: int, *flags: int) -> bytes:
         now = time.monotonic()
         if self._deadline is None:
-            self._deadline = now + self._seconds
+            self._deadline, self._started = now + self._seconds, now
         left = self._deadline - now
         if left <= 0 or self.timed_out:
             return self._expire()
         if self._ready(0.0):
-            return self._sock.recv(size, *flags)  # there already: no waiting, no place
+            return self._counted(self._sock.recv(size, *flags))  # there: no wait, no place
         if not self._places.take():
-            # every waiting place is held by another slow read: a short grace only
-            return (
-                self._sock.recv(size, *flags) if self._ready(min(GRACE, left)) else self._expire()
-            )
+            # every waiting place is held by another slow read: a short grace only,
+            # unless this request's bytes have been coming at a real client's rate
+            if not self._ready(left if self._steady(now) else min(GRACE, left)):
+                return self._expire()
+            return self._counted(self._sock.recv(size, *flags))
         try:
             if not self._ready(left):
                 return self._expire()
-            return self._sock.recv(size, *flags)
+            return self._counted(self._sock.recv(size, *flags))
         finally:
             self._places.give_back()
+
+    def _counted(self, data: bytes) -> bytes:
+        self._received += len(data)
+        return data
+
+    def _steady(self, now: float) -> bool:
+        """Whether this request has arrived at MIN_RATE or more (over at least a second)."""
+        return self._received >= MIN_RATE * max(1.0, now - self._started)
 
     def _ready(self, seconds: float) -> bool:
         """Whether bytes (or the end of them) can be read within ``seconds``."""
