@@ -44,10 +44,10 @@ REQUEST_TIMEOUT = (
 
 _READABLE = select.POLLIN | select.POLLPRI | select.POLLHUP | select.POLLERR
 GRACE = 0.1
+"""Seconds a read may wait for bytes when the worker's waiting places are all taken"""
 MIN_RATE = 500
 """Bytes a second, on average since a request's first read, above which a request whose
 reads must wait is not taken for a slow client"""
-"""Seconds a read may wait for bytes when the worker's waiting places are all taken"""
 
 
 class WaitingPlaces:
