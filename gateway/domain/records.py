@@ -126,7 +126,7 @@ class Stored:
     """the dated of this municipality's first plan for the newcomer"""
     term_started: date | None
     """the dated of the newcomer's first plan by any municipality: the term runs from it
-    and goes on when the newcomer moves (Wet inburgering 2021, art. 7)"""
+    and goes on when the newcomer moves (the inburgeringstermijn of the Wet inburgering 2021)"""
     assignments: list[Assignment]
     last_report: tuple[str, datetime, str] | None
     """message id, received at, sender"""
