@@ -31,6 +31,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -85,32 +86,35 @@ def _granian(instance: Path, port: int, workers: int, threads: int = 1) -> subpr
     raise RuntimeError("granian did not become healthy")
 
 
-def _round(server: str, args: argparse.Namespace) -> str:
+@contextlib.contextmanager
+def _serving(server: str, workers: int, threads: int) -> Iterator[tuple[Path, int]]:
+    """``server`` on a fresh SQLite instance: (instance folder, port); stopped afterwards."""
     with tempfile.TemporaryDirectory(prefix="bench-servers-") as tmp:
         instance = Path(tmp) / "instance"
         port = free_port()
-        proc = None
-        gunicorn = None
         if server == "granian":
-            proc = _granian(instance, port, args.workers)
-        else:
-            gunicorn = ServerProcess(instance, port=port, workers=args.workers, threads=1).start()
-        try:
-            services = build_services(config.from_env({"GATEWAY_INSTANCE": str(instance)}))
-            cast = demo.register_cast(services, f"http://127.0.0.1:{port}", datetime.now(UTC))
-            key = cast.keys[demo.COA]
-            tokens = make_tokens(key, int(args.seconds * 3000) + int(args.seconds * 200) + 100)
-            floor_s = floor(tokens, key)
-            maximum = tokens[: int(args.seconds * 3000)]
-            lat, statuses, elapsed = closed_phase([port], maximum, 6, args.seconds)
-            steady = tokens[len(maximum) : len(maximum) + int(args.seconds * 200)]
-            steady_lat, _, _ = steady_phase([port], steady, 200.0)
-        finally:
-            if proc is not None:
+            proc = _granian(instance, port, workers, threads)
+            try:
+                yield instance, port
+            finally:
                 os.killpg(proc.pid, signal.SIGTERM)
                 proc.wait(timeout=15)
-            if gunicorn is not None:
-                gunicorn.stop()
+        else:
+            with ServerProcess(instance, port=port, workers=workers, threads=threads):
+                yield instance, port
+
+
+def _round(server: str, args: argparse.Namespace) -> str:
+    with _serving(server, args.workers, 1) as (instance, port):
+        services = build_services(config.from_env({"GATEWAY_INSTANCE": str(instance)}))
+        cast = demo.register_cast(services, f"http://127.0.0.1:{port}", datetime.now(UTC))
+        key = cast.keys[demo.COA]
+        tokens = make_tokens(key, int(args.seconds * 3000) + int(args.seconds * 200) + 100)
+        floor_s = floor(tokens, key)
+        maximum = tokens[: int(args.seconds * 3000)]
+        lat, statuses, elapsed = closed_phase([port], maximum, 6, args.seconds)
+        steady = tokens[len(maximum) : len(maximum) + int(args.seconds * 200)]
+        steady_lat, _, _ = steady_phase([port], steady, 200.0)
     rate = statuses.get(202, 0) / elapsed
     cost = 2 / rate / floor_s
     return (
@@ -151,44 +155,27 @@ def _trickle(port: int, body: bool, hold: float, fates: list[str]) -> None:
 def _slow_round(server: str, args: argparse.Namespace) -> str:
     """``--slow`` slow-header and as many slow-body connections for ``--hold`` seconds,
     while a probe asks /v1/health every 0.2 s (timeout 2 s): how many answers, how fast."""
-    with tempfile.TemporaryDirectory(prefix="bench-servers-") as tmp:
-        instance = Path(tmp) / "instance"
-        port = free_port()
-        proc = None
-        gunicorn = None
-        if server == "granian":
-            proc = _granian(instance, port, args.workers, args.threads)
-        else:
-            gunicorn = ServerProcess(
-                instance, port=port, workers=args.workers, threads=args.threads
-            ).start()
-        fates: list[str] = []
+    fates: list[str] = []
+    waits: list[float] = []
+    with _serving(server, args.workers, args.threads) as (_, port):
         slow = [
             threading.Thread(target=_trickle, args=(port, i % 2 == 1, args.hold, fates))
             for i in range(2 * args.slow)
         ]
-        waits: list[float] = []
-        try:
-            for thread in slow:
-                thread.start()
-            time.sleep(1.0)
-            until = time.monotonic() + args.hold - 1.0
-            while time.monotonic() < until:  # a new connection each time, as a new client
-                started = time.monotonic()
-                try:
-                    requests.get(f"http://127.0.0.1:{port}/v1/health", timeout=2).raise_for_status()
-                    waits.append(time.monotonic() - started)
-                except requests.RequestException:
-                    waits.append(float("inf"))
-                time.sleep(max(0.0, 0.2 - (time.monotonic() - started)))
-            for thread in slow:
-                thread.join(timeout=args.hold + 10)
-        finally:
-            if proc is not None:
-                os.killpg(proc.pid, signal.SIGTERM)
-                proc.wait(timeout=15)
-            if gunicorn is not None:
-                gunicorn.stop()
+        for thread in slow:
+            thread.start()
+        time.sleep(1.0)
+        until = time.monotonic() + args.hold - 1.0
+        while time.monotonic() < until:  # a new connection each time, as a new client
+            started = time.monotonic()
+            try:
+                requests.get(f"http://127.0.0.1:{port}/v1/health", timeout=2).raise_for_status()
+                waits.append(time.monotonic() - started)
+            except requests.RequestException:
+                waits.append(float("inf"))
+            time.sleep(max(0.0, 0.2 - (time.monotonic() - started)))
+        for thread in slow:
+            thread.join(timeout=args.hold + 10)
     answered = sorted(w for w in waits if w != float("inf"))
     p99 = pct(answered, 99) if len(answered) > 1 else float("nan")
     count = {fate: fates.count(fate) for fate in sorted(set(fates))}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -75,3 +76,37 @@ def sql(path: Path, *statements: str) -> None:
     with sqlite3.connect(path) as conn:
         for statement in statements:
             conn.execute(statement)
+
+
+def truncate(log: Log, size: int, by: int = 5) -> None:
+    """Cut the last ``by`` of ``size`` entries with their checkpoints and tree, as a
+    careful operator would who wants it to go unnoticed."""
+    sql(
+        log.db,
+        f"DELETE FROM audit_entries WHERE idx >= {size - by}",
+        f"DELETE FROM checkpoints WHERE tree_size >= {size - by}",
+        "DELETE FROM audit_nodes",
+        "UPDATE audit_tree SET size = 0",
+        f"UPDATE audit_counter SET next_index = {size - by}",
+    )
+
+
+def keep_copy(log: Log) -> Path:
+    """A copy of the database as it is now (the server stopped for it, then started)."""
+    copy = log.folder / "backup"
+    log.server.stop()
+    copy.mkdir()
+    for f in log.server.instance.glob("gateway.db*"):
+        shutil.copy2(f, copy / f.name)
+    log.server.start()
+    return copy
+
+
+def restore_copy(log: Log, copy: Path) -> None:
+    """Put the copy back in place of the database: another history may grow from it."""
+    log.server.stop()
+    for f in log.server.instance.glob("gateway.db*"):
+        f.unlink()
+    for f in copy.iterdir():
+        shutil.copy2(f, log.server.instance / f.name)
+    log.server.start()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import sqlite3
 import threading
 import time
@@ -18,7 +17,7 @@ from connectors.leaves import LogMismatch
 from gateway.devtools import demo
 from gateway.devtools.serverproc import ServerProcess
 from tests.conftest import services_for
-from tests.e2e.auditlogs import JOSE, Log, sql, start_log
+from tests.e2e.auditlogs import JOSE, Log, keep_copy, restore_copy, sql, start_log, truncate
 from tests.helpers import profile_token
 
 pytestmark = pytest.mark.e2e
@@ -69,35 +68,17 @@ def test_tampering_in_the_database_is_detected_and_named(log: Log, tamper: str, 
 def test_truncation_with_its_checkpoints_removed_is_caught_by_the_state(log: Log) -> None:
     state = log.folder / "state.json"
     assert log.verify(state).returncode == 0
-    size = json.loads(state.read_text())["tree_size"]
-    sql(
-        log.db,
-        f"DELETE FROM audit_entries WHERE idx >= {size - 5}",
-        f"DELETE FROM checkpoints WHERE tree_size >= {size - 5}",
-        "DELETE FROM audit_nodes",
-        "UPDATE audit_tree SET size = 0",
-        f"UPDATE audit_counter SET next_index = {size - 5}",
-    )
+    truncate(log, json.loads(state.read_text())["tree_size"])
     result = log.verify(state)
     assert result.returncode == 2 and "log truncated" in result.stderr
 
 
 def test_a_fork_from_an_older_copy_is_detected_by_a_verifier_that_saw_the_first(log: Log) -> None:
     state = log.folder / "state.json"
-    backup = log.folder / "backup"
-    log.server.stop()
-    backup.mkdir()
-    for f in log.server.instance.glob("gateway.db*"):
-        shutil.copy2(f, backup / f.name)
-    log.server.start()
+    copy = keep_copy(log)
     log.grow(4, seed=700)
     assert log.verify(state).returncode == 0  # the verifier has seen the first history
-    log.server.stop()
-    for f in log.server.instance.glob("gateway.db*"):
-        f.unlink()
-    for f in backup.iterdir():
-        shutil.copy2(f, log.server.instance / f.name)
-    log.server.start()
+    restore_copy(log, copy)
     log.grow(8, seed=800)  # a different history, longer than the one verified
     result = log.verify(state)
     assert result.returncode == 2 and "rewritten or forked" in result.stderr

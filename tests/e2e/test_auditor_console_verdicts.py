@@ -4,15 +4,13 @@ store, so each later sync is checked against that."""
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from connectors.client import GatewayClient
 from connectors.console.auditlog import AuditStore, sync
 from connectors.leaves import Frontier
 from gateway.devtools import demo
-from tests.e2e.auditlogs import Log, sql
+from tests.e2e.auditlogs import Log, keep_copy, restore_copy, sql, truncate
 
 pytestmark = pytest.mark.e2e
 
@@ -38,14 +36,7 @@ def test_a_truncated_log_is_named_and_the_verified_state_kept(log: Log) -> None:
     verified = sync(client, store)
     assert verified.ok
     size = verified.tree_size
-    sql(
-        log.db,
-        f"DELETE FROM audit_entries WHERE idx >= {size - 5}",
-        f"DELETE FROM checkpoints WHERE tree_size >= {size - 5}",
-        "DELETE FROM audit_nodes",
-        "UPDATE audit_tree SET size = 0",
-        f"UPDATE audit_counter SET next_index = {size - 5}",
-    )
+    truncate(log, size)
     verdict = sync(client, store)
     assert not verdict.ok and "truncated" in (verdict.problem or ""), verdict
     assert verdict.tree_size == size  # what was verified is what it still says it verified
@@ -53,20 +44,10 @@ def test_a_truncated_log_is_named_and_the_verified_state_kept(log: Log) -> None:
 
 def test_a_log_rewritten_from_an_older_copy_is_named(log: Log) -> None:
     store, client = _console(log)
-    backup = log.folder / "backup"
-    log.server.stop()
-    backup.mkdir()
-    for f in log.server.instance.glob("gateway.db*"):
-        shutil.copy2(f, backup / f.name)
-    log.server.start()
+    copy = keep_copy(log)
     log.grow(4, seed=700)
     assert sync(client, store).ok  # the console saw the first history
-    log.server.stop()
-    for f in log.server.instance.glob("gateway.db*"):
-        f.unlink()
-    for f in backup.iterdir():
-        shutil.copy2(f, log.server.instance / f.name)
-    log.server.start()
+    restore_copy(log, copy)
     log.grow(8, seed=800)  # another history, longer than the one verified
     verdict = sync(client, store)
     assert not verdict.ok and "rewritten" in (verdict.problem or ""), verdict

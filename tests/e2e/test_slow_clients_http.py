@@ -54,13 +54,19 @@ def _trickle(port: int, body: bool, answers: list[bytes]) -> None:
         conn.close()
 
 
-def test_slow_clients_are_cut_off_and_the_others_served_again(server: ServerProcess) -> None:
-    answers: list[bytes] = []
-    slow = [threading.Thread(target=_trickle, args=(server.port, i % 2 == 1, answers))
-            for i in range(16)]  # fmt: skip
+def _start_trickling(port: int, count: int, answers: list[bytes]) -> list[threading.Thread]:
+    """``count`` slow clients, every other one with a body, under way for half a second."""
+    slow = [threading.Thread(target=_trickle, args=(port, i % 2 == 1, answers))
+            for i in range(count)]  # fmt: skip
     for thread in slow:
         thread.start()
     time.sleep(0.5)
+    return slow
+
+
+def test_slow_clients_are_cut_off_and_the_others_served_again(server: ServerProcess) -> None:
+    answers: list[bytes] = []
+    slow = _start_trickling(server.port, 16, answers)
     started, served_after = time.monotonic(), None
     while time.monotonic() - started < 12:
         try:
@@ -91,11 +97,7 @@ def test_a_crowd_of_slow_clients_holds_at_most_half_the_threads(crowded: ServerP
     threads may wait on them, the rest are cut within the grace, and ordinary
     requests are answered within seconds, not after 24 / 4 deadlines (a minute)."""
     answers: list[bytes] = []
-    slow = [threading.Thread(target=_trickle, args=(crowded.port, i % 2 == 1, answers))
-            for i in range(24)]  # fmt: skip
-    for thread in slow:
-        thread.start()
-    time.sleep(0.5)
+    slow = _start_trickling(crowded.port, 24, answers)
     started = time.monotonic()
     waits: list[tuple[float, float]] = []  # (asked after s, answered in s)
     while time.monotonic() - started < 9:  # within the first deadline of the slow ones
