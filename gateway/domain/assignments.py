@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from gateway.domain.message import Message, parse_utc
+from gateway.errors import Conflict
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,3 +65,38 @@ def in_force(history: Iterable[Assignment], provider: str, now: datetime) -> boo
 def providers_in_force(history: Iterable[Assignment], now: datetime) -> list[str]:
     """The providers holding an assignment in force at ``now``, sorted."""
     return sorted({a.provider for a in current(history, now)})
+
+
+def check_overlap(new: Assignment, history: Iterable[Assignment]) -> None:
+    """At most one assignment per newcomer and provider is in force at a time.
+
+    ``history``: the municipality's assignment versions for this newcomer,
+    oldest first; the newest version of each counts. A new version of the
+    same assignment_id changes that one and is always allowed; an ended one
+    (status other than active) never overlaps.
+    Raises Conflict (``assignment-exists``) naming the assignment_id in force.
+    """
+    if new.status != "active":
+        return
+    latest: dict[str, Assignment] = {}
+    for version in history:
+        latest[version.assignment_id] = version
+    for other in latest.values():
+        if (
+            other.assignment_id == new.assignment_id
+            or other.provider != new.provider
+            or other.status != "active"
+        ):
+            continue
+        overlaps = _before(new.valid_from, other.valid_until)
+        if overlaps and _before(other.valid_from, new.valid_until):
+            raise Conflict(
+                f"assignment_id {other.assignment_id} of this provider is in force over that "
+                "period; change or end that one instead (send its next version)",
+                reason="assignment-exists",
+            )
+
+
+def _before(start: datetime, end: datetime | None) -> bool:
+    """Whether ``start`` comes before ``end`` (None: an open end)."""
+    return end is None or start < end

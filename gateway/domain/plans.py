@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
+from gateway.domain.dates import WI2021_START
 from gateway.errors import Conflict, SchemaViolation
 
 
@@ -65,8 +66,11 @@ def check_combination(body: Mapping[str, Any], first_plan: bool) -> None:
         )  # fmt: skip
 
 
-def check_next(plan: PlanVersion, reason: str | None, history: Iterable[PlanVersion]) -> None:
+def check_next(plan: PlanVersion, reason: str | None, history: Iterable[PlanVersion]) -> bool:
     """The version must be the next of its plan, dated no earlier, with a reason.
+
+    Only a ``correctie`` may date it earlier (a wrong dagtekening is corrected,
+    not carried along): True when it does, for the audit entry to say so.
 
     ``history``: this newcomer's accepted plan versions, oldest first.
     Raises Conflict (reason ``plan-version``) for a version that is not the
@@ -85,11 +89,56 @@ def check_next(plan: PlanVersion, reason: str | None, history: Iterable[PlanVers
             raise _refuse(
                 "/body/change_reason", "enum", "/body/change_reason: a first version is initial"
             )
-        return
+        return False
     if reason is None or reason == "initial":
         raise _refuse(
             "/body/change_reason", "required",
             "/body/change_reason: a later version says why it changes",
         )  # fmt: skip
-    if plan.dated < previous.dated:
-        raise _refuse("/body/dated", "minimum", "/body/dated: before the previous version's")
+    if plan.dated < previous.dated and reason != "correctie":
+        raise _refuse(
+            "/body/dated", "minimum",
+            "/body/dated: before the previous version's (only a correctie may move it back)",
+        )  # fmt: skip
+    return plan.dated < previous.dated
+
+
+def check_dated(plan: PlanVersion, today: date) -> None:
+    """A dagtekening the Wet inburgering 2021 can mean: not before it, at most a year ahead.
+
+    Raises SchemaViolation at /body/dated.
+    """
+    latest = today + timedelta(days=366)
+    if not WI2021_START <= plan.dated <= latest:
+        raise _refuse(
+            "/body/dated", "range",
+            f"/body/dated: from {WI2021_START.isoformat()} (the Wet inburgering 2021) "
+            "to a year from today",
+        )  # fmt: skip
+
+
+def check_owner(
+    plan: PlanVersion, owner: tuple[str, str] | None, subject: str, municipality: str,
+    in_force: Iterable[tuple[str, PlanVersion]],
+) -> None:  # fmt: skip
+    """One plan per newcomer and municipality, and a plan_id is its own plan's alone.
+
+    ``owner``: the (subject, municipality) of the plan that already has this
+    plan_id, if any; ``in_force``: this newcomer's versions with their
+    municipality, oldest first. Raises Conflict (``plan-id-taken``) for a
+    plan_id of another newcomer's or municipality's plan, Conflict
+    (``plan-exists``) for a new plan_id where this municipality has a plan.
+    """
+    if owner is not None and owner != (subject, municipality):
+        raise Conflict(
+            "plan_id belongs to another plan; a new plan takes a new plan_id",
+            reason="plan-id-taken",
+        )
+    ours = [v for m, v in in_force if m == municipality and v.plan_id != plan.plan_id]
+    if owner is None and ours:
+        current = max(ours, key=lambda v: v.version)
+        raise Conflict(
+            f"this newcomer has a plan from this municipality: plan_id {current.plan_id} "
+            f"is in force; send its next version ({current.version + 1}) instead",
+            reason="plan-exists",
+        )

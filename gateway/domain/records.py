@@ -44,6 +44,8 @@ class Pending:
     message_id: str
     subject: str
     received_at: datetime
+    supersedes: tuple[str, ...] = ()
+    """the earlier deliveries of the same message this one hands out again"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +121,9 @@ class Stored:
     bsn: str | None
     placed_with: str
     placed_at: datetime
+    """when the gateway accepted the placing profile"""
+    linked_on: date | None
+    """the day COA linked the newcomer to the municipality, when its profile said"""
     plan: dict[str, Any] | None
     """the newest plan version's body: whole for one newcomer's progress, in a list only
     what regie reads of it"""
@@ -134,3 +139,14 @@ class Stored:
     """the newest report's payload (version and body) or what regie reads of it, uncut"""
     hours: dict[str, tuple[int, str]]
     """kind → (total over the providers' newest, the newest report that gave one)"""
+
+
+@dataclass(frozen=True, slots=True)
+class HandedOut:
+    """A message its recipient was given and acknowledged, for consent given later."""
+
+    message_id: str
+    delivery_ids: tuple[str, ...]
+    """every delivery of it to that recipient, oldest first (all acknowledged)"""
+    raw: bytes
+    """the message as received (the JWS), unsealed"""

@@ -7,7 +7,7 @@ contract names. Must not import Flask or SQL.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from gateway.domain.assignments import Assignment, in_force
@@ -104,6 +104,9 @@ def check_consistency(message: Message, recipient: Party) -> None:
             wrong.append("/body/identity/bsn")
         if placement["municipality_code"] != recipient.municipality_code:
             wrong.append("/body/placement/municipality_code")
+        linked = placement.get("linked_on")
+        if linked is not None and date.fromisoformat(linked) > message.issued_at.date():
+            wrong.append("/body/placement/linked_on")  # a koppeling the message could not know
     elif message.type == PROGRESS_REPORT:
         if body["enrolment"]["provider"] != message.sender:
             wrong.append("/body/enrolment/provider")

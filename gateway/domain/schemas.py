@@ -24,6 +24,7 @@ from typing import Any
 
 import jsonschema_rs
 
+from gateway.domain import dates
 from gateway.domain.signals import Thresholds
 from gateway.domain.vocabulary import MESSAGE_TYPES
 from gateway.errors import ConfigurationError, SchemaViolation
@@ -42,8 +43,13 @@ def is_bsn(value: object) -> bool:
     return total % 11 == 0 and value != "000000000"
 
 
-FORMATS: dict[str, Callable[[str], bool]] = {"bsn": is_bsn}
-"""Formats of our own, given to both validators so that they judge alike."""
+FORMATS: dict[str, Callable[[str], bool]] = {
+    "bsn": is_bsn,
+    "date": dates.is_date,
+    "date-time": dates.is_date_time,
+}
+"""Formats of our own, given to both validators so that they judge alike; ``date`` and
+``date-time`` replace the built-in ones to bound the years (``domain.dates``)."""
 
 
 def schema_dir() -> Path:
@@ -118,8 +124,8 @@ def _raise_errors(validator: Any, instance: Any, prefix: tuple[str, ...]) -> Non
 
 _FORMATS = {
     "bsn": "a BSN of 9 digits that passes the 11-test",
-    "date": "a date as YYYY-MM-DD",
-    "date-time": "a time as RFC 3339 in UTC, e.g. 2026-11-23T10:00:00Z",
+    "date": "a date as YYYY-MM-DD, from 1900-01-01 to 2100-12-31",
+    "date-time": "a time as RFC 3339 in UTC, e.g. 2026-11-23T10:00:00Z, in 1900-2100",
 }
 _PATTERNS = {
     "^[0-9]{4}-[0-9]{2}-[0-9]{2}$": "a date as YYYY-MM-DD",

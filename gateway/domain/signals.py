@@ -110,8 +110,23 @@ def _start_of(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=UTC)
 
 
+_NEVER = datetime.max.replace(tzinfo=UTC)
+
+
+def _later(moment: datetime, delta: timedelta) -> datetime:
+    """``moment + delta``, or the end of time where that overflows.
+
+    Total over every date the schemas ever admitted (a plan dated 9999-12-31
+    was accepted before dates were bounded): such a clock never runs out.
+    """
+    try:
+        return moment + delta
+    except OverflowError:
+        return _NEVER
+
+
 def _no_plan(facts: Facts, t: Thresholds, now: datetime) -> Signal | None:
-    due = facts.placed_at + t.no_plan_after
+    due = _later(facts.placed_at, t.no_plan_after)
     if facts.plan is None and now >= due:
         return Signal("no-plan", due, f"placed {(now - facts.placed_at).days} days ago, no plan")
     return None
@@ -122,7 +137,7 @@ def _no_progress(facts: Facts, t: Thresholds, now: datetime) -> Signal | None:
         return None
     began = min(a.valid_from for a in facts.assignments)
     last = max(began, facts.last_report_at) if facts.last_report_at else began
-    due = last + t.no_progress_after
+    due = _later(last, t.no_progress_after)
     if now >= due:
         return Signal("no-progress", due, f"no progress report for {(now - last).days} days")
     return None
@@ -158,8 +173,8 @@ def _term_ending(facts: Facts, t: Thresholds, now: datetime) -> Signal | None:
     started = facts.term_started or facts.first_plan_dated
     if started is None:
         return None
-    end = _start_of(started) + t.term
-    due = end - t.term_ending_within
+    end = _later(_start_of(started), t.term)
+    due = end if end is _NEVER else end - t.term_ending_within
     if now >= due:
         return Signal("term-ending", due, f"the term ends in {max((end - now).days, 0)} days")
     return None

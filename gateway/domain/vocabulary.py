@@ -57,7 +57,8 @@ class MessageType:
     places: bool = False
     """it places its newcomer with its recipient (the newest one counts)"""
     steered: bool = False
-    """only for a newcomer placed with its recipient municipality (regie)"""
+    """only for a newcomer placed with its recipient municipality (regie, and since
+    profile v1.2 consent: a declaration for a stranger is refused, not recorded)"""
 
     @property
     def delivered(self) -> bool:
@@ -87,14 +88,24 @@ TYPES: Mapping[str, MessageType] = {
             "inburgering/toewijzing-aanbieder",
             steered=True,
         ),
-        MessageType(CONSENT_DECLARATION, frozenset({MUNICIPALITY, COA}), "inburgering/toestemming"),
+        MessageType(
+            CONSENT_DECLARATION,
+            frozenset({MUNICIPALITY, COA}),
+            "inburgering/toestemming",
+            steered=True,
+        ),
         MessageType(
             INTEGRATION_PLAN,
             frozenset({MUNICIPALITY}),
             "inburgering/plan-inburgering",
             steered=True,
         ),
-        MessageType(CONSENT_WITHDRAWAL, frozenset({MUNICIPALITY, COA}), "inburgering/toestemming"),
+        MessageType(
+            CONSENT_WITHDRAWAL,
+            frozenset({MUNICIPALITY, COA}),
+            "inburgering/toestemming",
+            steered=True,
+        ),
     )
 }
 MESSAGE_TYPES = tuple(TYPES)

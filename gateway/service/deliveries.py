@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from gateway.domain import consent
 from gateway.domain.audit.events import format_time
+from gateway.domain.minimise import Minimised, minimise
 from gateway.domain.parties import Party
 from gateway.domain.records import Pending
+from gateway.domain.vocabulary import TYPES
 from gateway.domain.wire import envelope
 from gateway.service.services import Services
 
@@ -32,11 +37,43 @@ def waiting(
     pending = services.store.inbox.pending(party.oin, after, limit, now, lease)
     raws = services.store.inbox.read_messages([item.message_id for item in pending])
     found = [
-        (item, json.loads(envelope.b64url_decode(raw.split(b".")[1].decode("ascii"))))
+        (item, payload_of(raw))
         for item in pending
         if (raw := raws.get(item.message_id)) is not None
     ]
     return (pending[-1].cursor if pending else after), found
+
+
+def cut_body(
+    services: Services,
+    recipient: str,
+    payload: dict[str, Any],
+    declarations: Sequence[consent.Declaration],
+    withdrawals: Sequence[consent.Withdrawal],
+    now: datetime,
+) -> Minimised:
+    """The body cut to the categories a legal basis or consent in force allows ``now``."""
+    kind = TYPES[payload["type"]]
+    assert kind.purpose is not None  # only delivered types are in an inbox
+    ask = consent.Request(
+        recipient=recipient, source=payload["sender"], type=kind.name, purpose=kind.purpose
+    )
+    decide = functools.partial(
+        consent.evaluate,
+        request=ask,
+        now=now,
+        policy=services.catalog.policy,
+        declarations=declarations,
+        withdrawals=withdrawals,
+    )
+    schema = services.catalog.bodies[(kind.name, payload["version"])]
+    return minimise(payload["body"], schema.categories, decide)
+
+
+def payload_of(raw: bytes) -> dict[str, Any]:
+    """The payload of a stored message (the gateway's own copy, verified at intake)."""
+    payload: dict[str, Any] = json.loads(envelope.b64url_decode(raw.split(b".")[1].decode("ascii")))
+    return payload
 
 
 def signed_delivery(
@@ -54,5 +91,7 @@ def signed_delivery(
         "received_at": format_time(item.received_at),
         **content,
     }
+    if item.supersedes:  # consent given later: this hands out the same message again
+        delivery["supersedes"] = list(item.supersedes)
     delivery["delivery_token"] = services.sign(delivery, envelope.DELIVERY_TYP)
     return delivery

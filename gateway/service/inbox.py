@@ -10,15 +10,13 @@ again until acknowledged (at least once); an ack is idempotent.
 
 from __future__ import annotations
 
-import functools
 from datetime import datetime, timedelta
 from typing import Any
 
-from gateway.domain import consent
 from gateway.domain.audit.events import Event, format_time
-from gateway.domain.minimise import Minimised, minimise
+from gateway.domain.minimise import Minimised
 from gateway.domain.parties import Party
-from gateway.domain.records import Carried, History, Notice, Pending
+from gateway.domain.records import Carried, Notice, Pending
 from gateway.domain.vocabulary import (
     CONSENT_WITHDRAWAL,
     CONSENT_WITHDRAWN,
@@ -28,7 +26,7 @@ from gateway.domain.vocabulary import (
 )
 from gateway.errors import NotFound
 from gateway.service import briefs
-from gateway.service.deliveries import Page, signed_delivery, waiting
+from gateway.service.deliveries import Page, cut_body, signed_delivery, waiting
 from gateway.service.services import Services
 
 
@@ -63,7 +61,8 @@ def pull(
             pulled.append(_pulled_notice(municipality, item, notice, trace_id))
             deliveries.append(_notice(services, item, payload, notice))
             continue
-        cut = _cut(services, municipality, payload, histories[item.subject], now)
+        declarations, withdrawals = histories[item.subject].facts
+        cut = cut_body(services, municipality.oin, payload, declarations, withdrawals, now)
         pulled.append(_pulled(municipality, item, payload["type"], cut, trace_id))
         if cut.empty:
             continue  # nothing may leave: the delivery is not shown at all
@@ -84,32 +83,6 @@ def pull(
             tx.append(pulled, now)
             tx.record_carried(carried, now)
     return Page(deliveries=deliveries, next_cursor=next_cursor)
-
-
-def _cut(
-    services: Services,
-    municipality: Party,
-    payload: dict[str, Any],
-    history: History,
-    now: datetime,
-) -> Minimised:
-    """The body cut to the categories a legal basis or consent in force allows ``now``."""
-    kind = TYPES[payload["type"]]
-    assert kind.purpose is not None  # only delivered types are in an inbox
-    ask = consent.Request(
-        recipient=municipality.oin, source=payload["sender"], type=kind.name, purpose=kind.purpose
-    )
-    declarations, withdrawals = history.facts
-    decide = functools.partial(
-        consent.evaluate,
-        request=ask,
-        now=now,
-        policy=services.catalog.policy,
-        declarations=declarations,
-        withdrawals=withdrawals,
-    )
-    schema = services.catalog.bodies[(kind.name, payload["version"])]
-    return minimise(payload["body"], schema.categories, decide)
 
 
 def _pulled(municipality: Party, item: Pending, type_: str, cut: Minimised, trace_id: str) -> Event:

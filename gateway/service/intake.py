@@ -24,20 +24,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from gateway.domain import consent, progress, rights
+from gateway.domain import assignments, consent, progress, rights
 from gateway.domain.audit.events import Event, format_time
 from gateway.domain.message import Message
-from gateway.domain.records import Notice, StoredMessage
-from gateway.domain.vocabulary import (
-    CONSENT_WITHDRAWN,
-    INTAKE,
-    INTEGRATION_PLAN,
-    PROGRESS_REPORT,
-    TYPES,
-)
+from gateway.domain.plans import PlanVersion
+from gateway.domain.records import StoredMessage
+from gateway.domain.vocabulary import INTAKE, INTEGRATION_PLAN, PROGRESS_REPORT, TYPES
 from gateway.domain.wire import envelope
 from gateway.errors import Conflict, GatewayError, RateLimited, ServiceUnavailable
-from gateway.service import limits, plans
+from gateway.service import isolation, limits, plans, releases
 from gateway.service.checks import Checked, Known, Outcome, check, repeat
 from gateway.service.ports import IntakeSession, IntakeTx
 from gateway.service.services import Services
@@ -102,18 +97,39 @@ def accept_batch(
         for sender, count in Counter(c.message.sender for c in checked).items():
             # over the limit: none of it is kept
             limits.admit(services, sender, now, limits.batch_cost(count))
-        ids = [c.message.message_id for c in checked]
-        with session.intake([c.subject for c in checked], ids) as tx:
-            # Committed since the check, by another request: authoritative under the lock.
-            stored = tx.find_messages(ids)
-            for position, (result, known) in enumerate(zip(results, knowns, strict=True)):
-                if isinstance(result, Checked):
-                    results[position] = result = _commit_one(
-                        tx, result, stored, services, now, trace_id
-                    )
-                if isinstance(result, GatewayError):
-                    tx.append(_refusal(trace_id, result, known), now)
-    return [r for r in results if not isinstance(r, Checked)]
+        pairs = list(zip(results, knowns, strict=True))
+        written = isolation.isolated(
+            pairs,
+            lambda part: _write_batch(session, part, services, now, trace_id),
+            failed=lambda _item, error: error,
+        )
+    for result, (before, known) in zip(written, pairs, strict=True):
+        if isinstance(before, Checked) and type(result) is GatewayError:
+            refuse(services, now, trace_id, result, known)  # its write failed alone: say so
+    return written
+
+
+def _write_batch(
+    session: IntakeSession,
+    part: Sequence[tuple[Outcome | GatewayError | Checked, Known]],
+    services: Services,
+    now: datetime,
+    trace_id: str,
+) -> list[Outcome | GatewayError]:
+    """One transaction for a part of a batch: its accepted items and every refusal's entry."""
+    checked = [result for result, _ in part if isinstance(result, Checked)]
+    ids = [c.message.message_id for c in checked]
+    written: list[Outcome | GatewayError] = []
+    with session.intake([c.subject for c in checked], ids) as tx:
+        # Committed since the check, by another request: authoritative under the lock.
+        stored = tx.find_messages(ids)
+        for result, known in part:
+            if isinstance(result, Checked):
+                result = _commit_one(tx, result, stored, services, now, trace_id)
+            if isinstance(result, GatewayError):
+                tx.append(_refusal(trace_id, result, known), now)
+            written.append(result)
+    return written
 
 
 def refuse(
@@ -203,6 +219,15 @@ def _commit_group(
     read under the lock, so a repeat gets the original receipt and a clash a
     conflict, as in a batch.
     """
+    return isolation.isolated(
+        group, lambda part: _write_group(session, part, services), failed=lambda _p, error: error
+    )
+
+
+def _write_group(
+    session: IntakeSession, group: Sequence[_Pending], services: Services
+) -> list[Outcome | GatewayError]:
+    """One transaction for (part of) a group; it commits before this returns."""
     ids = [p.checked.message.message_id for p in group]
     with session.intake([p.checked.subject for p in group], ids) as tx:
         stored = tx.find_messages(ids)
@@ -230,28 +255,40 @@ def _commit_one(
     return outcome
 
 
-def _commit(
-    tx: IntakeTx, checked: Checked, services: Services, now: datetime, trace_id: str
-) -> Outcome:
-    """The checks that need the lock, then (8) store and (9) the signed receipt.
+@dataclass(frozen=True, slots=True)
+class _Locked:
+    """What the checks under the lock found, for the writes to record."""
 
-    Raises Conflict when the newcomer's data was erased (crypto-shredded).
+    hours: dict[str, int] | None = None
+    plan: PlanVersion | None = None
+    note: str | None = None
+    """the acceptance entry's reason (a correctie that dates a plan back)"""
+
+
+def _check_locked(tx: IntakeTx, checked: Checked, now: datetime) -> _Locked:
+    """The checks that need the lock, against what is committed (and earlier in this
+    transaction): a profile that moved the newcomer, an assignment ended, a plan or a
+    declaration recorded or withdrawn a moment ago counts for this message.
+
+    Raises the GatewayError of the rule the message breaks.
     """
     message, fact, subject = checked.message, checked.fact, checked.subject
-    kind = TYPES[message.type]
-    # Checked under the lock: a profile that moved the newcomer, an assignment
-    # ended, or a declaration recorded or withdrawn, by a message committed a
-    # moment ago (or earlier in this transaction) counts for this one.
-    if kind.steered:
+    if TYPES[message.type].steered:
         rights.check_placed(tx.placement(subject), message.recipient)
-    hours: dict[str, int] | None = None
+    found = _Locked()
     if message.type == PROGRESS_REPORT:
         history = tx.assignment_history(message.recipient, subject)
         rights.check_assigned(history, message.sender, now)
         if "hours" in message.body:
             hours = dict(message.body["hours"])
             progress.check_hours(hours, tx.hour_totals(subject, message.sender))
-    plan = plans.check(tx, message, subject) if message.type == INTEGRATION_PLAN else None
+            found = _Locked(hours=hours)
+    if message.type == INTEGRATION_PLAN:
+        plan, note = plans.check(tx, message, subject, now)
+        found = _Locked(plan=plan, note=note)
+    if checked.assignment is not None:
+        history = tx.assignment_history(message.recipient, subject)
+        assignments.check_overlap(checked.assignment, history)
     if fact is not None:
         declared = tx.declaration_subject(message.recipient, fact.declaration_id)
         if isinstance(fact, consent.Declaration):
@@ -264,9 +301,23 @@ def _commit(
             "this newcomer's data was erased; the gateway takes no more of it",
             reason="subject-erased",
         )
+    return found
+
+
+def _commit(
+    tx: IntakeTx, checked: Checked, services: Services, now: datetime, trace_id: str
+) -> Outcome:
+    """The checks that need the lock, then (8) store and (9) the signed receipt.
+
+    Raises the GatewayError of the rule the message breaks (``_check_locked``).
+    """
+    message, fact, subject = checked.message, checked.fact, checked.subject
+    kind = TYPES[message.type]
+    found = _check_locked(tx, checked, now)
     # (8) store, sealed, with its audit entry; (9) the receipt, signed inside the
     #     transaction because it names the audit index, sent after the commit.
-    ref = tx.append(_event("message.accepted", "accepted", message, subject, trace_id), now)
+    event = _event("message.accepted", "accepted", message, subject, trace_id, found.note)
+    ref = tx.append(event, now)
     receipt = services.sign(
         {
             "message_id": message.message_id,
@@ -283,51 +334,22 @@ def _commit(
     if checked.assignment is not None:
         tx.add_assignment(checked.assignment, message.message_id, subject, now)
         plans.brief_assigned(tx, checked.assignment, subject, ref.index, now)
-    if plan is not None:
-        plans.brief_providers(tx, plan, message, subject, ref.index, now)
+    if found.plan is not None:
+        plans.brief_providers(tx, found.plan, message, subject, ref.index, now)
     if message.type == PROGRESS_REPORT:
         tx.add_report(message, subject, ref.index, now)
-    if hours is not None:
-        tx.add_hours(message, subject, ref.index, hours)
+    if found.hours is not None:
+        tx.add_hours(message, subject, ref.index, found.hours)
     if fact is not None:
         tx.add_consent(fact, message, subject, now)
         tx.append(_consent_event(fact, message, subject, trace_id), now)
         if isinstance(fact, consent.Withdrawal):
-            _notify(tx, services, fact, message, subject, now, trace_id)
+            releases.notify(tx, services, fact, message, subject, now, trace_id)
+        else:
+            releases.release(tx, services, fact, message, subject, now, trace_id)
     if kind.delivered:
         tx.add_delivery(message, subject, cursor=ref.index, now=now)
     return Outcome(status=202, receipt=receipt)
-
-
-def _notify(
-    tx: IntakeTx,
-    services: Services,
-    fact: consent.Withdrawal,
-    message: Message,
-    subject: str,
-    now: datetime,
-    trace_id: str,
-) -> None:
-    """The grantee's notice: what may no longer leave, and which deliveries already carried it."""
-    declarations, withdrawals = tx.consent_history(message.recipient, subject).facts
-    withdrawn = next(d for d in declarations if d.declaration_id == fact.declaration_id)
-    policy = services.catalog.policy
-    categories = consent.no_other_basis(withdrawn, declarations, withdrawals, policy, now)
-    affected = tx.carried(message.recipient, fact.declaration_id, categories)
-    notice = Notice(fact.declaration_id, fact.withdrawn_at, categories, tuple(affected))
-    event = Event(
-        event="notice.delivered",
-        actor=message.recipient,
-        outcome="ok",
-        trace_id=trace_id,
-        subject=subject,
-        message_id=message.message_id,
-        type=CONSENT_WITHDRAWN,
-        categories_withheld=categories,
-        reason=f"declaration:{fact.declaration_id}",
-        processing_activity=TYPES[message.type].activity,
-    )
-    tx.add_notice(message, subject, tx.append(event, now).index, now, notice)
 
 
 def _event(

@@ -16,18 +16,30 @@ from gateway.domain.assignments import Assignment
 from gateway.domain.message import Message
 from gateway.service.ports import IntakeTx
 
+DATED_CORRECTED = "dated-corrected"
+"""The audit entry's reason when a correctie dates a plan earlier than its previous version"""
 
-def check(tx: IntakeTx, message: Message, subject: str) -> plans.PlanVersion:
-    """The plan version, checked against this newcomer's history.
 
-    Raises SchemaViolation for a combination DUO refuses, an earlier date or a
-    missing reason; Conflict (``plan-version``) when it is not the next version.
+def check(
+    tx: IntakeTx, message: Message, subject: str, now: datetime
+) -> tuple[plans.PlanVersion, str | None]:
+    """The plan version, checked against this newcomer's history, and what its entry notes.
+
+    Raises SchemaViolation for a combination DUO refuses, a date out of range
+    or earlier than the previous (but by a correctie), a missing reason;
+    Conflict when it is not the next version (``plan-version``), when the
+    plan_id is another plan's (``plan-id-taken``), or when the municipality
+    has a plan for this newcomer under another plan_id (``plan-exists``).
     """
     version = plans.version_of(message.body, message.message_id)
-    history = [v for _, v in tx.plan_history(subject)]
+    plans.check_dated(version, now.date())
+    placed = tx.plan_history(subject)
+    owner = tx.plan_owner(version.plan_id)
+    plans.check_owner(version, owner, subject, message.recipient, placed)
+    history = [v for _, v in placed]
     plans.check_combination(message.body, first_plan=not history)
-    plans.check_next(version, message.body.get("change_reason"), history)
-    return version
+    moved_back = plans.check_next(version, message.body.get("change_reason"), history)
+    return version, DATED_CORRECTED if moved_back else None
 
 
 def brief_providers(

@@ -9,7 +9,7 @@ hours, and the signals, each from only what the municipality may see now
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from gateway.domain import assignments, consent, rights, signals
@@ -52,6 +52,7 @@ def progress(
         "plan": stored.plan,
         "assignments": [_assignment(a) for a in assignments.current(stored.assignments, at)],
         "hours": {k: {"total": v, "message_id": m} for k, (v, m) in sorted(stored.hours.items())},
+        **_placed_on(stored),
         **answer,
     }
 
@@ -87,6 +88,7 @@ def signals_page(
         {
             **_subject(stored),
             "placed_at": format_time(stored.placed_at),
+            **_placed_on(stored),
             **_answer(services, party, stored, histories[stored.subject], now, at),
         }
         for stored in page
@@ -150,7 +152,7 @@ def _answer(
     be seen ``now``."""
     report, visible = _report(services, party, stored, history, now)
     facts = signals.Facts(
-        placed_at=stored.placed_at,
+        placed_at=_placed(stored)[0],
         plan=stored.plan,
         first_plan_dated=stored.first_plan_dated,
         term_started=stored.term_started,
@@ -201,6 +203,22 @@ def _report(
     of = services.catalog.bodies[(PROGRESS_REPORT, stored.report["version"])].categories
     seen = {m: v for m, v in stored.report["body"].items() if of.get(m) in visible}
     return seen, visible
+
+
+def _placed(stored: Stored) -> tuple[datetime, str]:
+    """When the placement's clocks start, and who said so (profile v1.2).
+
+    COA's own koppelingsdatum when the profile gave it, else the day the
+    gateway accepted the profile. (DUO's SS139 comes with the DUO issue.)
+    """
+    if stored.linked_on is not None:
+        return datetime.combine(stored.linked_on, time(0), tzinfo=UTC), "coa"
+    return stored.placed_at, "received"
+
+
+def _placed_on(stored: Stored) -> dict[str, str]:
+    moment, source = _placed(stored)
+    return {"placed_on": moment.date().isoformat(), "placed_on_source": source}
 
 
 def _subject(stored: Stored) -> dict[str, str]:

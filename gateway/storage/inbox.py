@@ -45,7 +45,14 @@ class InboxStore:
         delivery at once, and neither waits on the other or on the audit lock.
         """
         query = (
-            select(_D.c.delivery_id, _D.c.cursor, _D.c.message_id, _D.c.subject, _M.c.received_at)
+            select(
+                _D.c.delivery_id,
+                _D.c.cursor,
+                _D.c.message_id,
+                _D.c.subject,
+                _M.c.received_at,
+                _D.c.supersedes,
+            )
             .join(_M, _M.c.message_id == _D.c.message_id)
             .where(
                 _D.c.recipient == recipient,
@@ -58,7 +65,7 @@ class InboxStore:
         )
         if not lease:
             with engine.read(self.engine) as conn:
-                return [Pending(*row) for row in conn.execute(query).all()]
+                return [_pending(row) for row in conn.execute(query).all()]
         with engine.write(self.engine, lock=False) as conn:
             rows = conn.execute(query.with_for_update(skip_locked=True, of=_D)).all()
             if rows:
@@ -67,7 +74,7 @@ class InboxStore:
                     .where(_D.c.delivery_id.in_([row.delivery_id for row in rows]))
                     .values(leased_until=now + lease)
                 )
-        return [Pending(*row) for row in rows]
+        return [_pending(row) for row in rows]
 
     def backlog(self) -> dict[str, int]:
         """Unacknowledged deliveries per recipient (organisations' OINs): for the metrics."""
@@ -136,6 +143,13 @@ class InboxStore:
         return found
 
 
+def _pending(row: Any) -> Pending:
+    supersedes = tuple(json.loads(row.supersedes)) if row.supersedes else ()
+    return Pending(
+        row.delivery_id, row.cursor, row.message_id, row.subject, row.received_at, supersedes
+    )
+
+
 def delivery_row(
     recipient: str, message_id: str, subject: str, cursor: int, now: datetime
 ) -> dict[str, Any]:
@@ -149,6 +163,7 @@ def delivery_row(
         "acknowledged_at": None,
         "created_at": now,
         "leased_until": None,
+        "supersedes": None,
     }
 
 

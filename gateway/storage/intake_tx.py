@@ -23,6 +23,7 @@ from gateway.domain.message import Message
 from gateway.domain.records import AuditRef, History, Notice, StoredMessage
 from gateway.storage import consent, statements, tables
 from gateway.storage.auditlog import entry_row
+from gateway.storage.handouts import HandoutRows
 from gateway.storage.inbox import delivery_row
 from gateway.storage.regie import RegieRows, regie_aad
 
@@ -30,7 +31,7 @@ _ERASED = b""
 """A data key that was crypto-shredded (in Intake's key cache)"""
 
 
-class Intake(RegieRows):
+class Intake(RegieRows, HandoutRows):
     """One write transaction of intake: looked up, checked and recorded under the lock.
 
     It reads the counter once, with the lock: indices are handed out in
@@ -188,6 +189,7 @@ class Intake(RegieRows):
                 "municipality": message.recipient,
                 "message_id": message.message_id,
                 "placed_at": now,
+                "linked_on": message.body["placement"].get("linked_on"),
                 "regie": self.sealed_view(message, subject),
             }
         )

@@ -102,6 +102,7 @@ class ProgressStore:
                     bsn=named.get("bsn"),
                     placed_with=municipality,
                     placed_at=row.placed_at,
+                    linked_on=date.fromisoformat(row.linked_on) if row.linked_on else None,
                     plan=plan_view["body"] if plan_view else None,
                     first_plan_dated=plan["first_dated"] if plan else None,
                     term_started=term_started.get(row.subject),
@@ -120,7 +121,7 @@ def _current() -> Any:
     """Placements joined with a data key that still opens (not crypto-shredded)."""
     return (
         select(_P.c.audit_index, _P.c.subject, _P.c.municipality, _P.c.message_id,
-               _P.c.placed_at, _P.c.regie, _K.c.wrapped_key)
+               _P.c.placed_at, _P.c.linked_on, _P.c.regie, _K.c.wrapped_key)
         .join(_K, _K.c.subject == _P.c.subject)
         .where(_K.c.wrapped_key.is_not(None))
     )  # fmt: skip

@@ -48,6 +48,15 @@ class RegieRows:
             for r in rows
         ]
 
+    def plan_owner(self, plan_id: str) -> tuple[str, str] | None:
+        """The (subject, municipality) whose plan has this plan_id, or None (any newcomer's)."""
+        self.flush()
+        p = tables.plans
+        row = self.conn.execute(
+            select(p.c.subject, p.c.municipality).where(p.c.plan_id == plan_id).limit(1)
+        ).first()
+        return None if row is None else (str(row.subject), str(row.municipality))
+
     def add_plan(self, plan: PlanVersion, message: Message, subject: str, audit_index: int) -> None:
         self._rows["plans"].append(
             {

@@ -144,6 +144,8 @@ placements = Table(
     Column("municipality", String(20), nullable=False),
     Column("message_id", String(36), ForeignKey("messages.message_id"), nullable=False),
     Column("placed_at", UTCDateTime(), nullable=False),
+    # ISO date: the day COA linked the newcomer (placement.linked_on), when it said
+    Column("linked_on", String(10), nullable=True),
     # sealed: what regie reads of the message (progress.regie_view), under the
     # newcomer's data key; NULL for rows from before it was kept (open the message)
     Column("regie", LargeBinary, nullable=True),
@@ -245,6 +247,8 @@ deliveries = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     # Handed to a puller that asked for a lease: no other pull gets it until then.
     Column("leased_until", UTCDateTime(), nullable=True),
+    # JSON list of the delivery ids this one hands out again (consent given later)
+    Column("supersedes", Text, nullable=True),
     UniqueConstraint("recipient", "cursor", name="uq_deliveries_recipient_cursor"),
     Index("ix_deliveries_message", "message_id"),
 )

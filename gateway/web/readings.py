@@ -123,6 +123,9 @@ class Delivery(Schema):
     received_at = fields.String()
     body = fields.Dict(metadata={"description": "the categories that may be delivered now"})
     withheld_categories = fields.List(fields.String())
+    supersedes = fields.List(fields.String(), metadata={
+        "description": "the earlier deliveries of this message that this one hands out again, "
+        "after a consent given later (profile v1.2)"})  # fmt: skip
     delivery_token = fields.String(metadata={"description": "the gateway's JWS over the rest"})
 
 
@@ -152,6 +155,14 @@ class HoursTotal(Schema):
     message_id = fields.String(required=True)
 
 
+PLACED_ON = {"description": "the day the placement's clocks (no-plan) run from"}
+PLACED_ON_SOURCE = {
+    "enum": ["duo", "coa", "received"],
+    "description": "coa: the profile's placement.linked_on; received: the day the gateway "
+    "accepted the profile",
+}
+
+
 class Progress(Schema):
     subject = fields.Nested(Subject, required=True)
     plan = fields.Dict(
@@ -159,6 +170,8 @@ class Progress(Schema):
     )
     assignments = fields.List(fields.Nested(AssignmentItem), required=True)
     hours = fields.Dict(keys=fields.String(), values=fields.Nested(HoursTotal), required=True)
+    placed_on = fields.String(required=True, metadata=PLACED_ON)
+    placed_on_source = fields.String(required=True, metadata=PLACED_ON_SOURCE)
     signals = fields.List(fields.Nested(SignalItem), required=True)
     unknown_signals = fields.List(fields.String(), required=True)
 
@@ -166,7 +179,10 @@ class Progress(Schema):
 class NewcomerSignals(Schema):
     v_number = fields.String(required=True)
     bsn = fields.String()
-    placed_at = fields.String(required=True)
+    placed_at = fields.String(required=True, metadata={"description": "when the gateway "
+                              "accepted the placing profile"})  # fmt: skip
+    placed_on = fields.String(required=True, metadata=PLACED_ON)
+    placed_on_source = fields.String(required=True, metadata=PLACED_ON_SOURCE)
     signals = fields.List(fields.Nested(SignalItem), required=True)
     unknown_signals = fields.List(fields.String(), required=True)
 

@@ -19,7 +19,12 @@ from gateway.service.services import Services
 def world(services: Services) -> dict[str, Any]:
     now = datetime.now(UTC)
     cast = demo.register_cast(services, "http://unused", now)
-    person = synthetic.Newcomer.make(random.Random(31))
+    rng = random.Random(31)
+    person = synthetic.Newcomer.make(rng)
+    # Consent is recorded only for a newcomer placed with the municipality (profile v1.2).
+    placing = demo.profile(person, rng, now, recipient=demo.LEIDEN, municipality_code="GM0546")
+    token = cast.client(demo.COA).sign(placing)
+    intake.accept(token.encode(), services=services, now=now, trace_id="0" * 32)
     return {"cast": cast, "person": person, "now": now}
 
 

@@ -26,6 +26,7 @@ from gateway.domain.records import (
     Acknowledged,
     AuditRef,
     Carried,
+    HandedOut,
     History,
     Pending,
     Recorded,
@@ -122,6 +123,12 @@ class FakeTx:
     def plan_history(self, subject: str) -> list[Any]:
         return [(m, v) for s, m, v in self.s.plans if s == subject]
 
+    def plan_owner(self, plan_id: str) -> tuple[str, str] | None:
+        for s, m, v in self.s.plans:
+            if v.plan_id == plan_id:
+                return (s, m)
+        return None
+
     def add_plan(self, plan: Any, message: Any, subject: str, audit_index: int) -> None:
         self.s.plans.append((subject, message.recipient, plan))
 
@@ -163,6 +170,42 @@ class FakeTx:
             {c.delivery_id for c in self.s.carried if (c.recipient, c.declaration_id) ==
              (recipient, declaration_id) and c.category in categories}
         )  # fmt: skip
+
+    def handed_out(self, recipient: str, subject: str) -> list[HandedOut]:
+        found: dict[str, list[str]] = {}
+        waiting: set[str] = set()
+        by_cursor = sorted(self.s.deliveries.items(), key=lambda i: i[1]["pending"].cursor)
+        for delivery_id, d in by_cursor:
+            item = d["pending"]
+            if d["recipient"] != recipient or item.subject != subject:
+                continue
+            if delivery_id in self.s.notices:
+                continue
+            found.setdefault(item.message_id, []).append(delivery_id)
+            if d["acknowledged_at"] is None:
+                waiting.add(item.message_id)
+        return [
+            HandedOut(m, tuple(ids), self.s.messages[m][1])
+            for m, ids in found.items()
+            if m not in waiting
+        ]
+
+    def add_redelivery(
+        self,
+        recipient: str,
+        message_id: str,
+        subject: str,
+        cursor: int,
+        now: datetime,
+        supersedes: Sequence[str],
+    ) -> None:
+        delivery_id = str(uuid.uuid4())
+        self.s.deliveries[delivery_id] = {
+            "pending": Pending(delivery_id, cursor, message_id, subject, now, tuple(supersedes)),
+            "recipient": recipient,
+            "acknowledged_at": None,
+            "leased_until": None,
+        }
 
     def add_notice(
         self, message: Any, subject: str, cursor: int, now: datetime, notice: Any

@@ -151,6 +151,7 @@ def test_a_report_needs_an_assignment_in_force_and_counts_it_under_the_lock(worl
 
 
 def test_consent_facts_are_checked_under_the_lock(world: World) -> None:
+    world.accept(world.profile())
     declared = world.declaration(["health"], explicit_health=True)
     assert world.accept(declared).status == 202
     declaration_id = declared["body"]["declaration_id"]

@@ -37,6 +37,7 @@ EVENTS = frozenset(
         "key.revoked",
         "audit.read",
         "notice.delivered",
+        "delivery.reissued",
         "regie.read",
     }
 )
@@ -63,8 +64,12 @@ def pseudonym(key: bytes, v_number: str) -> str:
 
 
 def format_time(moment: datetime) -> str:
-    """RFC 3339 UTC with microseconds: one spelling per instant."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """RFC 3339 UTC with microseconds: one spelling per instant.
+
+    ``isoformat`` pads the year to four digits where ``strftime('%Y')`` does not
+    (year 3 came out as ``3-07-03T…``, not RFC 3339).
+    """
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 @dataclass(frozen=True)
