@@ -49,6 +49,16 @@ def _send(
     client.submit(client.sign(payload))
 
 
+def _linked(profile: dict[str, Any], now: datetime, rng: random.Random) -> dict[str, Any]:
+    """The profile linked on a realistic day before the demo (2 to 22 weeks ago), after a
+    permit a few weeks earlier: a caseload's clocks, not all starting today."""
+    linked = now.date() - timedelta(days=rng.randrange(14, 155))
+    profile["placement"]["linked_on"] = linked.isoformat()
+    permitted = linked - timedelta(days=rng.randrange(7, 60))
+    profile["placement"]["permit_date"] = permitted.isoformat()
+    return profile
+
+
 def seed(cast: Cast, count: int = 24, rng_seed: int = 7) -> Seeded:
     """Leiden's newcomers; every fourth without plan or provider, every other with consent."""
     rng = random.Random(rng_seed)  # noqa: S311 - synthetic people, not secrets
@@ -59,7 +69,7 @@ def seed(cast: Cast, count: int = 24, rng_seed: int = 7) -> Seeded:
         coa.sign(
             synthetic.payload(
                 "handover-profile",
-                synthetic.varied_profile(p, "GM0546", rng),
+                _linked(synthetic.varied_profile(p, "GM0546", rng), now, rng),
                 sender=COA,
                 recipient=LEIDEN,
                 newcomer=p,

@@ -67,6 +67,10 @@ def check_rights(message: Message, sender: Party, recipient: Party | None) -> No
         raise NotAuthorised("a municipality records only for itself")
 
 
+MAX_CONSENT = timedelta(days=5 * 366)
+"""The longest a consent may run: the 3-year term, its extensions and follow-up"""
+
+
 def check_placed(placed_with: str | None, municipality: str) -> None:
     """Raises NotAuthorised unless the newcomer is placed with ``municipality``.
 
@@ -90,7 +94,7 @@ def check_assigned(history: Iterable[Assignment], provider: str, now: datetime) 
 
 
 def check_consistency(message: Message, recipient: Party) -> None:
-    """Body members that repeat the envelope must agree with it.
+    """Body members that repeat the envelope must agree with it, and dates with each other.
 
     Raises SchemaViolation naming the disagreeing pointers (never values).
     """
@@ -110,11 +114,17 @@ def check_consistency(message: Message, recipient: Party) -> None:
     elif message.type == PROGRESS_REPORT:
         if body["enrolment"]["provider"] != message.sender:
             wrong.append("/body/enrolment/provider")
+        period = body["enrolment"]["period"]
+        if period["until"] < period["from"]:  # ISO dates compare as text
+            wrong.append("/body/enrolment/period/until")
     elif message.type == CONSENT_DECLARATION:
         if body["granted_to"] != message.recipient:
             wrong.append("/body/granted_to")
-        if parse_utc(body["valid_until"]) <= parse_utc(body["valid_from"]):
+        valid_from, valid_until = parse_utc(body["valid_from"]), parse_utc(body["valid_until"])
+        if not valid_from < valid_until <= valid_from + MAX_CONSENT:
             wrong.append("/body/valid_until")
+        if date.fromisoformat(body["signed_on"]) > message.issued_at.date():
+            wrong.append("/body/signed_on")  # signed after the message that records it
     elif message.type == PROVIDER_ASSIGNMENT:
         until = body.get("valid_until")
         if until is not None and parse_utc(until) <= parse_utc(body["valid_from"]):
@@ -122,7 +132,7 @@ def check_consistency(message: Message, recipient: Party) -> None:
     if wrong:
         raise SchemaViolation(
             [{"pointer": p, "keyword": "consistency"} for p in wrong],
-            detail="members disagree with the envelope: " + ", ".join(wrong),
+            detail="members disagree with the envelope or each other: " + ", ".join(wrong),
         )
 
 

@@ -160,3 +160,43 @@ def test_bad_parties_are_refused(oin: str, role: str, code: str | None) -> None:
 
     with pytest.raises(BadRequest):
         new_party(oin, role, "Name", code)
+
+
+def _declaration(catalog: Catalog, **members: object) -> Message:
+    body = synthetic.consent_declaration(LEIDEN.oin, [COA.oin], ["education"], NOW)
+    return _message(catalog, LEIDEN, "consent-declaration", {**body, **members})
+
+
+@pytest.mark.parametrize(
+    ("members", "pointer"),
+    [
+        ({"valid_until": "2031-12-01T00:00:00Z"}, "/body/valid_until"),  # longer than 5 years
+        ({"signed_on": "2026-11-24"}, "/body/signed_on"),  # after the message was issued
+    ],
+)
+def test_a_consent_the_law_cannot_mean_is_refused_at_its_pointer(
+    catalog: Catalog, members: dict[str, object], pointer: str
+) -> None:
+    rights.check_consistency(_declaration(catalog), LEIDEN)
+    with pytest.raises(SchemaViolation) as refused:
+        rights.check_consistency(_declaration(catalog, **members), LEIDEN)
+    assert [e["pointer"] for e in refused.value.errors] == [pointer]
+
+
+def test_a_report_period_ends_no_earlier_than_it_begins(catalog: Catalog) -> None:
+    body = synthetic.progress_report(PROVIDER.oin)
+    body["enrolment"]["period"] = {"from": "2026-11-01", "until": "2026-10-01"}
+    with pytest.raises(SchemaViolation) as refused:
+        rights.check_consistency(_message(catalog, PROVIDER, "progress-report", body), LEIDEN)
+    assert [e["pointer"] for e in refused.value.errors] == ["/body/enrolment/period/until"]
+
+
+def test_a_koppelingsdatum_after_the_message_is_refused(catalog: Catalog) -> None:
+    rng = random.Random(1)
+    body = synthetic.handover_profile(synthetic.Newcomer.make(rng), "GM0546", rng)
+    body["placement"]["linked_on"] = "2026-11-22"
+    rights.check_consistency(_message(catalog, COA, "handover-profile", body), LEIDEN)
+    body["placement"]["linked_on"] = "2026-11-24"
+    with pytest.raises(SchemaViolation) as refused:
+        rights.check_consistency(_message(catalog, COA, "handover-profile", body), LEIDEN)
+    assert [e["pointer"] for e in refused.value.errors] == ["/body/placement/linked_on"]
