@@ -86,6 +86,7 @@ def _done(
     v_number: str, kind: str, payload: dict[str, Any], submitted: Submission, said: str
 ) -> None:
     console_of().store.record_action(v_number, kind, payload, submitted.receipt)
+    console_of().store.want_read("progress", v_number)  # what it shows has just changed
     audit = submitted.receipt.get("audit", {})
     flash(
         gettext("{said} The gateway's receipt: message {message}, audit entry {index}.").format(

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask import Flask
 
 from connectors.console import i18n, labels
-from connectors.console.pulling import Puller, Round
+from connectors.console.pulling import PROGRESS_MAX_AGE, Puller, Round
 from connectors.console.store import Store
 from connectors.console.web import Party, console_app, party_of
 
@@ -18,6 +19,8 @@ class Console(Party):
 
     store: Store
     puller: Puller
+    progress_max_age: timedelta = PROGRESS_MAX_AGE
+    """how old a progress read a dossier view may show before it reads anew"""
     nav: tuple[tuple[str, str, str], ...] = (
         ("/", i18n.N_("Newcomers"), "views.newcomers"),
         ("/cohort", i18n.N_("Monitoring"), "views.cohort"),

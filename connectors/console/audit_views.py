@@ -31,6 +31,9 @@ WORDS = {
     "consent.recorded": N_("{actor} recorded a consent ({reason})"),
     "consent.withdrawn": N_("{actor} recorded a withdrawal of consent ({reason})"),
     "notice.delivered": N_("a withdrawal notice put in the inbox of {actor}: {withheld}"),
+    "delivery.reissued": N_(
+        "a {type} put in the inbox of {actor} again after a consent ({reason}): {delivered}"
+    ),
     "regie.read": N_("{actor} read progress and signals ({reason})"),
     "audit.read": N_("{actor} read the audit log ({reason})"),
     "party.registered": N_("party {actor} registered"),
@@ -51,6 +54,7 @@ class AuditorConsole(Party):
     )
     refresh: tuple[str, str] = ("/sync", N_("Verify now"))
     title: str = N_("Auditor console")
+    cookie: str = "auditor_console"
     footer: str = N_(
         "This console runs on your own machine; it trusts nothing but the gateway's published "
         "key, and checks every entry it shows."

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import secrets
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -18,7 +19,7 @@ import click
 from connectors.client import GatewayClient
 from connectors.console import web
 from connectors.console.app import Console, create_app
-from connectors.console.pulling import HOLD_DAYS, Puller, Round
+from connectors.console.pulling import PROGRESS_MAX_AGE, Puller, Round
 from connectors.console.store import Store
 from connectors.options import party_options
 
@@ -57,21 +58,52 @@ def serve(console: Console, port: int) -> None:
 )
 @click.option(
     "--hold-days",
-    default=HOLD_DAYS,
-    show_default=True,
+    default=None,
     type=click.IntRange(0, 365),
-    help="days a delivery awaiting consent stays open to be pulled again",
+    hidden=True,
+    deprecated="ignored: a consent recorded later brings the data again at the next pull",
+    help="no longer used (deliveries are acknowledged at once; the gateway hands a message "
+    "out again when a later consent releases more of it)",
+)
+@click.option(
+    "--progress-max-age",
+    default=PROGRESS_MAX_AGE / timedelta(hours=1),
+    show_default=True,
+    type=click.FloatRange(0, 24 * 366),
+    metavar="HOURS",
+    help="hours a newcomer's progress read stays shown before the console reads it again "
+    "(each read is a line in the newcomer's access report; a dossier has a button to read "
+    "it now; 0: at every view)",
 )
 @party_options
-def console(data: Path, port: int, interval: float, hold_days: int, client: GatewayClient) -> None:
+def console(
+    data: Path,
+    port: int,
+    interval: float,
+    hold_days: int | None,
+    progress_max_age: float,
+    client: GatewayClient,
+) -> None:
     """The municipality's console in the browser: newcomers, dossiers, actions, cohort
     figures. Runs on your machine with your key, and talks to the gateway only as every
     connector does."""
-    start_console(client, data, port, interval=interval, hold_days=hold_days)
+    del hold_days  # deprecated: accepted so that existing start scripts keep working
+    start_console(
+        client,
+        data,
+        port,
+        interval=interval,
+        progress_max_age=timedelta(hours=progress_max_age),
+    )
 
 
 def start_console(
-    client: GatewayClient, data: Path, port: int, *, interval: float, hold_days: int = HOLD_DAYS
+    client: GatewayClient,
+    data: Path,
+    port: int,
+    *,
+    interval: float,
+    progress_max_age: timedelta = PROGRESS_MAX_AGE,
 ) -> None:
     """The console over ``data`` (made mode 0700), served until stopped; exit 2 when the
     port cannot be had."""
@@ -81,12 +113,16 @@ def start_console(
     def told(done: Round) -> None:
         click.echo(f"pull: {done.words()}", err=bool(done.problems))
 
-    puller = Puller(client, store, interval, hold_days=hold_days, told=told)
+    puller = Puller(client, store, interval, progress_max_age=progress_max_age, told=told)
+    console = Console(
+        client=client,
+        token=secrets.token_urlsafe(24),
+        store=store,
+        puller=puller,
+        progress_max_age=progress_max_age,
+    )
     try:
-        serve(
-            Console(client=client, token=secrets.token_urlsafe(24), store=store, puller=puller),
-            port,
-        )
+        serve(console, port)
     except OSError as error:
         store.close()
         click.echo(f"cannot serve on 127.0.0.1:{port}: {error.strerror}", err=True)

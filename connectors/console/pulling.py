@@ -1,20 +1,20 @@
 """The console's pull: the inbox into the local store, then the signals of everyone placed.
 
-Write then acknowledge, as every connector does. One thing differs from
-``gateway connect municipality pull``: a delivery that arrives with a
-category withheld for want of consent is kept but **not acknowledged yet**
-(for ``hold_days`` after the gateway received it). Consent is judged at each
-pull, so a declaration the client manager records afterwards lets a later
-pull bring the category in; acknowledging at once would have closed the
-delivery for good (the contract hands out again only what is unacknowledged).
+Write then acknowledge, as every connector does: each delivery is kept, then
+acknowledged. A consent recorded after a delivery no longer needs the
+delivery held open: the gateway hands the message out once more at the next
+pull, cut to what may be delivered now, with a new delivery id and
+``supersedes`` naming the earlier deliveries, and the store keeps it in
+their place. (Until that was so, the console held such deliveries
+unacknowledged for ``--hold-days``; the option is still accepted, and
+ignored.)
 
 Each pull of a delivery is a ``delivery.pulled`` audit entry, in the
-newcomer's access report too, so the deliveries held open are not pulled
-every round: a round asks only for what is newer than the newest cursor
-seen (``after``; cursors follow commit order, so nothing is skipped). The
-whole inbox, held deliveries included, is pulled again only when it can
-bring something: after a consent was recorded here, at start, and once a
-day (to catch a delivery whose acknowledgement was lost).
+newcomer's access report too, so a round asks only for what is newer than
+the newest cursor seen (``after``; cursors follow commit order, so nothing
+is skipped). The whole inbox (what is still unacknowledged) is asked for
+only after a consent was recorded here, at start, and once a day (to catch
+a delivery whose acknowledgement was lost).
 """
 
 from __future__ import annotations
@@ -22,26 +22,23 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 
 from connectors.client import GatewayClient, TransportError
 from connectors.console.i18n import gettext
-from connectors.console.labels import catalog
 from connectors.console.store import Store
 from connectors.municipality import NOTICE, placed_newcomers, verified
 from gateway.domain import message
 from gateway.errors import GatewayError
-
-HOLD_DAYS = 28
-"""How long a delivery with a category awaiting consent stays open to be pulled again"""
 
 
 @dataclass
 class Round:
     kept: int = 0
     acknowledged: int = 0
-    held_open: int = 0
+    renewed: int = 0
+    """deliveries that came again after a consent, in place of earlier ones"""
     notices: int = 0
     newcomers: int = 0
     problems: list[str] = field(default_factory=list)
@@ -51,12 +48,12 @@ class Round:
         if self.problems:
             return gettext("the pull stopped: {problem}").format(problem="; ".join(self.problems))
         return gettext(
-            "new or changed: {kept}, acknowledged: {acknowledged}, kept open for consent: "
-            "{held}, withdrawal notices: {notices}, newcomers placed: {newcomers}"
+            "new or changed: {kept}, acknowledged: {acknowledged}, brought again after a "
+            "consent: {renewed}, withdrawal notices: {notices}, newcomers placed: {newcomers}"
         ).format(
             kept=self.kept,
             acknowledged=self.acknowledged,
-            held=self.held_open,
+            renewed=self.renewed,
             notices=self.notices,
             newcomers=self.newcomers,
         )
@@ -67,15 +64,11 @@ class Round:
     @classmethod
     def from_record(cls, text: str) -> Round:
         try:
-            return cls(**json.loads(text))
-        except (ValueError, TypeError):
+            found = json.loads(text)
+            known = {f.name for f in fields(cls)}
+            return cls(**{k: v for k, v in found.items() if k in known})  # older rounds too
+        except (ValueError, TypeError, AttributeError):
             return cls(problems=[text])
-
-
-def _awaits_consent(type_: str, withheld: list[str]) -> bool:
-    """Whether a withheld category could still come with consent (not law-only)."""
-    rules = catalog().policy.get(type_, {})
-    return any(rules.get(c) in ("consent", "explicit-consent") for c in withheld)
 
 
 FULL_PULL_EVERY = timedelta(days=1)
@@ -93,13 +86,10 @@ def full_pull_due(store: Store) -> bool:
     )
 
 
-def pull_inbox(
-    client: GatewayClient, store: Store, *, hold_days: int = HOLD_DAYS, full: bool = False
-) -> Round:
-    """New deliveries (or, ``full``, every one in the inbox) into the store; each
-    acknowledged unless held open for consent."""
+def pull_inbox(client: GatewayClient, store: Store, *, full: bool = False) -> Round:
+    """New deliveries (or, ``full``, every one still unacknowledged) into the store, each
+    acknowledged once kept; one that ``supersedes`` earlier ones kept in their place."""
     done = Round()
-    horizon = datetime.now(UTC) - timedelta(days=hold_days)
     started = datetime.now(UTC)
     after = 0 if full else int(store.state("cursor", "0"))
     while True:
@@ -108,16 +98,9 @@ def pull_inbox(
         if not isinstance(deliveries, list):
             raise TransportError("inbox response without deliveries")
         for delivery in deliveries:
-            done.kept += store.keep(verified(client, delivery))
-            withheld = list(delivery.get("withheld_categories", []))
-            received = message.parse_time(str(delivery.get("received_at")))
-            if (
-                delivery.get("type") != NOTICE
-                and _awaits_consent(str(delivery.get("type")), withheld)
-                and received > horizon
-            ):
-                done.held_open += 1
-                continue
+            changed = store.keep(verified(client, delivery))
+            done.kept += changed
+            done.renewed += changed and bool(delivery.get("supersedes"))
             client.ack(str(delivery["delivery_id"]))
             store.acknowledged(str(delivery["delivery_id"]))
             done.acknowledged += 1
@@ -131,27 +114,39 @@ def pull_inbox(
     return done
 
 
-PROGRESS_EVERY = timedelta(days=1)
+PROGRESS_MAX_AGE = timedelta(days=1)
+"""How old a newcomer's progress read may be before the console reads it again (each read
+is a ``regie.read``, a line in the newcomer's access report); ``--progress-max-age``"""
 PROGRESS_PER_ROUND = 200
 """Progress reads (a ``regie.read`` each) a round makes at most, oldest first, so that a
 large municipality's first day spreads them over several rounds"""
+
+
+def signals_due(store: Store, max_age: timedelta) -> bool:
+    """Whether the signals walk is older than ``max_age`` (or never made)."""
+    last = store.state("signals_at")
+    return not last or datetime.now(UTC) - message.parse_time(last) >= max_age
 
 
 def refresh_signals(client: GatewayClient, store: Store) -> int:
     """The signals of every newcomer placed now (a ``regie.read`` each), kept."""
     found = {str(n["v_number"]): n for n in placed_newcomers(client)}
     store.replace_reads("signals", found)
+    store.set_state("signals_at", datetime.now(UTC).isoformat())
     return len(found)
 
 
-def refresh_progress(client: GatewayClient, store: Store) -> int:
-    """Progress (plan, assignments, hours) of each placed newcomer not read for a day.
+def refresh_progress(
+    client: GatewayClient, store: Store, max_age: timedelta = PROGRESS_MAX_AGE
+) -> int:
+    """Progress (plan, assignments, hours) of each placed newcomer not read for ``max_age``.
 
-    What the cohort figures need of the plan; a dossier opened reads it anew anyway.
+    What the cohort figures need of the plan; a dossier opened reads it only when it is
+    older than that too, or when the client manager asks.
     """
     placed = store.reads("signals")
     read = store.reads("progress")
-    due = datetime.now(UTC) - PROGRESS_EVERY
+    due = datetime.now(UTC) - max_age
     stale = sorted(
         (read[v][0] if v in read else "", v)
         for v in placed
@@ -163,16 +158,29 @@ def refresh_progress(client: GatewayClient, store: Store) -> int:
 
 
 def one_round(
-    client: GatewayClient, store: Store, *, hold_days: int = HOLD_DAYS, full: bool = False
+    client: GatewayClient,
+    store: Store,
+    *,
+    full: bool = False,
+    asked: bool = False,
+    max_age: timedelta = PROGRESS_MAX_AGE,
 ) -> Round:
     """Pull (all of the inbox when ``full`` or due), then the signals; what went wrong is
-    said in words and kept with the round."""
+    said in words and kept with the round.
+
+    The signals walk is a ``regie.read`` of every newcomer placed, so it is made only when
+    it can tell something new: when the pull brought something, at a full pull, when a
+    person ``asked`` ("pull now"), and when it is older than ``max_age``; not every round.
+    """
     done = Round()
     try:
         full = full or full_pull_due(store)
-        done = pull_inbox(client, store, hold_days=hold_days, full=full)
-        done.newcomers = refresh_signals(client, store)
-        refresh_progress(client, store)
+        done = pull_inbox(client, store, full=full)
+        if done.kept or full or asked or signals_due(store, max_age):
+            done.newcomers = refresh_signals(client, store)
+        else:
+            done.newcomers = len(store.reads("signals"))
+        refresh_progress(client, store, max_age)
     except GatewayError as error:
         done.problems.append(f"{error.code}: {error.detail}")
     store.round_done(done.record())
@@ -188,11 +196,11 @@ class Puller:
         store: Store,
         interval: float,
         *,
-        hold_days: int = HOLD_DAYS,
+        progress_max_age: timedelta = PROGRESS_MAX_AGE,
         told: Callable[[Round], None] = lambda _: None,
     ) -> None:
         self.client, self.store, self.interval = client, store, interval
-        self.hold_days, self.told = hold_days, told
+        self.told, self.progress_max_age = told, progress_max_age
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -209,13 +217,18 @@ class Puller:
     def now(self) -> Round:
         """One round now, in the caller's thread (a user pressed "pull now")."""
         with self._lock:
-            return one_round(self.client, self.store, hold_days=self.hold_days)
+            return self._round(asked=True)
+
+    def _round(self, *, full: bool = False, asked: bool = False) -> Round:
+        return one_round(
+            self.client, self.store, full=full, asked=asked, max_age=self.progress_max_age
+        )
 
     def _run(self) -> None:
         first = True
         while not self._stop.is_set():
             with self._lock:
-                self.told(one_round(self.client, self.store, hold_days=self.hold_days, full=first))
+                self.told(self._round(full=first))
             first = False
             self._wake.wait(self.interval)
             self._wake.clear()

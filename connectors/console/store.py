@@ -3,19 +3,28 @@
 It holds what the console pulled (deliveries, as the gateway signed them,
 or rewritten without what a withdrawal took back), what its users sent
 (each message with the gateway's receipt) and the newest signals and
-progress read. Nothing here goes back to the gateway; the file is as
-sensitive as the case system, and is created readable by its owner only.
+progress read, with when (a read is an audited ``regie.read`` in the
+newcomer's access report, so a dossier view reuses one that is recent; an
+action of this console that changes it marks it wanted again). Nothing here
+goes back to the gateway; the file is as sensitive as the case system, and
+is created readable by its owner only.
 
 A delivery is committed here before it is acknowledged (``keep`` returns
 after the commit, with ``synchronous=FULL``), so a console stopped at any
-point loses nothing the gateway counts as received.
+point loses nothing the gateway counts as received. A consent given after a
+message was delivered brings that message again, with a new delivery id and
+``supersedes`` naming the earlier ones: the newer copy takes their place
+(what a withdrawal took from them is remembered with it), the earlier ids
+are remembered as superseded, so an earlier copy pulled again changes
+nothing and a notice that names one reaches the copy that took its place.
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +58,15 @@ CREATE TABLE IF NOT EXISTS reads (
     document TEXT NOT NULL,
     PRIMARY KEY (kind, v_number)
 );
+CREATE TABLE IF NOT EXISTS superseded (
+    delivery_id TEXT PRIMARY KEY,
+    by TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS wanted (
+    kind TEXT NOT NULL,
+    v_number TEXT NOT NULL,
+    PRIMARY KEY (kind, v_number)
+);
 CREATE TABLE IF NOT EXISTS state (
     name TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -79,6 +97,76 @@ def _same(kept: dict[str, Any], pulled: dict[str, Any]) -> bool:
     }
 
 
+def _current(db: sqlite3.Connection, delivery_id: str) -> str:
+    """The delivery that now stands for ``delivery_id``: itself, or the copy that
+    superseded it."""
+    row = db.execute("SELECT by FROM superseded WHERE delivery_id = ?", (delivery_id,)).fetchone()
+    return delivery_id if row is None else str(row[0])
+
+
+def _supersede(db: sqlite3.Connection, delivery: dict[str, Any]) -> list[dict[str, Any]]:
+    """The kept copies ``delivery`` supersedes taken out, remembered as superseded by it (and
+    whatever they stood for, too); what withdrawals had taken from them, returned."""
+    by = str(delivery["delivery_id"])
+    earlier = [str(d) for d in delivery.get("supersedes") or [] if str(d) != by]
+    withdrawn: list[dict[str, Any]] = []
+    for delivery_id in earlier:
+        row = db.execute(
+            "SELECT document FROM deliveries WHERE delivery_id = ?", (delivery_id,)
+        ).fetchone()
+        if row is not None:
+            withdrawn += json.loads(row[0]).get("withdrawn", [])
+            db.execute("DELETE FROM deliveries WHERE delivery_id = ?", (delivery_id,))
+        db.execute(
+            "INSERT INTO superseded (delivery_id, by) VALUES (?, ?)"
+            " ON CONFLICT (delivery_id) DO UPDATE SET by = excluded.by",
+            (delivery_id, by),
+        )
+        db.execute("UPDATE superseded SET by = ? WHERE by = ?", (by, delivery_id))
+    return withdrawn
+
+
+def _upsert(db: sqlite3.Connection, delivery: dict[str, Any]) -> None:
+    db.execute(
+        "INSERT INTO deliveries (delivery_id, type, v_number, received_at, kept_at,"
+        " document) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (delivery_id) DO UPDATE"
+        " SET document = excluded.document, kept_at = excluded.kept_at",
+        (
+            str(delivery["delivery_id"]),
+            str(delivery.get("type")),
+            str(delivery.get("subject", {}).get("v_number", "")),
+            str(delivery.get("received_at", "")),
+            now(),
+            json.dumps(delivery, ensure_ascii=False),
+        ),
+    )
+
+
+def _act_on(db: sqlite3.Connection, notice: dict[str, Any]) -> None:
+    """A withdrawal notice: each kept delivery it names (or the copy that took its place)
+    rewritten without what was taken back."""
+    named = dict.fromkeys(_current(db, str(d)) for d in notice.get("affected_deliveries", []))
+    for affected in named:
+        row = db.execute(
+            "SELECT document FROM deliveries WHERE delivery_id = ?", (affected,)
+        ).fetchone()
+        if row is None:
+            continue
+        rewritten = without_withdrawn(json.loads(row[0]), notice, str(notice["delivery_id"]))
+        db.execute(
+            "UPDATE deliveries SET document = ? WHERE delivery_id = ?",
+            (json.dumps(rewritten, ensure_ascii=False), affected),
+        )
+
+
+def _unique(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for record in records:
+        if record not in found:
+            found.append(record)
+    return found
+
+
 def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -92,15 +180,17 @@ class Store(LocalDB):
     # -- deliveries ------------------------------------------------------------
 
     def keep(self, delivery: dict[str, Any]) -> bool:
-        """Keep a verified delivery (or its newer cut, pulled again); act on a notice.
+        """Keep a verified delivery (or its newer cut, pulled again, or the newer copy that
+        supersedes earlier ones); act on a notice.
 
-        True when something changed. A notice rewrites every kept delivery it
-        names in the same transaction, so a crash never leaves half of it.
+        True when something changed. A notice rewrites every kept delivery it names, and a
+        newer copy replaces those it supersedes, in the same transaction, so a crash never
+        leaves half of it.
         """
         delivery_id = str(delivery["delivery_id"])
-        v_number = str(delivery.get("subject", {}).get("v_number", ""))
-        text = json.dumps(delivery, ensure_ascii=False)
         with self._tx() as db:
+            if _current(db, delivery_id) != delivery_id:
+                return False  # an earlier copy pulled again: a newer one took its place
             found = db.execute(
                 "SELECT document FROM deliveries WHERE delivery_id = ?", (delivery_id,)
             ).fetchone()
@@ -108,36 +198,15 @@ class Store(LocalDB):
                 _same(json.loads(found[0]), delivery) or delivery.get("type") == NOTICE
             ):
                 return False
-            if found is not None and json.loads(found[0]).get("withdrawn"):
-                # kept rewritten after a withdrawal: a re-pull cut by the gateway is newer
-                # and already lacks those categories; keep the record of the withdrawal
-                delivery = {**delivery, "withdrawn": json.loads(found[0])["withdrawn"]}
-                text = json.dumps(delivery, ensure_ascii=False)
-            db.execute(
-                "INSERT INTO deliveries (delivery_id, type, v_number, received_at, kept_at,"
-                " document) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (delivery_id) DO UPDATE"
-                " SET document = excluded.document, kept_at = excluded.kept_at",
-                (
-                    delivery_id,
-                    str(delivery.get("type")),
-                    v_number,
-                    str(delivery.get("received_at", "")),
-                    now(),
-                    text,
-                ),
-            )
+            withdrawn = [] if found is None else json.loads(found[0]).get("withdrawn", [])
+            withdrawn += _supersede(db, delivery)
+            if withdrawn:
+                # rewritten after a withdrawal: a copy cut by the gateway later already lacks
+                # those categories (or has them again on a newer consent); keep the record
+                delivery = {**delivery, "withdrawn": _unique(withdrawn)}
+            _upsert(db, delivery)
             if delivery.get("type") == NOTICE:
-                for affected in delivery.get("affected_deliveries", []):
-                    row = db.execute(
-                        "SELECT document FROM deliveries WHERE delivery_id = ?", (affected,)
-                    ).fetchone()
-                    if row is None:
-                        continue
-                    rewritten = without_withdrawn(json.loads(row[0]), delivery, delivery_id)
-                    db.execute(
-                        "UPDATE deliveries SET document = ? WHERE delivery_id = ?",
-                        (json.dumps(rewritten, ensure_ascii=False), affected),
-                    )
+                _act_on(db, delivery)
             return True
 
     def acknowledged(self, delivery_id: str) -> None:
@@ -203,6 +272,23 @@ class Store(LocalDB):
                 " document = excluded.document",
                 (kind, v_number, now(), json.dumps(document, ensure_ascii=False)),
             )
+            db.execute("DELETE FROM wanted WHERE kind = ? AND v_number = ?", (kind, v_number))
+
+    def want_read(self, kind: str, v_number: str) -> None:
+        """The kept read is out of date whatever its age (this console just changed what it
+        shows: a plan, an assignment, a consent); the next look reads it anew."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO wanted (kind, v_number) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                (kind, v_number),
+            )
+
+    def read_due(self, kind: str, v_number: str, max_age: timedelta) -> bool:
+        """Whether to read anew: never read, wanted, or read longer than ``max_age`` ago."""
+        if self.rows("SELECT 1 FROM wanted WHERE kind = ? AND v_number = ?", kind, v_number):
+            return True
+        kept = self.reads_of(kind, v_number)
+        return kept is None or datetime.fromisoformat(kept[0]) <= datetime.now(UTC) - max_age
 
     def replace_reads(self, kind: str, documents: dict[str, dict[str, Any]]) -> None:
         """All reads of one kind at once (a whole signals walk): who is gone, goes."""

@@ -1,8 +1,13 @@
 """The pages that show: newcomers, one newcomer's dossier, the cohort figures.
 
-Opening a dossier reads the newcomer's progress and consent records from
-the gateway (each an audited read, as it should be: a person looked); when
-the gateway is away the page shows what was read last, and says when.
+Opening a dossier reads the newcomer's consent records from the gateway,
+and their progress only when the copy kept is older than the console's
+``--progress-max-age`` (a day unless set), when an action here changed it,
+or when the client manager presses "read progress now": each progress read
+is a ``regie.read``, a line in the newcomer's own access report, so it is
+made when it means something, not at every page view. The page says when
+the progress was read; when the gateway is away it shows what was read
+last.
 """
 
 from __future__ import annotations
@@ -12,7 +17,8 @@ import io
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from connectors.console import cohort as figures
 from connectors.console import dossier as dossiers
@@ -48,14 +54,17 @@ def newcomers() -> str:
     )
 
 
-def refresh(v_number: str) -> list[str]:
-    """The newcomer's progress and consent records read now; what could not be read, said."""
+def refresh(v_number: str, *, progress: bool = True, consents: bool = True) -> list[str]:
+    """The newcomer's progress and consent records (those asked for) read now; what could not
+    be read, said."""
     console = console_of()
     problems = []
-    for kind, path, params in (
-        ("progress", f"/v1/newcomers/{v_number}/progress", {}),
-        ("consents", "/v1/consents", {"v_number": v_number}),
-    ):
+    reads: list[tuple[str, str, dict[str, str]]] = []
+    if progress:
+        reads.append(("progress", f"/v1/newcomers/{v_number}/progress", {}))
+    if consents:
+        reads.append(("consents", "/v1/consents", {"v_number": v_number}))
+    for kind, path, params in reads:
         try:
             console.store.keep_read(kind, v_number, console.client.get_json(path, **params))
         except GatewayError as error:
@@ -75,7 +84,8 @@ def refresh(v_number: str) -> list[str]:
 def dossier(v_number: str) -> str:
     console = console_of()
     v_number = _v_number(v_number)
-    problems = refresh(v_number)
+    stale = console.store.read_due("progress", v_number, console.progress_max_age)
+    problems = refresh(v_number, progress=stale)
     found = dossiers.build(console.store, v_number, console.name)
     if not found.profile and not found.reports and found.progress is None:
         abort(404)
@@ -86,6 +96,15 @@ def dossier(v_number: str) -> str:
         providers=console.providers(),
         today=datetime.now(UTC).date().isoformat(),
     )
+
+
+@blueprint.post("/newcomers/<v_number>/progress")
+def read_progress(v_number: str) -> WerkzeugResponse:
+    """The client manager's "read progress now": one read, whatever the copy's age."""
+    v_number = _v_number(v_number)
+    for problem in refresh(v_number, consents=False):
+        flash(problem, "refusal")
+    return redirect(f"/newcomers/{v_number}#progress-read", code=303)
 
 
 REPORT_LANGUAGES = ("nl", "en", "ar", "tr")

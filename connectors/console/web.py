@@ -3,7 +3,10 @@
 Only the person who started the console can use it: the URL it prints
 carries a secret token, exchanged at the first visit for a session cookie
 (HttpOnly, SameSite=Strict, signed with a key made at start), after which
-the token leaves the address bar. Every form carries a CSRF token
+the token leaves the address bar. A browser keeps cookies per host, not per
+port, so each console's cookie has a name of its own (its kind and its
+port): signing in to the auditor's console does not sign out of the
+municipality's on the same machine. Every form carries a CSRF token
 (Flask-WTF), the Host header must name this loopback address (no DNS
 rebinding), and every answer says not to cache, not to frame, not to send
 a referrer, and to run no script (the consoles have none). A failure is
@@ -57,6 +60,8 @@ class Party:
     refresh: tuple[str, str] = ("", "")
     """(path, words) of the header's button that fetches anew now"""
     title: str = i18n.N_("Municipality console")
+    cookie: str = "municipality_console"
+    """the start of the session cookie's name; the port it is served on follows"""
     footer: str = i18n.N_(
         "This console runs on your own machine and shows what the gateway delivered to your "
         "municipality, nothing more."
@@ -82,6 +87,12 @@ class _App(Flask):
         self.logger.error("console: %s at %s", getattr(kind, "__name__", "?"), where)
 
 
+def cookie_name(party: Party, port: int) -> str:
+    """The session cookie's name: the console's kind and port, so that two consoles on one
+    host (cookies are not kept per port) never overwrite each other's."""
+    return f"{party.cookie}_{port}"
+
+
 def console_app(
     party: Party, blueprints: Iterable[Blueprint], port: int = 0, **template_globals: Any
 ) -> Flask:
@@ -91,7 +102,7 @@ def console_app(
         SECRET_KEY=secrets.token_bytes(32),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
-        SESSION_COOKIE_NAME="console_session",
+        SESSION_COOKIE_NAME=cookie_name(party, port),
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         MAX_CONTENT_LENGTH=MAX_FORM_BYTES,
         WTF_CSRF_TIME_LIMIT=None,  # bound to the session, which ends with the console
@@ -199,6 +210,7 @@ def serve(
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = make_server("127.0.0.1", port, app, threaded=True)
     app.config["CONSOLE_PORT"] = server.server_port
+    app.config["SESSION_COOKIE_NAME"] = cookie_name(party, server.server_port)
     click.echo(
         f"{what} of {party.client.oin} at http://127.0.0.1:{server.server_port}/"
         f"?token={party.token}\n(open that address; the token is new at every start)"

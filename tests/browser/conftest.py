@@ -89,6 +89,8 @@ class Console:
     data: Path
     output: list[str]
     """what the console printed (read all along, so its pipe never fills)"""
+    keys: dict[str, Path]
+    """each demo party's private key file, to start another console against the same gateway"""
 
     def address(self, path: str = "/") -> str:
         return f"{self.url}{path}"
@@ -161,7 +163,7 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
         try:
             wait_for_first_round(process, output)
             yield Console(
-                f"http://127.0.0.1:{port}", token, process, cast, seeded, tmp / "data", output
+                f"http://127.0.0.1:{port}", token, process, cast, seeded, tmp / "data", output, keys
             )
         finally:
             stop(process)

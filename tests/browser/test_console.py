@@ -7,12 +7,23 @@ scanned form, pull, withdraw, change a plan, read the cohort figures.
 
 from __future__ import annotations
 
+import json
 import re
+import sqlite3
 from typing import Any
 
 import requests
 
-from tests.browser.conftest import SCREENSHOTS, Console, check_accessible
+from gateway.devtools.cast import AUDITOR, LEIDEN
+from gateway.devtools.serverproc import free_port
+from tests.browser.conftest import (
+    SCREENSHOTS,
+    Console,
+    check_accessible,
+    start_console,
+    stop,
+    wait_for_first_round,
+)
 
 
 def _dossier(page: Any, console: Console, v_number: str) -> None:
@@ -39,19 +50,10 @@ def test_the_newcomers_list_finds_one_by_v_number(page: Any, console: Console) -
     assert one.v_number in rows.first.inner_text()
 
 
-def test_consent_brings_a_category_in_and_withdrawal_takes_it_away(
-    page: Any, console: Console
-) -> None:
-    person = console.seeded.without_consent[0]
-    _dossier(page, console, person.v_number)
-    assert _state(page, "family") == "withheld"
-    family = page.locator("#profile [data-category=family]")
-    assert "geen toestemming voor gezin" in family.inner_text()
-    assert _state(page, "identity") == "shown"
-    check_accessible(page, "dossier-withheld")
-
+def _record_consent(page: Any, category: str) -> None:
+    """The consent form filled in as a client manager does, for ``category`` (brede intake)."""
     page.get_by_text("Een toestemmingsverklaring vastleggen").click()
-    page.get_by_role("checkbox", name="Gezin", exact=True).check()
+    page.get_by_role("checkbox", name=category, exact=True).check()
     page.get_by_role("checkbox", name="brede intake", exact=True).check()
     page.get_by_label("Uitgelegd in").select_option("ar")
     page.set_input_files(
@@ -66,6 +68,52 @@ def test_consent_brings_a_category_in_and_withdrawal_takes_it_away(
     )
     page.get_by_role("button", name="Ondertekenen en de toestemming vastleggen").click()
     assert "Toestemming vastgelegd" in page.locator(".notice.receipt").inner_text()
+
+
+def _kept_profiles(console: Console, v_number: str) -> list[tuple[str, bool, dict[str, Any]]]:
+    """The console's own store, read beside it: (delivery id, acknowledged, document)."""
+    db = sqlite3.connect(f"file:{console.data / 'console.sqlite3'}?mode=ro", uri=True)
+    try:
+        rows = db.execute(
+            "SELECT delivery_id, acknowledged, document FROM deliveries"
+            " WHERE v_number = ? AND type = 'handover-profile'",
+            (v_number,),
+        ).fetchall()
+    finally:
+        db.close()
+    return [(r[0], bool(r[1]), json.loads(r[2])) for r in rows]
+
+
+def test_a_consent_after_the_pull_brings_the_category_in_a_newer_copy(
+    page: Any, console: Console
+) -> None:
+    """The delivery was acknowledged at the first pull (nothing held open); the consent
+    recorded afterwards makes the gateway hand the profile out again (``supersedes``)."""
+    person = console.seeded.without_consent[1]
+    ((first, acknowledged, _),) = _kept_profiles(console, person.v_number)
+    assert acknowledged
+    _dossier(page, console, person.v_number)
+    assert _state(page, "family") == "withheld"
+    _record_consent(page, "Gezin")
+    _pull_now(page)
+    assert "opnieuw gebracht na toestemming: 1" in page.locator(".notice.receipt").inner_text()
+    assert _state(page, "family") == "shown"
+    ((newer, acknowledged, document),) = _kept_profiles(console, person.v_number)
+    assert newer != first and document["supersedes"] == [first] and acknowledged
+
+
+def test_consent_brings_a_category_in_and_withdrawal_takes_it_away(
+    page: Any, console: Console
+) -> None:
+    person = console.seeded.without_consent[0]
+    _dossier(page, console, person.v_number)
+    assert _state(page, "family") == "withheld"
+    family = page.locator("#profile [data-category=family]")
+    assert "geen toestemming voor gezin" in family.inner_text()
+    assert _state(page, "identity") == "shown"
+    check_accessible(page, "dossier-withheld")
+
+    _record_consent(page, "Gezin")
     assert _state(page, "family") == "withheld"  # not before the next pull
 
     _pull_now(page)
@@ -193,3 +241,71 @@ def test_the_newcomers_own_copy_in_the_language_of_the_consent_and_the_others(
         assert "delivery.acknowledged" not in page.content()
         check_accessible(page, f"report-{language}")
         page.pdf(path=str(SCREENSHOTS / f"report-{language}.pdf"))
+
+
+def _progress_reads(console: Console, v_number: str) -> int:
+    """Leiden's progress reads of the newcomer in the audit log (not the signals walks)."""
+    entries = console.cast.client(AUDITOR).get_json(f"/v1/audit/subjects/{v_number}")["entries"]
+    return sum(
+        1
+        for e in entries
+        if e["entry"]["event"] == "regie.read"
+        and e["entry"]["actor"] == LEIDEN
+        and e["entry"].get("reason") == "progress"
+    )
+
+
+def test_ten_dossier_views_are_one_line_in_the_newcomers_own_copy(
+    page: Any, console: Console
+) -> None:
+    used = {p.v_number for p in console.seeded.with_consent[:2]}
+    used.add(console.seeded.without_consent[0].v_number)
+    person = next(p for p in reversed(console.seeded.people) if p.v_number not in used)
+    before = _progress_reads(console, person.v_number)
+    for _ in range(10):
+        _dossier(page, console, person.v_number)
+    assert _progress_reads(console, person.v_number) == before  # read at the first round
+    assert (
+        "Voortgang en plan zoals gelezen bij de gateway op"
+        in page.locator("#progress-read").inner_text()
+    )
+    check_accessible(page, "dossier-progress-read")
+    page.get_by_role("button", name="Voortgang nu lezen").click()
+    page.wait_for_load_state()
+    assert _progress_reads(console, person.v_number) == before + 1
+    page.goto(console.address(f"/newcomers/{person.v_number}/access-report?report=nl"))
+    lines = [
+        text
+        for text in page.locator("td").all_inner_texts()
+        if "bekeek de voortgang van uw inburgering" in text
+    ]
+    assert len(lines) == 1 and " keer op " in lines[0], lines
+
+
+def test_signed_in_to_both_consoles_on_one_host_both_stay_signed_in(
+    page: Any, console: Console, tmp_path: Any
+) -> None:
+    port = free_port()
+    process, token = start_console(
+        console.cast.url,
+        AUDITOR,
+        console.keys[AUDITOR],
+        "auditor",
+        "console",
+        "--data",
+        str(tmp_path / "auditor"),
+        "--port",
+        str(port),
+        "--interval",
+        "3600",
+    )
+    try:
+        wait_for_first_round(process, [], prefix="verify:")
+        auditor = f"http://127.0.0.1:{port}"
+        assert page.goto(f"{auditor}/?token={token}").status == 200
+        assert page.goto(console.address("/")).status == 200  # still signed in here
+        assert page.goto(f"{auditor}/").status == 200  # and there
+        names = {c["name"] for c in page.context.cookies() if c["name"] != "lang"}
+        assert len(names) == 2, names
+    finally:
+        stop(process)

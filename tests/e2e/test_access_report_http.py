@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -90,3 +91,17 @@ def test_the_read_is_audited_as_subject_access(placed: tuple[demo.Cast, str]) ->
     assert [(e["processing_activity"], e["reason"]) for e in reads] == [
         ("subject-access", "subject-access")
     ]
+
+
+def test_ten_progress_reads_are_one_line_and_the_log_keeps_all_ten(
+    placed: tuple[demo.Cast, str],
+) -> None:
+    cast, v_number = placed
+    leiden = cast.client(demo.LEIDEN)
+    for _ in range(10):
+        leiden.get_json(f"/v1/newcomers/{v_number}/progress")
+    entries = cast.client(demo.AUDITOR).get_json(f"/v1/audit/subjects/{v_number}")["entries"]
+    assert sum(e["entry"]["event"] == "regie.read" for e in entries) == 10
+    html = leiden.get_json(f"/v1/newcomers/{v_number}/access-report", lang="nl")["report"]
+    lines = re.findall(r"<td>([^<]*bekeek de voortgang van uw inburgering[^<]*)", html)
+    assert len(lines) == 1 and "10 keer op" in lines[0], lines

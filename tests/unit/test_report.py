@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -94,10 +94,78 @@ def test_english_and_arabic_words() -> None:
     assert "من تلقّى أيّ بيانات عنك؟" in arabic and "الصحة" in arabic
 
 
+def _reads(count: int, first: str = "2026-12-06T09:15:00", event: str = "regie.read") -> list:
+    start = datetime.fromisoformat(first).replace(tzinfo=UTC)
+    return [
+        _entry(event, LEIDEN, (start + timedelta(seconds=6 * i)).strftime(TIME), reason="progress")
+        for i in range(count)
+    ]
+
+
+TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def test_eleven_progress_reads_on_one_day_are_one_line_with_a_count() -> None:
+    entries = [*_reads(11), _entry("audit.read", AUDITOR, "2026-12-06T09:30:00.000000Z")]
+    html = report.render("1234567890", entries, PARTIES, MADE, "nl")
+    assert _rows(html) == 2
+    assert (
+        "Gemeente &lt;Leiden&gt; bekeek de voortgang van uw inburgering, 11 keer op 6 december."
+        in html
+    )
+    assert "6 december 2026, 10:15\u201310:16" in html  # the first and the last, Dutch time
+    assert "Auditdienst bekeek het logboek over u." in html  # once: as it always read
+    english = report.render("1234567890", entries, PARTIES, MADE, "en")
+    assert "looked at the progress of your integration, 11 times on December 6." in english
+
+
+def test_reads_are_counted_per_dutch_day_and_per_party_and_other_lines_stay_apart() -> None:
+    entries = [
+        *_reads(2, "2026-12-06T22:58:00"),  # 23:58 in Amsterdam: 6 December
+        *_reads(3, "2026-12-06T23:01:00"),  # 00:01 in Amsterdam: 7 December
+        _entry("regie.read", COA, "2026-12-06T23:05:00.000000Z"),
+        _entry("consent.recorded", LEIDEN, "2026-12-06T23:06:00.000000Z"),
+        _entry("consent.recorded", LEIDEN, "2026-12-06T23:07:00.000000Z"),
+    ]
+    html = report.render("1234567890", entries, PARTIES, MADE, "nl")
+    assert "2 keer op 6 december" in html and "3 keer op 7 december" in html
+    assert "COA bekeek de voortgang van uw inburgering." in html
+    assert html.count("legde uw toestemming vast") == 2  # not a read: each its own line
+    assert _rows(html) == 5
+
+
+def test_the_same_delivery_pulled_again_is_one_line_with_its_parts() -> None:
+    pulled = ENTRIES[3]["entry"]
+    again = [{"entry": {**pulled, "time": f"2026-11-23T23:{m}:00.000000Z"}} for m in (30, 40)]
+    html = report.render("1234567890", [ENTRIES[2], *again], PARTIES, MADE, "nl")
+    assert "ontving uw overdrachtsdossier (blauwe map), 2 keer op 24 november." in html
+    assert html.count("Niet gegeven: gezondheid.") == 1
+    assert _rows(html) == 2
+
+
+@pytest.mark.parametrize(
+    ("language", "count", "said"),
+    [
+        ("ar", 2, "\u0645\u0631\u062a\u064a\u0646"),  # the dual, without the number
+        ("ar", 3, "3 \u0645\u0631\u0627\u062a"),
+        ("ar", 11, "11 \u0645\u0631\u0629"),
+        ("tr", 11, "11 kez"),
+        ("nl", 2, "2 keer"),
+    ],
+)
+def test_a_count_in_the_plural_form_of_each_language(language: str, count: int, said: str) -> None:
+    html = report.render("1234567890", _reads(count), PARTIES, MADE, language)
+    assert _rows(html) == 1 and said in html
+
+
 def test_every_catalogue_translates_every_message() -> None:
     ids = {v for k, v in vars(words).items() if k.isupper() and isinstance(v, str)}
     ids |= {
-        m for k, v in vars(words).items() if k.isupper() and isinstance(v, dict) for m in v.values()
+        m
+        for k, v in vars(words).items()
+        if k.isupper() and isinstance(v, dict)
+        for m in v.values()
+        if isinstance(m, str)
     }
     for language in ("nl", "ar", "tr"):
         found = catalogues.read(
@@ -109,6 +177,21 @@ def test_every_catalogue_translates_every_message() -> None:
             fields = set(re.findall(r"{(\w+)}", message_id))
             assert set(re.findall(r"{(\w+)}", str(message.string))) == fields, message_id
         assert catalogues.needs_review(found) == (language != "nl")
+
+
+def test_every_catalogue_has_every_plural_form_of_a_count() -> None:
+    for language in ("nl", "ar", "tr"):
+        found = catalogues.read(
+            report.HERE / "translations" / language / "LC_MESSAGES" / "report.po", language
+        )
+        for one, many in words.REPEATED.values():
+            message = found.get(one)
+            assert message is not None and message.id == (one, many) and not message.fuzzy, one
+            forms = message.string
+            assert len(forms) == found.num_plurals and all(forms), one
+            fields = set(re.findall(r"{(\w+)}", many))
+            for form in forms:
+                assert set(re.findall(r"{(\w+)}", form)) | {"count"} == fields, form
 
 
 def test_a_newcomer_without_entries_is_told_so() -> None:

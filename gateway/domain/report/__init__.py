@@ -6,7 +6,12 @@ when (in Dutch time), on which legal basis or on which consent, what was
 withheld, who was told of a withdrawal; then what a withdrawal means, the
 newcomer's rights and whom to ask. Acknowledgements are left out (they are
 the recipient confirming a delivery the page already lists), and so is the
-administration of parties and keys.
+administration of parties and keys, and a message put in an inbox once more
+after a consent (``delivery.reissued``): its pull is the line. Reads
+repeated by the same party on the same Dutch calendar day (a client manager
+opening the dossier eleven times, the same delivery pulled again) are one
+line with a count and the times of the first and the last; the log itself
+keeps every read.
 
 The words come from gettext catalogues (``translations/<lang>``): Dutch,
 English, Arabic (right to left) and Turkish; a catalogue marked as needing a
@@ -26,8 +31,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel.dates import format_datetime, format_skeleton
 from babel.lists import format_list
+from babel.numbers import format_decimal
 from babel.support import NullTranslations
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -59,6 +65,10 @@ class Row:
     text: str
     parts: tuple[str, ...] = ()
     """sentences below the main one: by law, with consent, not given"""
+    message: str = ""
+    """the main sentence's message id, so that a repeated read can be said again with a count"""
+    values: tuple[tuple[str, str], ...] = ()
+    """what filled the main sentence's fields"""
 
 
 class _Words:
@@ -71,6 +81,17 @@ class _Words:
 
     def __call__(self, message: str, **values: str) -> str:
         return str(self.translations.ugettext(message)).format(**values)
+
+    def row(self, entry: Mapping[str, Any], message: str, parts: Sequence[str] = (),
+            **values: str) -> Row:  # fmt: skip
+        """The entry's row: its time and its main sentence, kept with what said it."""
+        return Row(self.time(entry["time"]), self(message, **values), tuple(parts), message,
+                   tuple(sorted(values.items())))  # fmt: skip
+
+    def many(self, forms: tuple[str, str], count: int, **values: str) -> str:
+        """A sentence with a count, in the language's plural form for it (gettext)."""
+        found = str(self.translations.ungettext(forms[0], forms[1], count))
+        return found.format(count=format_decimal(count, locale=self.language), **values)
 
     def who(self, entry: Mapping[str, Any]) -> str:
         return self.parties.get(entry.get("actor") or "") or self(w.UNKNOWN)
@@ -90,8 +111,20 @@ class _Words:
         return self(w.LAWS[found["law"]], article=found["article"])
 
     def time(self, text: str) -> str:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        return str(format_datetime(moment, "d MMMM y, HH:mm", tzinfo=ZONE, locale=self.language))
+        return str(format_datetime(moment(text), "d MMMM y, HH:mm", tzinfo=ZONE,
+                                   locale=self.language))  # fmt: skip
+
+    def day(self, when: datetime) -> str:
+        """The Dutch calendar day, without the year (the row's time has it): "6 december"."""
+        return str(format_skeleton("MMMMd", when.astimezone(ZONE), locale=self.language))
+
+    def hour(self, when: datetime) -> str:
+        return str(format_datetime(when, "HH:mm", tzinfo=ZONE, locale=self.language))
+
+
+def moment(text: str) -> datetime:
+    """An entry's time (RFC 3339, UTC)."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _delivery(entry: Mapping[str, Any], say: _Words, consented: Mapping[str, str]) -> Row:
@@ -111,8 +144,7 @@ def _delivery(entry: Mapping[str, Any], say: _Words, consented: Mapping[str, str
     held = entry.get("categories_withheld") or []
     if held:
         parts.append(say(w.NOT_GIVEN, parts=say.parts(held)))
-    text = say(w.RECEIVED, who=say.who(entry), what=say.what(entry.get("type")))
-    return Row(say.time(entry["time"]), text, tuple(parts))
+    return say.row(entry, w.RECEIVED, parts, who=say.who(entry), what=say.what(entry.get("type")))
 
 
 def describe(
@@ -126,9 +158,11 @@ def describe(
     if event == "delivery.pulled" and type_ == BRIEF:
         if not entry.get("categories_delivered"):
             return None
-        return Row(say.time(entry["time"]), say(w.BRIEFED, who=who))
+        return say.row(entry, w.BRIEFED, who=who)
     if event == "delivery.pulled":
         return _delivery(entry, say, consented or {})
+    if event in w.EVENTS:
+        return say.row(entry, w.EVENTS[event], who=who)
     if event == "message.accepted":
         text = say(w.PLANNED, who=who) if type_ == INTEGRATION_PLAN else say(
             w.SENT, who=who, what=say.what(type_))  # fmt: skip
@@ -139,11 +173,50 @@ def describe(
     elif event == "notice.delivered":
         held = entry.get("categories_withheld") or []
         text = say(w.TOLD, who=who, parts=say.parts(held) or say(w.MESSAGE))
-    elif event in w.EVENTS:
-        text = say(w.EVENTS[event], who=who)
     else:
         return None
     return Row(say.time(entry["time"]), text)
+
+
+def grouped(
+    entries: Sequence[Mapping[str, Any]], say: _Words, consented: Mapping[str, str]
+) -> list[Row]:
+    """Every entry worth a line, in order; a read the same party repeated with the same
+    words on the same Dutch day is one line, where the first was, with a count.
+
+    Eleven dossier views in a minute are one fact to a newcomer ("looked at the progress
+    of your integration, 11 times on 6 December"); anything that is not a read (a
+    message sent, a consent recorded) stays a line of its own.
+    """
+    rows: list[Row] = []
+    groups: dict[tuple[object, ...], tuple[int, list[datetime]]] = {}
+    for item in entries:
+        entry = item["entry"]
+        row = describe(entry, say, consented)
+        if row is None:
+            continue
+        if row.message not in w.REPEATED:
+            rows.append(row)
+            continue
+        when = moment(entry["time"])
+        key = (entry.get("actor"), entry["event"], when.astimezone(ZONE).date(), row.text,
+               row.parts)  # fmt: skip
+        if key not in groups:
+            groups[key] = (len(rows), [])
+            rows.append(row)
+        groups[key][1].append(when)
+    for at, times in groups.values():
+        if len(times) > 1:
+            rows[at] = _repeated(rows[at], times, say)
+    return rows
+
+
+def _repeated(row: Row, times: list[datetime], say: _Words) -> Row:
+    """The row of a read said once for ``times`` (one Dutch day): the first and last time."""
+    first, last = min(times), max(times)
+    text = say.many(w.REPEATED[row.message], len(times), day=say.day(first), **dict(row.values))
+    return Row(f"{say.time(first.isoformat())}\u2013{say.hour(last)}", text, row.parts,
+               row.message, row.values)  # fmt: skip
 
 
 def _consents(entries: Sequence[Mapping[str, Any]], say: _Words) -> dict[str, str]:
@@ -182,7 +255,7 @@ def render(
     whom to ask, from the deployment's settings (a default sentence without it)."""
     say = _Words(language if language in LANGUAGES else "nl", parties)
     consented = _consents(entries, say)
-    rows = [r for item in entries if (r := describe(item["entry"], say, consented))]
+    rows = grouped(entries, say, consented)
     law, consent = _shared(entries)
     env = Environment(
         loader=FileSystemLoader(HERE),

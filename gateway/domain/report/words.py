@@ -103,3 +103,24 @@ LAWS = {
     "Bi2021": "the Civic Integration Decree 2021 (Besluit inburgering 2021), article {article}",
     "AVG": "the General Data Protection Regulation (AVG), article {article}",
 }
+
+REPEATED = {
+    EVENTS["regie.read"]: (
+        "{who} looked at the progress of your integration, once on {day}.",
+        "{who} looked at the progress of your integration, {count} times on {day}.",
+    ),
+    EVENTS["audit.read"]: (
+        "{who} looked at the log about you, once on {day}.",
+        "{who} looked at the log about you, {count} times on {day}.",
+    ),
+    RECEIVED: (
+        "{who} received {what}, once on {day}.",
+        "{who} received {what}, {count} times on {day}.",
+    ),
+    BRIEFED: (
+        "{who} received the summary of your plan (route, level, hours), once on {day}.",
+        "{who} received the summary of your plan (route, level, hours), {count} times on {day}.",
+    ),
+}
+"""A read's sentence → its (singular, plural) for the same party's repeated reads on one
+Dutch calendar day, said once with a count (the log itself keeps every read)"""

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
 
-from connectors.console import i18n, labels
+from connectors.console import audit_views, i18n, labels
+from gateway.domain.audit.events import EVENTS
 
 CONSOLE = Path(i18n.__file__).parent
 
@@ -40,3 +41,7 @@ def test_code_lists_read_in_dutch() -> None:
     assert labels.category("health") == "Gezondheid"
     i18n.set_language("en")
     assert labels.country("SYR") == "Syria" and labels.category("health") == "Health"
+
+
+def test_the_auditor_console_says_every_event_in_words() -> None:
+    assert set(audit_views.WORDS) == set(EVENTS)

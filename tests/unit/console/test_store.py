@@ -91,3 +91,57 @@ def test_withheld_says_why_and_what_releases_it() -> None:
     assert "art. 9" in dossier.why_withheld("handover-profile", "health")
     i18n.set_language("en")
     assert dossier.why_withheld("handover-profile", "family").startswith("no consent for family")
+
+
+def _again(delivery_id: str, body: dict[str, Any], supersedes: list[str]) -> dict[str, Any]:
+    """The same message handed out again after a consent: a new delivery id, the same
+    message id, ``supersedes`` naming the earlier deliveries."""
+    return {**delivery(delivery_id, body, ["health"]), "message_id": "m-d1",
+            "supersedes": supersedes}  # fmt: skip
+
+
+def _notice(notice_id: str, categories: list[str], affected: list[str]) -> dict[str, Any]:
+    return {
+        "delivery_id": notice_id,
+        "message_id": "w-" + notice_id,
+        "type": "consent-withdrawn",
+        "version": 1,
+        "subject": {"v_number": "0123456789"},
+        "received_at": "2026-12-03T10:00:00.000000Z",
+        "declaration_id": "decl-" + notice_id,
+        "withdrawn_at": "2026-12-03T09:00:00Z",
+        "categories": categories,
+        "affected_deliveries": affected,
+        "delivery_token": "t",
+    }
+
+
+def test_a_copy_that_supersedes_takes_the_place_of_the_earlier_ones(tmp_path: Path) -> None:
+    store = Store(tmp_path / "c.sqlite3")
+    assert store.keep(delivery("d1", {"identity": IDENTITY}, ["family", "health"]))
+    assert store.keep(_again("d2", {"identity": IDENTITY, "family": FAMILY}, ["d1"]))
+    (kept,) = store.deliveries("0123456789")
+    assert kept.delivery_id == "d2" and kept.document["body"]["family"] == FAMILY
+    # the earlier copy pulled again (its acknowledgement lost) changes nothing
+    assert not store.keep(delivery("d1", {"identity": IDENTITY}, ["family", "health"]))
+    assert [k.delivery_id for k in store.deliveries("0123456789")] == ["d2"]
+    i18n.set_language("nl")
+    states = {s.category: s.state for s in dossier.sections(kept.document)}
+    assert states["family"] == "shown" and states["health"] == "withheld"
+
+
+def test_a_notice_naming_a_superseded_delivery_reaches_the_copy_in_its_place(
+    tmp_path: Path,
+) -> None:
+    store = Store(tmp_path / "c.sqlite3")
+    store.keep(delivery("d1", {"identity": IDENTITY, "family": FAMILY}, ["health"]))
+    store.keep(_notice("n1", ["family"], ["d1"]))  # family withdrawn from d1
+    store.keep(_again("d2", {"identity": IDENTITY, "family": FAMILY}, ["d1"]))  # a new consent
+    store.keep(_again("d3", {"identity": IDENTITY, "family": FAMILY}, ["d1", "d2"]))
+    (kept,) = store.deliveries("0123456789", "handover-profile")
+    assert kept.delivery_id == "d3" and kept.document["body"]["family"] == FAMILY
+    assert kept.document["withdrawn"][0]["notice"] == "n1"  # the record of the first withdrawal
+    assert store.keep(_notice("n2", ["family"], ["d1"]))  # names the first copy only
+    (kept,) = store.deliveries("0123456789", "handover-profile")
+    assert "family" not in kept.document["body"]
+    assert [w["notice"] for w in kept.document["withdrawn"]] == ["n1", "n2"]

@@ -1,0 +1,108 @@
+"""The console's pull rounds over a fake inbox: which reads a round makes, what it acknowledges.
+
+Every signals walk and progress read is a ``regie.read`` per newcomer in their access
+report, so a round reads only when that can tell something new.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, cast
+
+from connectors.client import GatewayClient
+from connectors.console import i18n, pulling
+from connectors.console.store import Store
+from tests.unit.console.test_store import FAMILY, IDENTITY, delivery
+
+V_NUMBER = "0123456789"
+
+
+@dataclass
+class FakeInbox:
+    """The gateway as a round sees it: an inbox, the signals list, progress; what was asked."""
+
+    deliveries: list[dict[str, Any]] = field(default_factory=list)
+    asked: list[str] = field(default_factory=list)
+    acked: list[str] = field(default_factory=list)
+
+    def get_json(self, path: str, **params: Any) -> dict[str, Any]:
+        self.asked.append(path)
+        if path == "/v1/inbox":
+            after = int(params.get("after", 0))
+            page = [
+                (i, d)
+                for i, d in enumerate(self.deliveries, 1)
+                if i > after and not d.get("_acked")
+            ]
+            found = [{k: v for k, v in d.items() if k != "_acked"} for _, d in page]
+            return {"deliveries": found, "next_cursor": page[-1][0] if page else after}
+        if path == "/v1/signals":
+            return {"newcomers": [{"v_number": V_NUMBER, "signals": []}], "next_cursor": 1}
+        return {"subject": {"v_number": V_NUMBER}, "plan": None, "signals": []}
+
+    def verify_gateway_token(self, token: str, typ: str) -> dict[str, Any]:
+        found: dict[str, Any] = json.loads(token)
+        return found
+
+    def ack(self, delivery_id: str) -> None:
+        self.acked.append(delivery_id)
+        for d in self.deliveries:
+            if d["delivery_id"] == delivery_id:
+                d["_acked"] = True
+
+    def walks(self) -> int:
+        return self.asked.count("/v1/signals")
+
+
+def signed(delivery: dict[str, Any]) -> dict[str, Any]:
+    """The delivery with a token the fake verifies: its members as JSON."""
+    members = {k: v for k, v in delivery.items() if k != "delivery_token"}
+    return {**members, "delivery_token": json.dumps(members)}
+
+
+def _client(inbox: FakeInbox) -> GatewayClient:
+    return cast(GatewayClient, inbox)
+
+
+def test_the_signals_walk_is_made_when_it_can_tell_something_not_every_round(
+    tmp_path: Path,
+) -> None:
+    store, inbox = Store(tmp_path / "c.sqlite3"), FakeInbox()
+    client = _client(inbox)
+    assert pulling.one_round(client, store, full=True).newcomers == 1
+    assert inbox.walks() == 1
+    for _ in range(3):
+        assert pulling.one_round(client, store).newcomers == 1  # still listed, from the store
+    assert inbox.walks() == 1
+    pulling.one_round(client, store, asked=True)  # "pull now"
+    assert inbox.walks() == 2
+    pulling.one_round(client, store, max_age=timedelta(0))  # older than the setting
+    assert inbox.walks() == 3
+    assert inbox.asked.count(f"/v1/newcomers/{V_NUMBER}/progress") == 2  # once, then max_age 0
+
+
+def test_a_delivery_awaiting_consent_is_acknowledged_and_its_newer_copy_kept_in_its_place(
+    tmp_path: Path,
+) -> None:
+    store = Store(tmp_path / "c.sqlite3")
+    inbox = FakeInbox([signed(delivery("d1", {"identity": IDENTITY}, ["family", "health"]))])
+    client = _client(inbox)
+    assert pulling.one_round(client, store, full=True).acknowledged == 1
+    assert inbox.acked == ["d1"]  # not held open for a consent that may come
+    again = delivery("d2", {"identity": IDENTITY, "family": FAMILY}, ["health"])
+    inbox.deliveries.append(signed({**again, "message_id": "m-d1", "supersedes": ["d1"]}))
+    done = pulling.one_round(client, store)
+    assert (done.kept, done.renewed, done.acknowledged) == (1, 1, 1)
+    assert inbox.acked == ["d1", "d2"]
+    (kept,) = store.deliveries(V_NUMBER)
+    assert kept.delivery_id == "d2" and kept.document["body"]["family"] == FAMILY
+    i18n.set_language("nl")
+    assert "opnieuw gebracht na toestemming: 1" in done.words()
+
+
+def test_a_round_kept_before_the_hold_was_dropped_still_reads() -> None:
+    old = '{"kept": 2, "acknowledged": 1, "held_open": 1, "notices": 0, "newcomers": 3}'
+    assert pulling.Round.from_record(old) == pulling.Round(kept=2, acknowledged=1, newcomers=3)
