@@ -21,11 +21,15 @@ from a message body: only JSON pointers, member names and codes.
     ├── SenderMismatch             403 sender-mismatch
     ├── NotAuthorised              403 not-authorised
     ├── NotFound                   404 not-found
+    ├── RequestTimeout             408 request-timeout (the server's read deadline)
     ├── Conflict                   409 conflict
     ├── Replay                     409 replay
     ├── PayloadTooLarge            413 payload-too-large
+    ├── UriTooLong                 414 uri-too-long (the server's request-line limit)
     ├── UnsupportedMediaType       415 unsupported-media-type
     ├── SchemaViolation            422 schema-violation
+    ├── RateLimited                429 rate-limited
+    ├── HeadersTooLarge            431 headers-too-large (the server's header limits)
     ├── ServiceUnavailable         503 unavailable
     ├── LogCorrupt                 500 log-corrupt (the audit log has a gap; no checkpoint)
     └── ConfigurationError         (never reaches HTTP: refuses start-up)
@@ -133,6 +137,14 @@ class NotFound(GatewayError):
     title = "Not found"
 
 
+class RequestTimeout(GatewayError):
+    """The request did not arrive within the server's read deadline (gateway.slowclients)."""
+
+    code = "request-timeout"
+    status = 408
+    title = "Request timeout"
+
+
 class Conflict(GatewayError):
     """A 409, with a ``reason`` member that says which conflict, so clients can act on it.
 
@@ -162,6 +174,23 @@ class PayloadTooLarge(GatewayError):
     code = "payload-too-large"
     status = 413
     title = "Payload too large"
+
+
+class UriTooLong(GatewayError):
+    """The request line (path and query) is longer than the server takes; answered by the
+    server's worker before the app sees the request (gateway.slowclients)."""
+
+    code = "uri-too-long"
+    status = 414
+    title = "URI too long"
+
+
+class HeadersTooLarge(GatewayError):
+    """Too many header fields, or one too long; answered by the server's worker."""
+
+    code = "headers-too-large"
+    status = 431
+    title = "Request header fields too large"
 
 
 class UnsupportedMediaType(GatewayError):
@@ -246,10 +275,13 @@ BY_CODE: dict[str, type[GatewayError]] = {
         SenderMismatch,
         NotAuthorised,
         NotFound,
+        RequestTimeout,
         Conflict,
         Replay,
         PayloadTooLarge,
+        UriTooLong,
         UnsupportedMediaType,
+        HeadersTooLarge,
         ServiceUnavailable,
         RateLimited,
         LogCorrupt,

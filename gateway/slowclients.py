@@ -12,6 +12,12 @@ a bounded time and a fixed set of them cannot keep the service down.
 docs/deploy.md.) Writing the answer is not bounded here: gunicorn's own
 timeout and the kernel's send buffer handle a slow reader.
 
+Whatever this worker answers itself is a problem document like the app's,
+with a contract code: the 408 here, and gunicorn's refusals of a request it
+cannot parse (``414 uri-too-long`` past ``limit_request_line``, ``431
+headers-too-large`` past the header limits, ``400 bad-request`` for the
+rest), which gunicorn would send as HTML pages naming the offending bytes.
+
 A deadline alone bounds how long each slow client holds a thread, not how
 many threads a crowd of them holds: 200 of them, queued ahead of everyone
 else, kept a 2 x 4 server from answering anyone for minutes (bench/servers.py
@@ -26,22 +32,83 @@ request whose bytes are there never waits and never counts.
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import socket
+import ssl
 import threading
 import time
+from http import HTTPStatus
 from typing import Any
 
+from gunicorn import util
+from gunicorn.http import errors as http_errors
 from gunicorn.workers.gthread import ThreadWorker
 
-TIMEOUT = 408
-REQUEST_TIMEOUT = (
-    b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Type: text/plain\r\n"
-    b"Content-Length: 35\r\n\r\nthe request did not arrive in time\n"
+from gateway import logs
+from gateway.domain.audit import events
+from gateway.errors import (
+    BadRequest,
+    GatewayError,
+    HeadersTooLarge,
+    RequestTimeout,
+    UriTooLong,
 )
 
+log = logs.get("gateway.http")
+TIMEOUT = 408
 
+
+def problem_response(error: GatewayError) -> bytes:
+    """A whole HTTP/1.1 answer carrying ``error`` as problem+json; the connection closes.
+
+    Its trace id is new (no request was read far enough to carry one) and is
+    logged with the code, so support can find the line.
+    """
+    trace = events.new_trace_id()
+    body = json.dumps(
+        {
+            "type": f"urn:inburgering-gateway:problem:{error.code}",
+            "title": error.title,
+            "status": error.status,
+            "code": error.code,
+            "detail": error.detail,
+            "trace_id": trace,
+        }
+    ).encode()
+    head = (
+        f"HTTP/1.1 {error.status} {HTTPStatus(error.status).phrase}\r\nConnection: close\r\n"
+        "Content-Type: application/problem+json\r\nCache-Control: no-store\r\n"
+        f"traceparent: 00-{trace}-{events.new_trace_id()[:16]}-01\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    log.info("request_refused", status=error.status, code=error.code, trace_id=trace)
+    return head.encode("ascii") + body
+
+
+def server_problem(exc: BaseException, cfg: Any) -> GatewayError:
+    """The problem of an error gunicorn's worker meets before or after the app: a client's
+    request it cannot parse, or (a bug, or a response header the app got wrong) a 500."""
+    if isinstance(exc, (http_errors.InvalidResponseHeader, http_errors.InvalidResponseHeaderName)):
+        return GatewayError()
+    if isinstance(exc, http_errors.LimitRequestLine):
+        return UriTooLong(
+            f"the request line (path and query) exceeds {cfg.limit_request_line} bytes"
+        )
+    if isinstance(exc, http_errors.LimitRequestHeaders):
+        return HeadersTooLarge(
+            f"at most {cfg.limit_request_fields} header fields of at most "
+            f"{cfg.limit_request_field_size} bytes each"
+        )
+    if isinstance(exc, http_errors.ConfigurationProblem):
+        return GatewayError()
+    if isinstance(exc, (http_errors.ParseException, ssl.SSLError)):
+        return BadRequest("the request is not well-formed HTTP/1.1")
+    return GatewayError()
+
+
+TIMED_OUT = "the request did not arrive in time"
 _READABLE = select.POLLIN | select.POLLPRI | select.POLLHUP | select.POLLERR
 GRACE = 0.1
 """Seconds a read may wait for bytes when the worker's waiting places are all taken"""
@@ -142,7 +209,7 @@ class DeadlineSocket:
             self.timed_out = True
             try:
                 self._sock.settimeout(1.0)
-                self._sock.sendall(REQUEST_TIMEOUT)
+                self._sock.sendall(problem_response(RequestTimeout(TIMED_OUT)))
                 self._sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
@@ -151,7 +218,18 @@ class DeadlineSocket:
 
 class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
     """gunicorn's gthread worker, every request read under a deadline, and at most half
-    its threads waiting on clients' bytes at once."""
+    its threads waiting on clients' bytes at once; its own answers are problems."""
+
+    def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
+        """gunicorn's own answer, as a problem document (gunicorn's is an HTML page that
+        quotes the request line or header, and logs it: neither here)."""
+        error = server_problem(exc, self.cfg)
+        if error.status >= 500:
+            log.error("server_error", error_type=logs.error_kind(exc))
+        try:
+            util.write_nonblock(client, problem_response(error))
+        except Exception:  # the client is gone: nothing to answer
+            log.info("server_answer_not_sent", status=error.status)
 
     def init_process(self) -> None:
         self.waiting_places = WaitingPlaces(self.cfg.threads // 2)

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import structlog
+
 from gateway import logs
 from gateway.domain.audit import checkpoints
 from gateway.domain.records import StoredCheckpoint
@@ -105,7 +107,16 @@ class Checkpointer:
             self.tick(datetime.now(UTC))
 
     def tick(self, now: datetime) -> None:
-        """Sign a checkpoint if one is due; a failure is logged and retried next tick."""
+        """Sign a checkpoint if one is due; a failure is logged and retried next tick.
+
+        Signed as a background job (``job`` bound in the log context): its write
+        succeeding on a full disk, where a request's larger write fails, must not
+        end the failure episode that health reports (storage's ``write``).
+        """
+        with structlog.contextvars.bound_contextvars(job="checkpointer"):
+            self._sign(now)
+
+    def _sign(self, now: datetime) -> None:
         try:
             made = self.signer.sign(now, min_age=self.interval - timedelta(seconds=self.period))
         except (GatewayError, OSError, RuntimeError) as error:

@@ -12,14 +12,18 @@ Retry-After), never a 500.
 
 from __future__ import annotations
 
+import errno
 import fcntl
+import math
 import os
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
+import structlog
 from sqlalchemy import Connection, Engine, any_, bindparam, create_engine, event, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -70,19 +74,32 @@ def make_engine(
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000})
         _configure_sqlite(engine, busy_timeout_ms)
-        return engine
-    # PostgreSQL: a writer waits for the counter row at most the busy timeout
-    # (then 503, as on SQLite), and no statement runs away with a connection.
-    options = f"-c lock_timeout={int(busy_timeout_ms)} -c statement_timeout=60000"
-    # No pre-ping: it costs a round trip per checkout. A connection that died
-    # with a restarted server fails once, as a 503 the client retries, and
-    # SQLAlchemy then replaces the whole pool.
-    return create_engine(
-        url,
-        pool_size=pool_size,
-        max_overflow=max_overflow,
-        connect_args={"options": options, "connect_timeout": 10},
-    )
+    else:
+        # PostgreSQL: a writer waits for the counter row at most the busy timeout
+        # (then 503, as on SQLite), and no statement runs away with a connection.
+        options = f"-c lock_timeout={int(busy_timeout_ms)} -c statement_timeout=60000"
+        # No pre-ping: it costs a round trip per checkout. A connection that died
+        # with a restarted server fails once, as a 503 the client retries, and
+        # SQLAlchemy then replaces the whole pool.
+        connect_args = {"options": options, "connect_timeout": 10}
+        engine = create_engine(
+            url, pool_size=pool_size, max_overflow=max_overflow, connect_args=connect_args
+        )
+    event.listen(engine, "connect", _note_opened)
+    return engine
+
+
+def _note_opened(_dbapi_connection: Any, record: Any) -> None:
+    record.info["opened"] = time.monotonic()  # for _renew_if_read_only
+
+
+def _renew_if_read_only(conn: Connection) -> None:
+    """Write on a new connection if this one was opened before a read-only episode ended:
+    a connection keeps the mode it was opened in (SQLite's on a read-only file, PostgreSQL's
+    ``default_transaction_read_only``), and kept, said 503 until a restart."""
+    if conn.connection.info.get("opened", math.inf) <= episodes.read_only_until(conn.engine):
+        conn.engine.dispose()  # a new pool: the next connection is opened now, not a kept one
+        conn.invalidate()
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
@@ -107,7 +124,9 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
 
 @contextmanager
-def write(source: Engine | Connection, *, lock: bool = True) -> Iterator[Connection]:
+def write(
+    source: Engine | Connection, *, lock: bool = True, background: bool | None = None
+) -> Iterator[Connection]:
     """The one way to open a write transaction; it commits when the block ends.
 
     On an engine, on a connection of its own; on a connection (a request's
@@ -116,19 +135,26 @@ def write(source: Engine | Connection, *, lock: bool = True) -> Iterator[Connect
     taken first: every transaction that may append to the log does so.
     Without it only writes that never touch the log (a jti, a lease), and
     intake, whose first statement reads the counter ``FOR UPDATE`` together
-    with the data keys it needs, saving a round trip.
+    with the data keys it needs, saving a round trip. A ``background`` write (default:
+    where the log context binds a ``job``, as the checkpointer does) ends no episode.
     Raises ServiceUnavailable when the database stays locked or unreachable.
     """
     if isinstance(source, Engine):
-        with translate_busy(), source.connect() as conn, write(conn, lock=lock) as tx:
+        with (
+            translate_busy(),
+            source.connect() as c,
+            write(c, lock=lock, background=background) as tx,
+        ):
             yield tx
         return
     conn = source
     if conn.in_transaction():
         conn.commit()
+    _renew_if_read_only(conn)
     if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
         conn.execution_options(isolation_level="READ COMMITTED")
-    with _writer_queue(conn.engine), translate_busy(writing=True), _watched(conn.engine):
+    job = "job" in structlog.contextvars.get_contextvars() if background is None else background
+    with _writer_queue(conn.engine), translate_busy(writing=True), _watched(conn.engine, job):
         conn.execution_options(gateway_write=True)
         try:
             with conn.begin():
@@ -237,31 +263,61 @@ def cause_of(exc: DBAPIError) -> str | None:
 
 
 _PROBE = update(audit_tree).where(audit_tree.c.id == 1).values(size=audit_tree.c.size)
+PROBE_BYTES = 1 << 20
+"""Fresh space health's probe claims: a request's worth (a large batch's body)"""
+_RANDOM = {"b": os.urandom(PROBE_BYTES)}  # incompressible, so stored at its size
 RECENT_FAILURE_SECONDS = 30.0
-"""Health says 503 this long after a failed write, whatever a probe says"""
+"""Health says 503 this long after a failed write, unless a request's write succeeded since"""
+
+
+@dataclass
+class _Episode:
+    cause: str
+    failed_at: float  # monotonic times of the last failed write,
+    succeeded_at: float | None = None  # and of a request's write that succeeded
 
 
 class _Episodes:
-    """Per engine: since when, why and how lately writes failed; said once, and in health."""
+    """Per engine: why and how lately writes failed; said once, and in health. A request's
+    write that succeeds ends an episode, but a full disk refuses only writes that need fresh
+    space (a lease succeeds while intake fails): there health's probe, claiming a request's
+    worth, ends it. A background job's success never ends one."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._open: dict[int, tuple[str, float]] = {}  # cause, time of the last failure
+        self._open: dict[int, _Episode] = {}
+        self._read_only: dict[int, float] = {}  # connections opened until then may be so
+
+    def read_only_until(self, engine: Engine) -> float:  # inf while one lasts
+        return self._read_only.get(id(engine), 0.0)
 
     def failed(self, engine: Engine, cause: str) -> None:
         with self._lock:
-            first = id(engine) not in self._open
-            self._open[id(engine)] = (cause, time.monotonic())
+            episode = self._open.setdefault(id(engine), _Episode(cause, 0.0))
+            first = episode.failed_at == 0
+            episode.cause, episode.failed_at = cause, time.monotonic()
+            if cause == "read-only":
+                self._read_only[id(engine)] = math.inf
         if first:
             log.error("database_writes_failing", cause=cause)
 
     def succeeded(self, engine: Engine) -> None:
         with self._lock:
-            episode = self._open.pop(id(engine), None)
-        if episode is not None:
-            log.warning("database_writes_recovered", cause=episode[0])
+            episode = self._open.get(id(engine))
+            if episode is not None and episode.cause == "disk full":
+                episode.succeeded_at = time.monotonic()
+                return
+        self.ended(engine)
 
-    def current(self, engine: Engine) -> tuple[str, float] | None:
+    def ended(self, engine: Engine) -> None:
+        with self._lock:
+            episode = self._open.pop(id(engine), None)
+            if self._read_only.get(id(engine)) == math.inf:
+                self._read_only[id(engine)] = time.monotonic()
+        if episode is not None:
+            log.warning("database_writes_recovered", cause=episode.cause)
+
+    def current(self, engine: Engine) -> _Episode | None:
         return self._open.get(id(engine))
 
 
@@ -269,36 +325,75 @@ episodes = _Episodes()
 
 
 @contextmanager
-def _watched(engine: Engine) -> Iterator[None]:
-    """Note a write's failure (logged once per episode) or success (ends the episode)."""
+def _watched(engine: Engine, background: bool) -> Iterator[None]:
+    """Note a write's failure (logged once per episode) or a request's write's success."""
     try:
         yield
     except DBAPIError as exc:
         episodes.failed(engine, cause_of(exc) or "error")
         raise
-    episodes.succeeded(engine)
+    if not background:
+        episodes.succeeded(engine)
 
 
 def check_writable(engine: Engine) -> None:
-    """While writes are failing, say so: for health, which a balancer asks.
-
-    A write failed lately, or a probe (a no-op update, which still writes)
-    fails: 503 naming the cause. Otherwise the episode ends here, so an idle
-    gateway whose disk was freed says 200 again without a restart.
-    Raises ServiceUnavailable naming the cause.
-    """
-    episode = episodes.current(engine)
-    if episode is None:
+    """While writes are failing, say so: for health, which a balancer asks. Writes failed
+    lately and no request's write succeeded since: 503. Otherwise ``_probe`` decides, and its
+    success ends the episode: an idle gateway (which a balancer took out) says 200 again
+    without a restart. (A no-op update is no probe: on a full disk in WAL mode it succeeds.)
+    Raises ServiceUnavailable naming the cause."""
+    if (episode := episodes.current(engine)) is None:
         return
-    cause, last = episode
-    unwritable = ServiceUnavailable(f"database {cause}: writes are failing", retry_after=5)
+    quiet = episode.succeeded_at is not None and episode.succeeded_at > episode.failed_at
+    recent = time.monotonic() - episode.failed_at < RECENT_FAILURE_SECONDS
+    cause = episode.cause if recent and not quiet else _probe(engine)
+    if cause is None:
+        episodes.ended(engine)
+        return
+    raise ServiceUnavailable(f"database {cause}: writes are failing", retry_after=5)
+
+
+def _probe(engine: Engine) -> str | None:
+    """Write as a request would, claiming PROBE_BYTES of fresh space; the cause if refused.
+
+    A no-op update under the write lock (read-only, locked); then on PostgreSQL random
+    bytes into a temporary table (it extends a file on the database's disk; dropped at
+    commit), on SQLite the page cap's headroom and an allocation beside the file.
+    Its refusals are not the episode's failures (they would hold health at 503)."""
     try:
-        with translate_busy(), engine.connect() as conn, conn.begin():
-            conn.execute(
-                update(audit_tree).where(audit_tree.c.id == 1).values(size=audit_tree.c.size)
-            )
-    except ServiceUnavailable:
-        raise unwritable from None
-    if time.monotonic() - last < RECENT_FAILURE_SECONDS:
-        raise unwritable
-    episodes.succeeded(engine)
+        with _writer_queue(engine), engine.connect() as conn:
+            _renew_if_read_only(conn)
+            conn.execution_options(gateway_write=True)
+            with conn.begin():
+                conn.execute(_PROBE)
+                if conn.dialect.name == "postgresql":
+                    conn.exec_driver_sql("CREATE TEMP TABLE probe (b bytea) ON COMMIT DROP")
+                    conn.exec_driver_sql("INSERT INTO probe VALUES (%(b)s)", _RANDOM)
+                elif _page_headroom(conn) < PROBE_BYTES:
+                    return "disk full"
+    except DBAPIError as exc:
+        return cause_of(exc) or "error"
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    return _file_probe(database) if database and database != ":memory:" else None
+
+
+def _page_headroom(conn: Connection) -> int:
+    """Bytes SQLite may still add to the database under its page cap (``max_page_count``)."""
+    names = ("max_page_count", "page_count", "freelist_count", "page_size")
+    most, used, free, size = (int(conn.exec_driver_sql(f"PRAGMA {n}").scalar_one()) for n in names)
+    return (most - used + free) * size
+
+
+def _file_probe(database: str) -> str | None:
+    """Allocate PROBE_BYTES beside the database file and free them: the cause if it fails."""
+    path = f"{database}.probe-{os.getpid()}-{threading.get_ident()}"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.posix_fallocate(fd, 0, PROBE_BYTES)
+        finally:
+            os.close(fd)
+            os.unlink(path)
+    except OSError as error:  # glibc writes the bytes where a filesystem cannot allocate
+        return "read-only" if error.errno in (errno.EROFS, errno.EACCES) else "disk full"
+    return None

@@ -15,9 +15,11 @@ from typing import Any
 import structlog
 from flask import Flask, Response, current_app, g, request
 from flask_smorest import Api
+from werkzeug.routing import RequestRedirect
 
 from gateway import logs
 from gateway.domain.audit import events
+from gateway.errors import NotFound
 from gateway.service.checkpointer import Checkpointer
 from gateway.service.services import Services
 from gateway.web import apidoc, consents, directory, http, inbox, messages, meta, problems, regie
@@ -29,7 +31,11 @@ log = logs.get("gateway.http")
 def create_app(services: Services, test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app over ``services``; ``CHECKPOINT_THREAD`` in ``test_config`` may be off."""
     logs.configure()
-    app = Flask(__name__, instance_relative_config=False)
+    app = Flask(__name__, instance_relative_config=False, static_folder=None)
+    # "//" in a path is a 404 problem, not a 308 redirect to another URL (with an HTML
+    # body): an API's client should not follow redirects, and a V-number never has a slash
+    app.url_map.merge_slashes = False
+    app.url_map.strict_slashes = False
     app.config.update(
         API_TITLE="Inburgering gateway",
         API_VERSION="1",
@@ -88,8 +94,21 @@ def _start() -> None:
     g.trace_id = events.trace_id_from(request.headers.get("traceparent"))
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(trace_id=g.trace_id)
+    _check_path()
     if request.endpoint in apidoc.QUERY_NAMES:
         http.check_query(apidoc.QUERY_NAMES[request.endpoint])
+
+
+def _check_path() -> None:
+    """Raises NotFound for a path with an encoded slash, and for any redirect routing
+    would answer (werkzeug's RequestRedirect is no error to Flask's handlers: it went out
+    as a 308 with an HTML body). ``%2F`` is decoded before routing, so ``V123%2F4`` would
+    be looked up as two segments: no resource of ours has a slash in a segment."""
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or ""
+    if "%2f" in raw.partition("?")[0].lower():
+        raise NotFound("a path segment holds an encoded slash (%2F); no resource has one")
+    if isinstance(request.routing_exception, RequestRedirect):
+        raise NotFound("no resource at this path")
 
 
 def _finish(response: Response) -> Response:

@@ -22,6 +22,7 @@ from gateway.service.services import Services
 _RFC3339 = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?([Zz]|[+-][0-9]{2}:[0-9]{2})"
 )
+_PLAIN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,31}")
 _CHUNK = 64 * 1024
 _DRAIN_FACTOR = 16
 """A refused body is read to its end while it is at most this many times the limit"""
@@ -125,7 +126,10 @@ def check_query(declared: frozenset[str]) -> None:
     unknown = sorted(set(request.args) - declared)
     if unknown:
         takes = ", ".join(sorted(declared)) or "none"
-        raise BadRequest(f"unknown query parameter {unknown[0]} (this operation takes: {takes})")
+        # named back only when it is a plain name (a typo: ``limt``); never a control
+        # character, markup, or a value that could be someone's number
+        name = f"{unknown[0]} " if _PLAIN_NAME.fullmatch(unknown[0]) else ""
+        raise BadRequest(f"unknown query parameter {name}(this operation takes: {takes})")
     repeated = sorted(n for n in request.args if len(request.args.getlist(n)) > 1)
     if repeated:
         raise BadRequest(f"query parameter {repeated[0]} given more than once")

@@ -20,7 +20,7 @@ blp = Blueprint(
     url_prefix="/v1/inbox",
     description="Inboxes: a municipality's deliveries, a provider's briefs",
 )
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
 MAX_LIMIT = 500
 MAX_LEASE_SECONDS = 600
 
@@ -73,5 +73,7 @@ def acknowledge(delivery_id: str) -> Any:
     party = http.caller("municipality", "provider")
     if not _UUID.fullmatch(delivery_id):
         raise NotFound("no such delivery")
+    # a UUID is one value in either case (RFC 9562), as message ids are compared
+    delivery_id = delivery_id.lower()
     inbox.acknowledge(http.services(), party, delivery_id, http.now(), http.trace_id())
     return Response(status=204)

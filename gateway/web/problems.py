@@ -1,9 +1,12 @@
 """All of the HTTP error contract on one screen (RFC 9457 problem+json).
 
 A GatewayError becomes its own code and status; routing errors (404, 405)
-keep their headers (``Allow``) and become ``about:blank`` problems; anything
-else is a bare 500 without detail, logged with the trace id so an operator
-can find it.
+keep their headers (``Allow``) and become ``about:blank`` problems with a
+contract code (any other HTTP error Flask raises, too: never a code the
+contract does not list); anything else is a bare 500 without detail, logged
+with the trace id so an operator can find it. The server's own answers
+(request line and header limits, read deadline) are problems too
+(gateway.slowclients).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from flask_smorest import Blueprint
 from werkzeug.exceptions import HTTPException
 
 from gateway import logs
-from gateway.errors import GatewayError
+from gateway.errors import BY_CODE, GatewayError
 from gateway.web.resources import Problem
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -70,9 +73,18 @@ def on_gateway_error(error: GatewayError) -> Response:
     return response
 
 
+_HTTP_CODES = {
+    **{cls.status: cls.code for cls in BY_CODE.values() if cls.status in (408, 413, 414, 415, 431)},
+    400: "bad-request",
+    404: "not-found",
+    405: "method-not-allowed",
+}
+"""The contract's code of each HTTP error Flask or werkzeug may raise"""
+
+
 def on_http_exception(error: HTTPException) -> Response:
     status = error.code or 500
-    code = (error.name or "error").lower().replace(" ", "-") if status != 500 else "internal-error"
+    code = _HTTP_CODES.get(status, "internal-error" if status >= 500 else "bad-request")
     response = respond(problem_document(status, code, error.name, type_="about:blank"))
     for name, value in error.get_headers():
         if name.lower() == "allow":
