@@ -12,7 +12,6 @@ Retry-After), never a 500.
 
 from __future__ import annotations
 
-import errno
 import fcntl
 import math
 import os
@@ -24,13 +23,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from sqlalchemy import Connection, Engine, any_, bindparam, create_engine, event, select, update
+from sqlalchemy import Connection, Engine, any_, bindparam, create_engine, event, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from gateway import logs
 from gateway.errors import ServiceUnavailable
-from gateway.storage.tables import audit_counter, audit_tree
+from gateway.storage.tables import audit_counter
 
 log = logs.get("gateway.storage")
 
@@ -90,10 +89,10 @@ def make_engine(
 
 
 def _note_opened(_dbapi_connection: Any, record: Any) -> None:
-    record.info["opened"] = time.monotonic()  # for _renew_if_read_only
+    record.info["opened"] = time.monotonic()  # for renew_if_read_only
 
 
-def _renew_if_read_only(conn: Connection) -> None:
+def renew_if_read_only(conn: Connection) -> None:
     """Write on a new connection if this one was opened before a read-only episode ended:
     a connection keeps the mode it was opened in (SQLite's on a read-only file, PostgreSQL's
     ``default_transaction_read_only``), and kept, said 503 until a restart."""
@@ -150,11 +149,11 @@ def write(
     conn = source
     if conn.in_transaction():
         conn.commit()
-    _renew_if_read_only(conn)
+    renew_if_read_only(conn)
     if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
         conn.execution_options(isolation_level="READ COMMITTED")
     job = "job" in structlog.contextvars.get_contextvars() if background is None else background
-    with _writer_queue(conn.engine), translate_busy(writing=True), _watched(conn.engine, job):
+    with writer_queue(conn.engine), translate_busy(writing=True), _watched(conn.engine, job):
         conn.execution_options(gateway_write=True)
         try:
             with conn.begin():
@@ -175,7 +174,7 @@ def autocommit_reads(conn: Connection) -> None:
 
 
 @contextmanager
-def _writer_queue(engine: Engine) -> Iterator[None]:
+def writer_queue(engine: Engine) -> Iterator[None]:
     """Queue SQLite writers of all our processes on a kernel file lock.
 
     SQLite's busy handler polls with growing sleeps while another process holds
@@ -262,10 +261,6 @@ def cause_of(exc: DBAPIError) -> str | None:
     return None
 
 
-_PROBE = update(audit_tree).where(audit_tree.c.id == 1).values(size=audit_tree.c.size)
-PROBE_BYTES = 1 << 20
-"""Fresh space health's probe claims: a request's worth (a large batch's body)"""
-_RANDOM = {"b": os.urandom(PROBE_BYTES)}  # incompressible, so stored at its size
 RECENT_FAILURE_SECONDS = 30.0
 """Health says 503 this long after a failed write, unless a request's write succeeded since"""
 
@@ -326,74 +321,17 @@ episodes = _Episodes()
 
 @contextmanager
 def _watched(engine: Engine, background: bool) -> Iterator[None]:
-    """Note a write's failure (logged once per episode) or a request's write's success."""
+    """Note a write's failure (logged once per episode) or a request's write's success.
+
+    A failure without a cause of the database's own (a constraint a message
+    provoked: a bug, isolated to that message by the service) is no episode:
+    the database is writable, and health must not say otherwise.
+    """
     try:
         yield
     except DBAPIError as exc:
-        episodes.failed(engine, cause_of(exc) or "error")
+        if (cause := cause_of(exc)) is not None:
+            episodes.failed(engine, cause)
         raise
     if not background:
         episodes.succeeded(engine)
-
-
-def check_writable(engine: Engine) -> None:
-    """While writes are failing, say so: for health, which a balancer asks. Writes failed
-    lately and no request's write succeeded since: 503. Otherwise ``_probe`` decides, and its
-    success ends the episode: an idle gateway (which a balancer took out) says 200 again
-    without a restart. (A no-op update is no probe: on a full disk in WAL mode it succeeds.)
-    Raises ServiceUnavailable naming the cause."""
-    if (episode := episodes.current(engine)) is None:
-        return
-    quiet = episode.succeeded_at is not None and episode.succeeded_at > episode.failed_at
-    recent = time.monotonic() - episode.failed_at < RECENT_FAILURE_SECONDS
-    cause = episode.cause if recent and not quiet else _probe(engine)
-    if cause is None:
-        episodes.ended(engine)
-        return
-    raise ServiceUnavailable(f"database {cause}: writes are failing", retry_after=5)
-
-
-def _probe(engine: Engine) -> str | None:
-    """Write as a request would, claiming PROBE_BYTES of fresh space; the cause if refused.
-
-    A no-op update under the write lock (read-only, locked); then on PostgreSQL random
-    bytes into a temporary table (it extends a file on the database's disk; dropped at
-    commit), on SQLite the page cap's headroom and an allocation beside the file.
-    Its refusals are not the episode's failures (they would hold health at 503)."""
-    try:
-        with _writer_queue(engine), engine.connect() as conn:
-            _renew_if_read_only(conn)
-            conn.execution_options(gateway_write=True)
-            with conn.begin():
-                conn.execute(_PROBE)
-                if conn.dialect.name == "postgresql":
-                    conn.exec_driver_sql("CREATE TEMP TABLE probe (b bytea) ON COMMIT DROP")
-                    conn.exec_driver_sql("INSERT INTO probe VALUES (%(b)s)", _RANDOM)
-                elif _page_headroom(conn) < PROBE_BYTES:
-                    return "disk full"
-    except DBAPIError as exc:
-        return cause_of(exc) or "error"
-    database = engine.url.database if engine.dialect.name == "sqlite" else None
-    return _file_probe(database) if database and database != ":memory:" else None
-
-
-def _page_headroom(conn: Connection) -> int:
-    """Bytes SQLite may still add to the database under its page cap (``max_page_count``)."""
-    names = ("max_page_count", "page_count", "freelist_count", "page_size")
-    most, used, free, size = (int(conn.exec_driver_sql(f"PRAGMA {n}").scalar_one()) for n in names)
-    return (most - used + free) * size
-
-
-def _file_probe(database: str) -> str | None:
-    """Allocate PROBE_BYTES beside the database file and free them: the cause if it fails."""
-    path = f"{database}.probe-{os.getpid()}-{threading.get_ident()}"
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.posix_fallocate(fd, 0, PROBE_BYTES)
-        finally:
-            os.close(fd)
-            os.unlink(path)
-    except OSError as error:  # glibc writes the bytes where a filesystem cannot allocate
-        return "read-only" if error.errno in (errno.EROFS, errno.EACCES) else "disk full"
-    return None

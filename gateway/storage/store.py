@@ -21,7 +21,7 @@ from gateway.domain.audit.events import Event
 from gateway.domain.parties import KeyRecord, Party
 from gateway.domain.records import Acknowledged, AuditRef, Carried, StoredMessage
 from gateway.errors import NotFound
-from gateway.storage import auditlog, engine, inbox, registry, tables
+from gateway.storage import auditlog, engine, health, inbox, registry, tables
 from gateway.storage.auditlog import AuditLogStore
 from gateway.storage.consent import ConsentStore
 from gateway.storage.inbox import InboxStore
@@ -85,7 +85,7 @@ class Store:
         """Raises ServiceUnavailable when the database does not answer, or cannot write."""
         with engine.read(self.engine) as conn:
             conn.execute(text("SELECT 1"))
-        engine.check_writable(self.engine)
+        health.check_writable(self.engine)
 
     # -- for tests, the demo and benchmarks: not in the service's ports ------
 
