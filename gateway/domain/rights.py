@@ -123,8 +123,6 @@ def check_consistency(message: Message, recipient: Party) -> None:
         valid_from, valid_until = parse_utc(body["valid_from"]), parse_utc(body["valid_until"])
         if not valid_from < valid_until <= valid_from + MAX_CONSENT:
             wrong.append("/body/valid_until")
-        if date.fromisoformat(body["signed_on"]) > message.issued_at.date():
-            wrong.append("/body/signed_on")  # signed after the message that records it
     elif message.type == PROVIDER_ASSIGNMENT:
         until = body.get("valid_until")
         if until is not None and parse_utc(until) <= parse_utc(body["valid_from"]):

@@ -41,8 +41,12 @@ def _counts(services: Services) -> tuple[int, int]:
 def _declaration_pair(cast: demo.Cast, seed: int) -> tuple[str, str]:
     """A consent declaration and its withdrawal, signed by Leiden for one newcomer."""
     leiden = cast.client(demo.LEIDEN)
-    person = synthetic.Newcomer.make(random.Random(seed))
+    rng = random.Random(seed)
+    person = synthetic.Newcomer.make(rng)
     now = datetime.now(UTC)
+    placing = demo.profile(person, rng, now, recipient=demo.LEIDEN, municipality_code="GM0546")
+    coa = cast.client(demo.COA)
+    assert coa.submit(coa.sign(placing)).status == 202  # consent only for one's own newcomers
     declaration = synthetic.consent_declaration(demo.LEIDEN, [demo.COA], ["education"], now)
     withdrawal = {
         "declaration_id": declaration["declaration_id"],

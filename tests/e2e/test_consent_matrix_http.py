@@ -17,6 +17,7 @@ import pytest
 
 from gateway.devtools import demo, synthetic
 from gateway.devtools.serverproc import ServerProcess
+from gateway.errors import NotAuthorised
 from gateway.service.services import Services
 
 pytestmark = pytest.mark.e2e
@@ -95,6 +96,10 @@ def pulled(
             newcomer=person,
             issued_at=now,
         )
+        if not to_utrecht:  # a consent for another municipality's newcomer: refused (v1.2)
+            with pytest.raises(NotAuthorised):
+                recorder.submit(recorder.sign(record))
+            continue
         assert recorder.submit(recorder.sign(record)).status == 202
         if withdrawal:
             ended = synthetic.payload(
@@ -110,8 +115,13 @@ def pulled(
                 issued_at=now,
             )
             assert recorder.submit(recorder.sign(ended)).status == 202
-    page = utrecht.get_json("/v1/inbox", limit=500)["deliveries"]
-    by_message = {d["message_id"]: d for d in page}
+    by_message, after = {}, 0
+    while True:  # the whole inbox: other tests share the server's
+        page = utrecht.get_json("/v1/inbox", limit=500, after=after)
+        by_message.update({d["message_id"]: d for d in page["deliveries"]})
+        if len(page["deliveries"]) < 500:
+            break
+        after = page["next_cursor"]
     return {state: by_message[mid] for state, mid in message_ids.items()}
 
 

@@ -22,8 +22,11 @@ def test_records_are_listed_newest_first_for_the_granting_municipality_only(
         cast.client(demo.UTRECHT),
         cast.client(demo.COA),
     )
-    person = synthetic.Newcomer.make(random.Random(77))
+    rng = random.Random(77)
+    person = synthetic.Newcomer.make(rng)
     now = datetime.now(UTC)
+    placing = demo.profile(person, rng, now, recipient=demo.LEIDEN, municipality_code="GM0546")
+    assert coa.submit(coa.sign(placing)).status == 202  # consent only for one's own newcomers
 
     def send(type_: str, body: dict[str, object]) -> int:
         payload = synthetic.payload(

@@ -58,11 +58,18 @@ class Case:
         return body
 
     def pull(self, municipality: str | None = None) -> list[dict[str, Any]]:
-        """This newcomer's deliveries in the municipality's inbox now (not acknowledged)."""
-        found = self.client(municipality or self.municipality).get_json("/v1/inbox", limit=500)
-        return [
-            d for d in found["deliveries"] if d["subject"]["v_number"] == self.person.v_number
-        ]
+        """This newcomer's deliveries in the municipality's inbox now (not acknowledged).
+
+        The whole inbox, page by page: other tests share the server's inboxes.
+        """
+        client, after, mine = self.client(municipality or self.municipality), 0, []
+        while True:
+            page = client.get_json("/v1/inbox", limit=500, after=after)
+            v_number = self.person.v_number
+            mine += [d for d in page["deliveries"] if d["subject"]["v_number"] == v_number]
+            if len(page["deliveries"]) < 500:
+                return mine
+            after = page["next_cursor"]
 
     def ack(self, deliveries: list[dict[str, Any]]) -> None:
         for delivery in deliveries:

@@ -17,6 +17,7 @@ import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -47,8 +48,17 @@ def test_a_read_only_postgres_is_written_again_without_a_restart(
     url = pg_databases.fresh()
     admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
     name = make_url(url).database
-    setting = f'ALTER DATABASE "{name}" SET default_transaction_read_only = '
     env = {"GATEWAY_DATABASE_URL": url}
+    try:
+        _read_only_and_back(tmp_path, url, admin, name, env)
+    finally:
+        admin.dispose()  # also when an assertion fails: no connection left to the next test
+
+
+def _read_only_and_back(
+    tmp_path: Path, url: str, admin: Any, name: str | None, env: dict[str, str]
+) -> None:
+    setting = f'ALTER DATABASE "{name}" SET default_transaction_read_only = '
     with ServerProcess(tmp_path / "instance", workers=2, threads=2, env=env) as server:
         services = services_for(server.instance, env)
         cast = demo.register_cast(services, server.url, datetime.now(UTC))
@@ -68,10 +78,20 @@ def test_a_read_only_postgres_is_written_again_without_a_restart(
         assert health.status_code == 503 and "read-only" in health.json()["detail"]
         with admin.connect() as conn:
             conn.exec_driver_sql(setting + "off")
-        after = [_post(server, profile_token(coa, 9200 + i)[0]).status_code for i in range(12)]
+        after = [_written(server, profile_token(coa, 9200 + i)[0]) for i in range(12)]
         assert after == [202] * 12, after  # each worker's first write on a fresh connection
         assert _health(server) == 200
-    admin.dispose()
+
+
+def _written(server: ServerProcess, token: str) -> int:
+    """The answer to a message after the fail-over, sent again once on a 503 as the contract
+    says: a pooled connection the fail-over killed fails once (unreachable), as before 0.8.0,
+    and is replaced. A read-only 503 after the database is writable again is the bug."""
+    answer = _post(server, token)
+    if answer.status_code == 503:
+        assert "read-only" not in answer.json()["detail"], answer.json()
+        answer = _post(server, token)
+    return answer.status_code
 
 
 @pytest.fixture

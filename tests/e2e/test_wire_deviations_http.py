@@ -131,9 +131,15 @@ def test_an_upper_case_delivery_id_acknowledges_the_delivery(cast: demo.Cast) ->
     assert coa.submit(coa.sign(profile)).status == 202
 
     def mine() -> list[str]:
-        page = leiden.get_json("/v1/inbox", limit=500)
-        return [d["delivery_id"] for d in page["deliveries"]
-                if d.get("message_id") == profile["message_id"]]  # fmt: skip
+        """The profile's deliveries, page by page: other tests share Leiden's inbox."""
+        found, after = [], 0
+        while True:
+            page = leiden.get_json("/v1/inbox", limit=500, after=after)
+            found += [d["delivery_id"] for d in page["deliveries"]
+                      if d.get("message_id") == profile["message_id"]]  # fmt: skip
+            if len(page["deliveries"]) < 500:
+                return found
+            after = page["next_cursor"]
 
     [delivery_id] = mine()
     leiden.ack(delivery_id.upper())

@@ -171,7 +171,7 @@ def _declaration(catalog: Catalog, **members: object) -> Message:
     ("members", "pointer"),
     [
         ({"valid_until": "2031-12-01T00:00:00Z"}, "/body/valid_until"),  # longer than 5 years
-        ({"signed_on": "2026-11-24"}, "/body/signed_on"),  # after the message was issued
+        ({"valid_until": "2026-11-23T10:00:00Z"}, "/body/valid_until"),  # ends as it begins
     ],
 )
 def test_a_consent_the_law_cannot_mean_is_refused_at_its_pointer(
