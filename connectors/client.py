@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
@@ -23,6 +24,13 @@ from gateway.domain.wire import bearer, envelope, jwk, strictjson
 from gateway.errors import BY_CODE, Conflict, GatewayError, InvalidSignature, SchemaViolation
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+JWKS_PATH = "/.well-known/jwks.json"
+NOT_A_URL = (
+    requests.exceptions.InvalidURL,
+    requests.exceptions.MissingSchema,
+    requests.exceptions.InvalidSchema,
+)
+"""What requests raises for a URL it cannot send to at all"""
 TRANSIENT = (
     requests.ConnectionError,
     requests.Timeout,
@@ -56,6 +64,48 @@ class TransportError(GatewayError):
 
     code = "transport"
     title = "Gateway unreachable or answered outside the contract"
+
+
+class Unreachable(TransportError):
+    """No answer at all: refused, not resolved, cut off, TLS, timeout."""
+
+
+class BadURL(GatewayError):
+    """The gateway URL is not one: no http(s)://, no host, or no gateway answers there."""
+
+    code = "bad-url"
+    title = "Not a gateway URL"
+
+
+def shown(url: str) -> str:
+    """A URL as it may be printed: without a user name or password in it."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+def check_url(url: str) -> str:
+    """The gateway's base URL without a trailing slash. Raises BadURL saying what is wrong.
+
+    ``requests`` would raise its own exceptions for these, as a traceback.
+    """
+    where = f"--url {shown(url)} (GATEWAY_URL)"
+    example = "give the gateway's base URL, as https://gateway.example"
+    parts = urlsplit(url.strip())
+    if "://" not in url:
+        raise BadURL(f"{where}: no http:// or https:// in front; {example}")
+    if parts.scheme.lower() not in ("http", "https"):
+        raise BadURL(f"{where}: {parts.scheme}:// is not http:// or https://; {example}")
+    if not parts.hostname or any(c.isspace() for c in url.strip()):
+        raise BadURL(f"{where}: no host name in it; {example}")
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port that is not one
+    except ValueError:
+        raise BadURL(f"{where}: the port is not a number from 0 to 65535; {example}") from None
+    if parts.query or parts.fragment:
+        raise BadURL(f"{where}: a base URL has no ?query or #fragment; {example}")
+    return url.strip().rstrip("/")
 
 
 @dataclass(frozen=True)
@@ -131,10 +181,12 @@ class GatewayClient:
                 response = self.session.request(
                     method, self.base_url + path, timeout=self.timeout, headers=headers, **kwargs
                 )
+            except NOT_A_URL:
+                raise BadURL(self._not_a_url()) from None
             except TRANSIENT as error:
                 cause = cause_of(error, max(self.timeout))
                 if attempt == self.retries:
-                    raise TransportError(
+                    raise Unreachable(
                         f"gateway {self.base_url} unreachable: {cause} (after {attempt + 1} "
                         f"attempt{'s' if attempt else ''}); check --url (GATEWAY_URL)"
                     ) from None
@@ -210,13 +262,54 @@ class GatewayClient:
 
     # -- the gateway's own signatures ----------------------------------------------
 
+    def probe(self) -> None:
+        """Check, with one request, that a gateway answers at the base URL.
+
+        Asks for its published keys (which every receipt check needs, so they
+        are kept). A server that is not a gateway, or a base URL with a path
+        too many (``…/v1``), answers something else: raises BadURL naming
+        the URL and what came back. A gateway that cannot be reached now, or
+        is busy (429, 502, 503, 504), is left to the command, which tries
+        again as it always does.
+        """
+        try:
+            response = self.session.get(self.base_url + JWKS_PATH, timeout=self.timeout)
+        except NOT_A_URL:
+            raise BadURL(self._not_a_url()) from None
+        except TRANSIENT:
+            return
+        if response.status_code in RETRY_STATUSES:
+            return
+        try:
+            if response.status_code != 200:
+                raise problem_error(response)
+            keys = _jwks(response)
+            if not keys:
+                raise TransportError("a JSON answer without the gateway's published keys")
+        except (GatewayError, ValueError, TypeError, KeyError, AttributeError) as error:
+            raise BadURL(self._not_a_gateway(error)) from None
+        self._gateway_keys = keys
+
+    def _not_a_url(self) -> str:
+        return (
+            f"--url {shown(self.base_url)} (GATEWAY_URL): not a URL to send to; "
+            "give the gateway's base URL, as https://gateway.example"
+        )
+
+    def _not_a_gateway(self, error: Exception) -> str:
+        path = urlsplit(self.base_url).path
+        hint = f", without the path {path}" if path not in ("", "/") else ""
+        what = error.detail if isinstance(error, GatewayError) else "no keys as a gateway has"
+        if isinstance(error, GatewayError) and error.code != "transport":
+            what = f"{error.code} ({error.detail})"
+        return (
+            f"no gateway answers at {shown(self.base_url)}: GET /.well-known/jwks.json gave "
+            f"{what}; check --url (GATEWAY_URL): the gateway's base URL{hint}"
+        )
+
     def gateway_keys(self) -> dict[str, jwk.Key]:
         if self._gateway_keys is None:
-            jwks = _json(self.request("GET", "/.well-known/jwks.json"))
-            self._gateway_keys = {
-                jwk.thumbprint(key): key
-                for key in (jwk.import_jwk(k) for k in jwks.get("keys", []))
-            }
+            self._gateway_keys = _jwks(self.request("GET", JWKS_PATH))
         return self._gateway_keys
 
     def verify_gateway_token(self, token: str, typ: str) -> dict[str, Any]:
@@ -239,11 +332,19 @@ def _retry_after(response: requests.Response, default: float) -> float:
     return min(float(value), 30.0) if value.isdigit() else default
 
 
+def _jwks(response: requests.Response) -> dict[str, jwk.Key]:
+    """The published keys by kid. Raises TransportError (or the JWK's error) when not a JWKS."""
+    keys = _json(response).get("keys", [])
+    if not isinstance(keys, list):
+        raise TransportError("a JWK Set whose keys are not a list")
+    return {jwk.thumbprint(key): key for key in (jwk.import_jwk(k) for k in keys)}
+
+
 def _json(response: requests.Response) -> dict[str, Any]:
     try:
         return strictjson.loads_object(response.content)
     except GatewayError:
-        raise TransportError("response is not a JSON object") from None
+        raise TransportError("an answer that is not a JSON object") from None
 
 
 def problem_error(response: requests.Response) -> GatewayError:
@@ -251,7 +352,8 @@ def problem_error(response: requests.Response) -> GatewayError:
     try:
         body = strictjson.loads_object(response.content)
     except GatewayError:
-        body = {}
+        kind = response.headers.get("Content-Type", "").split(";")[0].strip() or "no content type"
+        return TransportError(f"HTTP {response.status_code} ({kind}), not a problem response")
     return error_from_problem(body, response.status_code)
 
 

@@ -4,7 +4,9 @@ The export format (CSV or JSON Lines; see ``connectors/exportfile.py`` and
 the README) carries the handover profile's sections per newcomer. The
 subject is taken from ``identity`` (``v_number``, ``bsn``) unless the row
 names one, and the recipient from ``placement.municipality_code`` unless the
-row names one, through the gateway's directory.
+row names one, through the gateway's directory. COA's own column
+``koppelingsdatum`` (the day a newcomer was linked to the municipality) is
+read as ``placement.linked_on``, in CSV and in JSON Lines alike.
 """
 
 from __future__ import annotations
@@ -19,11 +21,14 @@ from connectors.client import GatewayClient
 from connectors.exportfile import RESERVED, SUBJECT_FIELDS, RowError
 
 TYPE = "handover-profile"
+LINKED_ON = "koppelingsdatum"
+ALIASES = {LINKED_ON: "placement.linked_on"}
+"""CSV column names of COA's own system → the profile's dotted paths"""
 
 
 def builder(sender: str, municipalities: Municipalities) -> submission.Build:
     def build(number: int, row: dict[str, Any], issued_at: datetime) -> dict[str, Any]:
-        body = {k: v for k, v in row.items() if k not in RESERVED}
+        body = _linked_on(number, {k: v for k, v in row.items() if k not in RESERVED})
         identity = body.get("identity")
         identity = identity if isinstance(identity, dict) else {}
         subject = row.get("subject") or {k: identity[k] for k in SUBJECT_FIELDS if k in identity}
@@ -48,6 +53,20 @@ def builder(sender: str, municipalities: Municipalities) -> submission.Build:
     return build
 
 
+def _linked_on(number: int, body: dict[str, Any]) -> dict[str, Any]:
+    """A JSON Lines row's top-level ``koppelingsdatum`` moved to ``placement.linked_on``."""
+    if LINKED_ON not in body:
+        return body
+    value = body.pop(LINKED_ON)
+    placement = body.get("placement")
+    if not isinstance(placement, dict):
+        return body  # the schema names the missing placement
+    if "linked_on" in placement and placement["linked_on"] != value:
+        raise RowError(number, LINKED_ON, "differs from placement.linked_on; give one of them")
+    body["placement"] = {**placement, "linked_on": value}
+    return body
+
+
 def send_export(
     client: GatewayClient,
     source: Path,
@@ -57,7 +76,7 @@ def send_export(
     progress: bool | None = None,
 ) -> submission.Summary:
     """Send every row of a COA export that has no receipt yet."""
-    rows = exportfile.read_rows(source, exportfile.body_schema(TYPE))
+    rows = exportfile.read_rows(source, exportfile.body_schema(TYPE), ALIASES)
     return submission.send_file(
         client, source, rows, builder, receipts=receipts, workers=workers, progress=progress
     )

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from connectors.rows import read_csv
 from gateway.domain.schemas import schema_dir
 from gateway.domain.wire import strictjson
 from gateway.errors import GatewayError
@@ -43,8 +44,9 @@ class RowError(GatewayError):
     def __init__(
         self, row: int, field: str, reason: str, more: list[tuple[str, str]] | None = None
     ) -> None:
-        """``more``: further (field, rule) problems of the same row, each said too."""
-        super().__init__(f"row {row}: {field}: {reason}")
+        """``field`` empty: the row as a whole. ``more``: further (field, rule) problems of
+        the same row, each said too."""
+        super().__init__(f"row {row}: {field + ': ' if field else ''}{reason}")
         self.row = row
         self.field = field
         self.reason = reason
@@ -83,11 +85,18 @@ def file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_rows(path: Path, schema: Mapping[str, Any]) -> Iterator[Row]:
-    """The rows of an export file; a row that cannot be read comes with its error."""
+def read_rows(
+    path: Path, schema: Mapping[str, Any], aliases: Mapping[str, str] | None = None
+) -> Iterator[Row]:
+    """The rows of an export file; a row that cannot be read comes with its error.
+
+    ``aliases``: CSV column names a sender's own system uses, each with the
+    dotted path it stands for (COA's ``koppelingsdatum`` is
+    ``placement.linked_on``), so its export needs no renaming by hand.
+    """
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        yield from _csv_rows(path, schema)
+        yield from _csv_rows(path, schema, aliases or {})
     elif suffix in (".jsonl", ".ndjson"):
         yield from _jsonl_rows(path)
     else:
@@ -108,21 +117,20 @@ def _jsonl_rows(path: Path) -> Iterator[Row]:
                 yield Row(number, None, error, line=at)
 
 
-def _csv_rows(path: Path, schema: Mapping[str, Any]) -> Iterator[Row]:
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh)
+def _csv_rows(path: Path, schema: Mapping[str, Any], aliases: Mapping[str, str]) -> Iterator[Row]:
+    header, rows = read_csv(path)
+    if not header:
+        return
+    columns = [_column(aliases.get(name, name), schema) for name in header]
+    for row in rows:
         try:
-            header = next(reader)
-        except StopIteration:
-            return
-        columns = [_column(name.strip(), schema) for name in header]
-        for number, cells in enumerate(reader, 1):
-            if not any(cell.strip() for cell in cells):
-                continue
-            try:
-                yield Row(number, _row_object(number, header, columns, cells), line=number + 1)
-            except RowError as error:
-                yield Row(number, None, error, line=number + 1)
+            if row.problem is not None:
+                raise RowError(row.number, "", row.problem)
+            data = _row_object(row.number, header, columns, row.cells)
+        except RowError as error:
+            yield Row(row.number, None, error, line=row.line)
+        else:
+            yield Row(row.number, data, line=row.line)
 
 
 @dataclass(frozen=True)
@@ -165,10 +173,8 @@ def _resolve(node: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, A
 def _row_object(
     number: int, header: list[str], columns: list[_Column], cells: list[str]
 ) -> dict[str, Any]:
-    if len(cells) > len(columns):
-        raise RowError(number, "(row)", f"{len(cells)} cells for {len(columns)} columns")
     row: dict[str, Any] = {}
-    for name, column, cell in zip(header, columns, cells, strict=False):
+    for name, column, cell in zip(header, columns, cells, strict=True):
         if cell.strip() == "":
             continue
         value = _cell_value(number, name, column, cell.strip())

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import click
 
-from connectors.client import GatewayClient
+from connectors.client import GatewayClient, check_url
 from gateway.domain import message
 from gateway.domain.wire import jwk
 from gateway.errors import GatewayError
@@ -32,8 +32,10 @@ def party_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """--url, --oin, --key and --retries on a command, handed to it as one ``client``.
 
     Each may come from the environment instead (``--help`` names the
-    variable). The OIN is checked here, before anything is sent; the key
-    file must hold a private JWK, and one others may read is warned about.
+    variable). The OIN and the URL's form are checked here, before anything
+    is sent; the key file must hold a private JWK, and one others may read
+    is warned about. Then one request checks that a gateway answers at the
+    URL (a wrong base path, a server that is not a gateway: one line, exit 2).
     """
     decorators = [
         click.option("--url", envvar="GATEWAY_URL", show_envvar=True, help="gateway base URL"),
@@ -69,9 +71,11 @@ def party_options(func: Callable[..., Any]) -> Callable[..., Any]:
             raise click.BadParameter(
                 f"an OIN is 20 digits; this is {len(oin)} characters", param_hint="--oin"
             )
+        base = check_url(url)
         key = _private_key(key_path)
-        return func(*args, client=GatewayClient(url, oin, key, retries=retries,
-                                                on_retry=_tell), **kw)  # fmt: skip
+        client = GatewayClient(base, oin, key, retries=retries, on_retry=_tell)
+        client.probe()
+        return func(*args, client=client, **kw)
 
     command: Callable[..., Any] = with_client
     for decorator in reversed(decorators):

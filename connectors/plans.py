@@ -4,51 +4,51 @@ One row per plan version, with the newcomer's ``v_number`` (and ``bsn``)
 and the plan's members as columns: numbers as digits, ``may_finish_current_education``
 as true/false (or ja/nee), ``components`` separated by ``;``, an empty cell
 for a member left out. Each row is its own message: a refused row is named
-by its spreadsheet line, the others go through.
+by its spreadsheet line, the others go through. A row that was receipted
+before sends nothing (``connectors/actions.py``).
 """
 
 from __future__ import annotations
 
-import csv
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from connectors.client import GatewayClient
-from connectors.municipality import send_plan, subject_of
-from gateway.errors import GatewayError
+from connectors.actions import subject_of
+from connectors.rows import as_dict, read_csv
 
 _INTEGERS = ("plan_version", "estimated_hours_b1")
 _TRUE, _FALSE = {"true", "ja", "yes", "1"}, {"false", "nee", "no", "0"}
 
 
-@dataclass
-class PlanRun:
-    sent: list[tuple[int, str]] = field(default_factory=list)
-    """(spreadsheet line, plan_id) of each accepted row"""
-    refused: list[tuple[int, str]] = field(default_factory=list)
-    """(spreadsheet line, what was wrong), never a value"""
+@dataclass(frozen=True)
+class PlanRow:
+    line: int
+    """the spreadsheet's row (the header is 1)"""
+    plan: dict[str, Any]
+    subject: dict[str, str]
+    problem: str | None = None
+    """why the row cannot be sent, in words (never a value)"""
 
 
-def send_plans(client: GatewayClient, source: Path) -> PlanRun:
-    """Send every row of a plans CSV; a bad row is named, never fatal to the rest."""
-    run = PlanRun()
-    with open(source, newline="", encoding="utf-8-sig") as fh:
-        for line, row in enumerate(csv.DictReader(fh), start=2):  # line 1: the header
-            try:
-                plan, subject = _row(row)
-                plan_id, _ = send_plan(client, plan, subject)
-            except (ValueError, KeyError) as error:
-                run.refused.append((line, str(error)))
-            except GatewayError as error:
-                run.refused.append((line, f"{error.code}: {error.detail}"))
-            else:
-                run.sent.append((line, plan_id))
-    return run
+def plan_rows(source: Path) -> Iterator[PlanRow]:
+    """Every data row of a plans CSV, each a plan and its newcomer, or the problem."""
+    header, rows = read_csv(source)
+    for row in rows:
+        if row.problem is not None:
+            yield PlanRow(row.line, {}, {}, row.problem)
+            continue
+        try:
+            plan, subject = _row(as_dict(header, row))
+        except ValueError as error:
+            yield PlanRow(row.line, {}, {}, str(error))
+        else:
+            yield PlanRow(row.line, plan, subject)
 
 
-def _row(row: dict[str, str | None]) -> tuple[dict[str, Any], dict[str, str]]:
-    cells = {k.strip(): (v or "").strip() for k, v in row.items() if k}
+def _row(cells: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    cells = dict(cells)
     v_number = cells.pop("v_number", "")
     if not (v_number.isdigit() and len(v_number) == 10):
         raise ValueError("column v_number: a V-nummer is 10 digits")

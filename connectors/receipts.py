@@ -38,6 +38,9 @@ class ReceiptsFile:
         """Raises Conflict when the file was written for another gateway."""
         self.path = path
         self.done: dict[int, str] = {}
+        self.keyed: dict[str, list[dict[str, Any]]] = {}
+        """key → its records that went through, oldest first (the actions' receipts,
+        keyed by what the action means instead of by row)"""
         header: dict[str, Any] | None = None
         if path.exists():
             with open(path, encoding="utf-8") as fh:
@@ -48,7 +51,11 @@ class ReceiptsFile:
                         continue  # a line half-written when the run was killed
                     if "run" in record:
                         header = header or record["run"]
-                    elif "receipt" in record or record.get("earlier"):
+                    elif not ("receipt" in record or record.get("earlier")):
+                        continue  # a refusal: nothing went through
+                    elif "key" in record:
+                        self.keyed.setdefault(record["key"], []).append(record)
+                    else:
                         self.done[record["row"]] = record["message_id"]
         if header is not None and gateway is not None:
             _same_gateway(path, header, *gateway)
@@ -85,7 +92,9 @@ def _same_gateway(path: Path, header: dict[str, Any], url: str, kids: list[str])
     was, was_kids = header.get("gateway"), header.get("gateway_kids")
     if was is None:
         return  # written before receipts named their gateway
-    if was.rstrip("/") == url.rstrip("/") and set(was_kids or ()) & set(kids):
+    if set(was_kids or ()) & set(kids):
+        return  # its signing key: the same gateway, at this address or another of its own
+    if not was_kids and was.rstrip("/") == url.rstrip("/"):
         return
     raise Conflict(
         f"{path} holds receipts of gateway {was} (signing key {', '.join(was_kids or ['?'])}); "

@@ -75,7 +75,8 @@ def table(rows: list[dict[str, Any]], show_all: bool) -> str:
         return lines[0] + ("" if show_all or not unknown else " (--all lists them)")
     lines += ["", f"{'V-nummer':<11} {'placed':<10} {'signal':<14} why"]
     for row in noted:
-        first = f"{row['v_number']:<11} {row['placed_at'][:10]:<10}"
+        placed = row.get("placed_on") or row["placed_at"][:10]  # COA's own date where given
+        first = f"{row['v_number']:<11} {placed:<10}"
         found = [(_LABELS[s["code"]], s["detail"]) for s in row["signals"]]
         if row["unknown_signals"]:
             names = ", ".join(_LABELS[c] for c in row["unknown_signals"])

@@ -10,6 +10,7 @@ the server never imports its clients.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -38,9 +39,22 @@ def _now() -> datetime:
 
 
 def _services() -> Services:
-    from gateway.bootstrap import build_services
+    """The services of the existing instance; without one, one line and exit 2.
 
-    return build_services(config.from_env())
+    Never a new instance: this command run in the wrong folder would make
+    one with new keys there, and register parties in a gateway nobody runs.
+    """
+    from gateway import instance
+    from gateway.bootstrap import build_services
+    from gateway.errors import ConfigurationError
+
+    settings = config.from_env()
+    try:
+        instance.require(settings.instance)
+    except ConfigurationError as error:
+        click.echo(f"error: {error.detail}", err=True)
+        sys.exit(2)
+    return build_services(settings)
 
 
 def _time(value: str | None) -> datetime | None:
@@ -81,11 +95,24 @@ def main() -> None:
 )
 def serve(host: str, port: int, workers: int | None, threads: int) -> None:
     """Run the gateway under gunicorn (exit 2 when the port or the instance folder is not
-    usable). Environment: GATEWAY_INSTANCE, GATEWAY_DATABASE_URL and the rest in README."""
+    usable); on the first start, make the instance (its keys) and say so in one line.
+    Environment: GATEWAY_INSTANCE, GATEWAY_DATABASE_URL and the rest in README."""
+    from gateway import instance
     from gateway.errors import ConfigurationError
-    from gateway.serving import run
+    from gateway.serving import check_port, prepare, run
 
     try:
+        settings = config.from_env()
+        check_port(host, port)
+        new = len(instance.missing(settings.instance)) == len(instance.SECRETS)
+        prepare(settings)
+        if new:  # a line that cannot be written (stderr on a full disk) never stops serving
+            with contextlib.suppress(OSError):
+                click.echo(
+                    f"new instance {settings.instance}: the gateway's keys were made there "
+                    "(folder 0700, files 0600); keep it and back it up",
+                    err=True,
+                )
         run(host=host, port=port, workers=workers or os.cpu_count() or 2, threads=threads)
     except ConfigurationError as error:
         click.echo(f"error: {error.detail}", err=True)
@@ -99,12 +126,18 @@ def db() -> None:
 
 @db.command("upgrade")
 def db_upgrade() -> None:
-    """Apply the Alembic migrations up to the newest."""
+    """Apply the Alembic migrations up to the newest (the embedded database: in the
+    instance folder, made if need be; its keys come with the first `gateway serve`)."""
+    from gateway import instance
     from gateway.storage import migrate
     from gateway.storage.engine import make_engine
 
     settings = config.from_env()
-    settings.instance.mkdir(parents=True, exist_ok=True)  # the embedded SQLite lives there
+    if settings.embedded_database and instance.make_folder(
+        settings.instance, embedded_database=True
+    ):
+        click.echo(f"new instance folder {settings.instance} (0700) for the embedded database; "
+                   "`gateway serve` makes its keys on the first start", err=True)  # fmt: skip
     migrate.upgrade(make_engine(settings.database_url))
     click.echo("database at the newest revision")
 
@@ -124,9 +157,17 @@ def parties() -> None:
 def parties_add(oin: str, role: str, name: str, municipality_code: str | None) -> None:
     """Register a party."""
     party = new_party(oin, role, name, municipality_code)
+    from gateway.errors import Conflict
     from gateway.service import registry
 
-    registry.register_party(_services(), party, _now(), events.new_trace_id())
+    services = _services()
+    try:
+        registry.register_party(services, party, _now(), events.new_trace_id())
+    except Conflict:
+        if services.store.registry.find_party(oin) != party:
+            raise  # another party under this OIN or code: the operator must look
+        click.echo(f"{party.role} {party.oin} is registered already, as given; nothing changed")
+        return
     click.echo(f"registered {party.role} {party.oin}")
 
 
@@ -158,12 +199,18 @@ def keys() -> None:
     "--kind", default="Ed25519", type=click.Choice(["Ed25519", "P-256"]), show_default=True
 )
 def keys_generate(out: Path, kind: str) -> None:
-    """Write a new private JWK (mode 0600) and print its public JWK."""
+    """Write a new private JWK (mode 0600) and print its public JWK; when OUT holds a
+    private JWK already, print its public JWK (never a new key over it)."""
     from gateway.instance import write_private
 
     key = jwk.generate(kind)
     if not write_private(out, (json.dumps(jwk.private_jwk(key), indent=2) + "\n").encode()):
-        raise click.ClickException(f"{out} exists; not overwriting a key")
+        try:
+            key = jwk.load_jwk_file(str(out), private=True)
+        except (GatewayError, ValueError, OSError):
+            raise click.ClickException(f"{out} exists and is not a private JWK; not "
+                                       "overwriting it") from None  # fmt: skip
+        click.echo(f"{out} exists: its public JWK (no new key made)", err=True)
     click.echo(json.dumps(jwk.public_jwk(key), indent=2))
 
 
@@ -183,9 +230,18 @@ def keys_add(oin: str, jwk_path: str, not_before: str | None, not_after: str | N
         not_before=_time(not_before) or now,
         not_after=_time(not_after),
     )
+    from gateway.errors import Conflict
     from gateway.service import registry
 
-    registry.register_key(_services(), record, now, events.new_trace_id())
+    services = _services()
+    try:
+        registry.register_key(services, record, now, events.new_trace_id())
+    except Conflict:
+        known = [k for k in services.store.registry.list_keys(oin) if k.kid == record.kid]
+        if not known or known[0].revoked_at is not None:
+            raise
+        click.echo(f"key {record.kid} is registered already for {oin}; nothing changed")
+        return
     click.echo(f"registered key {record.kid} for {oin}")
 
 

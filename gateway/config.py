@@ -45,6 +45,12 @@ class Settings:
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
+    @property
+    def embedded_database(self) -> bool:
+        """The instance folder's own SQLite file (no GATEWAY_DATABASE_URL): the folder holds
+        the data as well as the keys."""
+        return self.database_url == _embedded_url(self.instance)
+
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
     raw = env.get(name)
@@ -96,7 +102,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
     """Read GATEWAY_* variables; the embedded SQLite default needs none of them."""
     env = os.environ if env is None else env
     instance = Path(env.get("GATEWAY_INSTANCE") or "instance").resolve()
-    url = env.get("GATEWAY_DATABASE_URL") or f"sqlite+pysqlite:///{instance / 'gateway.db'}"
+    url = env.get("GATEWAY_DATABASE_URL") or _embedded_url(instance)
     return Settings(
         instance=instance,
         database_url=url,
@@ -123,6 +129,10 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         ),
         metrics=_switch(env, "GATEWAY_METRICS"),
     )
+
+
+def _embedded_url(instance: Path) -> str:
+    return f"sqlite+pysqlite:///{instance / 'gateway.db'}"
 
 
 def _switch(env: Mapping[str, str], name: str) -> bool:

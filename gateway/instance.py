@@ -11,6 +11,13 @@ shares:
 
 Keys given by environment are base64 (32 bytes) or, for the signing key, the
 JWK JSON. Nothing here is ever written into the repository.
+
+Only ``gateway serve`` (and the demo, in a folder of its own) makes a new
+instance. The operator's other commands need one that exists (``require``):
+a command run in the wrong folder, or without GATEWAY_INSTANCE, would
+otherwise make a fresh instance with new keys where it stands, and register
+parties in a gateway nobody runs. A new instance's folder is 0700 and its
+files 0600, the embedded database included: they hold the keys and the data.
 """
 
 from __future__ import annotations
@@ -20,12 +27,22 @@ import binascii
 import json
 import os
 import secrets
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.domain.wire import jwk
 from gateway.errors import BadRequest, ConfigurationError
+
+SECRETS = {
+    "signing.jwk": "GATEWAY_SIGNING_KEY",
+    "pseudonym.key": "GATEWAY_PSEUDONYM_KEY",
+    "master.key": "GATEWAY_MASTER_KEY",
+}
+"""each secret's file in the instance folder, and the variable that may give it instead"""
+EMBEDDED_DATABASE = "gateway.db"
+"""the instance's own SQLite file, when GATEWAY_DATABASE_URL names no other database"""
 
 
 @dataclass(frozen=True)
@@ -96,7 +113,7 @@ def load_secrets(folder: Path, env: Mapping[str, str] | None = None) -> Secrets:
     Raises ConfigurationError when a given secret is malformed.
     """
     env = os.environ if env is None else env
-    folder.mkdir(parents=True, exist_ok=True)
+    make_folder(folder, embedded_database=not env.get("GATEWAY_DATABASE_URL"))
 
     def random_key() -> bytes:
         return base64.b64encode(secrets.token_bytes(32)) + b"\n"
@@ -120,4 +137,64 @@ def load_secrets(folder: Path, env: Mapping[str, str] | None = None) -> Secrets:
         master_key=_key_bytes(
             _secret(folder, env, "master.key", "GATEWAY_MASTER_KEY", random_key), "master key"
         ),
+    )
+
+
+def make_folder(folder: Path, *, embedded_database: bool) -> bool:
+    """Make the instance folder (0700) if it is not there; True when it was made now.
+
+    With ``embedded_database`` the SQLite file is made too, empty and 0600,
+    before SQLite opens it: SQLite gives its journal files the database's
+    mode, and would otherwise make them all readable by everyone (umask 022).
+    """
+    if folder.is_dir():
+        return False
+    if not folder.parent.exists():
+        folder.parent.mkdir(parents=True)
+    try:
+        folder.mkdir(mode=0o700)
+    except FileExistsError:
+        return False  # made by a process starting beside this one
+    os.chmod(folder, 0o700)  # whatever the umask
+    if embedded_database:
+        database = folder / EMBEDDED_DATABASE
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    return True
+
+
+def missing(folder: Path, env: Mapping[str, str] | None = None) -> list[str]:
+    """The secrets' files an instance needs and ``folder`` lacks (none given by environment)."""
+    env = os.environ if env is None else env
+    return [name for name, variable in SECRETS.items()
+            if not env.get(variable) and not (folder / name).is_file()]  # fmt: skip
+
+
+def require(folder: Path, env: Mapping[str, str] | None = None, *, wait: float = 5.0) -> None:
+    """Raises ConfigurationError, saying where it looked and what to do, without an instance.
+
+    Waits up to ``wait`` seconds first while the folder is being made: a
+    ``gateway serve &`` started just before this command (as the README's
+    walkthrough does) makes it within a moment.
+    """
+    env = os.environ if env is None else env
+    deadline = time.monotonic() + wait
+    lacking = missing(folder, env)
+    while lacking and time.monotonic() < deadline:
+        time.sleep(0.1)
+        lacking = missing(folder, env)
+    if not lacking:
+        return
+    where = (
+        f"GATEWAY_INSTANCE={env['GATEWAY_INSTANCE']}" if env.get("GATEWAY_INSTANCE")
+        else "GATEWAY_INSTANCE is not set, so ./instance in the current folder"
+    )  # fmt: skip
+    if len(lacking) < len(SECRETS):
+        raise ConfigurationError(
+            f"instance {folder} is incomplete ({where}): {', '.join(lacking)} missing; restore "
+            "it from your backup (a new one would make what the gateway holds unreadable)"
+        )
+    raise ConfigurationError(
+        f"no gateway instance at {folder} ({where}): it holds no keys. Set GATEWAY_INSTANCE to "
+        "your instance's folder (or give GATEWAY_SIGNING_KEY, GATEWAY_PSEUDONYM_KEY and "
+        "GATEWAY_MASTER_KEY); `gateway serve` makes a new instance on its first start"
     )

@@ -67,7 +67,11 @@ def gather(store: Store) -> list[Newcomer]:
         profiles = [k.document for k in kept if k.type == PROFILE]
         reports = [k.document for k in kept if k.type == REPORT]
         read_at, signals = listed.get(v_number, (None, {}))
-        placed = signals.get("placed_at") or (profiles[-1]["received_at"] if profiles else None)
+        # the placement's own date (COA's koppelingsdatum) where the gateway gives it (v1.2)
+        on = signals.get("placed_on")
+        placed = (f"{on}T00:00:00Z" if on else signals.get("placed_at")) or (
+            profiles[-1]["received_at"] if profiles else None
+        )
         if placed is None:
             continue
         person = Newcomer(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import random
 import sys
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +28,17 @@ PROVIDER = "00000001820029336000"  # the demo's provider
 
 def newcomers() -> list[tuple[synthetic.Newcomer, str, dict[str, Any]]]:
     rng = random.Random(20261123)  # noqa: S311 - synthetic data, not secrets
+    links = random.Random(20261206)  # noqa: S311 - its own stream: the people stay the same
     people = []
     for _ in range(NEWCOMERS):
         person = synthetic.Newcomer.make(rng)
         place = rng.choice(PLACES)
-        people.append((person, place, synthetic.varied_profile(person, place, rng)))
+        profile = synthetic.varied_profile(person, place, rng)
+        # COA's koppelingsdatum: two to nine weeks after the permit, as a caseload's are
+        permitted = date.fromisoformat(profile["placement"]["permit_date"])
+        linked = permitted + timedelta(days=links.randrange(14, 64))
+        profile["placement"]["linked_on"] = linked.isoformat()
+        people.append((person, place, profile))
     return people
 
 

@@ -17,7 +17,7 @@ from connectors import exportfile
 from connectors.auditor import check_once
 from gateway.devtools import demo, samplefiles, synthetic
 from gateway.devtools.serverproc import ServerProcess
-from gateway.domain.wire import envelope
+from gateway.domain.wire import envelope, jwk
 from gateway.service.services import Services
 from tests.conftest import services_for
 from tests.helpers import connector, write_keys
@@ -215,10 +215,13 @@ def test_the_whole_scenario_through_the_connectors(world: World) -> None:
     assert brief["body"]["route"] == "b1-route" and "participation_goals" not in brief["body"]
 
     # Many plans from a CSV: the sample's rows are the sample's first two reported newcomers.
+    # The second has plan.json's plan in force: another first version is not a second plan.
     many = world.run(demo.LEIDEN, "municipality", "plan", "--file", str(SAMPLES / "plans.csv"))
-    assert many.returncode == 0, many.stdout + many.stderr
-    assert "line 2: plan " in many.stdout and "line 3: plan " in many.stdout  # as a sheet shows
-    assert "plans: 2 recorded, 0 refused" in many.stdout
+    assert many.returncode == 1, many.stdout + many.stderr
+    assert "line 2: plan " in many.stdout  # as a sheet shows
+    assert "line 3: refused: not-sent: plan " in many.stdout
+    assert "version 1 is in force for this newcomer and this plan changes it" in many.stdout
+    assert "plans: 1 recorded, 1 refused" in many.stdout
 
     # A first watch, with nothing remembered, says it has nothing to compare with yet.
     fresh = world.run(demo.AUDITOR, "auditor", "watch", "--state", str(world.tmp / "new.state"),
@@ -370,4 +373,60 @@ def test_assign_takes_a_csv_and_names_each_refused_line(world: World) -> None:
     assert mixed.returncode == 1, mixed.stdout + mixed.stderr
     assert "line 2: refused: schema-violation:" in mixed.stdout
     assert "line 3: refused: not-authorised:" in mixed.stdout
-    assert "line 4: assignment " in mixed.stdout and "1 recorded, 2 refused" in mixed.stdout
+    # The first run assigned line 4's newcomer already: receipted, not a second assignment.
+    assert "line 4: assignment " in mixed.stdout and "already receipted" in mixed.stdout
+    assert "0 recorded, 2 refused, 1 already receipted (nothing sent)" in mixed.stdout
+
+
+def _one_line_error(result: Any) -> str:
+    """The connector's whole complaint: exit 2, one line on stderr, no traceback."""
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = [line for line in result.stderr.splitlines() if not line.startswith("warning:")]
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    return str(lines[0])
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("127.0.0.1:8080", "no http:// or https:// in front"),
+        ("gateway.example", "no http:// or https:// in front"),
+        ("ftp://gateway.example", "ftp:// is not http:// or https://"),
+        ("http://", "no host name in it"),
+        ("http://127.0.0.1:80808", "the port is not a number"),
+    ],
+)
+def test_a_url_that_is_not_one_is_one_line_naming_it(url: str, says: str, tmp_path: Path) -> None:
+    key = tmp_path / "k.jwk"
+    key.write_text(json.dumps(jwk.private_jwk(jwk.generate())))
+    key.chmod(0o600)
+    said = _one_line_error(connector(url, demo.LEIDEN, key, "municipality", "signals"))
+    assert said.startswith(f"error: bad-url: --url {url} (GATEWAY_URL): {says}")
+    assert "https://gateway.example" in said
+
+
+def test_a_wrong_base_path_or_a_server_that_is_no_gateway_is_one_line(world: World) -> None:
+    wrong = world.server.url + "/v1"
+    said = _one_line_error(connector(wrong, demo.LEIDEN, world.keys[demo.LEIDEN],
+                                     "municipality", "signals"))  # fmt: skip
+    assert said.startswith(f"error: bad-url: no gateway answers at {wrong}: GET /.well-known/")
+    assert said.endswith("the gateway's base URL, without the path /v1")
+
+    import functools
+    import http.server
+    import threading
+
+    (world.tmp / "site").mkdir()
+    pages = functools.partial(http.server.SimpleHTTPRequestHandler, directory=world.tmp / "site")
+    site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), pages)
+    threading.Thread(target=site.serve_forever, daemon=True).start()
+    try:
+        other = f"http://127.0.0.1:{site.server_address[1]}"
+        said = _one_line_error(world.run(demo.COA, "coa", str(SAMPLES / "coa-export.csv"),
+                                         "--url", other))  # fmt: skip
+    finally:
+        site.shutdown()
+        site.server_close()
+    assert said.startswith(f"error: bad-url: no gateway answers at {other}: GET /.well-known/")
+    assert "HTTP 404 (text/html)" in said
+    assert not (world.tmp / "coa-export.csv.receipts.jsonl").exists()  # nothing begun

@@ -39,7 +39,9 @@ def test_demo_runs_the_scenario_and_every_outcome_matches() -> None:
         # one without a plan, each with the reason a client manager reads.
         regie = out.stdout.split("4. Regie")[1]
         assert "behind plan    20 of about 55 hours expected by now" in regie
-        assert "no plan        placed 99 days ago, no plan" in regie
+        # the samples' newcomers were linked before the demo (koppelingsdatum): the clock
+        # runs from that day, so how long ago depends on the day the demo runs
+        assert re.search(r"no plan        placed \d{3,} days ago, no plan", regie)
         # --keep keeps what one needs to carry on: the instance and each party's key.
         assert kept is not None
         folder = Path(kept.group(1))

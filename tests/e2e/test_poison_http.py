@@ -113,8 +113,9 @@ def test_poison_plans_fail_no_other_partys_message(
         threading.Thread(target=_poison, args=(_Party(cast, proc.url), 1 + i, until, poison))
         for i in range(2)
     ] + [
-        threading.Thread(target=_valid, args=(_Party(cast, proc.url), municipality, 10 + i,
-                                              until, valid))  # fmt: skip
+        threading.Thread(
+            target=_valid, args=(_Party(cast, proc.url), municipality, 10 + i, until, valid)
+        )
         for i, municipality in enumerate([demo.LEIDEN, demo.UTRECHT] * 2)
     ]
     for thread in threads:

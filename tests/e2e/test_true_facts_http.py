@@ -180,16 +180,12 @@ def test_the_placement_clock_runs_from_coas_own_date(cast: demo.Cast) -> None:
     case = Case(cast, 25009)
     linked = (case.now - timedelta(days=80)).date().isoformat()
     assert case.place(linked_on=linked) == 202
-    progress = case.client(demo.LEIDEN).get_json(
-        f"/v1/newcomers/{case.person.v_number}/progress"
-    )
+    progress = case.client(demo.LEIDEN).get_json(f"/v1/newcomers/{case.person.v_number}/progress")
     assert progress["placed_on"] == linked and progress["placed_on_source"] == "coa"
     assert [s["code"] for s in progress["signals"]] == ["no-plan"]
     fresh = Case(cast, 25010)
     assert fresh.place() == 202
-    progress = fresh.client(demo.LEIDEN).get_json(
-        f"/v1/newcomers/{fresh.person.v_number}/progress"
-    )
+    progress = fresh.client(demo.LEIDEN).get_json(f"/v1/newcomers/{fresh.person.v_number}/progress")
     assert progress["placed_on_source"] == "received" and progress["signals"] == []
 
 

@@ -151,4 +151,3 @@ def test_a_request_that_does_not_arrive_in_time_is_a_408_problem(tmp_path: Path)
     with ServerProcess(tmp_path / "instance", workers=1, threads=2, env=env) as server:
         answer = _raw(server.url, b"GET /v1/health HTTP/1.1\r\nHost: x\r\n")
     _raw_problem(answer, 408, "request-timeout")
-

@@ -24,7 +24,8 @@ NOW = datetime(2026, 12, 6, 10, 0, tzinfo=UTC)
     ("text", "ok"),
     [("2026-12-06", True), ("1900-01-01", True), ("2100-12-31", True), ("0000-01-01", False),
      ("0001-01-01", False), ("1899-12-31", False), ("2101-01-01", False), ("9999-12-31", False),
-     ("2026-02-29", False), ("2024-02-29", True), ("2026-1-01", False), ("２０２６-12-06", False)],
+     ("2026-02-29", False), ("2024-02-29", True), ("2026-1-01", False),
+     ("\uff12\uff10\uff12\uff16-12-06", False)],  # full-width digits
 )  # fmt: skip
 def test_a_date_is_a_calendar_day_from_1900_to_2100(text: str, ok: bool) -> None:
     assert dates.is_date(text) is ok
