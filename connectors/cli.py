@@ -177,11 +177,13 @@ def _pull_command(
 
         def report(result: m.PullResult) -> None:
             withheld = ", ".join(f"{k}: {v}" for k, v in sorted(result.withheld.items()))
+            again = "handed out again after a consent (written over the earlier files)"
             click.echo(
                 f"{datetime.now(UTC):%H:%M:%S} new: {result.written}, already kept: "
                 f"{result.already_there}, acknowledged: {result.acknowledged}; "
                 f"withheld: {withheld or 'none'}"
                 + (f"; withdrawal notices acted on: {result.notices}" if result.notices else "")
+                + (f"; {again}: {result.again}" if result.again else "")
             )
 
         if follow:

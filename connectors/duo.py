@@ -18,6 +18,8 @@ here, so a body DUO would refuse is never written.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
 import uuid
@@ -30,6 +32,7 @@ from typing import Any
 from connectors.client import GatewayClient
 from connectors.municipality import placed_newcomers, write_durably
 from gateway.domain import plans
+from gateway.domain.wire import jwk
 from gateway.errors import BadRequest, GatewayError
 
 PIP_API = "PIP 1.2.0"
@@ -104,17 +107,36 @@ def hours_bodies(
 
 
 def request(
-    operation: Operation, bsn: str, body: Mapping[str, Any], bron: str, doel: str
+    operation: Operation,
+    bsn: str,
+    body: Mapping[str, Any],
+    bron: str,
+    doel: str,
+    bericht_id: str | None = None,
 ) -> dict[str, Any]:
-    """One request as a file holds it: operation, path, the header values and the body."""
+    """One request as a file holds it: operation, path, the header values and the body.
+
+    ``bericht_id``: derived from what the request says (``bericht_id_for``), so the
+    same request made again is the same message; a new UUID without it.
+    """
     return {
         "api": operation.api,
         "operationId": operation.operation_id,
         "method": operation.method,
         "path": operation.path.format(bsn=bsn),
-        "headers": {"berichtId": str(uuid.uuid4()), "bron": bron, "doel": doel},
+        "headers": {"berichtId": bericht_id or str(uuid.uuid4()), "bron": bron, "doel": doel},
         "body": dict(body),
     }
+
+
+def bericht_id_for(secret: bytes, operation: Operation, bsn: str, body: Mapping[str, Any],
+                   bron: str, doel: str) -> str:  # fmt: skip
+    """The berichtId of a request: keyed by a secret of the municipality's own (its private
+    key's), so the same request exported twice is the same message to DUO and nobody
+    without the key can test BSNs against the ids."""
+    said = json.dumps([operation.operation_id, bsn, body, bron, doel], sort_keys=True)
+    mac = hmac.new(secret, said.encode(), hashlib.sha256).digest()
+    return str(uuid.UUID(bytes=mac[:16], version=4))
 
 
 @dataclass
@@ -128,6 +150,8 @@ class Export:
     without_bsn: list[str] = field(default_factory=list)
     nothing_to_report: list[str] = field(default_factory=list)
     refused: list[dict[str, str]] = field(default_factory=list)
+    secret: bytes = field(default=b"", repr=False)
+    """the key the berichtIds are derived with (never written)"""
 
     def manifest(self) -> dict[str, Any]:
         return {
@@ -146,8 +170,11 @@ class Export:
 def export(client: GatewayClient, out: Path, doel: str, now: datetime | None = None) -> Export:
     """Write the requests for every newcomer placed with the caller into ``out``.
 
-    ``out`` must be new or empty: a second run makes new ``berichtId``s, and
-    mixing two runs in one folder would send some twice. Each newcomer's
+    ``out`` must be new, empty, or hold an earlier export (its manifest.json): each
+    request's ``berichtId`` is derived from what it says, so a request unchanged since
+    is written again byte for byte (the same message to DUO, never a second one), a
+    changed one is a new message, and the manifest says what this run wrote. Each
+    newcomer's
     plan and hours come from the gateway's progress read (one audited
     ``regie.read`` each); newcomers without a BSN are listed in the
     manifest, not exported. The manifest is written last.
@@ -155,10 +182,14 @@ def export(client: GatewayClient, out: Path, doel: str, now: datetime | None = N
     """
     if not _OIN.fullmatch(doel):
         raise BadRequest("doel (DUO's OIN) must be 20 digits")
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise BadRequest(f"{out} is not an empty folder: give a new one for each export")
+    if out.exists() and (not out.is_dir() or _foreign(out)):
+        raise BadRequest(f"{out} holds other files than an export: give a new or empty folder")
     out.mkdir(parents=True, exist_ok=True)
     done = Export(client.oin, doel, (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    done.secret = hashlib.sha256(
+        b"inburgering-duo-berichtid\0" + json.dumps(jwk.private_jwk(client.key),
+                                                     sort_keys=True).encode()
+    ).digest()  # fmt: skip
     for newcomer in placed_newcomers(client):
         bsn, v_number = newcomer.get("bsn"), newcomer["v_number"]
         if bsn is None or not _BSN.fullmatch(bsn):
@@ -172,7 +203,19 @@ def export(client: GatewayClient, out: Path, doel: str, now: datetime | None = N
             done.nothing_to_report.append(v_number)
     manifest = json.dumps(done.manifest(), indent=2, ensure_ascii=False).encode()
     write_durably(out / "manifest.json", manifest)
+    written = {name for e in done.exported for name in e["files"]} | {"manifest.json"}
+    for stale in out.iterdir():  # an earlier run's request this run did not make again
+        if stale.name not in written:
+            stale.unlink()
     return done
+
+
+def _foreign(out: Path) -> bool:
+    """Whether a folder holds anything but an earlier export's files (JSON, with a manifest)."""
+    names = [p.name for p in out.iterdir()]
+    if not names:
+        return False
+    return "manifest.json" not in names or any(not n.endswith(".json") for n in names)
 
 
 def _write_requests(out: Path, bsn: str, progress: Mapping[str, Any], done: Export) -> list[str]:
@@ -187,7 +230,8 @@ def _write_requests(out: Path, bsn: str, progress: Mapping[str, Any], done: Expo
     files = []
     for operation, body in wanted:
         name = f"{bsn}.{operation.name}.json"
-        document = request(operation, bsn, body, done.bron, done.doel)
+        bericht = bericht_id_for(done.secret, operation, bsn, body, done.bron, done.doel)
+        document = request(operation, bsn, body, done.bron, done.doel, bericht)
         write_durably(out / name, json.dumps(document, indent=2, ensure_ascii=False).encode())
         files.append(name)
     return files

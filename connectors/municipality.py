@@ -47,6 +47,8 @@ class PullResult:
     acknowledged: int = 0
     notices: int = 0
     """withdrawal notices, each acted on in the folder"""
+    again: int = 0
+    """messages handed out again after a consent (``supersedes``), written over the earlier"""
     withheld: dict[str, int] = field(default_factory=dict)
     """category → how many deliveries had it withheld"""
 
@@ -76,7 +78,11 @@ def folder_sink(out: Path, names: Callable[[dict[str, Any]], str] = delivery_fil
     """Each delivery as a file of its own (``names``); a withdrawal notice acted on.
 
     A notice is written too, after every delivery file it names has been
-    rewritten (so a crash in between redoes the rewrites).
+    rewritten (so a crash in between redoes the rewrites). A message handed out
+    again after a consent given later (``supersedes``, profile v1.2) is written
+    over each earlier delivery's file too, so the case system that read those
+    finds the newer copy where it looked (``superseded_by`` names the new file);
+    the new file is written last, for the same reason.
     """
     out.mkdir(parents=True, exist_ok=True)
 
@@ -87,7 +93,12 @@ def folder_sink(out: Path, names: Callable[[dict[str, Any]], str] = delivery_fil
         if delivery.get("type") == NOTICE:
             for affected in delivery.get("affected_deliveries", []):
                 withdraw_from_file(out / f"{_safe_id(affected)}.json", delivery, target.name)
-        write_durably(target, json.dumps(delivery, indent=2, ensure_ascii=False).encode())
+        content = json.dumps(delivery, indent=2, ensure_ascii=False)
+        for earlier in delivery.get("supersedes", []):
+            over = {**delivery, "superseded_by": target.name}
+            write_durably(out / f"{_safe_id(earlier)}.json",
+                          json.dumps(over, indent=2, ensure_ascii=False).encode())  # fmt: skip
+        write_durably(target, content.encode())
         return True
 
     return take
@@ -237,6 +248,7 @@ def pull_once(client: GatewayClient, sink: Sink, *, limit: int = 100, lease: int
             client.ack(_safe_id(delivery["delivery_id"]))
             result.acknowledged += 1
             result.notices += delivery.get("type") == NOTICE
+            result.again += bool(delivery.get("supersedes"))
             for category in delivery.get("withheld_categories", []):
                 result.withheld[category] = result.withheld.get(category, 0) + 1
         if not deliveries:

@@ -91,7 +91,8 @@ def table(rows: list[dict[str, Any]], show_all: bool) -> str:
     "--out",
     required=True,
     type=click.Path(file_okay=False, path_type=Path),
-    help="a new (or empty) folder for the request files and manifest.json",
+    help="a new or empty folder, or one an earlier duo-export wrote (run again: the same "
+    "requests byte for byte, stale ones removed), for the request files and manifest.json",
 )
 @click.option("--doel", envvar="GATEWAY_DUO_OIN", show_envvar=True, required=True, help="DUO's OIN")
 @party_options

@@ -20,6 +20,9 @@ LEIDEN=00000001002220647000 UTRECHT=00000001002220650000 AUDITOR=000000018008664
 echo "== 1. The operator starts the gateway and registers the parties"
 gateway serve --port "$PORT" --workers 2 > serve.log 2>&1 &
 trap 'kill %1 2>/dev/null || true' EXIT
+export GATEWAY_URL="http://127.0.0.1:$PORT"
+up() { python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)' "$1"; }
+for _ in $(seq 50); do up "$GATEWAY_URL/v1/health" 2> /dev/null && break; sleep 0.2; done  # serve made the instance
 gateway parties add --oin $COA --role coa --name "COA (synthetic)"
 gateway parties add --oin $PROVIDER --role provider --name "Taalschool Voorbeeld (synthetic)"
 gateway parties add --oin $LEIDEN --role municipality --name "Gemeente Leiden" --municipality-code GM0546
@@ -37,9 +40,6 @@ gateway keys add --oin $UTRECHT --jwk utrecht.public.jwk
 gateway keys add --oin $AUDITOR --jwk auditor.public.jwk
 gateway parties list
 
-export GATEWAY_URL="http://127.0.0.1:$PORT"
-up() { python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)' "$1"; }
-for _ in $(seq 50); do up "$GATEWAY_URL/v1/health" 2> /dev/null && break; sleep 0.2; done
 head -1 serve.log
 as() { local oin=$1 key=$2; shift 2; GATEWAY_OIN=$oin GATEWAY_KEY=$key "$@"; }
 

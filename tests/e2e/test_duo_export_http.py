@@ -90,8 +90,14 @@ def test_the_export_writes_duos_requests_for_newcomers_with_a_bsn(
     assert manifest["nothing_to_report"] == [idle.person.v_number]
     assert [e["bsn"] for e in manifest["exported"]] == [bsn]
 
+    requests_before = {p.name: p.read_bytes() for p in out.glob(f"{bsn}.*.json")}
     again = world.leiden("duo-export", "--out", str(out), "--doel", DUO)
-    assert again.returncode == 2 and "not an empty folder" in again.stderr
+    assert again.returncode == 0, again.stderr  # run again: the same messages, byte for byte
+    assert {p.name: p.read_bytes() for p in out.glob(f"{bsn}.*.json")} == requests_before
+    (tmp_path / "mixed").mkdir()
+    (tmp_path / "mixed" / "notes.txt").write_text("not an export")
+    mixed = world.leiden("duo-export", "--out", str(tmp_path / "mixed"), "--doel", DUO)
+    assert mixed.returncode == 2 and "other files than an export" in mixed.stderr
     unnamed = world.leiden("duo-export", "--out", str(tmp_path / "other"), "--doel", "DUO")
     assert unnamed.returncode == 2 and "20 digits" in unnamed.stderr
 

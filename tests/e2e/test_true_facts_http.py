@@ -9,13 +9,16 @@ message carries is one the domain can compute with.
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from connectors import municipality
 from connectors.client import GatewayClient
 from gateway.devtools import demo, synthetic
 from gateway.errors import Conflict, NotAuthorised, SchemaViolation
@@ -217,3 +220,23 @@ def test_a_correctie_may_date_a_plan_back(cast: demo.Cast) -> None:
     assert case.send(demo.LEIDEN, "integration-plan", corrected) == 202
     progress = case.client(demo.LEIDEN).get_json(f"/v1/newcomers/{case.person.v_number}/progress")
     assert progress["plan"]["dated"] == "2026-10-01"
+
+
+def test_the_folder_puller_writes_a_message_handed_out_again_over_the_earlier_file(
+    cast: demo.Cast, tmp_path: Path
+) -> None:
+    case = Case(cast, 25030, municipality=demo.UTRECHT)
+    assert case.place() == 202
+    client = case.client(demo.UTRECHT)
+    sink = municipality.folder_sink(tmp_path)
+    municipality.pull_once(client, sink, limit=500)
+    v_number = case.person.v_number
+    [first] = [p for p in tmp_path.glob("*.json")
+               if json.loads(p.read_text())["subject"]["v_number"] == v_number]  # fmt: skip
+    assert "education" not in json.loads(first.read_text())["body"]
+    case.declare(["education"])
+    result = municipality.pull_once(client, sink, limit=500)
+    assert result.again == 1
+    over = json.loads(first.read_text())  # where the case system read it before
+    assert "education" in over["body"] and over["supersedes"] == [first.stem]
+    assert json.loads((tmp_path / over["superseded_by"]).read_text())["body"] == over["body"]

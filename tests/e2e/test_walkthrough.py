@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -33,3 +34,21 @@ def test_the_walkthrough_runs_from_nothing_to_the_auditor(tmp_path: Path) -> Non
     assert "1 request for 1 newcomer" in out
     assert "verified: " in out and "consistent: tree size" in out
     assert (tmp_path / "duo" / "manifest.json").exists()
+
+    # Every step again, in the same folder (issue #25): nothing new is sent or recorded.
+    before = _messages(tmp_path)
+    again = subprocess.run(
+        [bash, str(SCRIPT)], env=env, capture_output=True, text=True, timeout=240, check=False
+    )
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert _messages(tmp_path) == before, again.stdout[-3000:]
+    assert "assignments: 0 recorded, 0 refused, 20 already receipted" in again.stdout
+    assert "new: 0" in again.stdout
+
+
+def _messages(work: Path) -> dict[str, int]:
+    """The gateway's messages by type, and its newcomers' consent records."""
+    with sqlite3.connect(work / "instance" / "gateway.db") as db:
+        rows = db.execute("SELECT type, count(*) FROM messages GROUP BY type").fetchall()
+        rows += db.execute("SELECT 'declarations', count(*) FROM consent_declarations").fetchall()
+    return {str(kind): int(count) for kind, count in rows}
