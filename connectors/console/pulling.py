@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 
 from connectors.client import GatewayClient, TransportError
+from connectors.console import profiles
 from connectors.console.i18n import gettext
 from connectors.console.store import Store
 from connectors.municipality import NOTICE, placed_newcomers, verified
@@ -41,6 +42,8 @@ class Round:
     """deliveries that came again after a consent, in place of earlier ones"""
     notices: int = 0
     newcomers: int = 0
+    profiles: int = 0
+    """profiles read outside the inbox: placed newcomers whose profile another consumer took"""
     problems: list[str] = field(default_factory=list)
 
     def words(self) -> str:
@@ -49,13 +52,15 @@ class Round:
             return gettext("the pull stopped: {problem}").format(problem="; ".join(self.problems))
         return gettext(
             "new or changed: {kept}, acknowledged: {acknowledged}, brought again after a "
-            "consent: {renewed}, withdrawal notices: {notices}, newcomers placed: {newcomers}"
+            "consent: {renewed}, withdrawal notices: {notices}, newcomers placed: {newcomers}, "
+            "profiles read: {profiles}"
         ).format(
             kept=self.kept,
             acknowledged=self.acknowledged,
             renewed=self.renewed,
             notices=self.notices,
             newcomers=self.newcomers,
+            profiles=self.profiles,
         )
 
     def record(self) -> str:
@@ -171,6 +176,8 @@ def one_round(
     The signals walk is a ``regie.read`` of every newcomer placed, so it is made only when
     it can tell something new: when the pull brought something, at a full pull, when a
     person ``asked`` ("pull now"), and when it is older than ``max_age``; not every round.
+    A newcomer placed whose profile the inbox never brought here (another consumer of the
+    inbox acknowledged it) has it read (``profiles``).
     """
     done = Round()
     try:
@@ -180,6 +187,7 @@ def one_round(
             done.newcomers = refresh_signals(client, store)
         else:
             done.newcomers = len(store.reads("signals"))
+        done.profiles = profiles.read_missing(client, store)
         refresh_progress(client, store, max_age)
     except GatewayError as error:
         done.problems.append(f"{error.code}: {error.detail}")

@@ -17,10 +17,18 @@ message was delivered brings that message again, with a new delivery id and
 (what a withdrawal took from them is remembered with it), the earlier ids
 are remembered as superseded, so an earlier copy pulled again changes
 nothing and a notice that names one reaches the copy that took its place.
+
+A profile the inbox never brought here (another consumer acknowledged it) is
+read from the gateway and kept as ``profile-read:<message_id>``
+(``keep_profile``); a copy of the same message from the inbox takes its
+place as a superseding one would. A withdrawal notice names inbox
+deliveries only, so a notice is applied to every kept copy of the
+newcomer's messages that still holds a category it names, too.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from dataclasses import dataclass
@@ -30,6 +38,9 @@ from typing import Any
 
 from connectors.console.localdb import LocalDB
 from connectors.municipality import NOTICE, without_withdrawn
+
+PROFILE_READ = "profile-read:"
+"""The key of a profile read outside the inbox: this, then its message id"""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -91,7 +102,7 @@ class Kept:
 
 def _same(kept: dict[str, Any], pulled: dict[str, Any]) -> bool:
     """The same content (a re-pull is signed anew: its token differs, its members not)."""
-    ignored = {"delivery_token", "delivery_token_sha256", "withdrawn"}
+    ignored = {"delivery_token", "delivery_token_sha256", "withdrawn", "profile_token"}
     return {k: v for k, v in kept.items() if k not in ignored} == {
         k: v for k, v in pulled.items() if k not in ignored
     }
@@ -109,6 +120,12 @@ def _supersede(db: sqlite3.Connection, delivery: dict[str, Any]) -> list[dict[st
     whatever they stood for, too); what withdrawals had taken from them, returned."""
     by = str(delivery["delivery_id"])
     earlier = [str(d) for d in delivery.get("supersedes") or [] if str(d) != by]
+    read = f"{PROFILE_READ}{delivery.get('message_id')}"
+    if (
+        read != by
+        and db.execute("SELECT 1 FROM deliveries WHERE delivery_id = ?", (read,)).fetchone()
+    ):
+        earlier.append(read)  # the same message read outside the inbox: this copy replaces it
     withdrawn: list[dict[str, Any]] = []
     for delivery_id in earlier:
         row = db.execute(
@@ -144,19 +161,34 @@ def _upsert(db: sqlite3.Connection, delivery: dict[str, Any]) -> None:
 
 def _act_on(db: sqlite3.Connection, notice: dict[str, Any]) -> None:
     """A withdrawal notice: each kept delivery it names (or the copy that took its place)
-    rewritten without what was taken back."""
+    rewritten without what was taken back; and every other kept copy of the newcomer's
+    messages that still holds a category it names (a profile read has no delivery id for
+    a notice to name)."""
     named = dict.fromkeys(_current(db, str(d)) for d in notice.get("affected_deliveries", []))
-    for affected in named:
-        row = db.execute(
-            "SELECT document FROM deliveries WHERE delivery_id = ?", (affected,)
-        ).fetchone()
-        if row is None:
-            continue
-        rewritten = without_withdrawn(json.loads(row[0]), notice, str(notice["delivery_id"]))
-        db.execute(
-            "UPDATE deliveries SET document = ? WHERE delivery_id = ?",
-            (json.dumps(rewritten, ensure_ascii=False), affected),
-        )
+    by = str(notice["delivery_id"])
+    v_number = str(notice.get("subject", {}).get("v_number", ""))
+    rows = db.execute(
+        "SELECT delivery_id, document FROM deliveries WHERE (v_number = ? AND type != ?)"
+        " OR delivery_id IN (SELECT value FROM json_each(?))",
+        (v_number, NOTICE, json.dumps(list(named))),
+    ).fetchall()
+    for delivery_id, document in rows:
+        kept = json.loads(document)
+        rewritten = _without(kept, notice, by)
+        if delivery_id in named or rewritten["body"] != kept.get("body"):
+            db.execute(
+                "UPDATE deliveries SET document = ? WHERE delivery_id = ?",
+                (json.dumps(rewritten, ensure_ascii=False), delivery_id),
+            )
+
+
+def _without(kept: dict[str, Any], notice: dict[str, Any], by: str) -> dict[str, Any]:
+    """``without_withdrawn``, for a profile read too: its token goes, its SHA-256 stays."""
+    token = kept.get("profile_token")
+    if isinstance(token, str):
+        kept = {k: v for k, v in kept.items() if k != "profile_token"}
+        kept["profile_token_sha256"] = hashlib.sha256(token.encode()).hexdigest()
+    return without_withdrawn(kept, notice, by)
 
 
 def _unique(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -207,6 +239,27 @@ class Store(LocalDB):
             _upsert(db, delivery)
             if delivery.get("type") == NOTICE:
                 _act_on(db, delivery)
+            return True
+
+    def keep_profile(self, profile: dict[str, Any]) -> bool:
+        """Keep a verified profile read (``GET /v1/newcomers/{v}/profile``) as a delivery;
+        True when it was not kept before.
+
+        Not when a copy of the same message is kept already: from the inbox (which
+        takes a read's place), or read before.
+        """
+        key = f"{PROFILE_READ}{profile['message_id']}"
+        v_number = str(profile.get("subject", {}).get("v_number", ""))
+        with self._tx() as db:
+            if _current(db, key) != key:
+                return False  # a copy from the inbox took its place
+            for (document,) in db.execute(
+                "SELECT document FROM deliveries WHERE v_number = ? AND type = ?",
+                (v_number, str(profile.get("type"))),
+            ).fetchall():
+                if json.loads(document).get("message_id") == profile["message_id"]:
+                    return False
+            _upsert(db, {**profile, "delivery_id": key})
             return True
 
     def acknowledged(self, delivery_id: str) -> None:

@@ -22,7 +22,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from connectors.console import cohort as figures
 from connectors.console import dossier as dossiers
-from connectors.console import labels
+from connectors.console import labels, profiles
 from connectors.console.app import console_of
 from connectors.console.facts import gather
 from connectors.console.i18n import current_language, gettext
@@ -54,6 +54,25 @@ def newcomers() -> str:
     )
 
 
+def _unavailable(what: str, error: GatewayError) -> str:
+    return gettext(
+        "{what} could not be read now ({code}: {detail}); shown as read before, if ever"
+    ).format(what=what, code=error.code, detail=error.detail)
+
+
+def read_profile(v_number: str) -> list[str]:
+    """The newcomer's profile read from the gateway when none is kept (another consumer of
+    the inbox took it); what could not be read, said."""
+    console = console_of()
+    if not profiles.missing(console.store, [v_number]):
+        return []
+    try:
+        profiles.read_profile(console.client, console.store, v_number)
+    except GatewayError as error:
+        return [_unavailable(gettext("Blue folder"), error)]
+    return []
+
+
 def refresh(v_number: str, *, progress: bool = True, consents: bool = True) -> list[str]:
     """The newcomer's progress and consent records (those asked for) read now; what could not
     be read, said."""
@@ -68,15 +87,8 @@ def refresh(v_number: str, *, progress: bool = True, consents: bool = True) -> l
         try:
             console.store.keep_read(kind, v_number, console.client.get_json(path, **params))
         except GatewayError as error:
-            problems.append(
-                gettext(
-                    "{what} could not be read now ({code}: {detail}); shown as read before, if ever"
-                ).format(
-                    what=gettext("Progress") if kind == "progress" else gettext("Consent records"),
-                    code=error.code,
-                    detail=error.detail,
-                )
-            )
+            what = gettext("Progress") if kind == "progress" else gettext("Consent records")
+            problems.append(_unavailable(what, error))
     return problems
 
 
@@ -85,7 +97,7 @@ def dossier(v_number: str) -> str:
     console = console_of()
     v_number = _v_number(v_number)
     stale = console.store.read_due("progress", v_number, console.progress_max_age)
-    problems = refresh(v_number, progress=stale)
+    problems = read_profile(v_number) + refresh(v_number, progress=stale)
     found = dossiers.build(console.store, v_number, console.name)
     if not found.profile and not found.reports and found.progress is None:
         abort(404)

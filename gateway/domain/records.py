@@ -150,3 +150,14 @@ class HandedOut:
     """every delivery of it to that recipient, oldest first (all acknowledged)"""
     raw: bytes
     """the message as received (the JWS), unsealed"""
+
+
+@dataclass(frozen=True, slots=True)
+class Placing:
+    """The newest handover profile that placed a newcomer, for the profile read."""
+
+    municipality: str
+    message_id: str
+    received_at: datetime
+    raw: bytes | None
+    """the message as received, unsealed; None when the newcomer's data was erased"""

@@ -30,6 +30,7 @@ from gateway.domain.records import (
     History,
     Notice,
     Pending,
+    Placing,
     Stored,
     StoredCheckpoint,
     StoredMessage,
@@ -178,6 +179,10 @@ class ProgressPort(Protocol):
     def placed_with(self, municipality: str, after: int, limit: int) -> list[Stored]: ...
 
 
+class ProfilePort(Protocol):
+    def newest(self, subject: str) -> Placing | None: ...
+
+
 class RetentionPort(Protocol):
     def purge(self, before: datetime, now: datetime, *, dry_run: bool = False) -> int: ...
 
@@ -205,5 +210,7 @@ class Store(Protocol):
     def progress(self) -> ProgressPort: ...
     @property
     def ratelimits(self) -> RatePort: ...
+    @property
+    def profiles(self) -> ProfilePort: ...
     def write(self) -> AbstractContextManager[Writes]: ...
     def ping(self) -> None: ...

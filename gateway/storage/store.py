@@ -26,6 +26,7 @@ from gateway.storage.auditlog import AuditLogStore
 from gateway.storage.consent import ConsentStore
 from gateway.storage.inbox import InboxStore
 from gateway.storage.intake import IntakeStore
+from gateway.storage.profiles import ProfileStore
 from gateway.storage.progress import ProgressStore
 from gateway.storage.ratelimits import RateStore
 from gateway.storage.registry import RegistryStore
@@ -74,6 +75,7 @@ class Store:
         self.retention = RetentionStore(db)
         self.progress = ProgressStore(db, keys)
         self.ratelimits = RateStore(db)
+        self.profiles = ProfileStore(db, keys)
 
     @contextmanager
     def write(self) -> Iterator[Writes]:

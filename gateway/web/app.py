@@ -22,7 +22,18 @@ from gateway.domain.audit import events
 from gateway.errors import NotFound
 from gateway.service.checkpointer import Checkpointer
 from gateway.service.services import Services
-from gateway.web import apidoc, consents, directory, http, inbox, messages, meta, problems, regie
+from gateway.web import (
+    apidoc,
+    consents,
+    directory,
+    http,
+    inbox,
+    messages,
+    meta,
+    newcomers,
+    problems,
+    regie,
+)
 from gateway.web import audit as audit_api
 
 log = logs.get("gateway.http")
@@ -73,6 +84,7 @@ def create_app(services: Services, test_config: Mapping[str, Any] | None = None)
     api.register_blueprint(inbox.blp)
     api.register_blueprint(directory.blp)
     api.register_blueprint(regie.blp)
+    api.register_blueprint(newcomers.blp)
     problems.init_app(app)  # after Api(), which registers handlers of its own
     if settings.metrics:
         app.add_url_rule("/metrics", "metrics", _metrics)

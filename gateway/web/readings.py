@@ -129,6 +129,26 @@ class Delivery(Schema):
     delivery_token = fields.String(metadata={"description": "the gateway's JWS over the rest"})
 
 
+class Profile(Schema):
+    """The newest handover profile that placed the newcomer with the caller, read again."""
+
+    message_id = fields.String(required=True)
+    type = fields.String(required=True, metadata={"example": HANDOVER_PROFILE})
+    version = fields.Integer(required=True)
+    sender = fields.String(required=True)
+    subject = fields.Nested(Subject, required=True)
+    issued_at = fields.String(required=True)
+    received_at = fields.String(required=True)
+    body = fields.Dict(
+        required=True, metadata={"description": "the categories that may be delivered now"}
+    )
+    withheld_categories = fields.List(fields.String(), required=True)
+    profile_token = fields.String(
+        required=True,
+        metadata={"description": "the gateway's JWS (typ inburgering-profile+jws) over the rest"},
+    )
+
+
 class InboxPage(Schema):
     deliveries = fields.List(fields.Nested(Delivery), required=True)
     next_cursor = fields.Integer(required=True)

@@ -39,6 +39,7 @@ MESSAGE_TYP = "inburgering-message+jws"
 ASSERTION_TYP = "inburgering-assertion+jws"
 RECEIPT_TYP = "inburgering-receipt+jws"
 DELIVERY_TYP = "inburgering-delivery+jws"
+PROFILE_TYP = "inburgering-profile+jws"
 
 HEADER_MEMBERS = frozenset({"alg", "kid", "typ"})
 _SEGMENT = re.compile(r"[A-Za-z0-9_-]+")

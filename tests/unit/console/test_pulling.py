@@ -15,6 +15,7 @@ from typing import Any, cast
 from connectors.client import GatewayClient
 from connectors.console import i18n, pulling
 from connectors.console.store import Store
+from gateway.errors import NotAuthorised
 from tests.unit.console.test_store import FAMILY, IDENTITY, delivery
 
 V_NUMBER = "0123456789"
@@ -27,6 +28,8 @@ class FakeInbox:
     deliveries: list[dict[str, Any]] = field(default_factory=list)
     asked: list[str] = field(default_factory=list)
     acked: list[str] = field(default_factory=list)
+    profile: dict[str, Any] | None = None
+    """what the profile read answers (None: the newcomer is not placed here)"""
 
     def get_json(self, path: str, **params: Any) -> dict[str, Any]:
         self.asked.append(path)
@@ -41,6 +44,10 @@ class FakeInbox:
             return {"deliveries": found, "next_cursor": page[-1][0] if page else after}
         if path == "/v1/signals":
             return {"newcomers": [{"v_number": V_NUMBER, "signals": []}], "next_cursor": 1}
+        if path.endswith("/profile"):
+            if self.profile is None:
+                raise NotAuthorised("the newcomer is not placed with this municipality")
+            return self.profile
         return {"subject": {"v_number": V_NUMBER}, "plan": None, "signals": []}
 
     def verify_gateway_token(self, token: str, typ: str) -> dict[str, Any]:
