@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from gateway.domain.wire import envelope, jwk
+from gateway.service.groupcommit import GroupCommit
 
 
 def b64(data: bytes | str) -> str:
@@ -135,3 +137,18 @@ def database_bytes(services: Any) -> bytes:
                     is_bytes = isinstance(value, bytes | memoryview)
                     chunks.append(bytes(value) if is_bytes else str(value).encode())
     return b"".join(chunks)
+
+
+class ObservedGroupCommit(GroupCommit[Any, Any]):
+    """The real group commit, noting the size of each group it writes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sizes: list[int] = []
+
+    def submit(self, item: Any, write: Callable[[Sequence[Any]], Sequence[Any]]) -> Any:
+        def noted(items: Sequence[Any]) -> Sequence[Any]:
+            self.sizes.append(len(items))
+            return write(items)
+
+        return super().submit(item, noted)

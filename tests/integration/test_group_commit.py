@@ -5,18 +5,15 @@ from __future__ import annotations
 import dataclasses
 import random
 import threading
-from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from gateway.devtools import demo, synthetic
 from gateway.domain.wire import envelope, jwk
 from gateway.errors import Conflict, GatewayError
 from gateway.service import intake
-from gateway.service.groupcommit import GroupCommit
 from gateway.service.intake import Outcome
 from gateway.service.services import Services
-from tests.helpers import signed_profile
+from tests.helpers import ObservedGroupCommit, signed_profile
 
 
 def _profiles(key: jwk.Key, now: datetime, count: int, seed: int) -> list[tuple[str, bytes]]:
@@ -27,25 +24,10 @@ def _profiles(key: jwk.Key, now: datetime, count: int, seed: int) -> list[tuple[
     ]
 
 
-class _Observed(GroupCommit[Any, Any]):
-    """The real group commit, noting the size of each group it writes."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.sizes: list[int] = []
-
-    def submit(self, item: Any, write: Callable[[Sequence[Any]], Sequence[Any]]) -> Any:
-        def noted(items: Sequence[Any]) -> Sequence[Any]:
-            self.sizes.append(len(items))
-            return write(items)
-
-        return super().submit(item, noted)
-
-
 def test_concurrent_singles_each_get_their_own_receipt_and_repeats_the_original(
     services: Services,
 ) -> None:
-    observed = _Observed()
+    observed = ObservedGroupCommit()
     services = dataclasses.replace(services, group=observed)
     now = datetime.now(UTC)
     cast = demo.register_cast(services, "http://127.0.0.1", now)

@@ -20,7 +20,7 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -31,8 +31,8 @@ from gateway.domain.parties import KeyRecord, new_party
 from gateway.domain.wire import jwk
 from gateway.errors import GatewayError
 from gateway.service import registry
-from gateway.service.groupcommit import GroupCommit
 from gateway.service.services import Services
+from tests.helpers import ObservedGroupCommit
 from tests.integration.fuzzworld import (
     NOW,
     TRACE,
@@ -155,21 +155,6 @@ def test_poison_alone_is_refused_or_harmless(services: Services, poison: str) ->
     )
 
 
-class _Observed(GroupCommit[Any, Any]):
-    """The real group commit, noting the size of each group it writes."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.sizes: list[int] = []
-
-    def submit(self, item: Any, write: Callable[[Sequence[Any]], Sequence[Any]]) -> Any:
-        def noted(items: Sequence[Any]) -> Sequence[Any]:
-            self.sizes.append(len(items))
-            return write(items)
-
-        return super().submit(item, noted)
-
-
 EXTRA = [("00000001002220700000", "GM0363", "Gemeente Amsterdam (fuzz)"),
          ("00000001002220710000", "GM0599", "Gemeente Rotterdam (fuzz)")]  # fmt: skip
 """two more synthetic municipalities, so four threads each send for one of their own"""
@@ -239,7 +224,7 @@ def test_poison_in_the_group_commit_sinks_no_other_municipalitys_message(
     """Two threads send poison as Leiden; four send whole trajectories for Utrecht and
     two more municipalities (COA's profiles and the provider's reports among them),
     for two seconds, through ``services.group`` as intake does."""
-    observed = _Observed()
+    observed = ObservedGroupCommit()
     world = populate(dataclasses.replace(services, group=observed))
     others = _register_more(world)
     tally, until = _Tally(), time.monotonic() + 2.0
