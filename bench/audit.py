@@ -25,7 +25,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from connectors.auditor import verify_log
+from connectors.auditor.verify import verify_log
 from gateway import config
 from gateway.bootstrap import build_services, storage_of
 from gateway.devtools import demo

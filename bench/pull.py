@@ -134,7 +134,7 @@ def _pull_all(
 
 
 def _puller(url: str, key: Any, wanted: int, page_size: int, lease: int, out: Any) -> None:
-    from connectors.client import GatewayClient
+    from connectors.common.client import GatewayClient
 
     client = GatewayClient(url, demo.LEIDEN, key)
     after, pulled, with_consent = 0, 0, 0

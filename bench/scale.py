@@ -131,7 +131,7 @@ def _pull(ports: list[int], key: jwk.Key, wanted: int) -> float:
 
 
 def _puller(port: int, key: jwk.Key, wanted: int, out: mp.Queue) -> None:  # type: ignore[type-arg]
-    from connectors.client import GatewayClient
+    from connectors.common.client import GatewayClient
 
     client = GatewayClient(f"http://127.0.0.1:{port}", demo.LEIDEN, key)
     pulled = 0

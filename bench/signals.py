@@ -28,7 +28,7 @@ from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from connectors.client import GatewayClient
+from connectors.common.client import GatewayClient
 from gateway import config
 from gateway.bootstrap import build_services, storage_of
 from gateway.devtools import demo, synthetic

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from connectors.client import GatewayClient
+from connectors.common.client import GatewayClient
 from gateway.devtools import synthetic
 from gateway.domain.audit import events
 from gateway.domain.parties import KeyRecord, new_party

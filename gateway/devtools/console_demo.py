@@ -142,7 +142,7 @@ def _report(rng: random.Random, month: int, hours: int) -> dict[str, Any]:
 
 def run_console_demo(port: int) -> int:
     """Serve a seeded gateway and Leiden's console until Ctrl-C; nothing is kept after."""
-    from connectors.console.command import start_console
+    from connectors.municipality.console.command import start_console
 
     folder = Path(tempfile.mkdtemp(prefix="gateway-console-demo-"))
     try:

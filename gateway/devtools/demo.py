@@ -19,7 +19,7 @@ from pathlib import Path
 
 import click
 
-from connectors.auditor import check_once, verify_log
+from connectors.auditor.verify import check_once, verify_log
 from gateway import config
 from gateway.bootstrap import build_services, storage_of
 from gateway.devtools import synthetic
@@ -64,7 +64,9 @@ def parties_at_work(
     Returns the lines to print, whether every count came out as it must, and
     the newcomers the provider reported on.
     """
-    from connectors import coa, municipality, provider
+    from connectors import municipality
+    from connectors.coa import handover as coa
+    from connectors.provider import reports as provider
     from gateway.devtools import samplefiles
 
     samples = samplefiles.SAMPLES
@@ -201,7 +203,7 @@ def regie_at_work(cast: Cast, reported: list[dict[str, str]], now: datetime) -> 
     """Part four: a second plan with few hours followed, then Leiden's signals, today and
     as a forecast (what will hold in 100 days if nothing changes)."""
     from connectors import municipality
-    from connectors.regie_cli import table
+    from connectors.municipality.regie_cli import table
 
     leiden, provider = cast.client(LEIDEN), cast.client(PROVIDER)
     behind, switched, unplanned = reported[1], reported[0], reported[-1]

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from connectors import exportfile
+from connectors.common import exportfile
 from gateway.devtools import synthetic
 
 SAMPLES = Path(__file__).resolve().parents[2] / "connectors" / "samples"

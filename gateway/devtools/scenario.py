@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from connectors.client import GatewayClient
+from connectors.common.client import GatewayClient
 from gateway.devtools import synthetic
 from gateway.devtools.cast import COA, LEIDEN, PROVIDER, UTRECHT, Cast
 from gateway.domain.audit import events

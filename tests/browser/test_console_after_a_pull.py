@@ -21,7 +21,8 @@ from typing import Any
 
 import pytest
 
-from connectors.municipality import folder_sink, pull_once
+from connectors.common.inbox import pull_once
+from connectors.common.sinks import folder_sink
 from gateway.devtools import console_demo
 from gateway.devtools.cast import LEIDEN, register_cast
 from gateway.devtools.serverproc import ServerProcess, free_port

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
-from connectors.client import GatewayClient
+from connectors.common.client import GatewayClient
 from gateway.devtools import demo
 from gateway.domain.audit import checkpoints
 from gateway.domain.wire import bearer, envelope, jwk

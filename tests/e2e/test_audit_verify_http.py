@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from connectors.auditor import verify_log
-from connectors.leaves import LogMismatch
+from connectors.auditor.leaves import LogMismatch
+from connectors.auditor.verify import verify_log
 from gateway.devtools import demo
 from gateway.devtools.serverproc import ServerProcess
 from tests.conftest import services_for

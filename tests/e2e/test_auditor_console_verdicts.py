@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.client import GatewayClient
-from connectors.console.auditlog import AuditStore, sync
-from connectors.leaves import Frontier
+from connectors.auditor.console.auditlog import AuditStore, sync
+from connectors.auditor.leaves import Frontier
+from connectors.common.client import GatewayClient
 from gateway.devtools import demo
 from tests.e2e.auditlogs import Log, keep_copy, restore_copy, sql, truncate
 

@@ -17,8 +17,9 @@ from typing import ClassVar
 
 import pytest
 
-from connectors import exportfile, municipality
-from connectors.auditor import verify_log
+from connectors import municipality
+from connectors.auditor.verify import verify_log
+from connectors.common import exportfile
 from gateway.devtools import demo, synthetic
 from gateway.devtools.serverproc import ServerProcess
 from tests.conftest import services_for

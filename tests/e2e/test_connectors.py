@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from connectors import exportfile
-from connectors.auditor import check_once
+from connectors.auditor.verify import check_once
+from connectors.common import exportfile
 from gateway.devtools import demo, samplefiles, synthetic
 from gateway.devtools.serverproc import ServerProcess
 from gateway.domain.wire import envelope, jwk
@@ -282,7 +282,7 @@ def test_auditor_check_names_a_forked_or_truncated_log(world: World, tmp_path: P
     seen = check_once(auditor, state)
     assert seen.tree_size > 0 and state.exists()
     good = json.loads(state.read_text())
-    from connectors.leaves import LogMismatch
+    from connectors.auditor.leaves import LogMismatch
 
     state.write_text(json.dumps({**good, "root_hash": "00" * 32}))
     with pytest.raises(LogMismatch, match="forked"):

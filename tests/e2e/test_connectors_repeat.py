@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from connectors import exportfile
+from connectors.common import exportfile
 from gateway.devtools import demo, samplefiles
 from gateway.devtools.serverproc import ServerProcess
 from gateway.service.services import Services
@@ -109,7 +109,7 @@ def test_assign_file_twice_records_each_assignment_once_and_a_changed_row_change
 
 
 def _progress(world: World, v_number: str) -> dict[str, Any]:
-    from connectors.client import GatewayClient
+    from connectors.common.client import GatewayClient
     from gateway.domain.wire import jwk
 
     key = jwk.load_jwk_file(str(world.keys[demo.LEIDEN]), private=True)

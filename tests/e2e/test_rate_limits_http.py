@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from connectors.client import GatewayClient
+from connectors.common.client import GatewayClient
 from gateway.devtools import demo, samplefiles
 from gateway.devtools.serverproc import ServerProcess
 from gateway.errors import RateLimited

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from connectors.client import GatewayClient
+from connectors.common.client import GatewayClient
 from gateway.devtools import demo
 from gateway.domain.wire import envelope
 from gateway.errors import GatewayError

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from connectors import municipality
-from connectors.client import GatewayClient
+from connectors.common.client import GatewayClient
 from gateway.devtools import demo, synthetic
 from gateway.errors import Conflict, NotAuthorised, SchemaViolation
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import make_url, text
 
-from connectors import duo
+from connectors.municipality import duo
 from gateway.devtools import demo, synthetic
 from gateway.domain import report
 from gateway.domain.audit import checkpoints, merkle

@@ -36,7 +36,7 @@ def test_domain_module_loads_neither_flask_nor_sqlalchemy(module: str) -> None:
 
 @pytest.mark.parametrize("module", _modules(connectors))
 def test_connector_does_not_load_flask_or_sqlalchemy(module: str) -> None:
-    console = module.startswith("connectors.console.")
+    console = module.startswith("connectors.consoles.") or ".console." in module
     assert _loaded(module, ("sqlalchemy",) if console else ("flask", "sqlalchemy")) == ""
 
 

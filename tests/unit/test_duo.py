@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connectors import duo
+from connectors.municipality import duo
 from gateway.domain import plans
 from gateway.errors import SchemaViolation
 from tests.duo import SCHEMA, valid

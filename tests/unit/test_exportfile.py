@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from connectors import coa, exportfile, provider, submission
-from connectors.addressing import Municipalities
-from connectors.exportfile import ExportFileError, RowError
+from connectors.coa import handover as coa
+from connectors.common import exportfile, submission
+from connectors.common.addressing import Municipalities
+from connectors.common.exportfile import ExportFileError, RowError
+from connectors.provider import reports as provider
 from gateway.devtools import samplefiles, synthetic
 from gateway.domain.schemas import Catalog
 

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from connectors.leaves import Frontier
+from connectors.auditor.leaves import Frontier
 from gateway.domain.audit import merkle
 
 

@@ -16,10 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from connectors import coa, exportfile, provider
-from connectors.addressing import Municipalities
-from connectors.plans import plan_rows
-from connectors.rows import cell_count_problem, read_csv
+from connectors.coa import handover as coa
+from connectors.common import exportfile
+from connectors.common.addressing import Municipalities
+from connectors.common.rows import cell_count_problem, read_csv
+from connectors.municipality.plans import plan_rows
+from connectors.provider import reports as provider
 from gateway.devtools import samplefiles
 
 PROFILE = exportfile.body_schema("handover-profile")

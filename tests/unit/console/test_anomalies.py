@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from connectors.console import anomalies
-from connectors.console.anomalies import OfficeHours
+from connectors.auditor.console import anomalies
+from connectors.auditor.console.anomalies import OfficeHours
 
 LEIDEN, COA, PROVIDER = "00000001002220647000", "00000001003214345000", "00000001820029336000"
 DECLARATION = "5b0c7a9e-1111-4222-8333-944455556666"

@@ -12,9 +12,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from connectors.console import facts, pulling
-from connectors.console import profiles as profile_reads
-from connectors.console.store import PROFILE_READ, Store
+from connectors.municipality.console import facts, pulling
+from connectors.municipality.console import profiles as profile_reads
+from connectors.municipality.console.store import PROFILE_READ, Store
 from tests.unit.console.test_pulling import V_NUMBER, FakeInbox, _client, signed
 from tests.unit.console.test_store import FAMILY, IDENTITY, delivery
 

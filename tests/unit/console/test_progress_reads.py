@@ -19,14 +19,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import Client
 
-from connectors.client import GatewayClient
-from connectors.console import i18n
-from connectors.console.app import Console, create_app
-from connectors.console.audit_views import AuditorConsole
-from connectors.console.auditlog import AuditStore
-from connectors.console.pulling import Puller
-from connectors.console.store import Store
-from connectors.console.web import console_app
+from connectors.auditor.console.auditlog import AuditStore
+from connectors.auditor.console.views import AuditorConsole
+from connectors.common.client import GatewayClient
+from connectors.consoles import i18n
+from connectors.consoles.web import console_app
+from connectors.municipality.console.app import Console, create_app
+from connectors.municipality.console.pulling import Puller
+from connectors.municipality.console.store import Store
 
 V_NUMBER = "0123456789"
 PORT = 8765

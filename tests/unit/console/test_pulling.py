@@ -12,9 +12,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
 
-from connectors.client import GatewayClient
-from connectors.console import i18n, pulling
-from connectors.console.store import Store
+from connectors.common.client import GatewayClient
+from connectors.consoles import i18n
+from connectors.municipality.console import pulling
+from connectors.municipality.console.store import Store
 from gateway.errors import NotAuthorised
 from tests.unit.console.test_store import FAMILY, IDENTITY, delivery
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from connectors.console import dossier, i18n
-from connectors.console.store import Store
+from connectors.consoles import i18n
+from connectors.municipality.console import dossier
+from connectors.municipality.console.store import Store
 
 
 def delivery(delivery_id: str, body: dict[str, Any], withheld: list[str]) -> dict[str, Any]:

@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connectors.console import cohort
-from connectors.console.facts import Newcomer
-from connectors.console.suppression import Hidden, Partition, protect
+from connectors.municipality.console import cohort
+from connectors.municipality.console.facts import Newcomer
+from connectors.municipality.console.suppression import Hidden, Partition, protect
 
 
 def possible_values(part: Partition) -> dict[str, set[int]]:

@@ -1,0 +1,316 @@
+"""The auditor's verifier: checks the gateway's log without trusting the gateway.
+
+Over HTTP only, with the gateway's published key: every checkpoint's
+signature (JWS and signed note), every entry's leaf hash recomputed from its
+bytes (as exported: hashed as received, each checked to name its own index,
+every 16th parsed and re-encoded to RFC 8785; from the contract's pages:
+re-encoded from the object), every
+checkpoint's root recomputed from the leaves, the gateway's consistency
+proofs between consecutive checkpoints and sampled inclusion proofs. A state
+file keeps the last verified checkpoint, so that a later run detects a log
+that was rewritten, forked or truncated since.
+Any mismatch raises LogMismatch naming the entry or checkpoint.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import os
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from connectors.auditor.leaves import LogMismatch, PrefixRoots, all_leaves, leaf_of
+from connectors.common.client import GatewayClient, TransportError
+from gateway.domain.audit import checkpoints, merkle
+from gateway.errors import GatewayError, LogCorrupt
+
+
+@dataclass(frozen=True)
+class Verified:
+    tree_size: int
+    root_hash: str
+    checkpoints: int
+    entries: int
+
+
+def load_state(path: Path | None) -> dict[str, Any] | None:
+    if path is None or not path.exists():
+        return None
+    state: dict[str, Any] = json.loads(path.read_text())
+    return state
+
+
+def save_state(path: Path, state: dict[str, Any]) -> None:
+    """Atomically: a crash leaves the old state or the new, never half of one."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as fh:
+        json.dump(state, fh, indent=2)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def signed_checkpoints(client: GatewayClient) -> list[tuple[int, checkpoints.Checkpoint]]:
+    keys = client.gateway_keys()
+    # Have the gateway sign its current state; if it cannot any more, check what it signed before.
+    with contextlib.suppress(LogCorrupt):
+        client.get_json("/v1/audit/checkpoint")
+    found: list[tuple[int, checkpoints.Checkpoint]] = []
+    after = 0
+    while True:
+        page = client.get_json("/v1/audit/checkpoints", after=after)
+        for item in page["checkpoints"]:
+            try:
+                point = checkpoints.verify_jws(item["checkpoint"], keys)
+            except GatewayError as error:
+                raise LogMismatch(f"checkpoint {item['seq']}: {error.detail}") from None
+            found.append((item["seq"], point))
+        if page.get("next_after") is None:
+            return found
+        after = page["next_after"]
+
+
+def consistent(
+    client: GatewayClient, first: checkpoints.Checkpoint, second: checkpoints.Checkpoint
+) -> bool:
+    """Whether the gateway's consistency proof shows ``second`` extends ``first``."""
+    proof = client.get_json(
+        "/v1/audit/proofs/consistency", first=first.tree_size, second=second.tree_size
+    )
+    try:
+        merkle.verify_consistency(
+            first.tree_size,
+            second.tree_size,
+            bytes.fromhex(first.root_hash),
+            bytes.fromhex(second.root_hash),
+            [bytes.fromhex(p) for p in proof["path"]],
+        )
+    except (GatewayError, ValueError, KeyError, TypeError):
+        return False
+    return True
+
+
+def _check_note(client: GatewayClient) -> None:
+    """The text form of the newest checkpoint verifies with the published note key."""
+    vkey = client.request("GET", "/v1/audit/note-key").text.strip()
+    origin = vkey.split("+", 1)[0]
+    key = next(
+        (k for k in client.gateway_keys().values() if checkpoints.vkey(origin, k) == vkey), None
+    )
+    if key is None:
+        raise LogMismatch("the note key is not one of the gateway's published keys")
+    note = client.get("/v1/audit/checkpoint", accept="text/plain").text
+    try:
+        checkpoints.verify_note(note, origin, key)
+    except GatewayError as error:
+        raise LogMismatch(f"checkpoint note: {error.detail}") from None
+
+
+def verify_log(
+    client: GatewayClient, state_path: Path | None = None, *, export: bool = True
+) -> Verified:
+    """Verify the whole log up to the newest checkpoint.
+
+    ``export=False`` reads the contract's 1,000-entry pages even where the
+    gateway has the export (which is otherwise taken, and is many times faster).
+
+    Raises LogMismatch naming the first entry or checkpoint that is wrong.
+    """
+    points = signed_checkpoints(client)
+    if not points:
+        raise LogMismatch("the gateway has issued no checkpoint")
+    for (_, a), (seq_b, b) in itertools.pairwise(points):
+        if b.tree_size < a.tree_size:
+            raise LogMismatch(
+                f"checkpoint {seq_b} shrinks the log from {a.tree_size} to {b.tree_size}"
+            )
+    roots_due: dict[int, list[tuple[int, checkpoints.Checkpoint]]] = {}
+    for seq, point in points:
+        roots_due.setdefault(point.tree_size, []).append((seq, point))
+    newest_seq, newest = points[-1]
+    state = load_state(state_path)
+    if state is not None and newest.tree_size < state["tree_size"]:
+        raise LogMismatch(
+            f"log truncated: the newest checkpoint ({newest_seq}) covers {newest.tree_size} "
+            f"entries; {state['tree_size']} were verified on {state['verified_at']}"
+        )
+
+    size = newest.tree_size
+    covers = f"checkpoint {newest_seq} covers {size} entries"
+    leaves = all_leaves(client, size, covers, export=export)
+    _check_roots(PrefixRoots(leaves), roots_due, state)
+
+    # The gateway's own proofs must agree with what was recomputed.
+    for (_, a), (seq_b, b) in itertools.pairwise(points):
+        if 0 < a.tree_size < b.tree_size and not consistent(client, a, b):
+            raise LogMismatch(f"checkpoint {seq_b}: consistency proof does not verify")
+    for index in random.sample(range(newest.tree_size), min(5, newest.tree_size)):
+        proof = client.get_json(
+            "/v1/audit/proofs/inclusion", index=index, tree_size=newest.tree_size
+        )
+        try:
+            merkle.verify_inclusion(
+                index,
+                newest.tree_size,
+                leaves[index],
+                [bytes.fromhex(p) for p in proof["path"]],
+                bytes.fromhex(newest.root_hash),
+            )
+        except GatewayError:
+            raise LogMismatch(f"entry {index}: inclusion proof does not verify") from None
+    _check_note(client)
+
+    if state_path is not None:
+        save_state(
+            state_path,
+            {
+                "tree_size": newest.tree_size,
+                "root_hash": newest.root_hash,
+                "seq": newest_seq,
+                "verified_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            },
+        )
+    return Verified(newest.tree_size, newest.root_hash, len(points), newest.tree_size)
+
+
+def _check_roots(
+    tree: PrefixRoots,
+    due: dict[int, list[tuple[int, checkpoints.Checkpoint]]],
+    state: dict[str, Any] | None,
+) -> None:
+    """Every checkpoint's root, and the state's, recomputed; the smallest size first."""
+    sizes = set(due) | ({state["tree_size"]} if state is not None else set())
+    for size in sorted(sizes):
+        root = tree.root(size).hex()
+        for seq, point in due.get(size, []):
+            if point.root_hash != root:
+                raise LogMismatch(
+                    f"checkpoint {seq} (size {point.tree_size}): "
+                    "its root does not match the entries"
+                )
+        if state is not None and size == state["tree_size"] and root != state["root_hash"]:
+            raise LogMismatch(
+                f"log rewritten or forked: the first {size} entries no longer have the root "
+                f"verified on {state['verified_at']}"
+            )
+
+
+@dataclass(frozen=True)
+class Watched:
+    tree_size: int
+    root_hash: str
+    new_entries: int
+    sampled: int
+    first: bool = False
+    """no checkpoint was verified before: nothing to compare this one with"""
+
+
+def check_once(client: GatewayClient, state_path: Path, samples: int = 8) -> Watched:
+    """Verify the newest checkpoint against the last verified one, and sample new entries.
+
+    Cheap enough to run every minute: one checkpoint, one consistency proof,
+    and ``samples`` entries with their inclusion proofs, however long the
+    log. Raises LogMismatch on a bad signature, a shrunk or forked log, or
+    an entry that is not in the tree the checkpoint signs.
+    """
+    token = client.get_json("/v1/audit/checkpoint").get("checkpoint")
+    try:
+        point = checkpoints.verify_jws(str(token), client.gateway_keys())
+    except GatewayError as error:
+        raise LogMismatch(f"newest checkpoint: {error.detail}") from None
+    state = load_state(state_path)
+    old_size = state["tree_size"] if state else 0
+    since = f" verified on {state['verified_at']}" if state else ""
+    if point.tree_size < old_size:
+        raise LogMismatch(
+            f"log truncated: the newest checkpoint covers {point.tree_size} entries; "
+            f"{old_size} were{since}"
+        )
+    if state and point.tree_size == old_size and point.root_hash != state["root_hash"]:
+        raise LogMismatch(f"log forked: size {old_size} now has another root than the one{since}")
+    if state and 0 < old_size < point.tree_size:
+        proof = client.get_json(
+            "/v1/audit/proofs/consistency", first=old_size, second=point.tree_size
+        )
+        try:
+            merkle.verify_consistency(
+                old_size,
+                point.tree_size,
+                bytes.fromhex(state["root_hash"]),
+                bytes.fromhex(point.root_hash),
+                [bytes.fromhex(p) for p in proof["path"]],
+            )
+        except (GatewayError, ValueError, KeyError, TypeError):
+            raise LogMismatch(
+                f"log forked or rewritten: size {point.tree_size} is not consistent with "
+                f"size {old_size}{since}"
+            ) from None
+    new = range(old_size, point.tree_size)
+    chosen = sorted(random.sample(new, min(samples, len(new))))
+    for index in chosen:
+        _check_inclusion(client, index, point)
+    save_state(
+        state_path,
+        {
+            "tree_size": point.tree_size,
+            "root_hash": point.root_hash,
+            "verified_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        },
+    )
+    return Watched(point.tree_size, point.root_hash, len(new), len(chosen), first=state is None)
+
+
+def _check_inclusion(client: GatewayClient, index: int, point: checkpoints.Checkpoint) -> None:
+    page = client.get_json("/v1/audit/entries", start=index, end=index + 1).get("entries")
+    if not isinstance(page, list) or not page or page[0].get("index") != index:
+        raise LogMismatch(f"entry {index} is missing")
+    item = page[0]
+    if not isinstance(item.get("entry"), dict) or item["entry"].get("index") != index:
+        raise LogMismatch(f"entry {index} claims another index")
+    leaf = leaf_of(item["entry"], str(item.get("leaf_hash")))
+    proof = client.get_json("/v1/audit/proofs/inclusion", index=index, tree_size=point.tree_size)
+    try:
+        merkle.verify_inclusion(
+            index,
+            point.tree_size,
+            leaf,
+            [bytes.fromhex(p) for p in proof["path"]],
+            bytes.fromhex(point.root_hash),
+        )
+    except (GatewayError, ValueError, KeyError, TypeError):
+        raise LogMismatch(
+            f"entry {index}: not in the tree of size {point.tree_size} that the checkpoint signs"
+        ) from None
+
+
+def watch(
+    client: GatewayClient,
+    state_path: Path,
+    *,
+    interval: float,
+    rounds: int | None = None,
+    samples: int = 8,
+    report: Callable[[Watched], None] = lambda _: None,
+    unreachable: Callable[[str], None] = lambda _: None,
+) -> None:
+    """check_once every ``interval`` seconds; returns after ``rounds`` or raises LogMismatch.
+
+    An unreachable gateway is reported and tried again next round: absence
+    is not evidence of tampering, but a watcher that gave up would miss it.
+    """
+    done = 0
+    while rounds is None or done < rounds:
+        try:
+            report(check_once(client, state_path, samples))
+        except TransportError as error:
+            unreachable(error.detail)
+        done += 1
+        if rounds is None or done < rounds:
+            time.sleep(interval)

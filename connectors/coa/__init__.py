@@ -1,0 +1,1 @@
+"""COA's connector: its export sent as handover profiles (``handover``, ``cli``)."""

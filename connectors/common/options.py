@@ -1,0 +1,181 @@
+"""What every connector command shares: the party options, times, errors, the newcomer.
+
+Every command takes the party's gateway URL, OIN and private JWK from
+options or from the environment (``GATEWAY_URL``, ``GATEWAY_OIN``,
+``GATEWAY_KEY``), so a scheduled job needs no secrets on its command line.
+Imports no Flask.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import os
+import re
+import stat
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+import click
+
+from connectors.common.client import GatewayClient, check_url
+from gateway.domain import message
+from gateway.domain.wire import jwk
+from gateway.errors import GatewayError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def party_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--url, --oin, --key and --retries on a command, handed to it as one ``client``.
+
+    Each may come from the environment instead (``--help`` names the
+    variable). The OIN and the URL's form are checked here, before anything
+    is sent; the key file must hold a private JWK, and one others may read
+    is warned about. Then one request checks that a gateway answers at the
+    URL (a wrong base path, a server that is not a gateway: one line, exit 2).
+    """
+    decorators = [
+        click.option("--url", envvar="GATEWAY_URL", show_envvar=True, help="gateway base URL"),
+        click.option("--oin", envvar="GATEWAY_OIN", show_envvar=True, help="your party's OIN"),
+        click.option(
+            "--key",
+            "key_path",
+            envvar="GATEWAY_KEY",
+            show_envvar=True,
+            type=click.Path(exists=True, dir_okay=False),
+            help="your party's private JWK (mode 0600)",
+        ),
+        click.option(
+            "--retries",
+            default=8,
+            show_default=True,
+            type=click.IntRange(0, 30),
+            help="attempts again on connection errors and 429/502/503/504, with backoff",
+        ),
+    ]
+
+    @functools.wraps(func)
+    def with_client(
+        *args: Any, url: str | None, oin: str | None, key_path: str | None, retries: int, **kw: Any
+    ) -> Any:
+        for value, option, variable in ((url, "--url", "GATEWAY_URL"),
+                                        (oin, "--oin", "GATEWAY_OIN"),
+                                        (key_path, "--key", "GATEWAY_KEY")):  # fmt: skip
+            if not value:
+                raise click.UsageError(f"give {option} or set {variable}")
+        assert url and oin and key_path
+        if not _OIN.fullmatch(oin):
+            raise click.BadParameter(
+                f"an OIN is 20 digits; this is {len(oin)} characters", param_hint="--oin"
+            )
+        base = check_url(url)
+        key = _private_key(key_path)
+        client = GatewayClient(base, oin, key, retries=retries, on_retry=_tell)
+        client.probe()
+        return func(*args, client=client, **kw)
+
+    command: Callable[..., Any] = with_client
+    for decorator in reversed(decorators):
+        command = decorator(command)
+    return command
+
+
+_OIN = re.compile(r"[0-9]{20}")
+
+
+def _private_key(path: str) -> jwk.Key:
+    """The party's private key from ``path``. Raises click.BadParameter naming the file."""
+    try:
+        key = jwk.load_jwk_file(path, private=True)
+    except GatewayError as error:
+        why = error.detail
+        if why == "private JWK expected":
+            why = "holds a public JWK; give your party's private JWK (gateway keys generate)"
+        raise click.BadParameter(f"{path}: {why}", param_hint="--key") from None
+    except ValueError:
+        raise click.BadParameter(f"{path}: not a JWK (JSON)", param_hint="--key") from None
+    mode = stat.S_IMODE(os.stat(path).st_mode)
+    if mode & 0o077:
+        click.echo(f"warning: {path} may be read by others (mode {mode:04o}); chmod 600 {path}",
+                   err=True)  # fmt: skip
+    return key
+
+
+def _tell(what: str) -> None:
+    click.echo(what, err=True)
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """An RFC 3339 option value with its zone, as UTC. Raises click.BadParameter."""
+    try:
+        return None if value is None else message.parse_time(value)
+    except GatewayError as error:
+        raise click.BadParameter(error.detail) from None
+
+
+class DomainErrorGroup(click.Group):
+    """Domain errors end the command with their code and message, not a traceback."""
+
+    exit_status = 2  # a connector's "stopped": see the module docstring
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except GatewayError as error:
+            click.echo(f"error: {error.code}: {error.detail}", err=True)
+            sys.exit(self.exit_status)
+
+
+class LazyGroup(DomainErrorGroup):
+    """A group with commands imported only when run (``lazy``: name → module whose
+    ``console`` is the command): the consoles bring Flask, the other commands start
+    without it."""
+
+    def __init__(self, *args: Any, lazy: dict[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy:
+            found = importlib.import_module(self.lazy[name]).console
+            return found if isinstance(found, click.Command) else None
+        return super().get_command(ctx, name)
+
+
+class DefaultGroup(DomainErrorGroup):
+    """A group whose first argument, when it names no subcommand, goes to a default one.
+
+    ``gateway connect provider reports.csv`` stays what it was before the
+    group had a ``pull``: ``provider send reports.csv``.
+    """
+
+    def __init__(self, *args: Any, default_command: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.default_command = default_command
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = [self.default_command, *args]
+        return super().parse_args(ctx, args)
+
+
+_subject_options = [
+    click.option("--v-number", required=True, help="the newcomer's V-nummer"),
+    click.option("--bsn", default=None, help="the newcomer's BSN, if known"),
+]
+
+
+def subject_options(func: F) -> F:
+    for decorator in reversed(_subject_options):
+        func = decorator(func)
+    return func
+
+
+def unreachable(why: str) -> None:
+    click.echo(f"gateway unreachable ({why}); trying again next round", err=True)

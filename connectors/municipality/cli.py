@@ -1,0 +1,36 @@
+"""``gateway connect municipality …``: the municipality's commands.
+
+``console`` is imported by name only when it is run, so every other
+command starts without Flask.
+"""
+
+from __future__ import annotations
+
+import click
+
+from connectors.common.commands import pull_command
+from connectors.common.options import LazyGroup
+from connectors.common.sinks import delivery_file
+from connectors.municipality import actions_cli
+from connectors.municipality.records_cli import consents
+from connectors.municipality.regie_cli import duo_export, signals
+
+
+@click.group(
+    "municipality", cls=LazyGroup, lazy={"console": "connectors.municipality.console.command"}
+)
+def municipality() -> None:
+    """Pull the inbox into the case system; record consent, assignments and plans; see
+    your newcomers' signals; write DUO's requests."""
+
+
+municipality.add_command(consents)
+municipality.add_command(actions_cli.assign)
+municipality.add_command(actions_cli.plan)
+municipality.add_command(actions_cli.declare)
+municipality.add_command(actions_cli.withdraw)
+municipality.add_command(signals)
+municipality.add_command(duo_export)
+municipality.add_command(
+    pull_command("Verify, keep, then acknowledge every delivery in the inbox.", delivery_file)
+)

@@ -1,0 +1,270 @@
+"""The forms that act: consent, withdrawal, assignment, plan; and "pull now".
+
+Each builds one message, signs it with the municipality's key, submits it,
+keeps it with the gateway's (verified) receipt in the store, and shows the
+receipt. A refusal is shown in words with what to do; nothing is kept then.
+The scanned consent form is hashed here and never leaves this machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, flash, redirect, request
+from werkzeug.wrappers import Response
+
+from connectors.common.client import GatewayClient, Submission
+from connectors.common.submission import schema_problems
+from connectors.consoles.i18n import gettext
+from connectors.municipality import messages as m
+from connectors.municipality.console.party import CONSENT_LANGUAGES, console_of
+from connectors.municipality.console.planform import FormError, plan_from_form
+from gateway.errors import GatewayError, SchemaViolation
+
+blueprint = Blueprint("actions", __name__)
+
+CATEGORIES = (
+    "family",
+    "education",
+    "work_experience",
+    "languages",
+    "interests",
+    "health",
+    "casemanager_notes",
+    "attendance",
+    "language_levels",
+    "exams",
+    "modules",
+    "signals",
+)
+PURPOSES = ("brede-intake", "pip", "voortgang", "ontzorgen", "participatie")
+
+
+def _dossier(v_number: str, part: str = "") -> Response:
+    return redirect(f"/newcomers/{v_number}" + (f"#{part}" if part else ""), code=303)
+
+
+def _subject(v_number: str) -> dict[str, str]:
+    if not (v_number.isdigit() and len(v_number) == 10):
+        raise FormError(gettext("a V-number is 10 digits"))
+    console = console_of()
+    listed = console.store.reads_of("signals", v_number)
+    bsn = listed[1].get("bsn") if listed else None
+    return m.subject_of(v_number, bsn)
+
+
+def _day(name: str) -> datetime:
+    found = _maybe_day(name)
+    if found is None:
+        raise FormError(gettext("fill in the date: {field}").format(field=name))
+    return found
+
+
+def _maybe_day(name: str) -> datetime | None:
+    text = request.form.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        day = datetime.fromisoformat(text).date()
+    except ValueError:
+        raise FormError(gettext("not a date (yyyy-mm-dd): {field}").format(field=name)) from None
+    return datetime.combine(day, time(0, 0), UTC)
+
+
+def _chosen(name: str, allowed: tuple[str, ...] | set[str]) -> list[str]:
+    picked = request.form.getlist(name)
+    if any(p not in allowed for p in picked):
+        raise FormError(gettext("an option that is not offered: {field}").format(field=name))
+    return picked
+
+
+def _done(
+    v_number: str, kind: str, payload: dict[str, Any], submitted: Submission, said: str
+) -> None:
+    console_of().store.record_action(v_number, kind, payload, submitted.receipt)
+    console_of().store.want_read("progress", v_number)  # what it shows has just changed
+    audit = submitted.receipt.get("audit", {})
+    flash(
+        gettext("{said} The gateway's receipt: message {message}, audit entry {index}.").format(
+            said=said,
+            message=submitted.receipt.get("message_id", "?"),
+            index=audit.get("index", "?"),
+        ),
+        "receipt",
+    )
+
+
+def refusal_words(error: GatewayError) -> str:
+    """A refusal in words, with what to do about it."""
+    hint = {
+        "not-authorised": gettext(
+            "Check that the newcomer is placed with your municipality "
+            "(a newer profile may have placed them elsewhere)."
+        ),
+        "schema-violation": gettext("Correct the fields named and send again."),
+        "conflict": gettext("Someone changed this meanwhile: reload the page and try again."),
+        "transport": gettext(
+            "The gateway could not be reached: nothing was recorded. Try again in a moment."
+        ),
+        "unavailable": gettext(
+            "The gateway is busy or its database away: try again in a "
+            "moment (sending again never records twice)."
+        ),
+    }.get(error.code, gettext("Nothing was recorded."))
+    detail = error.detail
+    if isinstance(error, SchemaViolation):
+        detail = "; ".join(f"{field}: {rule}" for field, rule in schema_problems(error))
+    return gettext("Refused ({code}): {detail}. {hint}").format(
+        code=error.code, detail=detail, hint=hint
+    )
+
+
+def _act(v_number: str, part: str, work: Any) -> Response:
+    try:
+        work(console_of().client)
+    except FormError as error:
+        flash(gettext("Not sent: {what}.").format(what=error), "refusal")
+    except GatewayError as error:
+        flash(refusal_words(error), "refusal")
+    return _dossier(v_number, part)
+
+
+@blueprint.post("/newcomers/<v_number>/consent")
+def consent(v_number: str) -> Response:
+    def work(client: GatewayClient) -> None:
+        subject = _subject(v_number)
+        scan = request.files.get("form")
+        data = scan.read() if scan else b""
+        if not data:
+            raise FormError(gettext("attach the scan of the signed form"))
+        categories = _chosen("categories", CATEGORIES)
+        purposes = _chosen("purposes", PURPOSES)
+        sources = _chosen(
+            "sources", {p for p, _ in console_of().providers()} | {console_of().coa()}
+        )
+        if not (categories and purposes and sources):
+            raise FormError(gettext("choose at least one category, source and purpose"))
+        signed = _day("signed_on")
+        months = int(request.form.get("months", "12") or 12)
+        if not 1 <= months <= 60:
+            raise FormError(gettext("valid for 1 to 60 months"))
+        language = request.form.get("explained_in_language", "")
+        if language not in CONSENT_LANGUAGES:
+            raise FormError(gettext("choose the language the consent was explained in"))
+        start = max(signed, datetime.now(UTC) - timedelta(minutes=1))
+        declaration = {
+            "sources": sources,
+            "categories": categories,
+            "purposes": purposes,
+            "explicit_health_consent": request.form.get("explicit_health") == "on",
+            "valid_from": m.utc(start),
+            "valid_until": m.utc(start + timedelta(days=round(months * 30.44))),
+            "signed_on": signed.date().isoformat(),
+            "explained_in_language": language,
+            "interpreter_used": request.form.get("interpreter_used") == "on",
+        }
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "form"
+            path.write_bytes(data)
+            declaration_id, submitted = m.declare(client, declaration, subject, path)
+        body = {
+            **declaration,
+            "declaration_id": declaration_id,
+            "evidence_sha256": hashlib.sha256(data).hexdigest(),
+        }
+        console_of().store.set_state("consent_at", datetime.now(UTC).isoformat())
+        _done(
+            v_number,
+            "consent",
+            {"subject": subject, "body": body},
+            submitted,
+            gettext("Consent recorded; what it covers comes with the next pull."),
+        )
+
+    return _act(v_number, "consent", work)
+
+
+@blueprint.post("/newcomers/<v_number>/withdraw")
+def withdraw(v_number: str) -> Response:
+    def work(client: GatewayClient) -> None:
+        subject = _subject(v_number)
+        declaration_id = request.form.get("declaration_id", "")
+        if len(declaration_id) != 36:
+            raise FormError(gettext("choose the declaration to withdraw"))
+        by = request.form.get("by", "data-subject")
+        if by not in ("data-subject", "guardian", "municipality"):
+            raise FormError(gettext("say who withdrew it"))
+        submitted = m.withdraw(client, declaration_id, subject, by=by)
+        _done(
+            v_number,
+            "withdrawal",
+            {"subject": subject, "body": {"declaration_id": declaration_id, "by": by}},
+            submitted,
+            gettext("Consent withdrawn; whoever received data on it is told."),
+        )
+
+    return _act(v_number, "consents", work)
+
+
+@blueprint.post("/newcomers/<v_number>/assign")
+def assign(v_number: str) -> Response:
+    def work(client: GatewayClient) -> None:
+        subject = _subject(v_number)
+        provider = request.form.get("provider", "")
+        if provider not in {p for p, _ in console_of().providers()}:
+            raise FormError(gettext("choose a provider from the list"))
+        route = request.form.get("route", "")
+        if route not in ("b1-route", "onderwijsroute", "z-route"):
+            raise FormError(gettext("choose a route"))
+        start = _day("valid_from")
+        until = _maybe_day("valid_until")
+        assignment_id, submitted = m.assign(
+            client, provider, subject, route=route, valid_from=start, valid_until=until
+        )
+        body = {
+            "assignment_id": assignment_id,
+            "provider": provider,
+            "route": route,
+            "valid_from": m.utc(start),
+        }
+        _done(
+            v_number,
+            "assignment",
+            {"subject": subject, "body": body},
+            submitted,
+            gettext("Provider assigned."),
+        )
+
+    return _act(v_number, "plan", work)
+
+
+@blueprint.post("/newcomers/<v_number>/plan")
+def plan(v_number: str) -> Response:
+    def work(client: GatewayClient) -> None:
+        subject = _subject(v_number)
+        listed = console_of().store.reads_of("progress", v_number)
+        current = (listed[1] if listed else {}).get("plan")
+        body = plan_from_form(request.form, current)
+        plan_id, submitted = m.send_plan(client, body, subject)
+        sent = {"plan_id": plan_id, "plan_version": 1, **body}
+        _done(
+            v_number,
+            "plan",
+            {"subject": subject, "body": sent},
+            submitted,
+            gettext("Plan version {n} recorded.").format(n=sent["plan_version"]),
+        )
+
+    return _act(v_number, "plan", work)
+
+
+@blueprint.post("/pull")
+def pull_now() -> Response:
+    done = console_of().puller.now()
+    flash(done.words(), "refusal" if done.problems else "receipt")
+    back = request.form.get("back", "/")
+    return redirect(back if back.startswith("/") and not back.startswith("//") else "/", 303)

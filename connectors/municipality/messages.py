@@ -1,0 +1,118 @@
+"""What a municipality sends and reads at the gateway: consent, withdrawal, assignment,
+plan version, and the newcomers placed with it.
+
+Each message is built and signed here and submitted once; ``actions`` wraps
+them in the party's receipts so that a command run again sends nothing new.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from connectors.common.client import GatewayClient, Submission
+
+
+def utc(moment: datetime) -> str:
+    """RFC 3339 UTC to the second, as messages carry times."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _message(
+    client: GatewayClient, type_: str, subject: dict[str, str], body: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "message_id": str(uuid.uuid4()),
+        "type": type_,
+        "version": 1,
+        "sender": client.oin,
+        "recipient": client.oin,
+        "subject": subject,
+        "issued_at": utc(datetime.now(UTC)),
+        "body": body,
+    }
+
+
+def subject_of(v_number: str, bsn: str | None) -> dict[str, str]:
+    return {"v_number": v_number, **({"bsn": bsn} if bsn else {})}
+
+
+def declare(
+    client: GatewayClient, declaration: dict[str, Any], subject: dict[str, str], form: Path
+) -> tuple[str, Submission]:
+    """Record a consent declaration; ``form`` is the scan of the form the newcomer signed.
+
+    The scan stays with the municipality: only its SHA-256 goes into the
+    declaration, so that the record and the paper can be matched later.
+    """
+    body = {
+        "declaration_id": str(uuid.uuid4()),
+        "granted_to": client.oin,
+        **declaration,
+        "evidence_sha256": hashlib.sha256(form.read_bytes()).hexdigest(),
+    }
+    payload = _message(client, "consent-declaration", subject, body)
+    return body["declaration_id"], client.submit(client.sign(payload))
+
+
+def withdraw(
+    client: GatewayClient,
+    declaration_id: str,
+    subject: dict[str, str],
+    *,
+    at: datetime | None = None,
+    by: str = "data-subject",
+) -> Submission:
+    body = {
+        "declaration_id": declaration_id,
+        "withdrawn_at": utc(at or datetime.now(UTC)),
+        "by": by,
+    }
+    return client.submit(client.sign(_message(client, "consent-withdrawal", subject, body)))
+
+
+def assign(
+    client: GatewayClient,
+    provider: str,
+    subject: dict[str, str],
+    *,
+    route: str,
+    valid_from: datetime,
+    valid_until: datetime | None = None,
+) -> tuple[str, Submission]:
+    body: dict[str, Any] = {
+        "assignment_id": str(uuid.uuid4()),
+        "provider": provider,
+        "route": route,
+        "valid_from": utc(valid_from),
+        "status": "active",
+    }
+    if valid_until is not None:
+        body["valid_until"] = utc(valid_until)
+    payload = _message(client, "provider-assignment", subject, body)
+    return body["assignment_id"], client.submit(client.sign(payload))
+
+
+def send_plan(
+    client: GatewayClient, plan: dict[str, Any], subject: dict[str, str]
+) -> tuple[str, Submission]:
+    """Send a plan version; a plan without ``plan_id`` is a new plan (version 1)."""
+    body = {"plan_id": str(uuid.uuid4()), "plan_version": 1, **plan}
+    payload = _message(client, "integration-plan", subject, body)
+    return str(body["plan_id"]), client.submit(client.sign(payload))
+
+
+def placed_newcomers(client: GatewayClient, **query: str) -> Iterator[dict[str, Any]]:
+    """Every newcomer placed with the caller, with their signals, a page of 1,000 at a time
+    (``GET /v1/signals``; ``query``: ``at`` for a forecast). Each one is a regie.read."""
+    after, limit = 0, 1000
+    while True:
+        page = client.get_json("/v1/signals", after=after, limit=limit, **query)
+        yield from page["newcomers"]
+        if len(page["newcomers"]) < limit:
+            return
+        after = page["next_cursor"]

@@ -1,0 +1,1 @@
+"""A provider's connector: progress reports sent (``reports``), briefs pulled (``cli``)."""
