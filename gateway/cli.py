@@ -96,7 +96,8 @@ def main() -> None:
 def serve(host: str, port: int, workers: int | None, threads: int) -> None:
     """Run the gateway under gunicorn (exit 2 when the port or the instance folder is not
     usable); on the first start, make the instance (its keys) and say so in one line.
-    Environment: GATEWAY_INSTANCE, GATEWAY_DATABASE_URL and the rest in README."""
+    Environment: GATEWAY_INSTANCE, GATEWAY_DATABASE_URL and the rest in
+    docs/reference/settings.md."""
     from gateway import instance
     from gateway.errors import ConfigurationError
     from gateway.serving import check_port, prepare, run

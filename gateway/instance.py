@@ -173,7 +173,7 @@ def require(folder: Path, env: Mapping[str, str] | None = None, *, wait: float =
     """Raises ConfigurationError, saying where it looked and what to do, without an instance.
 
     Waits up to ``wait`` seconds first while the folder is being made: a
-    ``gateway serve &`` started just before this command (as the README's
+    ``gateway serve &`` started just before this command (as the operator guide's
     walkthrough does) makes it within a moment.
     """
     env = os.environ if env is None else env

@@ -2,25 +2,25 @@
 
 What a refusal's audit entry may say is collected on the way (``Known``):
 only what the signature has proven. Time is a parameter; nothing here reads
-the clock.
+the clock. What only a message's type decides (an assignment's provider, a
+consent fact) is its handler's (``service.handlers``): found through the
+registry, never by a branch on the type here. Must not import storage,
+Flask or SQLAlchemy.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from gateway.domain import assignments, consent, rights
+from gateway.domain import rights
 from gateway.domain.message import Message, digest
-from gateway.domain.vocabulary import (
-    CONSENT_DECLARATION,
-    CONSENT_WITHDRAWAL,
-    PROVIDER,
-    PROVIDER_ASSIGNMENT,
-    TYPES,
-)
+from gateway.domain.vocabulary import TYPES
 from gateway.domain.wire import envelope, jwk
-from gateway.errors import Conflict, SchemaViolation, UnknownKey
+from gateway.errors import Conflict, UnknownKey
+from gateway.service.handlers.base import Checked
+from gateway.service.handlers.registry import handler
 from gateway.service.ports import IntakeSession
 from gateway.service.services import Services
 
@@ -41,23 +41,13 @@ class Known:
     subject: str | None = None
 
 
-@dataclass(frozen=True)
-class Checked:
-    """A message that passed steps (1)-(7); what the write transaction still checks."""
-
-    message: Message
-    subject: str
-    assignment: assignments.Assignment | None
-    fact: consent.Declaration | consent.Withdrawal | None
-
-
 def check(
     unverified: envelope.UnverifiedJWS,
     session: IntakeSession,
     services: Services,
     now: datetime,
     known: Known,
-) -> Checked | Outcome:
+) -> Checked[Any] | Outcome:
     """Steps (2)-(7), outside the write lock: a repeat's Outcome, or the checked message.
 
     Raises the GatewayError of the first step that refuses the message.
@@ -102,25 +92,8 @@ def check(
     rights.check_rights(message, sender, recipient)
     assert recipient is not None  # check_rights refused otherwise
     rights.check_consistency(message, recipient)
-    assignment = None
-    if message.type == PROVIDER_ASSIGNMENT:
-        assignment = assignments.from_message(message)
-        provider = session.find_party(assignment.provider)
-        if provider is None or provider.role != PROVIDER:
-            raise SchemaViolation(
-                [{"pointer": "/body/provider", "keyword": "registered-provider"}],
-                detail="/body/provider is not a registered provider",
-            )
-    return Checked(message, subject, assignment, consent_fact(message))
-
-
-def consent_fact(message: Message) -> consent.Declaration | consent.Withdrawal | None:
-    """The consent fact a message records, if it is of a consent type."""
-    if message.type == CONSENT_DECLARATION:
-        return consent.Declaration.from_body(message.body)
-    if message.type == CONSENT_WITHDRAWAL:
-        return consent.Withdrawal.from_body(message.body)
-    return None
+    facts = handler(message.type).check(message, session)  # the type's own rules
+    return Checked(message, subject, facts)
 
 
 def repeat(stored_digest: str, receipt: str, raw: bytes) -> Outcome:

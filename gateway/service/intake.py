@@ -13,8 +13,11 @@
 
 A refusal at any step is entered in the audit log without content: who (once
 the signature proves it), which message id and type (once signed), the
-problem code. Time is a parameter; nothing here reads the clock. Must not
-import Flask.
+problem code. Time is a parameter; nothing here reads the clock. What only a
+message's type decides, before the lock, under it and in its writes, is its
+handler's (``service.handlers``, found through ``handlers.registry``): this
+module does the steps every type shares and never branches on a type. Must
+not import storage, Flask or SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -23,17 +26,18 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from gateway.domain import assignments, consent, progress, rights
+from gateway.domain import rights
 from gateway.domain.audit.events import Event, format_time
-from gateway.domain.message import Message
-from gateway.domain.plans import PlanVersion
 from gateway.domain.records import StoredMessage
-from gateway.domain.vocabulary import INTAKE, INTEGRATION_PLAN, PROGRESS_REPORT, TYPES
+from gateway.domain.vocabulary import INTAKE, TYPES
 from gateway.domain.wire import envelope
 from gateway.errors import Conflict, GatewayError, RateLimited, ServiceUnavailable
-from gateway.service import isolation, limits, plans, releases
-from gateway.service.checks import Checked, Known, Outcome, check, repeat
+from gateway.service import isolation, limits
+from gateway.service.checks import Known, Outcome, check, repeat
+from gateway.service.handlers.base import Accepted, Checked, Locked, event
+from gateway.service.handlers.registry import handler
 from gateway.service.ports import IntakeSession, IntakeTx
 from gateway.service.services import Services
 
@@ -70,7 +74,7 @@ def accept_batch(
     kept, so the sender retries it whole.
     """
     _check_checkpoints(services, now)
-    results: list[Outcome | GatewayError | Checked] = []
+    results: list[Outcome | GatewayError | Checked[Any]] = []
     knowns = [Known() for _ in items]
     parsed = [_parse_item(item) for item in items]
     with services.store.intake.session() as session:
@@ -111,7 +115,7 @@ def accept_batch(
 
 def _write_batch(
     session: IntakeSession,
-    part: Sequence[tuple[Outcome | GatewayError | Checked, Known]],
+    part: Sequence[tuple[Outcome | GatewayError | Checked[Any], Known]],
     services: Services,
     now: datetime,
     trace_id: str,
@@ -122,7 +126,7 @@ def _write_batch(
     written: list[Outcome | GatewayError] = []
     with session.intake([c.subject for c in checked], ids) as tx:
         # Committed since the check, by another request: authoritative under the lock.
-        stored = tx.find_messages(ids)
+        stored = tx.messages.find(ids)
         for result, known in part:
             if isinstance(result, Checked):
                 result = _commit_one(tx, result, stored, services, now, trace_id)
@@ -205,7 +209,7 @@ def _accept(raw: bytes, services: Services, now: datetime, trace_id: str, known:
 class _Pending:
     """A checked message waiting for the write lock, with its own clock and trace."""
 
-    checked: Checked
+    checked: Checked[Any]
     now: datetime
     trace_id: str
 
@@ -230,13 +234,13 @@ def _write_group(
     """One transaction for (part of) a group; it commits before this returns."""
     ids = [p.checked.message.message_id for p in group]
     with session.intake([p.checked.subject for p in group], ids) as tx:
-        stored = tx.find_messages(ids)
+        stored = tx.messages.find(ids)
         return [_commit_one(tx, p.checked, stored, services, p.now, p.trace_id) for p in group]
 
 
 def _commit_one(
     tx: IntakeTx,
-    checked: Checked,
+    checked: Checked[Any],
     stored: dict[str, StoredMessage],
     services: Services,
     now: datetime,
@@ -255,48 +259,20 @@ def _commit_one(
     return outcome
 
 
-@dataclass(frozen=True, slots=True)
-class _Locked:
-    """What the checks under the lock found, for the writes to record."""
-
-    hours: dict[str, int] | None = None
-    plan: PlanVersion | None = None
-    note: str | None = None
-    """the acceptance entry's reason (a correctie that dates a plan back)"""
-
-
-def _check_locked(tx: IntakeTx, checked: Checked, now: datetime) -> _Locked:
+def _check_locked(tx: IntakeTx, checked: Checked[Any], now: datetime) -> Locked[Any]:
     """The checks that need the lock, against what is committed (and earlier in this
     transaction): a profile that moved the newcomer, an assignment ended, a plan or a
-    declaration recorded or withdrawn a moment ago counts for this message.
+    declaration recorded or withdrawn a moment ago counts for this message. The
+    placement of a steered type and the erased newcomer are every type's; the rest is
+    its handler's.
 
     Raises the GatewayError of the rule the message breaks.
     """
-    message, fact, subject = checked.message, checked.fact, checked.subject
+    message, subject = checked.message, checked.subject
     if TYPES[message.type].steered:
-        rights.check_placed(tx.placement(subject), message.recipient)
-    found = _Locked()
-    if message.type == PROGRESS_REPORT:
-        history = tx.assignment_history(message.recipient, subject)
-        rights.check_assigned(history, message.sender, now)
-        if "hours" in message.body:
-            hours = dict(message.body["hours"])
-            progress.check_hours(hours, tx.hour_totals(subject, message.sender))
-            found = _Locked(hours=hours)
-    if message.type == INTEGRATION_PLAN:
-        plan, note = plans.check(tx, message, subject, now)
-        found = _Locked(plan=plan, note=note)
-    if checked.assignment is not None:
-        history = tx.assignment_history(message.recipient, subject)
-        assignments.check_overlap(checked.assignment, history)
-    if fact is not None:
-        declared = tx.declaration_subject(message.recipient, fact.declaration_id)
-        if isinstance(fact, consent.Declaration):
-            rights.check_new_declaration(declared is not None)
-        else:
-            withdrawn = tx.is_withdrawn(message.recipient, fact.declaration_id)
-            rights.check_withdrawal(declared, subject, withdrawn)
-    if tx.is_erased(subject):
+        rights.check_placed(tx.placements.current(subject), message.recipient)
+    found = handler(message.type).check_locked(tx, checked, now)
+    if tx.messages.is_erased(subject):
         raise Conflict(
             "this newcomer's data was erased; the gateway takes no more of it",
             reason="subject-erased",
@@ -305,19 +281,18 @@ def _check_locked(tx: IntakeTx, checked: Checked, now: datetime) -> _Locked:
 
 
 def _commit(
-    tx: IntakeTx, checked: Checked, services: Services, now: datetime, trace_id: str
+    tx: IntakeTx, checked: Checked[Any], services: Services, now: datetime, trace_id: str
 ) -> Outcome:
     """The checks that need the lock, then (8) store and (9) the signed receipt.
 
     Raises the GatewayError of the rule the message breaks (``_check_locked``).
     """
-    message, fact, subject = checked.message, checked.fact, checked.subject
-    kind = TYPES[message.type]
+    message, subject = checked.message, checked.subject
     found = _check_locked(tx, checked, now)
     # (8) store, sealed, with its audit entry; (9) the receipt, signed inside the
     #     transaction because it names the audit index, sent after the commit.
-    event = _event("message.accepted", "accepted", message, subject, trace_id, found.note)
-    ref = tx.append(event, now)
+    accepted = event("message.accepted", "accepted", message, subject, trace_id, found.note)
+    ref = tx.append(accepted, now)
     receipt = services.sign(
         {
             "message_id": message.message_id,
@@ -328,58 +303,9 @@ def _commit(
         },
         envelope.RECEIPT_TYP,
     )
-    tx.add_message(message, subject, now, ref.index, receipt)
-    if kind.places:
-        tx.add_placement(message, subject, ref.index, now)
-    if checked.assignment is not None:
-        tx.add_assignment(checked.assignment, message.message_id, subject, now)
-        plans.brief_assigned(tx, checked.assignment, subject, ref.index, now)
-    if found.plan is not None:
-        plans.brief_providers(tx, found.plan, message, subject, ref.index, now)
-    if message.type == PROGRESS_REPORT:
-        tx.add_report(message, subject, ref.index, now)
-    if found.hours is not None:
-        tx.add_hours(message, subject, ref.index, found.hours)
-    if fact is not None:
-        tx.add_consent(fact, message, subject, now)
-        tx.append(_consent_event(fact, message, subject, trace_id), now)
-        if isinstance(fact, consent.Withdrawal):
-            releases.notify(tx, services, fact, message, subject, now, trace_id)
-        else:
-            releases.release(tx, services, fact, message, subject, now, trace_id)
-    if kind.delivered:
-        tx.add_delivery(message, subject, cursor=ref.index, now=now)
+    tx.messages.add(message, subject, now, ref.index, receipt)
+    at = Accepted(ref.index, now, services, trace_id)
+    handler(message.type).write(tx, checked, found.found, at)  # the type's own rows
+    if TYPES[message.type].delivered:
+        tx.messages.deliver(message.recipient, message.message_id, subject, ref.index, now)
     return Outcome(status=202, receipt=receipt)
-
-
-def _event(
-    name: str,
-    outcome: str,
-    message: Message,
-    subject: str,
-    trace_id: str,
-    reason: str | None = None,
-) -> Event:
-    """An entry about an accepted message: its sender acted, on its newcomer."""
-    return Event(
-        event=name,
-        actor=message.sender,
-        outcome=outcome,
-        trace_id=trace_id,
-        subject=subject,
-        message_id=message.message_id,
-        type=message.type,
-        reason=reason,
-        processing_activity=TYPES[message.type].activity,
-    )
-
-
-def _consent_event(
-    fact: consent.Declaration | consent.Withdrawal, message: Message, subject: str, trace_id: str
-) -> Event:
-    """consent.recorded or consent.withdrawn, beside the message's own acceptance."""
-    if isinstance(fact, consent.Declaration):
-        reason = f"declaration:{fact.declaration_id}"
-        return _event("consent.recorded", "ok", message, subject, trace_id, reason)
-    reason = f"{consent.withdrawal_kind(fact)}:{fact.declaration_id}"
-    return _event("consent.withdrawn", "ok", message, subject, trace_id, reason)

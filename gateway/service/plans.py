@@ -5,6 +5,9 @@ earlier versions (the next one only, dated no earlier, DUO's combinations).
 Once accepted, each provider with an assignment in force gets a brief of it
 in its inbox; a provider assigned later gets one of the newest plan then.
 What the brief holds is decided when it is pulled (``service.briefs``).
+Used by the handlers of plans and assignments (``service.handlers``); a
+brief is a delivery of the plan message (``tx.messages.deliver``). Must not
+import storage, Flask or SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -33,8 +36,8 @@ def check(
     """
     version = plans.version_of(message.body, message.message_id)
     plans.check_dated(version, now.date())
-    placed = tx.plan_history(subject)
-    owner = tx.plan_owner(version.plan_id)
+    placed = tx.plans.history(subject)
+    owner = tx.plans.owner(version.plan_id)
     plans.check_owner(version, owner, subject, message.recipient, placed)
     history = [v for _, v in placed]
     plans.check_combination(message.body, first_plan=not history)
@@ -51,10 +54,10 @@ def brief_providers(
     now: datetime,
 ) -> None:
     """Record the version, and a brief of it for each provider assigned now."""
-    tx.add_plan(version, message, subject, cursor)
-    history = tx.assignment_history(message.recipient, subject)
+    tx.plans.add(version, message, subject, cursor)
+    history = tx.assignments.history(message.recipient, subject)
     for provider in assignments.providers_in_force(history, now):
-        tx.add_brief(provider, message.message_id, subject, cursor, now)
+        tx.messages.deliver(provider, message.message_id, subject, cursor, now)
 
 
 def brief_assigned(
@@ -63,9 +66,9 @@ def brief_assigned(
     """A provider newly assigned gets a brief of the newest plan, once per version."""
     if assignment.status != "active":
         return
-    newest = [v for m, v in tx.plan_history(subject) if m == assignment.municipality]
+    newest = [v for m, v in tx.plans.history(subject) if m == assignment.municipality]
     if not newest:
         return
     plan_message = newest[-1].message_id
-    if not tx.has_delivery(assignment.provider, plan_message):
-        tx.add_brief(assignment.provider, plan_message, subject, cursor, now)
+    if not tx.messages.has_delivery(assignment.provider, plan_message):
+        tx.messages.deliver(assignment.provider, plan_message, subject, cursor, now)

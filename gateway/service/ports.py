@@ -5,6 +5,12 @@ SQLite or PostgreSQL); ``tests/unit/fakes.py`` an in-memory one for unit
 tests of the services. Every write that grows the audit log happens inside
 a transaction one of these opens, so a change and its entry commit together.
 The service builds every audit event itself and hands storage plain values.
+
+Intake's transaction (``IntakeTx``) is the log plus one small writer port
+per aggregate (``MessagesTx``, ``PlacementsTx``, ``ConsentTx``,
+``AssignmentsTx``, ``PlansTx``, ``ProgressTx``, ``NoticesTx``), reached as
+its attributes: a message type's handler (``service.handlers``) names only
+the writers it uses. Must not import storage, Flask or SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -37,34 +43,63 @@ from gateway.domain.records import (
 )
 
 
-class IntakeTx(Protocol):
-    """Intake's write transaction, under the counter lock: what it checks and records."""
+class MessagesTx(Protocol):
+    """Messages and their deliveries: the stored copies, the inboxes, the data keys."""
 
-    def find_messages(self, message_ids: Sequence[str]) -> dict[str, StoredMessage]: ...
-    def append(self, event: Event, now: datetime) -> AuditRef: ...
-    def assignment_history(self, municipality: str, subject: str) -> list[Assignment]: ...
-    def placement(self, subject: str) -> str | None: ...
-    def add_placement(
-        self, message: Message, subject: str, audit_index: int, now: datetime
-    ) -> None: ...
-    def declaration_subject(self, granted_to: str, declaration_id: str) -> str | None: ...
-    def is_withdrawn(self, granted_to: str, declaration_id: str) -> bool: ...
+    def find(self, message_ids: Sequence[str]) -> dict[str, StoredMessage]: ...
     def is_erased(self, subject: str) -> bool: ...
-    def add_message(
+    def add(
         self, message: Message, subject: str, now: datetime, audit_index: int, receipt: str
     ) -> None: ...
-    def add_assignment(
-        self, assignment: Assignment, message_id: str, subject: str, now: datetime
-    ) -> None: ...
-    def add_consent(
+    def deliver(
+        self,
+        recipient: str,
+        message_id: str,
+        subject: str,
+        cursor: int,
+        now: datetime,
+        supersedes: Sequence[str] | None = None,
+    ) -> str: ...
+    def has_delivery(self, recipient: str, message_id: str) -> bool: ...
+    def handed_out(self, recipient: str, subject: str) -> list[HandedOut]: ...
+
+
+class PlacementsTx(Protocol):
+    """Where each newcomer is placed: the newest accepted handover profile's recipient."""
+
+    def current(self, subject: str) -> str | None: ...
+    def add(self, message: Message, subject: str, audit_index: int, now: datetime) -> None: ...
+
+
+class ConsentTx(Protocol):
+    """Consent declarations and withdrawals, per grantee."""
+
+    def declared_subject(self, granted_to: str, declaration_id: str) -> str | None: ...
+    def is_withdrawn(self, granted_to: str, declaration_id: str) -> bool: ...
+    def history(self, granted_to: str, subject: str) -> History: ...
+    def add(
         self, fact: Declaration | Withdrawal, message: Message, subject: str, now: datetime
     ) -> None: ...
-    def add_delivery(self, message: Message, subject: str, cursor: int, now: datetime) -> str: ...
-    def plan_history(self, subject: str) -> list[tuple[str, PlanVersion]]: ...
-    def plan_owner(self, plan_id: str) -> tuple[str, str] | None: ...
-    def add_plan(
-        self, plan: PlanVersion, message: Message, subject: str, audit_index: int
-    ) -> None: ...
+
+
+class AssignmentsTx(Protocol):
+    """Provider assignments, every version, per municipality and newcomer."""
+
+    def history(self, municipality: str, subject: str) -> list[Assignment]: ...
+    def add(self, assignment: Assignment, message_id: str, subject: str, now: datetime) -> None: ...
+
+
+class PlansTx(Protocol):
+    """Integration plan versions, per newcomer."""
+
+    def history(self, subject: str) -> list[tuple[str, PlanVersion]]: ...
+    def owner(self, plan_id: str) -> tuple[str, str] | None: ...
+    def add(self, plan: PlanVersion, message: Message, subject: str, audit_index: int) -> None: ...
+
+
+class ProgressTx(Protocol):
+    """Progress reports and the hours they total, per newcomer and provider."""
+
     def hour_totals(self, subject: str, provider: str) -> dict[str, int]: ...
     def add_hours(
         self, message: Message, subject: str, audit_index: int, totals: dict[str, int]
@@ -72,27 +107,39 @@ class IntakeTx(Protocol):
     def add_report(
         self, message: Message, subject: str, audit_index: int, now: datetime
     ) -> None: ...
-    def has_delivery(self, recipient: str, message_id: str) -> bool: ...
-    def add_brief(
-        self, provider: str, plan_message_id: str, subject: str, cursor: int, now: datetime
-    ) -> None: ...
-    def consent_history(self, granted_to: str, subject: str) -> History: ...
-    def handed_out(self, recipient: str, subject: str) -> list[HandedOut]: ...
-    def add_redelivery(
-        self,
-        recipient: str,
-        message_id: str,
-        subject: str,
-        cursor: int,
-        now: datetime,
-        supersedes: Sequence[str],
-    ) -> None: ...
+
+
+class NoticesTx(Protocol):
+    """Withdrawal notices, and what the pulls before them carried."""
+
     def carried(
         self, recipient: str, declaration_id: str, categories: Sequence[str]
     ) -> list[str]: ...
-    def add_notice(
+    def add(
         self, message: Message, subject: str, cursor: int, now: datetime, notice: Notice
     ) -> None: ...
+
+
+class IntakeTx(Protocol):
+    """Intake's write transaction, under the counter lock: the log, and one writer per
+    aggregate. A message type's handler names only the writers it uses.
+    """
+
+    def append(self, event: Event, now: datetime) -> AuditRef: ...
+    @property
+    def messages(self) -> MessagesTx: ...
+    @property
+    def placements(self) -> PlacementsTx: ...
+    @property
+    def consent(self) -> ConsentTx: ...
+    @property
+    def assignments(self) -> AssignmentsTx: ...
+    @property
+    def plans(self) -> PlansTx: ...
+    @property
+    def progress(self) -> ProgressTx: ...
+    @property
+    def notices(self) -> NoticesTx: ...
 
 
 class IntakeSession(Protocol):

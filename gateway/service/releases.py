@@ -11,7 +11,8 @@ an acknowledged delivery was never handed out again, and a consent given a
 day after the pull never brought anything.
 
 Both run inside intake's transaction, under the lock, with the fact just
-recorded. Must not import Flask or SQL.
+recorded, called by the consent types' handlers (``service.handlers``).
+Must not import Flask or SQL.
 """
 
 from __future__ import annotations
@@ -41,11 +42,11 @@ def notify(
     trace_id: str,
 ) -> None:
     """The grantee's notice: what may no longer leave, and which deliveries already carried it."""
-    declarations, withdrawals = tx.consent_history(message.recipient, subject).facts
+    declarations, withdrawals = tx.consent.history(message.recipient, subject).facts
     withdrawn = next(d for d in declarations if d.declaration_id == fact.declaration_id)
     policy = services.catalog.policy
     categories = consent.no_other_basis(withdrawn, declarations, withdrawals, policy, now)
-    affected = tx.carried(message.recipient, fact.declaration_id, categories)
+    affected = tx.notices.carried(message.recipient, fact.declaration_id, categories)
     notice = Notice(fact.declaration_id, fact.withdrawn_at, categories, tuple(affected))
     event = Event(
         event="notice.delivered",
@@ -59,7 +60,7 @@ def notify(
         reason=f"declaration:{fact.declaration_id}",
         processing_activity=TYPES[message.type].activity,
     )
-    tx.add_notice(message, subject, tx.append(event, now).index, now, notice)
+    tx.notices.add(message, subject, tx.append(event, now).index, now, notice)
 
 
 def release(
@@ -79,10 +80,10 @@ def release(
     releases), whose index orders the new delivery in the inbox.
     """
     grantee = message.recipient
-    handed = tx.handed_out(grantee, subject)
+    handed = tx.messages.handed_out(grantee, subject)
     if not handed:
         return
-    declarations, withdrawals = tx.consent_history(grantee, subject).facts
+    declarations, withdrawals = tx.consent.history(grantee, subject).facts
     before = [d for d in declarations if d.declaration_id != fact.declaration_id]
     for item in handed:
         payload = payload_of(item.raw)
@@ -106,4 +107,4 @@ def release(
             processing_activity=TYPES[payload["type"]].activity,
         )
         cursor = tx.append(event, now).index
-        tx.add_redelivery(grantee, item.message_id, subject, cursor, now, item.delivery_ids)
+        tx.messages.deliver(grantee, item.message_id, subject, cursor, now, item.delivery_ids)

@@ -3,9 +3,10 @@
 A ``Session`` is one pooled connection for everything one request needs:
 the key, parties and stored copy a message names (read before the lock),
 then the ``Intake`` transaction under the audit counter lock
-(``intake_tx``), where the service appends its entries and hands over the
-rows of what it accepted. The store decides nothing: which events, which
-receipt, which refusal is the service's (``gateway.service.intake``).
+(``intake_tx``), where the service appends its entries and hands the rows
+of what it accepted to each aggregate's writer (``storage.writers``). The
+store decides nothing: which events, which receipt, which refusal is the
+service's (``gateway.service.intake``). Must not import the service or the web.
 """
 
 from __future__ import annotations

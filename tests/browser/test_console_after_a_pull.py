@@ -1,6 +1,6 @@
 """A console started after the command-line pull still names every newcomer (issue #25).
 
-The README's walkthrough pulls Leiden's inbox into a folder with
+The operator guide's walkthrough pulls Leiden's inbox into a folder with
 ``gateway connect municipality pull``, which acknowledges every delivery; the
 inbox is one stream, so a console started afterwards has nothing to pull.
 It reads the profile of each newcomer placed instead: every name, and the

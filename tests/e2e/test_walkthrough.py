@@ -1,4 +1,4 @@
-"""The README's operator walkthrough (docs/walkthrough.sh) works as written."""
+"""The operator guide's walkthrough (docs/walkthrough.sh) works as written."""
 
 from __future__ import annotations
 

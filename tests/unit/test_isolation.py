@@ -18,7 +18,7 @@ from gateway.domain.schemas import Catalog
 from gateway.errors import GatewayError, ServiceUnavailable
 from gateway.service import intake, isolation
 from gateway.service.checks import Outcome
-from tests.unit import fakes
+from tests.unit import fake_tx
 from tests.unit.world import NOW, TRACE, make_world
 
 
@@ -68,14 +68,14 @@ def test_a_batch_keeps_every_item_but_the_one_whose_write_fails(
     payloads = [world.profile() for _ in range(5)]
     tokens = [world.sign(payload) for payload in payloads]
     poison = payloads[2]["message_id"].lower()
-    real = fakes.FakeTx.add_message
+    real = fake_tx.FakeMessages.add
 
-    def add_message(self: fakes.FakeTx, message: Any, *args: Any) -> None:
+    def add(self: fake_tx.FakeMessages, message: Any, *args: Any) -> None:
         if message.message_id == poison:
             raise ValueError("a value the write cannot hold")
         real(self, message, *args)
 
-    monkeypatch.setattr(fakes.FakeTx, "add_message", add_message)
+    monkeypatch.setattr(fake_tx.FakeMessages, "add", add)
     items: list[bytes | GatewayError] = list(tokens)
     results = intake.accept_batch(items, services=world.services, now=NOW, trace_id=TRACE)
     assert [r.status if isinstance(r, Outcome) else r.code for r in results] == [
