@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# The operator's walkthrough of README.md, as a script: a gateway, the five
+# The operator's walkthrough (docs/guides/operator.md), as a script: a gateway, the five
 # parties the samples use, and each party's steps in order. Synthetic data
 # only; everything on 127.0.0.1. Run from the repository:
 #
 #     bash docs/walkthrough.sh            # PORT=8080 and a fresh folder by default
 #
 # Each step is the command a person types; `tests/e2e/test_walkthrough.py`
-# runs this file, so the README's walkthrough cannot drift from what works.
+# runs this file, so the operator guide's walkthrough cannot drift from what works.
 set -euo pipefail
 
 SAMPLES="$(cd "$(dirname "$0")/.." && pwd)/connectors/samples"

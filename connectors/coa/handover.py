@@ -1,7 +1,7 @@
 """COA's connector: the blue-folder export, row by row, as handover profiles.
 
 The export format (CSV or JSON Lines; see ``connectors/common/exportfile.py`` and
-the README) carries the handover profile's sections per newcomer. The
+docs/guides/coa.md) carries the handover profile's sections per newcomer. The
 subject is taken from ``identity`` (``v_number``, ``bsn``) unless the row
 names one, and the recipient from ``placement.municipality_code`` unless the
 row names one, through the gateway's directory. COA's own column
