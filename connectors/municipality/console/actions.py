@@ -21,27 +21,13 @@ from connectors.common.client import GatewayClient, Submission
 from connectors.common.submission import schema_problems
 from connectors.consoles.i18n import gettext
 from connectors.municipality import messages as m
+from connectors.municipality.console import categories as offered
 from connectors.municipality.console.party import CONSENT_LANGUAGES, console_of
 from connectors.municipality.console.planform import FormError, plan_from_form
 from gateway.errors import GatewayError, SchemaViolation
 
 blueprint = Blueprint("actions", __name__)
 
-CATEGORIES = (
-    "family",
-    "education",
-    "work_experience",
-    "languages",
-    "interests",
-    "health",
-    "casemanager_notes",
-    "attendance",
-    "language_levels",
-    "exams",
-    "modules",
-    "signals",
-)
-PURPOSES = ("brede-intake", "pip", "voortgang", "ontzorgen", "participatie")
 
 
 def _dossier(v_number: str, part: str = "") -> Response:
@@ -141,8 +127,8 @@ def consent(v_number: str) -> Response:
         data = scan.read() if scan else b""
         if not data:
             raise FormError(gettext("attach the scan of the signed form"))
-        categories = _chosen("categories", CATEGORIES)
-        purposes = _chosen("purposes", PURPOSES)
+        categories = _chosen("categories", offered.by_consent())
+        purposes = _chosen("purposes", offered.purposes())
         sources = _chosen(
             "sources", {p for p, _ in console_of().providers()} | {console_of().coa()}
         )

@@ -20,25 +20,11 @@ from babel.dates import format_date
 
 from connectors.common.inbox import NOTICE
 from connectors.consoles.i18n import current_language, gettext
-from connectors.municipality.console import labels
+from connectors.municipality.console import categories, labels
 from connectors.municipality.console.facts import PROFILE, REPORT, name_of
 from connectors.municipality.console.store import Store
 
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-SCHEMA_ORDER = {
-    PROFILE: [
-        "identity",
-        "placement",
-        "family",
-        "education",
-        "work_experience",
-        "languages",
-        "interests",
-        "health",
-        "casemanager_notes",
-    ],
-    REPORT: ["enrolment", "attendance", "language_levels", "exams", "modules", "hours", "signals"],
-}
 CEFR = ("A0", "A1", "A2", "B1", "B2", "C1", "C2")
 
 
@@ -163,7 +149,7 @@ def sections(kept: dict[str, Any], party: Callable[[str], str] = str) -> list[Se
     withheld = set(kept.get("withheld_categories", []))
     withdrawn = {c: w for w in kept.get("withdrawn", []) for c in w["categories"]}
     found = []
-    for category in SCHEMA_ORDER.get(type_, list(body)):
+    for category in categories.in_order(type_) or list(body):
         title = labels.category(category)
         if category in body:
             found.append(Section(category, title, "shown", rows_of(body[category], party)))
