@@ -147,10 +147,34 @@ def verify_log(
     leaves = all_leaves(client, size, covers, export=export)
     _check_roots(PrefixRoots(leaves), roots_due, state)
 
-    # The gateway's own proofs must agree with what was recomputed.
+    _check_proofs(client, points, leaves)
+    _check_note(client)
+
+    if state_path is not None:
+        save_state(
+            state_path,
+            {
+                "tree_size": newest.tree_size,
+                "root_hash": newest.root_hash,
+                "seq": newest_seq,
+                "verified_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            },
+        )
+    return Verified(newest.tree_size, newest.root_hash, len(points), newest.tree_size)
+
+
+def _check_proofs(
+    client: GatewayClient, points: list[tuple[int, checkpoints.Checkpoint]], leaves: list[bytes]
+) -> None:
+    """The gateway's own proofs must agree with what was recomputed: consistency between
+    each pair of checkpoints, inclusion of a few entries at random in the newest.
+
+    Raises LogMismatch naming the checkpoint or entry whose proof does not verify.
+    """
     for (_, a), (seq_b, b) in itertools.pairwise(points):
         if 0 < a.tree_size < b.tree_size and not consistent(client, a, b):
             raise LogMismatch(f"checkpoint {seq_b}: consistency proof does not verify")
+    newest = points[-1][1]
     for index in random.sample(range(newest.tree_size), min(5, newest.tree_size)):
         proof = client.get_json(
             "/v1/audit/proofs/inclusion", index=index, tree_size=newest.tree_size
@@ -165,19 +189,6 @@ def verify_log(
             )
         except GatewayError:
             raise LogMismatch(f"entry {index}: inclusion proof does not verify") from None
-    _check_note(client)
-
-    if state_path is not None:
-        save_state(
-            state_path,
-            {
-                "tree_size": newest.tree_size,
-                "root_hash": newest.root_hash,
-                "seq": newest_seq,
-                "verified_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            },
-        )
-    return Verified(newest.tree_size, newest.root_hash, len(points), newest.tree_size)
 
 
 def _check_roots(

@@ -28,7 +28,18 @@ from types import FrameType
 from typing import Any
 
 import click
-from flask import Blueprint, Flask, Response, abort, g, redirect, render_template, request, session
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+)
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 from werkzeug.serving import make_server
@@ -117,76 +128,83 @@ def console_app(
     )
     app.jinja_env.globals.update(console=party, languages=i18n.LANGUAGES, **template_globals)
 
-    @app.before_request
-    def admit() -> Any:
-        bound = app.config["CONSOLE_PORT"]
-        if request.host not in (f"127.0.0.1:{bound}", f"localhost:{bound}"):
-            abort(400)
-        i18n.set_language(
-            i18n.chosen(
-                request.args.get("lang") or request.cookies.get("lang"),
-                list(request.accept_languages),
-            )
-        )
-        g.language = i18n.current_language()
-        if request.endpoint == "static":
-            return None
-        given = request.args.get("token")
-        if given is not None:
-            if not hmac.compare_digest(given.encode(), party.token.encode()):
-                abort(403)
-            session.clear()
-            session["admitted"] = True
-            session.permanent = True
-            return redirect(request.path)
-        if not session.get("admitted"):
-            abort(403)
-        return None
-
-    @app.after_request
-    def headers(response: Response) -> Response:
-        inline = response.headers.pop("X-Console-Style", None) == "inline"
-        response.headers["Content-Security-Policy"] = CSP_REPORT if inline else CSP
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Cache-Control"] = "no-store"
-        if request.args.get("lang") in i18n.LANGUAGES:
-            response.set_cookie("lang", str(request.args["lang"]), samesite="Strict", httponly=True)
-        return response
-
-    @app.errorhandler(CSRFError)
-    def csrf_refused(error: CSRFError) -> tuple[str, int]:
-        return render_template(
-            "error.html",
-            status=400,
-            what=i18n.gettext(
-                "This form had expired or did not come from this console. Go back, reload the "
-                "page and send it again."
-            ),
-        ), 400
-
-    @app.errorhandler(HTTPException)
-    def refused(error: HTTPException) -> tuple[str, int]:
-        status = error.code or 500
-        what = {
-            403: i18n.gettext(
-                "Open the console with the address it printed when it started "
-                "(it holds a secret token)."
-            ),
-            404: i18n.gettext("There is nothing at this address."),
-            413: i18n.gettext("The file is too large (at most 25 MB)."),
-        }.get(status, i18n.gettext("The request could not be handled."))
-        return render_template("error.html", status=status, what=what), status
-
+    app.before_request(_admit)
+    app.after_request(_headers)
+    app.register_error_handler(CSRFError, _csrf_refused)
+    app.register_error_handler(HTTPException, _refused)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     return app
 
 
-def party_of() -> Any:
-    from flask import current_app
+def _admit() -> Any:
+    """Only this loopback address, in the reader's language, and only once admitted by the
+    printed token (swapped for a session cookie)."""
+    party = current_app.extensions["console"]
+    bound = current_app.config["CONSOLE_PORT"]
+    if request.host not in (f"127.0.0.1:{bound}", f"localhost:{bound}"):
+        abort(400)
+    i18n.set_language(
+        i18n.chosen(
+            request.args.get("lang") or request.cookies.get("lang"),
+            list(request.accept_languages),
+        )
+    )
+    g.language = i18n.current_language()
+    if request.endpoint == "static":
+        return None
+    given = request.args.get("token")
+    if given is not None:
+        if not hmac.compare_digest(given.encode(), party.token.encode()):
+            abort(403)
+        session.clear()
+        session["admitted"] = True
+        session.permanent = True
+        return redirect(request.path)
+    if not session.get("admitted"):
+        abort(403)
+    return None
 
+
+def _headers(response: Response) -> Response:
+    """No script, no framing, no caching, no referrer: on every answer."""
+    inline = response.headers.pop("X-Console-Style", None) == "inline"
+    response.headers["Content-Security-Policy"] = CSP_REPORT if inline else CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Cache-Control"] = "no-store"
+    if request.args.get("lang") in i18n.LANGUAGES:
+        response.set_cookie("lang", str(request.args["lang"]), samesite="Strict", httponly=True)
+    return response
+
+
+def _csrf_refused(error: CSRFError) -> tuple[str, int]:
+    return render_template(
+        "error.html",
+        status=400,
+        what=i18n.gettext(
+            "This form had expired or did not come from this console. Go back, reload the "
+            "page and send it again."
+        ),
+    ), 400
+
+
+def _refused(error: HTTPException) -> tuple[str, int]:
+    """Every refusal as a page in words, never the framework's."""
+    status = error.code or 500
+    what = {
+        403: i18n.gettext(
+            "Open the console with the address it printed when it started "
+            "(it holds a secret token)."
+        ),
+        404: i18n.gettext("There is nothing at this address."),
+        413: i18n.gettext("The file is too large (at most 25 MB)."),
+    }.get(status, i18n.gettext("The request could not be handled."))
+    return render_template("error.html", status=status, what=what), status
+
+
+def party_of() -> Any:
     return current_app.extensions["console"]
 
 
