@@ -25,6 +25,7 @@ from gateway import config
 from gateway.domain.audit import events
 from gateway.domain.message import parse_time
 from gateway.domain.parties import KeyRecord, new_party
+from gateway.domain.vocabulary import ROLES
 from gateway.domain.wire import jwk
 from gateway.errors import GatewayError
 
@@ -151,7 +152,7 @@ def parties() -> None:
 @parties.command("add")
 @click.option("--oin", required=True, help="20-digit OIN")
 @click.option(
-    "--role", required=True, type=click.Choice(["coa", "provider", "municipality", "auditor"])
+    "--role", required=True, type=click.Choice(ROLES)
 )
 @click.option("--name", required=True)
 @click.option("--municipality-code", default=None, help="GM + 4 digits (municipalities only)")

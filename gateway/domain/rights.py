@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from gateway.domain import policy
 from gateway.domain.assignments import Assignment, in_force
 from gateway.domain.message import Message, parse_utc
 from gateway.domain.parties import Party
@@ -19,7 +20,6 @@ from gateway.domain.vocabulary import (
     MUNICIPALITY,
     PROGRESS_REPORT,
     PROVIDER_ASSIGNMENT,
-    TYPES,
 )
 from gateway.errors import (
     BadRequest,
@@ -59,8 +59,7 @@ def check_rights(message: Message, sender: Party, recipient: Party | None) -> No
     not a registered municipality, or a municipality writes for another one.
     Whether a provider is assigned is ``check_assigned``, run under the write lock.
     """
-    if sender.role not in TYPES[message.type].senders:
-        raise NotAuthorised(f"role {sender.role} may not send {message.type}")
+    policy.require(sender.role, policy.send(message.type))
     if recipient is None or recipient.role != MUNICIPALITY:
         raise NotAuthorised("recipient is not a registered municipality")
     if sender.role == MUNICIPALITY and recipient.oin != sender.oin:

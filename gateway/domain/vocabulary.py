@@ -1,8 +1,8 @@
 """The words of the contract, in one place: message types and what each implies.
 
 Adding a message type touches its schema file (``schemas/<type>.v1.json``),
-its entry here, its rule in ``rights`` (who may send it, what must agree),
-its policy mapping and its report wording; a test walks this table and
+its entry here, who may send it in ``policy``, its handler (what must
+agree, what it writes), its purpose mapping and its report wording; a test walks this table and
 checks that every one of those exists. No other module spells a type name
 as a literal: they use the constants below. Pure: imports nothing.
 """
@@ -47,8 +47,6 @@ class MessageType:
     """What the gateway does with a message of one type."""
 
     name: str
-    senders: frozenset[str]
-    """the roles that may send it (rights adds who, for whom)"""
     activity: str
     """its processing activity, at intake and when it is delivered"""
     purpose: str | None = None
@@ -70,39 +68,33 @@ TYPES: Mapping[str, MessageType] = {
     for t in (
         MessageType(
             HANDOVER_PROFILE,
-            frozenset({COA}),
             "inburgering/overdracht-coa",
             "brede-intake",
             places=True,
         ),
         MessageType(
             PROGRESS_REPORT,
-            frozenset({PROVIDER}),
             "inburgering/voortgang-aanbieder",
             "voortgang",
             steered=True,
         ),
         MessageType(
             PROVIDER_ASSIGNMENT,
-            frozenset({MUNICIPALITY}),
             "inburgering/toewijzing-aanbieder",
             steered=True,
         ),
         MessageType(
             CONSENT_DECLARATION,
-            frozenset({MUNICIPALITY, COA}),
             "inburgering/toestemming",
             steered=True,
         ),
         MessageType(
             INTEGRATION_PLAN,
-            frozenset({MUNICIPALITY}),
             "inburgering/plan-inburgering",
             steered=True,
         ),
         MessageType(
             CONSENT_WITHDRAWAL,
-            frozenset({MUNICIPALITY, COA}),
             "inburgering/toestemming",
             steered=True,
         ),

@@ -3,18 +3,17 @@
 Every failure to authenticate is the contract's ``401 unauthenticated`` (with
 WWW-Authenticate), whatever the cause, so that a caller learns nothing about
 which keys exist. A caller who authenticates but whose role may not read
-this is ``403 not-authorised``.
+this is ``403 not-authorised``, decided by the use case (``domain.policy``).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
 from datetime import datetime
 
 from gateway.domain.parties import Party
 from gateway.domain.wire import bearer, envelope, jwk
-from gateway.errors import GatewayError, NotAuthorised, ServiceUnavailable, Unauthenticated
+from gateway.errors import GatewayError, ServiceUnavailable, Unauthenticated
 from gateway.service.ports import RegistryPort
 
 _KID = re.compile(r"[A-Za-z0-9_-]{43}")
@@ -25,12 +24,11 @@ def authenticate(
     authorization: str | None,
     registry: RegistryPort,
     now: datetime,
-    roles: Collection[str] | None = None,
 ) -> Party:
     """The party that signed the bearer assertion; its jti is used up.
 
-    Raises Unauthenticated for any flaw in the assertion, NotAuthorised when
-    the party's role is not among ``roles``.
+    Raises Unauthenticated for any flaw in the assertion. What the party may
+    do is each use case's question (``domain.policy``), not this one's.
     """
     unverified = bearer.parse(bearer.token_from_header(authorization))
     try:
@@ -53,6 +51,4 @@ def authenticate(
         raise Unauthenticated("assertion does not verify") from None
     if not registry.use_jti(claims.iss, claims.jti, bearer.retention(claims), now):
         raise Unauthenticated("assertion already used")
-    if roles is not None and party.role not in roles:
-        raise NotAuthorised(f"role {party.role} may not read this")
     return party

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from gateway.domain import report, rights
+from gateway.domain import policy, report, rights
 from gateway.domain.audit.events import Event
 from gateway.domain.parties import Party
 from gateway.domain.records import StoredCheckpoint
@@ -51,6 +51,7 @@ def checkpoint(services: Services, party: Party, now: datetime, trace_id: str) -
 
     Raises NotFound when the log is empty.
     """
+    policy.require(party.role, policy.READ_CHECKPOINT)
     record_read(services, party, now, trace_id, "checkpoint")
     current = services.checkpoints.sign(now) or services.store.audit.latest()
     if current is None:
@@ -62,6 +63,7 @@ def checkpoint_list(
     services: Services, party: Party, after: int, now: datetime, trace_id: str
 ) -> list[StoredCheckpoint]:
     """The checkpoints issued after sequence number ``after``, a page of them."""
+    policy.require(party.role, policy.READ_LOG)
     found = services.store.audit.checkpoints(after, PAGE)
     record_read(services, party, now, trace_id, f"checkpoints:after:{after}")
     return found
@@ -71,6 +73,7 @@ def entries(
     services: Services, party: Party, start: int, end: int, now: datetime, trace_id: str
 ) -> list[tuple[int, bytes, str]]:
     """Entries [start, end) as their stored bytes: (index, bytes, leaf hash)."""
+    policy.require(party.role, policy.READ_LOG)
     found = services.store.audit.entries_raw(start, end)
     record_read(services, party, now, trace_id, f"entries:{start}-{end}")
     return found
@@ -80,6 +83,7 @@ def export(
     services: Services, party: Party, start: int, end: int, now: datetime, trace_id: str
 ) -> Iterator[list[tuple[int, bytes, str]]]:
     """Entries [start, end) in chunks, read as the response streams; the read is entered now."""
+    policy.require(party.role, policy.READ_LOG)
     record_read(services, party, now, trace_id, f"export:{start}-{end}")
     return _chunks(services, start, end)
 
@@ -94,6 +98,7 @@ def inclusion(
     services: Services, party: Party, index: int, size: int, now: datetime, trace_id: str
 ) -> list[bytes]:
     """Raises ProofError for index ≥ size, BadRequest for sizes beyond the log."""
+    policy.require(party.role, policy.READ_LOG)
     if not 0 <= index < size:
         raise ProofError("index must be below tree_size")
     path = services.store.audit.inclusion(index, size)
@@ -105,6 +110,7 @@ def consistency(
     services: Services, party: Party, first: int, second: int, now: datetime, trace_id: str
 ) -> list[bytes]:
     """Raises ProofError unless 0 < first ≤ second, BadRequest for sizes beyond the log."""
+    policy.require(party.role, policy.READ_LOG)
     if not 0 < first <= second:
         raise ProofError("need 0 < first <= second")
     path = services.store.audit.consistency(first, second)
@@ -119,6 +125,7 @@ def subject_entries(
 
     Raises BadRequest when ``v_number`` is not a V-nummer.
     """
+    policy.require(party.role, policy.READ_LOG)
     rights.check_v_number(v_number)
     pseudonym = services.pseudonym(v_number)
     found = services.store.audit.subject_entries(pseudonym)
@@ -151,6 +158,7 @@ def own_copy(
     Raises BadRequest for a bad V-nummer or language, NotAuthorised unless placed with
     ``party``. Audited as an ``audit.read`` with processing activity ``subject-access``.
     """
+    policy.require(party.role, policy.READ_REGIE)
     rights.check_v_number(v_number)
     _check_language(language)
     pseudonym = services.pseudonym(v_number)

@@ -10,9 +10,11 @@ again until acknowledged (at least once); an ack is idempotent.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from gateway.domain import policy
 from gateway.domain.audit.events import Event, format_time
 from gateway.domain.minimise import Minimised
 from gateway.domain.parties import Party
@@ -20,17 +22,36 @@ from gateway.domain.records import Carried, Notice, Pending
 from gateway.domain.vocabulary import (
     CONSENT_WITHDRAWAL,
     CONSENT_WITHDRAWN,
-    PROVIDER,
     RECEIPT,
     TYPES,
 )
-from gateway.errors import NotFound
+from gateway.errors import NotAuthorised, NotFound
 from gateway.service import briefs
 from gateway.service.deliveries import Page, cut_body, signed_delivery, waiting
 from gateway.service.services import Services
 
 
 def pull(
+    services: Services,
+    party: Party,
+    after: int,
+    limit: int,
+    now: datetime,
+    trace_id: str,
+    lease: timedelta = timedelta(0),
+) -> Page:
+    """The next page of ``party``'s inbox, of the kind its role holds (``INBOXES``).
+
+    With a ``lease`` the page's deliveries go to no other pull until the lease
+    ends or they are acknowledged. Raises NotAuthorised for a role that has no inbox.
+    """
+    for capability, read in INBOXES.items():
+        if policy.may(party.role, capability):
+            return read(services, party, after, limit, now, trace_id, lease)
+    raise NotAuthorised(f"role {party.role} may not read this")
+
+
+def deliveries(
     services: Services,
     municipality: Party,
     after: int,
@@ -39,14 +60,7 @@ def pull(
     trace_id: str,
     lease: timedelta = timedelta(0),
 ) -> Page:
-    """The next page of this municipality's inbox, minimised by consent in force now.
-
-    With a ``lease`` the page's deliveries go to no other pull until the lease
-    ends or they are acknowledged. A provider's inbox holds briefs of plans
-    (``service.briefs``).
-    """
-    if municipality.role == PROVIDER:
-        return briefs.pull(services, municipality, after, limit, now, trace_id, lease)
+    """A municipality's inbox: its deliveries, minimised by consent in force now."""
     store = services.store
     next_cursor, page = waiting(services, municipality, after, limit, now, lease)
     # Two queries for the consent of everyone on the page, one for its notices.
@@ -83,6 +97,14 @@ def pull(
             tx.append(pulled, now)
             tx.record_carried(carried, now)
     return Page(deliveries=deliveries, next_cursor=next_cursor)
+
+
+Reader = Callable[[Services, Party, int, int, datetime, str, timedelta], Page]
+INBOXES: Mapping[str, Reader] = {
+    policy.PULL_DELIVERIES: deliveries,
+    policy.PULL_BRIEFS: briefs.pull,  # a provider's: the briefs of the plans it was assigned
+}
+"""The kinds of inbox, by the capability that opens one (a role holds at most one)"""
 
 
 def _pulled(municipality: Party, item: Pending, type_: str, cut: Minimised, trace_id: str) -> Event:
@@ -147,6 +169,7 @@ def acknowledge(
 
     Raises NotFound for another municipality's delivery or none at all.
     """
+    policy.require(municipality.role, policy.ACKNOWLEDGE)
     with services.store.write() as tx:
         done = tx.acknowledge(municipality.oin, delivery_id, now)
         if done is None:

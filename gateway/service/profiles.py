@@ -22,7 +22,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from gateway.domain import rights
+from gateway.domain import policy, rights
 from gateway.domain.audit.events import Event, format_time
 from gateway.domain.minimise import Minimised
 from gateway.domain.parties import Party
@@ -46,6 +46,7 @@ def read(
     is as unknown as one placed elsewhere), and NotFound when their data was
     erased (told only to the municipality they were placed with).
     """
+    policy.require(party.role, policy.READ_PROFILE)
     rights.check_v_number(v_number)
     subject = services.pseudonym(v_number)
     found = services.store.profiles.newest(subject)

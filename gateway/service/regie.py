@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from gateway.domain import assignments, consent, rights, signals
+from gateway.domain import assignments, consent, policy, rights, signals
 from gateway.domain.assignments import Assignment
 from gateway.domain.audit.events import Event, format_time
 from gateway.domain.parties import Party
@@ -38,6 +38,7 @@ def progress(
     ``at``: judge the signals at that time instead of ``now`` (see :func:`forecast`).
     Raises BadRequest when ``v_number`` is not a V-nummer.
     """
+    policy.require(party.role, policy.READ_REGIE)
     at = forecast(now, at)
     rights.check_v_number(v_number)
     subject = services.pseudonym(v_number)
@@ -79,6 +80,7 @@ def signals_page(
     cursor); each newcomer listed is one ``regie.read`` entry, reason ``signals``.
     ``at`` as for :func:`progress`.
     """
+    policy.require(party.role, policy.READ_REGIE)
     at = forecast(now, at)
     page = services.store.progress.placed_with(party.oin, after, limit)
     if not page:

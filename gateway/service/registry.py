@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 
+from gateway.domain import policy
 from gateway.domain.audit.events import Event
 from gateway.domain.parties import KeyRecord, Party
 from gateway.domain.vocabulary import ADMINISTRATION
@@ -59,8 +60,9 @@ def revoke_key(services: Services, kid: str, now: datetime, trace_id: str) -> Ke
     return dataclasses.replace(record, revoked_at=now)
 
 
-def directory(services: Services, role: str | None = None) -> list[Party]:
-    """The registered parties, ``role`` only if given."""
+def directory(services: Services, party: Party, role: str | None = None) -> list[Party]:
+    """The registered parties, ``role`` only if given, for a party that may read them."""
+    policy.require(party.role, policy.READ_DIRECTORY)
     return [p for p in services.store.registry.list_parties() if role is None or p.role == role]
 
 

@@ -85,7 +85,7 @@ def checkpoint() -> Any:
     problem_codes=READ_PROBLEMS,
 )
 def checkpoint_list() -> Any:
-    party = http.caller("auditor")
+    party = http.caller()
     after = http.int_arg("after", default=0)
     found = auditing.checkpoint_list(http.services(), party, after, http.now(), http.trace_id())
     return {
@@ -141,7 +141,7 @@ JSONL = "application/jsonl"
     problem_codes=READ_PROBLEMS,
 )
 def export() -> Any:
-    party = http.caller("auditor")
+    party = http.caller()
     start, end = _entry_range(EXPORT_MAX, clamp=False)
     chunks = auditing.export(http.services(), party, start, end, http.now(), http.trace_id())
 
@@ -167,7 +167,7 @@ def export() -> Any:
     problem_codes=READ_PROBLEMS,
 )
 def entries() -> Any:
-    party = http.caller("auditor")
+    party = http.caller()
     start, end = _entry_range(PAGE, clamp=True)
     found = auditing.entries(http.services(), party, start, end, http.now(), http.trace_id())
     # The stored bytes are canonical JSON already: spliced in as they are, the
@@ -189,7 +189,7 @@ def entries() -> Any:
     problem_codes=READ_PROBLEMS,
 )  # fmt: skip
 def inclusion() -> Any:
-    party = http.caller("auditor")
+    party = http.caller()
     index, size = http.int_arg("index"), http.int_arg("tree_size", low=1)
     path = auditing.inclusion(http.services(), party, index, size, http.now(), http.trace_id())
     return {"index": index, "tree_size": size, "path": [p.hex() for p in path]}
@@ -205,7 +205,7 @@ def inclusion() -> Any:
     problem_codes=READ_PROBLEMS,
 )  # fmt: skip
 def consistency() -> Any:
-    party = http.caller("auditor")
+    party = http.caller()
     first, second = http.int_arg("first"), http.int_arg("second", low=1)
     path = auditing.consistency(http.services(), party, first, second, http.now(), http.trace_id())
     return {"first": first, "second": second, "path": [p.hex() for p in path]}
@@ -224,7 +224,7 @@ def consistency() -> Any:
     problem_codes=READ_PROBLEMS,
 )
 def subject(v_number: str) -> Any:
-    party = http.caller("auditor")
+    party = http.caller()
     pseudonym, found = auditing.subject_entries(
         http.services(), party, v_number, http.now(), http.trace_id()
     )

@@ -28,7 +28,7 @@ blp = Blueprint("consents", __name__, url_prefix="/v1", description="Consent rec
     problem_codes={400: "bad-request", 401: "unauthenticated", 403: "not-authorised"},
 )  # fmt: skip
 def consents() -> Any:
-    party = http.caller("municipality")
+    party = http.caller()
     found = service.history(http.services(), party, http.request_arg("v_number"))
     return {"consents": records(found)}
 

@@ -33,11 +33,11 @@ blp = Blueprint("directory", __name__, url_prefix="/v1", description="Directory 
     problem_codes={400: "bad-request", 401: "unauthenticated"},
 )  # fmt: skip
 def parties() -> Any:
-    http.caller()
+    party = http.caller()
     role = request.args.get("role")
     if role is not None and role not in ROLES:
         raise BadRequest("query parameter role must be one of " + ", ".join(ROLES))
-    listed = registry.directory(http.services(), role)
+    listed = registry.directory(http.services(), party, role)
     return {
         "parties": [
             {

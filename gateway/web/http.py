@@ -90,13 +90,14 @@ def _discard(stream: Any, budget: int) -> None:
         budget -= len(chunk)
 
 
-def caller(*roles: str) -> Party:
-    """The authenticated party of this request (any registered role if none given).
+def caller() -> Party:
+    """The authenticated party of this request, whatever its role.
 
-    Raises Unauthenticated or NotAuthorised (see gateway.access).
+    Raises Unauthenticated (see service.access). Whether the party may do what
+    it asks is the service's question (``domain.policy``): the web only authenticates.
     """
     party = access.authenticate(
-        request.headers.get("Authorization"), services().store.registry, now(), roles or None
+        request.headers.get("Authorization"), services().store.registry, now()
     )
     limits.admit(services(), party.oin, now())
     return party

@@ -52,7 +52,7 @@ MAX_LEASE_SECONDS = 600
     },
 )  # fmt: skip
 def pull() -> Any:
-    party = http.caller("municipality", "provider")
+    party = http.caller()
     after = http.int_arg("after", default=0)
     limit = http.int_arg("limit", low=1, high=MAX_LIMIT, default=100)
     # Absent: no lease. Given, 1..600 s: a lease of 0 would lease nothing.
@@ -70,7 +70,7 @@ def pull() -> Any:
     problem_codes={401: "unauthenticated", 403: "not-authorised", 404: "not-found"},
 )  # fmt: skip
 def acknowledge(delivery_id: str) -> Any:
-    party = http.caller("municipality", "provider")
+    party = http.caller()
     if not _UUID.fullmatch(delivery_id):
         raise NotFound("no such delivery")
     # a UUID is one value in either case (RFC 9562), as message ids are compared

@@ -50,5 +50,5 @@ EXAMPLE: dict[str, Any] = {
                    404: "not-found"},
 )  # fmt: skip
 def profile(v_number: str) -> Any:
-    party = http.caller("municipality")
+    party = http.caller()
     return profiles.read(http.services(), party, v_number, http.now(), http.trace_id())

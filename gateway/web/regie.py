@@ -31,7 +31,7 @@ PROBLEMS = {400: "bad-request", 401: "unauthenticated", 403: "not-authorised"}
     problem_codes=PROBLEMS,
 )  # fmt: skip
 def progress(v_number: str) -> Any:
-    party = http.caller("municipality")
+    party = http.caller()
     services, at = http.services(), http.time_arg("at")
     return regie.progress(services, party, v_number, http.now(), http.trace_id(), at)
 
@@ -58,7 +58,7 @@ def progress(v_number: str) -> Any:
                         "parameters": {"after": "$response.body#/next_cursor"}}},
 )  # fmt: skip
 def signals() -> Any:
-    party = http.caller("municipality")
+    party = http.caller()
     after = http.int_arg("after", default=0)
     limit = http.int_arg("limit", low=1, high=MAX_LIMIT, default=100)
     at = http.time_arg("at")
@@ -84,7 +84,7 @@ def signals() -> Any:
     problem_codes=PROBLEMS,
 )  # fmt: skip
 def access_report(v_number: str) -> Any:
-    party = http.caller("municipality")
+    party = http.caller()
     language = request.args.get("lang", "nl")
     return auditing.own_copy(
         http.services(), party, v_number, language, http.now(), http.trace_id()

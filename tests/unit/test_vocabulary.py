@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.domain import report, vocabulary
+from gateway.domain import policy, report, vocabulary
 from gateway.domain.schemas import Catalog
 
 SERVER = Path(vocabulary.__file__).resolve().parents[1]
@@ -23,7 +23,7 @@ def test_every_type_has_a_schema_policy_rule_wording_and_activity(
     for schema in schemas:
         unmapped = set(schema.categories.values()) - set(catalog.policy[name])
         assert not unmapped, f"{name}: categories without a policy mapping: {unmapped}"
-    assert kind.senders and kind.senders <= set(vocabulary.ROLES), "a sender rule"
+    assert policy.roles_with(policy.send(name)), "a role may send it (policy)"
     assert re.fullmatch(r"inburgering/[a-z-]+", kind.activity), "a processing activity"
     assert report.words.TYPES[name], "the access report has words for it (catalogues: test_report)"
 

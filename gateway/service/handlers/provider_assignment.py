@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from gateway.domain import assignments
+from gateway.domain import assignments, policy
 from gateway.domain.assignments import Assignment
 from gateway.domain.message import Message
-from gateway.domain.vocabulary import PROVIDER
 from gateway.errors import SchemaViolation
 from gateway.service import plans
 from gateway.service.handlers.base import Accepted, Checked, Handler, Locked
@@ -27,7 +26,7 @@ class ProviderAssignment:
         """Raises SchemaViolation when ``/body/provider`` is not a registered provider."""
         assignment = assignments.from_message(message)
         provider = session.find_party(assignment.provider)
-        if provider is None or provider.role != PROVIDER:
+        if provider is None or not policy.may(provider.role, policy.PULL_BRIEFS):
             raise SchemaViolation(
                 [{"pointer": "/body/provider", "keyword": "registered-provider"}],
                 detail="/body/provider is not a registered provider",
