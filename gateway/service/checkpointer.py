@@ -12,6 +12,7 @@ stops without its timestamps.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -91,7 +92,7 @@ class Checkpointer:
         self.period = min(5.0, interval.total_seconds() / 4)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._guard: tuple[float, bool] = (0.0, False)
+        self._guard: tuple[float, bool] = (-math.inf, False)  # the first question asks the log
         self._lock = threading.Lock()
 
     def start(self) -> None:
