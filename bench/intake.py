@@ -35,8 +35,8 @@ from gateway.bootstrap import build_services, storage_of
 from gateway.devtools import demo, synthetic
 from gateway.devtools.serverproc import ServerProcess
 from gateway.domain.message import Message
-from gateway.domain.schemas import load_catalog
 from gateway.domain.wire import envelope, jwk
+from gateway.files.schemas import load_catalog
 
 
 def make_tokens(key: jwk.Key, count: int) -> list[bytes]:

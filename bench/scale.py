@@ -47,14 +47,12 @@ from sqlalchemy import create_engine, make_url, text
 
 from bench.intake import CpuMeter, _collect, closed_phase, floor, make_tokens, pct, steady_phase
 from gateway import config
-from gateway.bootstrap import build_services, storage_of
+from gateway.bootstrap import build_services, migrate_database, storage_of
 from gateway.devtools import demo
 from gateway.devtools.serverproc import ServerProcess
 from gateway.domain.audit import events
 from gateway.domain.wire import jwk
 from gateway.instance import new_shared_secrets
-from gateway.storage import migrate
-from gateway.storage.engine import make_engine
 
 BATCH = 500
 
@@ -103,9 +101,7 @@ def postgres_database(url: str) -> Iterator[str]:
         conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         conn.execute(text(f"CREATE DATABASE {name}"))
     target = base.set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(target)
-    migrate.upgrade(engine)
-    engine.dispose()
+    migrate_database(target)
     try:
         yield target
     finally:

@@ -1,50 +1,131 @@
-"""The one place that wires storage into the services.
+"""The composition root: the one module that opens the database and wires the services.
 
 Settings and the instance's secrets in, a ``Services`` out: the engine, the
-stores on it, the schemas and policy, the gateway's signing key and the
-checkpoint signer. The web app, the command line, the tests and the
-benchmarks all build their services here, so there is one composition.
+stores on it, the schemas and policy, the gateway's signing key, the
+checkpoint signer and, for a serving process, the checkpointer. The command
+line, the server (each gunicorn worker, ``gateway.wsgi``), the devtools, the
+tests and the benchmarks all build their services here, so there is one
+composition to read and to change.
+
+No other module opens an engine or migrates (``lint-imports`` keeps the web
+and the services from storage; review keeps the rest). What needs a bare
+database without services asks here too: ``migrate_database`` for a command,
+a benchmark or a test's template database; ``open_engine`` for the engine
+the settings describe. A test or a benchmark hands in another store (a fake)
+through ``build_services``' ``store_factory``.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
+
+from sqlalchemy import Engine
+
 from gateway import config
-from gateway.domain.schemas import load_catalog
+from gateway.domain.schemas import Catalog
 from gateway.domain.vault import Vault
 from gateway.domain.wire.envelope import Signer
+from gateway.files import report as report_files
+from gateway.files.schemas import load_catalog
 from gateway.instance import load_secrets
-from gateway.service.checkpointer import CheckpointSigner
+from gateway.service import ports
+from gateway.service.checkpointer import Checkpointer, CheckpointSigner
 from gateway.service.services import Services
 from gateway.storage import migrate
 from gateway.storage.engine import make_engine
 from gateway.storage.store import Store
 
+StoreFactory = Callable[[config.Settings, Vault], ports.Store]
+"""Makes the store the services use, from the settings and the instance's vault."""
 
-def build_services(settings: config.Settings, *, upgrade: bool | None = None) -> Services:
-    """Everything a request needs, built once per process.
 
-    ``upgrade`` runs the migrations first (default: on the embedded SQLite).
-    """
-    secrets = load_secrets(settings.instance)
-    engine = make_engine(
+def open_engine(settings: config.Settings) -> Engine:
+    """The engine of the settings' database, its pool and busy timeout as configured."""
+    return make_engine(
         settings.database_url,
         busy_timeout_ms=settings.sqlite_busy_timeout_ms,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
     )
+
+
+def migrate_database(url: str) -> None:
+    """Bring the database at ``url`` to the newest revision, on an engine of its own.
+
+    The engine is the storage's default one (not the settings' pool and lock
+    timeout, which size a serving process) and is disposed afterwards, so a
+    process that forks workers next shares no connection with them.
+    """
+    engine = make_engine(url)
+    try:
+        migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+
+
+def open_store(settings: config.Settings, vault: Vault, *, upgrade: bool | None = None) -> Store:
+    """The real store (the default ``StoreFactory``) on a new engine of the settings.
+
+    ``upgrade`` runs the migrations first (default: on the embedded SQLite,
+    which has no operator to run ``gateway db upgrade``).
+    """
+    engine = open_engine(settings)
     if upgrade if upgrade is not None else settings.is_sqlite:
         migrate.upgrade(engine)
-    store = Store(engine, Vault(secrets.master_key))
+    return Store(engine, vault)
+
+
+def build_services(
+    settings: config.Settings,
+    *,
+    store_factory: StoreFactory | None = None,
+    upgrade: bool | None = None,
+    checkpointer: bool = False,
+    catalog: Catalog | None = None,
+) -> Services:
+    """Everything a request needs, built once per process.
+
+    ``store_factory`` makes the store (default: ``open_store``, which alone
+    heeds ``upgrade``); ``catalog`` is the schemas and policy (default: the
+    installed ones, read here), for a test that reads them once a session.
+    ``checkpointer`` adds the serving processes' ``Checkpointer``: intake's
+    fail-closed guard, and the thread the web app starts. Only a process
+    that serves builds one: in a command, a benchmark or a test that calls
+    the use cases directly no thread would sign checkpoints, and the guard
+    would stop intake after the grace.
+    """
+    secrets = load_secrets(settings.instance)
+    vault = Vault(secrets.master_key)
+    if store_factory is None:
+        store: ports.Store = open_store(settings, vault, upgrade=upgrade)
+    else:
+        store = store_factory(settings, vault)
     signer = Signer(secrets.signing_key, alg="EdDSA")
     origin = settings.log_origin or f"inburgering-gateway/{signer.kid[:16]}"
-    return Services(
+    services = Services(
         settings=settings,
-        catalog=load_catalog(),
+        catalog=load_catalog() if catalog is None else catalog,
         store=store,
         signer=signer,
         pseudonym_key=secrets.pseudonym_key,
         checkpoints=CheckpointSigner(store.audit, signer, origin),
+        report=report_files.renderer(),
     )
+    return with_checkpointer(services) if checkpointer else services
+
+
+def with_checkpointer(services: Services) -> Services:
+    """``services`` as a serving process has them: the same store, group commit and
+    rate limiter, with a ``Checkpointer`` (its thread not started; the web app starts it).
+
+    For a test that serves an app over services it also calls directly: the
+    guard stands in the app's requests only, as it did when the app made it.
+    """
+    settings = services.settings
+    made = Checkpointer(services.checkpoints, settings.checkpoint_interval,
+                        settings.checkpoint_grace)  # fmt: skip
+    return dataclasses.replace(services, checkpointer=made)
 
 
 def storage_of(services: Services) -> Store:

@@ -28,6 +28,7 @@ from gateway.domain.parties import KeyRecord, new_party
 from gateway.domain.vocabulary import ROLES
 from gateway.domain.wire import jwk
 from gateway.errors import GatewayError
+from gateway.files.keys import load_jwk_file
 
 if TYPE_CHECKING:
     from gateway.service.services import Services
@@ -131,8 +132,7 @@ def db_upgrade() -> None:
     """Apply the Alembic migrations up to the newest (the embedded database: in the
     instance folder, made if need be; its keys come with the first `gateway serve`)."""
     from gateway import instance
-    from gateway.storage import migrate
-    from gateway.storage.engine import make_engine
+    from gateway.bootstrap import migrate_database
 
     settings = config.from_env()
     if settings.embedded_database and instance.make_folder(
@@ -140,7 +140,7 @@ def db_upgrade() -> None:
     ):
         click.echo(f"new instance folder {settings.instance} (0700) for the embedded database; "
                    "`gateway serve` makes its keys on the first start", err=True)  # fmt: skip
-    migrate.upgrade(make_engine(settings.database_url))
+    migrate_database(settings.database_url)
     click.echo("database at the newest revision")
 
 
@@ -208,7 +208,7 @@ def keys_generate(out: Path, kind: str) -> None:
     key = jwk.generate(kind)
     if not write_private(out, (json.dumps(jwk.private_jwk(key), indent=2) + "\n").encode()):
         try:
-            key = jwk.load_jwk_file(str(out), private=True)
+            key = load_jwk_file(str(out), private=True)
         except (GatewayError, ValueError, OSError):
             raise click.ClickException(f"{out} exists and is not a private JWK; not "
                                        "overwriting it") from None  # fmt: skip
@@ -223,7 +223,7 @@ def keys_generate(out: Path, kind: str) -> None:
 @click.option("--not-after", default=None, help="RFC 3339 (default: open)")
 def keys_add(oin: str, jwk_path: str, not_before: str | None, not_after: str | None) -> None:
     """Register a party's public key."""
-    key = jwk.load_jwk_file(jwk_path, private=False)
+    key = load_jwk_file(jwk_path, private=False)
     now = _now()
     record = KeyRecord(
         kid=jwk.thumbprint(key),

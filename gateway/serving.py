@@ -2,8 +2,10 @@
 
 The instance secrets and the embedded database's migrations are prepared in
 the master before the workers fork, so workers never race to make them.
-Each worker builds its own app (no preload): no database connection or
-random state is shared across a fork.
+Each worker builds its own services and app (no preload), its checkpointer
+thread started there: no database connection, thread or random state is
+shared across a fork. The database is opened and migrated by the composition
+root (``gateway.bootstrap``) only.
 """
 
 from __future__ import annotations
@@ -22,8 +24,6 @@ from sqlalchemy.engine import make_url
 from gateway import config
 from gateway.errors import ConfigurationError
 from gateway.instance import load_secrets
-from gateway.storage import migrate
-from gateway.storage.engine import make_engine
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
@@ -39,7 +39,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         from gateway.bootstrap import build_services
         from gateway.web.app import create_app
 
-        return create_app(build_services(config.from_env()))
+        return create_app(build_services(config.from_env(), checkpointer=True))
 
 
 def prepare(settings: config.Settings) -> None:
@@ -48,12 +48,12 @@ def prepare(settings: config.Settings) -> None:
     Raises ConfigurationError, in one line saying what to do, when the
     instance folder cannot be made or written.
     """
+    from gateway.bootstrap import migrate_database
+
     try:
         load_secrets(settings.instance)
         if settings.is_sqlite:
-            engine = make_engine(settings.database_url)
-            migrate.upgrade(engine)
-            engine.dispose()
+            migrate_database(settings.database_url)
     except OSError as error:
         why = error.strerror or type(error).__name__
         raise ConfigurationError(

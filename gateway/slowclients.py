@@ -48,6 +48,7 @@ from gunicorn.workers.gthread import ThreadWorker
 
 from gateway import logs
 from gateway.domain.audit import events
+from gateway.domain.vocabulary import API_VERSION, VERSION_HEADER
 from gateway.errors import (
     BadRequest,
     GatewayError,
@@ -81,6 +82,7 @@ def problem_response(error: GatewayError) -> bytes:
         f"HTTP/1.1 {error.status} {HTTPStatus(error.status).phrase}\r\nConnection: close\r\n"
         "Content-Type: application/problem+json\r\nCache-Control: no-store\r\n"
         f"traceparent: 00-{trace}-{events.new_trace_id()[:16]}-01\r\n"
+        f"{VERSION_HEADER}: {API_VERSION}\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"
     )
     log.info("request_refused", status=error.status, code=error.code, trace_id=trace)

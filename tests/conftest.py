@@ -16,11 +16,12 @@ from pathlib import Path
 import pytest
 
 from gateway import config
-from gateway.bootstrap import build_services
+from gateway.bootstrap import build_services, storage_of
 from gateway.devtools import demo
 from gateway.devtools.serverproc import ServerProcess
 from gateway.devtools.synthetic import Newcomer
-from gateway.domain.schemas import Catalog, load_catalog
+from gateway.domain.schemas import Catalog
+from gateway.files.schemas import load_catalog
 from gateway.service.services import Services
 from tests import postgres
 
@@ -79,7 +80,7 @@ def db_env(backend: str, request: pytest.FixtureRequest) -> dict[str, str]:
 def services(tmp_path: Path, db_env: dict[str, str]) -> Iterator[Services]:
     built = services_for(tmp_path / "instance", db_env)
     yield built
-    built.store.engine.dispose()  # close pooled connections before their database is dropped
+    storage_of(built).engine.dispose()  # close pooled connections before their database is dropped
 
 
 @pytest.fixture
@@ -119,7 +120,7 @@ def server_services(server: ServerProcess) -> Iterator[Services]:
     """The server's own store, opened in the test process on the same database."""
     built = services_for(server.instance, server_env(server))
     yield built
-    built.store.engine.dispose()
+    storage_of(built).engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from gateway.bootstrap import storage_of
 from gateway.devtools import demo
 from gateway.devtools.serverproc import ServerProcess
 from gateway.domain.wire import jwk
@@ -67,4 +68,4 @@ def deployed(
     finally:
         for server in started.servers:
             server.stop()
-        services.store.engine.dispose()
+        storage_of(services).engine.dispose()

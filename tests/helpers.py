@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from gateway.bootstrap import storage_of
 from gateway.domain.wire import envelope, jwk
 from gateway.service.groupcommit import GroupCommit
 
@@ -16,13 +17,16 @@ def b64(data: bytes | str) -> str:
 
 def raw_sign(key: jwk.Key, signing_input: bytes) -> bytes:
     """Sign with the raw private key: what a careless or hostile signer can produce."""
-    if jwk.key_type(key)[0] == "OKP":
-        return bytes(key.get_op_key("sign").sign(signing_input))
     from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519
     from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-    der = key.get_op_key("sign").sign(signing_input, ec.ECDSA(hashes.SHA256()))
+    private = key.get_op_key("sign")
+    if isinstance(private, ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey):  # OKP
+        return bytes(private.sign(signing_input))
+    if not isinstance(private, ec.EllipticCurvePrivateKey):
+        raise TypeError(f"no signing with a {type(private).__name__}")
+    der = private.sign(signing_input, ec.ECDSA(hashes.SHA256()))
     r, s = decode_dss_signature(der)
     return r.to_bytes(32, "big") + s.to_bytes(32, "big")
 
@@ -127,10 +131,10 @@ def database_bytes(services: Any) -> bytes:
     from gateway.storage import tables
 
     if services.settings.is_sqlite:
-        services.store.engine.dispose()  # the WAL checkpointed into the file
+        storage_of(services).engine.dispose()  # the WAL checkpointed into the file
         return b"".join(p.read_bytes() for p in services.settings.instance.glob("gateway.db*"))
     chunks: list[bytes] = []
-    with services.store.engine.connect() as conn:
+    with storage_of(services).engine.connect() as conn:
         for table in tables.metadata.sorted_tables:
             for row in conn.execute(select(table)):
                 for value in row:

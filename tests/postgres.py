@@ -14,8 +14,7 @@ import os
 import pytest
 from sqlalchemy import Engine, create_engine, make_url, text
 
-from gateway.storage import migrate
-from gateway.storage.engine import make_engine
+from gateway.bootstrap import migrate_database
 
 URL_VARIABLE = "GATEWAY_TEST_POSTGRES_URL"
 
@@ -44,9 +43,7 @@ class Databases:
         self.created: list[str] = []
         self.template = f"{self.prefix}_template"
         self._create(self.template, None)
-        engine = make_engine(self.url_of(self.template))
-        migrate.upgrade(engine)
-        engine.dispose()  # a template must have no connections when cloned
+        migrate_database(self.url_of(self.template))  # disposed: a template is cloned idle
 
     def url_of(self, name: str) -> str:
         return self.url.set(database=name).render_as_string(hide_password=False)

@@ -28,7 +28,7 @@ from typing import Any
 
 from connectors.auditor.leaves import LogMismatch, PrefixRoots, all_leaves, leaf_of
 from connectors.common.client import GatewayClient, TransportError
-from gateway.domain.audit import checkpoints, merkle
+from gateway.client import log
 from gateway.errors import GatewayError, LogCorrupt
 
 
@@ -57,18 +57,18 @@ def save_state(path: Path, state: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def signed_checkpoints(client: GatewayClient) -> list[tuple[int, checkpoints.Checkpoint]]:
+def signed_checkpoints(client: GatewayClient) -> list[tuple[int, log.Checkpoint]]:
     keys = client.gateway_keys()
     # Have the gateway sign its current state; if it cannot any more, check what it signed before.
     with contextlib.suppress(LogCorrupt):
         client.get_json("/v1/audit/checkpoint")
-    found: list[tuple[int, checkpoints.Checkpoint]] = []
+    found: list[tuple[int, log.Checkpoint]] = []
     after = 0
     while True:
         page = client.get_json("/v1/audit/checkpoints", after=after)
         for item in page["checkpoints"]:
             try:
-                point = checkpoints.verify_jws(item["checkpoint"], keys)
+                point = log.verify_checkpoint_jws(item["checkpoint"], keys)
             except GatewayError as error:
                 raise LogMismatch(f"checkpoint {item['seq']}: {error.detail}") from None
             found.append((item["seq"], point))
@@ -77,15 +77,13 @@ def signed_checkpoints(client: GatewayClient) -> list[tuple[int, checkpoints.Che
         after = page["next_after"]
 
 
-def consistent(
-    client: GatewayClient, first: checkpoints.Checkpoint, second: checkpoints.Checkpoint
-) -> bool:
+def consistent(client: GatewayClient, first: log.Checkpoint, second: log.Checkpoint) -> bool:
     """Whether the gateway's consistency proof shows ``second`` extends ``first``."""
     proof = client.get_json(
         "/v1/audit/proofs/consistency", first=first.tree_size, second=second.tree_size
     )
     try:
-        merkle.verify_consistency(
+        log.verify_consistency(
             first.tree_size,
             second.tree_size,
             bytes.fromhex(first.root_hash),
@@ -101,14 +99,12 @@ def _check_note(client: GatewayClient) -> None:
     """The text form of the newest checkpoint verifies with the published note key."""
     vkey = client.request("GET", "/v1/audit/note-key").text.strip()
     origin = vkey.split("+", 1)[0]
-    key = next(
-        (k for k in client.gateway_keys().values() if checkpoints.vkey(origin, k) == vkey), None
-    )
+    key = next((k for k in client.gateway_keys().values() if log.vkey(origin, k) == vkey), None)
     if key is None:
         raise LogMismatch("the note key is not one of the gateway's published keys")
     note = client.get("/v1/audit/checkpoint", accept="text/plain").text
     try:
-        checkpoints.verify_note(note, origin, key)
+        log.verify_checkpoint_note(note, origin, key)
     except GatewayError as error:
         raise LogMismatch(f"checkpoint note: {error.detail}") from None
 
@@ -131,7 +127,7 @@ def verify_log(
             raise LogMismatch(
                 f"checkpoint {seq_b} shrinks the log from {a.tree_size} to {b.tree_size}"
             )
-    roots_due: dict[int, list[tuple[int, checkpoints.Checkpoint]]] = {}
+    roots_due: dict[int, list[tuple[int, log.Checkpoint]]] = {}
     for seq, point in points:
         roots_due.setdefault(point.tree_size, []).append((seq, point))
     newest_seq, newest = points[-1]
@@ -164,7 +160,7 @@ def verify_log(
 
 
 def _check_proofs(
-    client: GatewayClient, points: list[tuple[int, checkpoints.Checkpoint]], leaves: list[bytes]
+    client: GatewayClient, points: list[tuple[int, log.Checkpoint]], leaves: list[bytes]
 ) -> None:
     """The gateway's own proofs must agree with what was recomputed: consistency between
     each pair of checkpoints, inclusion of a few entries at random in the newest.
@@ -180,7 +176,7 @@ def _check_proofs(
             "/v1/audit/proofs/inclusion", index=index, tree_size=newest.tree_size
         )
         try:
-            merkle.verify_inclusion(
+            log.verify_inclusion(
                 index,
                 newest.tree_size,
                 leaves[index],
@@ -193,7 +189,7 @@ def _check_proofs(
 
 def _check_roots(
     tree: PrefixRoots,
-    due: dict[int, list[tuple[int, checkpoints.Checkpoint]]],
+    due: dict[int, list[tuple[int, log.Checkpoint]]],
     state: dict[str, Any] | None,
 ) -> None:
     """Every checkpoint's root, and the state's, recomputed; the smallest size first."""
@@ -233,7 +229,7 @@ def check_once(client: GatewayClient, state_path: Path, samples: int = 8) -> Wat
     """
     token = client.get_json("/v1/audit/checkpoint").get("checkpoint")
     try:
-        point = checkpoints.verify_jws(str(token), client.gateway_keys())
+        point = log.verify_checkpoint_jws(str(token), client.gateway_keys())
     except GatewayError as error:
         raise LogMismatch(f"newest checkpoint: {error.detail}") from None
     state = load_state(state_path)
@@ -251,7 +247,7 @@ def check_once(client: GatewayClient, state_path: Path, samples: int = 8) -> Wat
             "/v1/audit/proofs/consistency", first=old_size, second=point.tree_size
         )
         try:
-            merkle.verify_consistency(
+            log.verify_consistency(
                 old_size,
                 point.tree_size,
                 bytes.fromhex(state["root_hash"]),
@@ -278,7 +274,7 @@ def check_once(client: GatewayClient, state_path: Path, samples: int = 8) -> Wat
     return Watched(point.tree_size, point.root_hash, len(new), len(chosen), first=state is None)
 
 
-def _check_inclusion(client: GatewayClient, index: int, point: checkpoints.Checkpoint) -> None:
+def _check_inclusion(client: GatewayClient, index: int, point: log.Checkpoint) -> None:
     page = client.get_json("/v1/audit/entries", start=index, end=index + 1).get("entries")
     if not isinstance(page, list) or not page or page[0].get("index") != index:
         raise LogMismatch(f"entry {index} is missing")
@@ -288,7 +284,7 @@ def _check_inclusion(client: GatewayClient, index: int, point: checkpoints.Check
     leaf = leaf_of(item["entry"], str(item.get("leaf_hash")))
     proof = client.get_json("/v1/audit/proofs/inclusion", index=index, tree_size=point.tree_size)
     try:
-        merkle.verify_inclusion(
+        log.verify_inclusion(
             index,
             point.tree_size,
             leaf,

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
-from gateway.domain.wire import bearer, envelope, jwk, strictjson
+from gateway.client import wire
 from gateway.errors import BY_CODE, Conflict, GatewayError, InvalidSignature, SchemaViolation
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
@@ -120,7 +120,7 @@ class GatewayClient:
         self,
         base_url: str,
         oin: str,
-        key: jwk.Key,
+        key: wire.Key,
         *,
         timeout: tuple[float, float] = (3.0, 30.0),
         retries: int = 4,
@@ -135,7 +135,7 @@ class GatewayClient:
         self.retries = retries
         self.on_retry = on_retry
         self.session = session or requests.Session()
-        self._gateway_keys: dict[str, jwk.Key] | None = None
+        self._gateway_keys: dict[str, wire.Key] | None = None
 
     def clone(self) -> GatewayClient:
         """The same party with its own HTTP session, for another thread."""
@@ -147,12 +147,12 @@ class GatewayClient:
     # -- signing ---------------------------------------------------------------
 
     def sign(self, payload: dict[str, Any]) -> str:
-        return envelope.sign(payload, self.key, typ=envelope.MESSAGE_TYP)
+        return wire.sign(payload, self.key, typ=wire.MESSAGE_TYP)
 
     def assertion(self) -> str:
         """A fresh single-use bearer assertion (2 minutes) for one read or ack."""
-        claims = bearer.make_claims(self.oin, datetime.now(UTC), secrets.token_urlsafe(18))
-        return envelope.sign(claims, self.key, typ=envelope.ASSERTION_TYP)
+        claims = wire.make_claims(self.oin, datetime.now(UTC), secrets.token_urlsafe(18))
+        return wire.sign(claims, self.key, typ=wire.ASSERTION_TYP)
 
     def get_json(self, path: str, **params: Any) -> dict[str, Any]:
         """An authenticated GET whose answer is a JSON object."""
@@ -218,7 +218,7 @@ class GatewayClient:
         receipt_token = _json(response).get("receipt")
         if not isinstance(receipt_token, str):
             raise TransportError("response without a receipt")
-        receipt = self.verify_gateway_token(receipt_token, envelope.RECEIPT_TYP)
+        receipt = self.verify_gateway_token(receipt_token, wire.RECEIPT_TYP)
         return Submission(status=response.status_code, receipt=receipt, token=receipt_token)
 
     def submit_batch(self, tokens: list[str]) -> list[Submission | GatewayError]:
@@ -246,7 +246,7 @@ class GatewayClient:
         token = result.get("receipt")
         if not isinstance(token, str):
             raise TransportError("batch result without a receipt")
-        receipt = self.verify_gateway_token(token, envelope.RECEIPT_TYP)
+        receipt = self.verify_gateway_token(token, wire.RECEIPT_TYP)
         return Submission(status=result["status"], receipt=receipt, token=token)
 
     def directory(self, role: str | None = None) -> list[dict[str, Any]]:
@@ -307,7 +307,7 @@ class GatewayClient:
             f"{what}; check --url (GATEWAY_URL): the gateway's base URL{hint}"
         )
 
-    def gateway_keys(self) -> dict[str, jwk.Key]:
+    def gateway_keys(self) -> dict[str, wire.Key]:
         if self._gateway_keys is None:
             self._gateway_keys = _jwks(self.request("GET", JWKS_PATH))
         return self._gateway_keys
@@ -317,14 +317,14 @@ class GatewayClient:
 
         Raises InvalidSignature when no published key verifies it.
         """
-        unverified = envelope.parse(token.encode("ascii"), typ=typ)
+        unverified = wire.parse(token.encode("ascii"), typ=typ)
         key = self.gateway_keys().get(unverified.header.kid)
         if key is None:
             self._gateway_keys = None  # the gateway may have rotated; fetch once more
             key = self.gateway_keys().get(unverified.header.kid)
         if key is None:
             raise InvalidSignature("token not signed by a published gateway key")
-        return envelope.verify(unverified, key).payload
+        return wire.verify(unverified, key).payload
 
 
 def _retry_after(response: requests.Response, default: float) -> float:
@@ -332,17 +332,17 @@ def _retry_after(response: requests.Response, default: float) -> float:
     return min(float(value), 30.0) if value.isdigit() else default
 
 
-def _jwks(response: requests.Response) -> dict[str, jwk.Key]:
+def _jwks(response: requests.Response) -> dict[str, wire.Key]:
     """The published keys by kid. Raises TransportError (or the JWK's error) when not a JWKS."""
     keys = _json(response).get("keys", [])
     if not isinstance(keys, list):
         raise TransportError("a JWK Set whose keys are not a list")
-    return {jwk.thumbprint(key): key for key in (jwk.import_jwk(k) for k in keys)}
+    return {wire.thumbprint(key): key for key in (wire.import_jwk(k) for k in keys)}
 
 
 def _json(response: requests.Response) -> dict[str, Any]:
     try:
-        return strictjson.loads_object(response.content)
+        return wire.loads_object(response.content)
     except GatewayError:
         raise TransportError("an answer that is not a JSON object") from None
 
@@ -350,7 +350,7 @@ def _json(response: requests.Response) -> dict[str, Any]:
 def problem_error(response: requests.Response) -> GatewayError:
     """The GatewayError that a problem+json response stands for."""
     try:
-        body = strictjson.loads_object(response.content)
+        body = wire.loads_object(response.content)
     except GatewayError:
         kind = response.headers.get("Content-Type", "").split(";")[0].strip() or "no content type"
         return TransportError(f"HTTP {response.status_code} ({kind}), not a problem response")

@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from connectors.common.rows import read_csv
-from gateway.domain.schemas import schema_dir
-from gateway.domain.wire import strictjson
+from gateway.client import wire
+from gateway.client.schemas import schema
 from gateway.errors import GatewayError
 
 RESERVED = ("subject", "recipient")
@@ -71,10 +71,7 @@ class Row:
 
 
 def body_schema(type_: str, version: int = 1) -> dict[str, Any]:
-    schema: dict[str, Any] = json.loads(
-        (schema_dir() / f"{type_}.v{version}.json").read_text(encoding="utf-8")
-    )
-    return schema
+    return schema(type_, version)
 
 
 def file_digest(path: Path) -> str:
@@ -111,7 +108,7 @@ def _jsonl_rows(path: Path) -> Iterator[Row]:
                 continue
             number += 1
             try:
-                yield Row(number, strictjson.loads_object(line), line=at)
+                yield Row(number, wire.loads_object(line), line=at)
             except GatewayError:
                 error = RowError(number, "(line)", "not a strict JSON object")
                 yield Row(number, None, error, line=at)
@@ -217,7 +214,7 @@ def _cell_value(number: int, name: str, column: _Column, cell: str) -> Any:
         return [part.strip() for part in cell.split(";") if part.strip()]
     if kind in ("array", "object"):
         try:
-            return strictjson.loads(cell.encode("utf-8"))
+            return wire.loads(cell.encode("utf-8"))
         except GatewayError:
             raise RowError(number, name, "not valid JSON") from None
     return cell

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connectors.common.client import GatewayClient, TransportError
-from gateway.domain.wire import envelope
+from gateway.client import wire
 from gateway.errors import InvalidSignature
 
 DELIVERY_ID_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_")
@@ -68,7 +68,7 @@ def verified(client: GatewayClient, delivery: dict[str, Any]) -> dict[str, Any]:
     token = delivery.get("delivery_token")
     if not isinstance(token, str):
         raise InvalidSignature("delivery without a delivery token")
-    signed = client.verify_gateway_token(token, envelope.DELIVERY_TYP)
+    signed = client.verify_gateway_token(token, wire.DELIVERY_TYP)
     members = {k: v for k, v in delivery.items() if k != "delivery_token"}
     if signed != members:
         raise InvalidSignature("delivery token does not sign this delivery")

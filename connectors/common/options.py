@@ -21,8 +21,7 @@ from typing import Any, TypeVar
 import click
 
 from connectors.common.client import GatewayClient, check_url
-from gateway.domain import message
-from gateway.domain.wire import jwk
+from gateway.client import wire
 from gateway.errors import GatewayError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -86,10 +85,10 @@ def party_options(func: Callable[..., Any]) -> Callable[..., Any]:
 _OIN = re.compile(r"[0-9]{20}")
 
 
-def _private_key(path: str) -> jwk.Key:
+def _private_key(path: str) -> wire.Key:
     """The party's private key from ``path``. Raises click.BadParameter naming the file."""
     try:
-        key = jwk.load_jwk_file(path, private=True)
+        key = wire.load_jwk_file(path, private=True)
     except GatewayError as error:
         why = error.detail
         if why == "private JWK expected":
@@ -111,7 +110,7 @@ def _tell(what: str) -> None:
 def parse_time(value: str | None) -> datetime | None:
     """An RFC 3339 option value with its zone, as UTC. Raises click.BadParameter."""
     try:
-        return None if value is None else message.parse_time(value)
+        return None if value is None else wire.parse_time(value)
     except GatewayError as error:
         raise click.BadParameter(error.detail) from None
 

@@ -22,7 +22,7 @@ import requests
 
 from connectors.common.client import TransportError
 from connectors.common.inbox import NOTICE, Sink, safe_id
-from gateway.domain.schemas import Catalog, load_catalog
+from gateway.client.schemas import Catalog, load_catalog
 from gateway.errors import GatewayError
 
 

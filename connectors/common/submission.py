@@ -40,7 +40,7 @@ from connectors.common.addressing import Municipalities
 from connectors.common.client import GatewayClient, TransportError
 from connectors.common.exportfile import Row, RowError, file_digest
 from connectors.common.receipts import ReceiptsFile
-from gateway.domain.schemas import Catalog, load_catalog
+from gateway.client.schemas import Catalog, load_catalog
 from gateway.errors import (
     Conflict,
     GatewayError,

@@ -18,7 +18,7 @@ from pathlib import Path
 from babel.messages.catalog import Catalog
 from babel.support import NullTranslations
 
-from gateway.domain import catalogues
+from gateway.client import catalogues
 
 TRANSLATIONS = Path(__file__).parent / "translations"
 LANGUAGES = ("nl", "en")

@@ -156,12 +156,12 @@ def _assignment(cells: dict[str, str]) -> actions.Assignment:
 
 
 def _time(value: str | None, column: str) -> datetime | None:
-    from gateway.domain import message
+    from gateway.client import wire
 
     if not value:
         return None
     try:
-        return message.parse_time(value)
+        return wire.parse_time(value)
     except GatewayError as error:
         raise type(error)(f"{column}: {error.detail}") from None
 
@@ -188,7 +188,7 @@ def plan(
     with --change-reason (or change_reason in the file). With --file, a CSV
     (sample: connectors/samples/plans.csv), each row its own message.
     """
-    from gateway.domain.wire import strictjson
+    from gateway.client import wire
 
     if plans_csv is not None:
         if plan is not None or v_number is not None:
@@ -204,7 +204,7 @@ def plan(
             sys.exit(run_rows(rows, "plans"))
     if plan is None or v_number is None:
         raise click.UsageError("give PLAN and --v-number (or --file plans.csv)")
-    body = strictjson.loads_object(plan.read_bytes())
+    body = wire.loads_object(plan.read_bytes())
     with _ledger(client, receipts) as ledger:
         done = actions.send_plan(ledger, body, actions.subject_of(v_number, bsn), change_reason)
     click.echo(done.line())
@@ -223,9 +223,9 @@ def declare(
 ) -> None:  # fmt: skip
     """Record a consent declaration from a JSON file (see connectors/samples); the same
     declaration again sends nothing."""
-    from gateway.domain.wire import strictjson
+    from gateway.client import wire
 
-    body = strictjson.loads_object(declaration.read_bytes())
+    body = wire.loads_object(declaration.read_bytes())
     with _ledger(client, receipts) as ledger:
         click.echo(actions.declare(ledger, body, actions.subject_of(v_number, bsn), form).line())
 

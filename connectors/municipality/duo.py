@@ -12,7 +12,7 @@ The field names, types and ranges are DUO's published OpenAPI documents
 1.2.0 and ``API/GevolgdeUren/openapi.yml`` version 1.0.0); the tests hold
 every body written here against schemas copied from them. DUO's rules for
 combining route, level and hours are the ones the gateway enforces on every
-plan (``gateway.domain.plans.check_combination``): they are checked again
+plan (``gateway.client.plans.check_combination``): they are checked again
 here, so a body DUO would refuse is never written.
 """
 
@@ -32,8 +32,7 @@ from typing import Any
 from connectors.common.client import GatewayClient
 from connectors.common.sinks import write_durably
 from connectors.municipality.messages import placed_newcomers
-from gateway.domain import plans
-from gateway.domain.wire import jwk
+from gateway.client import plans, wire
 from gateway.errors import BadRequest, GatewayError
 
 PIP_API = "PIP 1.2.0"
@@ -188,7 +187,7 @@ def export(client: GatewayClient, out: Path, doel: str, now: datetime | None = N
     out.mkdir(parents=True, exist_ok=True)
     done = Export(client.oin, doel, (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"))
     done.secret = hashlib.sha256(
-        b"inburgering-duo-berichtid\0" + json.dumps(jwk.private_jwk(client.key),
+        b"inburgering-duo-berichtid\0" + json.dumps(wire.private_jwk(client.key),
                                                      sort_keys=True).encode()
     ).digest()  # fmt: skip
     for newcomer in placed_newcomers(client):

@@ -32,7 +32,7 @@ from typing import Any
 
 from connectors.common.client import GatewayClient
 from connectors.common.receipts import ReceiptsFile
-from gateway.domain.wire import jwk
+from gateway.client import wire
 from gateway.errors import Conflict
 
 SENT, REPEATED, RECEIPTED, EARLIER = "recorded", "repeated", "already-receipted", "earlier"
@@ -67,7 +67,7 @@ class Ledger:
         """Raises Conflict when ``path`` holds the receipts of another gateway."""
         self.client = client
         self.secret = hashlib.sha256(
-            b"inburgering-connector-ids\0" + _canonical(jwk.private_jwk(client.key))
+            b"inburgering-connector-ids\0" + _canonical(wire.private_jwk(client.key))
         ).digest()
         gateway = (client.base_url, sorted(client.gateway_keys()))
         self.file = ReceiptsFile(path, "", datetime.now(UTC), gateway)

@@ -19,7 +19,7 @@ import click
 from connectors.common.client import GatewayClient
 from connectors.common.options import party_options
 from connectors.municipality.messages import placed_newcomers
-from gateway.domain.audit.events import format_time
+from gateway.client.wire import format_time
 
 _WHY_UNKNOWN = "no basis to see what they need"
 _LABELS = {

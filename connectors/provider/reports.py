@@ -16,7 +16,7 @@ from connectors.common import exportfile, submission
 from connectors.common.addressing import Municipalities
 from connectors.common.client import GatewayClient
 from connectors.common.exportfile import RESERVED, Row, RowError
-from gateway.domain.wire import strictjson
+from gateway.client import wire
 from gateway.errors import GatewayError
 
 TYPE = "progress-report"
@@ -50,7 +50,7 @@ def rows_of(source: Path) -> list[Row]:
     """An export (.csv, .jsonl) or a single report (.json) as rows."""
     if source.suffix.lower() == ".json":
         try:
-            return [Row(1, strictjson.loads_object(source.read_bytes()))]
+            return [Row(1, wire.loads_object(source.read_bytes()))]
         except GatewayError:
             return [Row(1, None, RowError(1, "(file)", "not a strict JSON object"))]
     return list(exportfile.read_rows(source, exportfile.body_schema(TYPE)))

@@ -1,6 +1,6 @@
 """The JSON Schemas of the contract, their validators, categories and policy.
 
-Everything here is built once at start (``load_catalog``): jsonschema-rs
+Everything here is built once at start (``Catalog.from_documents``): jsonschema-rs
 validators for the per-message pipeline (microseconds a document), each
 schema checked against the 2020-12 meta-schema (the tests check them with the
 reference validator, ``jsonschema``, too, and prove both agree), the
@@ -8,18 +8,19 @@ reference validator, ``jsonschema``, too, and prove both agree), the
 every category to a legal basis or (explicit) consent.
 A policy that leaves a category unmapped refuses the start.
 
+The files' documents are read by an adapter (``gateway.files.schemas``) and
+handed in: the domain opens no file, so it judges the same documents wherever
+they came from (a wheel, the source tree, a test's dict).
+
 Errors name JSON pointers and keywords, never values. Must not import Flask
 or SQL.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
@@ -52,12 +53,17 @@ FORMATS: dict[str, Callable[[str], bool]] = {
 ``date-time`` replace the built-in ones to bound the years (``domain.dates``)."""
 
 
-def schema_dir() -> Path:
-    """Where the schema files are: inside an installed wheel, or the source tree."""
-    packaged = resources.files("gateway") / "_schemas"
-    if packaged.is_dir():
-        return Path(str(packaged))
-    return Path(__file__).resolve().parents[2] / "schemas"
+ENVELOPE_FILE = "message.v1.json"
+POLICY_FILE = "policy.v1.json"
+
+
+def body_file(name: str) -> tuple[str, int] | None:
+    """(type, version) of a body schema's file name (``<type>.v<n>.json``), None for any
+    other file: the adapter reads only the files this names, and the envelope's."""
+    match = _FILE.match(name)
+    if not match or match["type"] not in MESSAGE_TYPES:
+        return None
+    return match["type"], int(match["version"])
 
 
 def pointer(path: Iterable[str | int]) -> str:
@@ -84,6 +90,23 @@ class Catalog:
     """type → category → 'legal:<ref>' | 'consent' | 'explicit-consent' | 'never'"""
     signals: Thresholds
     """when each regie signal holds (the policy file's signals section)"""
+
+    @classmethod
+    def from_documents(
+        cls,
+        documents: Mapping[str, Mapping[str, Any]],
+        policy: Mapping[str, Any],
+        policy_name: str = POLICY_FILE,
+    ) -> Catalog:
+        """Check every schema and the policy and build the validators.
+
+        ``documents``: file name → its JSON object, the envelope's (``message.v1.json``)
+        and each body schema's (``<type>.v<n>.json``; other names are ignored);
+        ``policy``: the policy file's object, ``policy_name`` its name for the errors.
+        Raises ConfigurationError when a schema is missing or not valid 2020-12, lacks
+        its x-category annotations, or the policy does not cover it.
+        """
+        return build_catalog(documents, policy, policy_name)
 
     def check_envelope(self, payload: Mapping[str, Any]) -> None:
         """Validate a message payload's envelope members.
@@ -186,23 +209,13 @@ def build_reference_validator(schema: Mapping[str, Any]) -> Any:
     return jsonschema.Draft202012Validator(schema, format_checker=checker)
 
 
-def _read(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ConfigurationError(f"cannot read schema file {path.name}: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigurationError(f"{path.name} is not a JSON object")
-    return data
-
-
-def _check_meta(name: str, schema: dict[str, Any]) -> None:
+def _check_meta(name: str, schema: Mapping[str, Any]) -> None:
     # jsonschema-rs at start (the reference ``jsonschema`` takes seconds to import
     # with its format extras); tests check every file with the reference too.
     if schema.get("$schema") != "https://json-schema.org/draft/2020-12/schema":
         raise ConfigurationError(f"{name} must declare JSON Schema 2020-12")
     try:
-        jsonschema_rs.meta.validate(schema)
+        jsonschema_rs.meta.validate(dict(schema))
     except jsonschema_rs.ValidationError:
         raise ConfigurationError(f"{name} is not a valid 2020-12 schema") from None
 
@@ -220,66 +233,62 @@ def categories_of(name: str, schema: Mapping[str, Any]) -> dict[str, str]:
     return categories
 
 
-def load_policy(
-    path: Path, bodies: Mapping[tuple[str, int], BodySchema]
+def check_policy(
+    name: str, data: Mapping[str, Any], bodies: Mapping[tuple[str, int], BodySchema]
 ) -> dict[str, dict[str, str]]:
-    """Read and check the policy against the schemas.
+    """Check the policy (``name``: its file's, for the errors) against the schemas.
 
     Raises ConfigurationError when a category of a known schema is unmapped,
     a basis is not of the allowed forms, or the policy names unknown types.
     """
-    data = _read(path)
     types = data.get("types")
     if data.get("version") != 1 or not isinstance(types, dict):
-        raise ConfigurationError(f"{path.name}: expected a version 1 policy with 'types'")
+        raise ConfigurationError(f"{name}: expected a version 1 policy with 'types'")
     policy: dict[str, dict[str, str]] = {}
     for type_, mapping in types.items():
         if type_ not in MESSAGE_TYPES or not isinstance(mapping, dict):
-            raise ConfigurationError(f"{path.name}: unknown message type {type_!r}")
+            raise ConfigurationError(f"{name}: unknown message type {type_!r}")
         for category, basis in mapping.items():
             if not isinstance(basis, str) or not _BASIS.match(basis):
-                raise ConfigurationError(f"{path.name}: {type_}/{category}: invalid basis")
+                raise ConfigurationError(f"{name}: {type_}/{category}: invalid basis")
         policy[type_] = dict(mapping)
     for schema in bodies.values():
         mapped = policy.get(schema.type, {})
         missing = sorted(set(schema.categories.values()) - set(mapped))
         if missing:
             raise ConfigurationError(
-                f"{path.name}: categories of {schema.type} v{schema.version} unmapped: "
+                f"{name}: categories of {schema.type} v{schema.version} unmapped: "
                 + ", ".join(missing)
             )
     return policy
 
 
-def load_catalog(directory: Path | None = None, policy_path: Path | None = None) -> Catalog:
-    """Load every schema and the policy, check them, and build the validators.
-
-    Raises ConfigurationError when a schema is not valid 2020-12, lacks its
-    x-category annotations, or the policy does not cover it.
-    """
-    directory = directory or schema_dir()
-    envelope_schema = _read(directory / "message.v1.json")
-    _check_meta("message.v1.json", envelope_schema)
+def build_catalog(
+    documents: Mapping[str, Mapping[str, Any]], policy: Mapping[str, Any], policy_name: str
+) -> Catalog:
+    """``Catalog.from_documents``: the schemas in file-name order, then the policy."""
+    envelope_schema = documents.get(ENVELOPE_FILE)
+    if envelope_schema is None:
+        raise ConfigurationError(f"no schema file {ENVELOPE_FILE}")
+    _check_meta(ENVELOPE_FILE, envelope_schema)
     bodies: dict[tuple[str, int], BodySchema] = {}
-    for path in sorted(directory.glob("*.v*.json")):
-        match = _FILE.match(path.name)
-        if not match or match["type"] not in MESSAGE_TYPES:
+    for name in sorted(documents):
+        found = body_file(name)
+        if found is None:
             continue
-        schema = _read(path)
-        _check_meta(path.name, schema)
-        type_, version = match["type"], int(match["version"])
+        schema = documents[name]
+        _check_meta(name, schema)
+        type_, version = found
         bodies[(type_, version)] = BodySchema(
             type=type_,
             version=version,
-            validator=build_validator(schema),
-            categories=categories_of(path.name, schema),
+            validator=build_validator(dict(schema)),
+            categories=categories_of(name, schema),
         )
     missing_types = set(MESSAGE_TYPES) - {t for t, _ in bodies}
     if missing_types:
         raise ConfigurationError(f"no schema for {', '.join(sorted(missing_types))}")
-    path = policy_path or directory / "policy.v1.json"
-    policy = load_policy(path, bodies)
-    thresholds = Thresholds.from_policy(_read(path).get("signals"))
-    return Catalog(
-        envelope=build_validator(envelope_schema), bodies=bodies, policy=policy, signals=thresholds
-    )
+    checked = check_policy(policy_name, policy, bodies)
+    thresholds = Thresholds.from_policy(policy.get("signals"))
+    envelope = build_validator(dict(envelope_schema))
+    return Catalog(envelope=envelope, bodies=bodies, policy=checked, signals=thresholds)

@@ -28,6 +28,15 @@ REGIE = "inburgering/regie"
 BRIEFING = "inburgering/brief-aanbieder"
 """A provider receiving the brief of a plan"""
 
+API_VERSION = "1.2.0"
+"""The API's full version (Semantic Versioning): the OpenAPI document's ``info.version``
+and every answer's ``API-Version`` header (ADR /core/version-header), the gateway's own
+refusals before the app included. It is the interface profile's: v1 with the additions
+of v1.1 and v1.2 (docs/interface.md); its major is the ``/v1`` of the paths. A backwards
+compatible addition raises the minor, a fix the patch; a change that breaks a client
+would be a ``/v2``."""
+VERSION_HEADER = "API-Version"
+
 COA, PROVIDER, MUNICIPALITY, AUDITOR = "coa", "provider", "municipality", "auditor"
 ROLES = (COA, PROVIDER, MUNICIPALITY, AUDITOR)
 

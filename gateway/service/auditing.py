@@ -180,4 +180,6 @@ def _render(
     services: Services, v_number: str, found: list[dict[str, Any]], now: datetime, language: str
 ) -> str:
     names = {p.oin: p.name for p in services.store.registry.list_parties()}
-    return report.render(v_number, found, names, now, language, services.settings.report_contact)
+    return services.report.render(
+        v_number, found, names, now, language, services.settings.report_contact
+    )

@@ -12,6 +12,7 @@ from typing import Any
 
 from gateway.config import Settings
 from gateway.domain.audit import events
+from gateway.domain.report import Renderer
 from gateway.domain.schemas import Catalog
 from gateway.domain.wire.envelope import Signer
 from gateway.service.checkpointer import Checkpointer, CheckpointSigner
@@ -28,6 +29,8 @@ class Services:
     signer: Signer  # the gateway's own key: receipts, checkpoints, tokens
     pseudonym_key: bytes
     checkpoints: CheckpointSigner
+    report: Renderer
+    """the newcomer's access report, its template and catalogues read by the root"""
     checkpointer: Checkpointer | None = None  # the serving processes' signer and guard
     group: GroupCommit[Any, Any] = field(default_factory=GroupCommit)
     """single messages of concurrent requests, sharing a write transaction"""

@@ -5,6 +5,8 @@ flask-smorest cannot see them: each operation declares its parameters here,
 with the ranges and patterns the views enforce, its success response and
 media type, its problems, and whether it needs the bearer assertion. One
 decorator per view keeps the document next to the code it describes.
+``describe`` adds what is said of the whole document: the version, its header on
+every answer, the server (the NLGov API Design Rules, checked by ``.ci/adr/lint``).
 """
 
 from __future__ import annotations
@@ -12,11 +14,32 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from apispec import APISpec, BasePlugin
 from flask_smorest import Blueprint
 
+from gateway.domain import vocabulary
 from gateway.web import problems
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+API_VERSION, VERSION_HEADER = vocabulary.API_VERSION, vocabulary.VERSION_HEADER
+_VERSION_HEADER_DOC = {
+    "description": "The API's full version (Semantic Versioning), on every answer, "
+    "errors included (NLGov API Design Rules, /core/version-header)",
+    "required": True,
+    "schema": {"type": "string", "pattern": r"^1\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$"},
+    "example": API_VERSION,
+}
+SERVERS = [
+    {
+        "url": "/",
+        "description": "the origin this document was read from: each operator serves the "
+        "gateway at its own, behind TLS (docs/deploy.md); the major version is in the paths",
+    }
+]
+_UNUSED_SCHEMAS = ("Error", "PaginationMetadata")
+"""flask-smorest's own schemas, which no operation of ours refers to (every error is a
+Problem; nothing is paginated by flask-smorest)"""
 
 QUERY_NAMES: dict[str, frozenset[str]] = {}
 """endpoint (``blueprint.view``) → the query parameters its operation declares; the app
@@ -106,3 +129,33 @@ def operation(
         return problems.documented(blp, codes)(view)
 
     return decorate
+
+
+def describe(spec: APISpec) -> None:
+    """What the document says beyond its operations: the ``API-Version`` header on every
+    response of every operation (registered before the blueprints, which it then sees),
+    the server, and none of flask-smorest's schemas that no operation uses."""
+    spec.components.header(VERSION_HEADER, _VERSION_HEADER_DOC)
+    spec.options["servers"] = [dict(server) for server in SERVERS]
+    for name in _UNUSED_SCHEMAS:
+        spec.components.schemas.pop(name, None)
+    plugins = spec.plugins
+    assert isinstance(plugins, list)  # flask-smorest's own list, which the spec keeps
+    plugin = _VersionHeader()
+    plugin.init_spec(spec)
+    plugins.append(plugin)
+
+
+class _VersionHeader(BasePlugin):
+    """Declares the ``API-Version`` header on each response of each operation, problems
+    included: the app's ``after_request`` sets it on every answer."""
+
+    def operation_helper(
+        self, path: str | None = None, operations: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
+        for method, operation in (operations or {}).items():
+            if method == "parameters" or not isinstance(operation, dict):
+                continue
+            for response in operation.get("responses", {}).values():
+                if isinstance(response, dict) and "$ref" not in response:
+                    response.setdefault("headers", {})[VERSION_HEADER] = VERSION_HEADER

@@ -7,7 +7,6 @@ any other core module never imports Flask. The services come built
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -20,7 +19,6 @@ from werkzeug.routing import RequestRedirect
 from gateway import logs
 from gateway.domain.audit import events
 from gateway.errors import NotFound
-from gateway.service.checkpointer import Checkpointer
 from gateway.service.services import Services
 from gateway.web import (
     apidoc,
@@ -40,7 +38,15 @@ log = logs.get("gateway.http")
 
 
 def create_app(services: Services, test_config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the app over ``services``; ``CHECKPOINT_THREAD`` in ``test_config`` may be off."""
+    """Build the app over ``services``, which a serving process builds with their
+    checkpointer (``build_services(..., checkpointer=True)``): the app starts its thread
+    (unless ``CHECKPOINT_THREAD`` in ``test_config`` is off), and intake's guard asks it.
+
+    Raises ValueError for services without one: an app that took messages with no
+    guard would not stop when checkpoints fail, as the log's promise requires.
+    """
+    if services.checkpointer is None:
+        raise ValueError("the app's services need their checkpointer (build_services)")
     logs.configure()
     app = Flask(__name__, instance_relative_config=False, static_folder=None)
     # "//" in a path is a 404 problem, not a 308 redirect to another URL (with an HTML
@@ -49,7 +55,7 @@ def create_app(services: Services, test_config: Mapping[str, Any] | None = None)
     app.url_map.strict_slashes = False
     app.config.update(
         API_TITLE="Inburgering gateway",
-        API_VERSION="1",
+        API_VERSION=apidoc.API_VERSION,  # also every answer's API-Version header
         OPENAPI_VERSION="3.1.0",
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
@@ -59,13 +65,9 @@ def create_app(services: Services, test_config: Mapping[str, Any] | None = None)
     app.config["METRICS"] = services.settings.metrics
     if test_config:
         app.config.update(test_config)
-    settings = services.settings
-    checkpointer = Checkpointer(
-        services.checkpoints, settings.checkpoint_interval, settings.checkpoint_grace
-    )
-    app.extensions["gateway"] = dataclasses.replace(services, checkpointer=checkpointer)
+    app.extensions["gateway"] = services
     if app.config.get("CHECKPOINT_THREAD", True):
-        checkpointer.start()
+        services.checkpointer.start()
 
     api = _Api(
         app,
@@ -77,6 +79,7 @@ def create_app(services: Services, test_config: Mapping[str, Any] | None = None)
         },
     )
     api.spec.components.security_scheme(apidoc.BEARER, apidoc.BEARER_SCHEME)
+    apidoc.describe(api.spec)  # API-Version on every response, the server
     api.register_blueprint(meta.blp)
     api.register_blueprint(messages.blp)
     api.register_blueprint(audit_api.blp)
@@ -86,11 +89,12 @@ def create_app(services: Services, test_config: Mapping[str, Any] | None = None)
     api.register_blueprint(regie.blp)
     api.register_blueprint(newcomers.blp)
     problems.init_app(app)  # after Api(), which registers handlers of its own
-    if settings.metrics:
+    if services.settings.metrics:
         app.add_url_rule("/metrics", "metrics", _metrics)
 
     app.before_request(_start)
     app.after_request(_finish)
+    app.teardown_request(_forget)
     return app
 
 
@@ -111,6 +115,12 @@ def _start() -> None:
         http.check_query(apidoc.QUERY_NAMES[request.endpoint])
 
 
+def _forget(_error: BaseException | None) -> None:
+    """The request's trace id leaves the thread's log context with the request, so that
+    nothing the thread logs afterwards (a test, a job on a reused thread) claims it."""
+    structlog.contextvars.clear_contextvars()
+
+
 def _check_path() -> None:
     """Raises NotFound for a path with an encoded slash, and for any redirect routing
     would answer (werkzeug's RequestRedirect is no error to Flask's handlers: it went out
@@ -125,6 +135,7 @@ def _check_path() -> None:
 
 def _finish(response: Response) -> Response:
     response.headers["traceparent"] = f"00-{g.trace_id}-{events.new_trace_id()[:16]}-01"
+    response.headers[apidoc.VERSION_HEADER] = current_app.config["API_VERSION"]
     route = request.url_rule.rule if request.url_rule else "(unrouted)"
     seconds = time.perf_counter() - g.started
     log.info(

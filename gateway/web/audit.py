@@ -39,7 +39,11 @@ READ_PROBLEMS = {
 @blp.route("/checkpoint", methods=["GET"])
 @blp.doc(
     summary="The newest signed checkpoint (signed anew if the log grew); "
-    "Accept: text/plain gives the C2SP signed note"
+    "Accept: text/plain gives the C2SP signed note",
+    description="Every registered party. The read is audited first, then a checkpoint is "
+    "signed if the log grew, so the answer covers the read itself. The JWS's typ is "
+    "`inburgering-checkpoint+jws`, its payload `tree_size`, `root_hash` (hex) and "
+    "`timestamp`; the note verifies with `GET /v1/audit/note-key`.",
 )
 @apidoc.operation(
     blp,
@@ -71,7 +75,12 @@ def checkpoint() -> Any:
 
 
 @blp.route("/checkpoints", methods=["GET"])
-@blp.doc(summary="Signed checkpoints issued after sequence number `after`, oldest first")
+@blp.doc(
+    summary="Signed checkpoints issued after sequence number `after`, oldest first",
+    description="Auditor role. 1,000 a page; `next_after` is null on the last page. `seq` "
+    "numbers the checkpoints and may have gaps (the log itself never does). Audited as "
+    "`audit.read`.",
+)
 @apidoc.operation(
     blp,
     "listCheckpoints",
@@ -155,7 +164,12 @@ def export() -> Any:
 
 
 @blp.route("/entries", methods=["GET"])
-@blp.doc(summary=f"Entries [start, end), at most {PAGE} a page")
+@blp.doc(
+    summary=f"Entries [start, end), at most {PAGE} a page",
+    description="Auditor role. Each `entry` is the entry's stored RFC 8785 bytes, so "
+    "SHA-256(0x00 ‖ entry) is its `leaf_hash`. A longer range gets the first entries only: "
+    "go on from the last index served; `end <= start` is `400`. Audited as `audit.read`.",
+)
 @apidoc.operation(
     blp,
     "listEntries",
@@ -180,7 +194,12 @@ def entries() -> Any:
 
 
 @blp.route("/proofs/inclusion", methods=["GET"])
-@blp.doc(summary="RFC 9162 §2.1.3 inclusion proof of entry `index` in the tree of `tree_size`")
+@blp.doc(
+    summary="RFC 9162 §2.1.3 inclusion proof of entry `index` in the tree of `tree_size`",
+    description="Auditor role. Hashes in lowercase hex; `tree_size` up to the log's current "
+    "size. An `index` not below `tree_size` is `400 invalid-proof`, a size beyond the log "
+    "`400 bad-request`. Audited as `audit.read`.",
+)
 @apidoc.operation(
     blp, "getInclusionProof", ok=200, schema=InclusionProof, description="The audit path",
     example=examples.INCLUSION,
@@ -196,7 +215,12 @@ def inclusion() -> Any:
 
 
 @blp.route("/proofs/consistency", methods=["GET"])
-@blp.doc(summary="RFC 9162 §2.1.4 consistency proof between tree sizes `first` and `second`")
+@blp.doc(
+    summary="RFC 9162 §2.1.4 consistency proof between tree sizes `first` and `second`",
+    description="Auditor role. Hashes in lowercase hex; `second` up to the log's current "
+    "size. `first = 0` and `first > second` are `400 invalid-proof`, a size beyond the log "
+    "`400 bad-request`. Audited as `audit.read`.",
+)
 @apidoc.operation(
     blp, "getConsistencyProof", ok=200, schema=ConsistencyProof, description="The proof",
     example=examples.CONSISTENCY,
@@ -212,7 +236,12 @@ def consistency() -> Any:
 
 
 @blp.route("/subjects/<v_number>", methods=["GET"])
-@blp.doc(summary="Every entry about one newcomer (GDPR art. 15 access request)")
+@blp.doc(
+    summary="Every entry about one newcomer (GDPR art. 15 access request)",
+    description="Auditor role. `subject` is the newcomer's pseudonym: the V-nummer itself "
+    "never appears in an answer or an entry. Audited as `audit.read` (reason "
+    "`subject-access`).",
+)
 @apidoc.operation(
     blp,
     "listSubjectEntries",
@@ -232,7 +261,11 @@ def subject(v_number: str) -> Any:
 
 
 @blp.route("/note-key", methods=["GET"])
-@blp.doc(summary="The C2SP verifier key of the checkpoint notes (public)")
+@blp.doc(
+    summary="The C2SP verifier key of the checkpoint notes (public)",
+    description="No authentication. `<origin>+<key id hex>+<base64(0x01 ‖ public key)>`: "
+    "verifies the signed note of `GET /v1/audit/checkpoint` with `Accept: text/plain`.",
+)
 @apidoc.operation(
     blp,
     "getNoteKey",

@@ -18,7 +18,10 @@ blp = Blueprint("consents", __name__, url_prefix="/v1", description="Consent rec
 @blp.route("/consents", methods=["GET"])
 @blp.doc(
     summary="Declarations and withdrawals recorded for `v_number` with the calling "
-    "municipality, newest first"
+    "municipality, newest first",
+    description="Municipality role. Only the records of the calling municipality: "
+    "another's are not shown (an empty list, not an error). `explained_in_language` and "
+    "`interpreter_used` are null on records made before 0.7.0.",
 )
 @apidoc.operation(
     blp, "listConsents", ok=200, schema=Consents, description="The records, newest first",

@@ -26,7 +26,12 @@ blp = Blueprint("directory", __name__, url_prefix="/v1", description="Directory 
 
 @blp.route("/parties", methods=["GET"])
 @blp.response(200, Directory)
-@blp.doc(summary="Registered parties (OIN, role, name, municipality code); `role=` filters")
+@blp.doc(
+    summary="Registered parties (OIN, role, name, municipality code); `role=` filters",
+    description="Any registered party. `municipality_code` (CBS) for municipalities only; "
+    "an unknown `role` is `400 bad-request`. Not audited: public register data, no "
+    "personal data, no keys.",
+)
 @apidoc.operation(
     blp, "listParties", parameters=[apidoc.query("role", {"type": "string", "enum": list(ROLES)},
                                                   "only the parties of this role")],

@@ -20,6 +20,7 @@ _SUBJECT = {"v_number": "1234567890", "bsn": "999990019"}
 SIGNALS: dict[str, Any] = {
     "newcomers": [
         {**_SUBJECT, "placed_at": "2026-09-01T10:00:00.000000Z",
+         "placed_on": "2026-08-28", "placed_on_source": "coa",
          "signals": [{"code": "no-plan", "since": "2026-11-10T10:00:00.000000Z",
                       "detail": "placed 91 days ago, no plan"}],
          "unknown_signals": ["low-attendance", "dropout-risk"]},
@@ -34,6 +35,7 @@ PROGRESS: dict[str, Any] = {
     "assignments": [{"assignment_id": _UUID, "provider": PROVIDER, "route": "b1-route",
                      "valid_from": "2026-11-21T00:00:00Z", "valid_until": None}],
     "hours": {"language_and_knm": {"total": 120, "message_id": _UUID}},
+    "placed_on": "2026-08-28", "placed_on_source": "coa",
     "signals": [],
     "unknown_signals": ["dropout-risk"],
 }  # fmt: skip

@@ -62,7 +62,12 @@ def pull() -> Any:
 
 
 @blp.route("/<delivery_id>/ack", methods=["POST"])
-@blp.doc(summary="Acknowledge a delivery (idempotent); it will not come again")
+@blp.doc(
+    summary="Acknowledge a delivery (idempotent); it will not come again",
+    description="Municipality or provider role. Again `204` for a delivery acknowledged "
+    "already (audited with reason `already-acknowledged`); another party's delivery, or "
+    "none, is `404`. The id compares case-insensitively.",
+)
 @apidoc.operation(
     blp, "acknowledgeDelivery", ok=204, description="Acknowledged (or it was already)",
     parameters=[apidoc.path("delivery_id", {"type": "string", "format": "uuid"},

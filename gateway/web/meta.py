@@ -16,7 +16,12 @@ blp = Blueprint("meta", __name__, description="Health and the gateway's public k
 
 @blp.route("/v1/health", methods=["GET"])
 @blp.response(200, Health)
-@blp.doc(summary="200 when the database answers, 503 otherwise")
+@blp.doc(
+    summary="200 when the database answers, 503 otherwise",
+    description="No authentication. `503 unavailable` with `Retry-After: 5` and the cause in "
+    "`detail` (disk full, read-only, locked, unreachable) for as long as the database refuses "
+    "writes; `200` again, without a restart, once it writes (docs/interface.md, Health).",
+)
 @apidoc.operation(blp, "getHealth", secured=False, problem_codes={503: "unavailable"})
 def health() -> Any:
     check_health(http.services())
@@ -29,7 +34,11 @@ def _jwks() -> dict[str, Any]:
 
 @blp.route("/.well-known/jwks.json", methods=["GET"])
 @blp.response(200, JwkSet)
-@blp.doc(summary="The gateway's public signing keys (receipts, deliveries, checkpoints)")
+@blp.doc(
+    summary="The gateway's public signing keys (receipts, deliveries, checkpoints)",
+    description="No authentication. Public JWKs only, each with `kid` (its thumbprint) and "
+    "`use: sig`; never a private member.",
+)
 @apidoc.operation(blp, "getJwks", secured=False, problem_codes={})
 def well_known_jwks() -> Any:
     return _jwks()
@@ -37,7 +46,11 @@ def well_known_jwks() -> Any:
 
 @blp.route("/v1/keys", methods=["GET"])
 @blp.response(200, JwkSet)
-@blp.doc(summary="The same JWK Set as /.well-known/jwks.json")
+@blp.doc(
+    summary="The same JWK Set as /.well-known/jwks.json",
+    description="No authentication. The same answer as `GET /.well-known/jwks.json`, under "
+    "the API's versioned path.",
+)
 @apidoc.operation(blp, "getKeys", secured=False, problem_codes={})
 def keys() -> Any:
     return _jwks()

@@ -26,7 +26,7 @@ from gateway.devtools import demo, synthetic
 from gateway.web.app import create_app
 
 _INSTANCE = tempfile.mkdtemp(prefix="schemathesis-")
-_SERVICES = build_services(config.from_env({"GATEWAY_INSTANCE": _INSTANCE}))
+_SERVICES = build_services(config.from_env({"GATEWAY_INSTANCE": _INSTANCE}), checkpointer=True)
 _CAST = demo.register_cast(_SERVICES, "http://localhost", datetime.now(UTC))
 _CONFIG = schemathesis.Config.from_dict(
     {

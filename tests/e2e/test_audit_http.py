@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from connectors.common.client import GatewayClient
+from gateway.bootstrap import storage_of
 from gateway.devtools import demo
 from gateway.domain.audit import checkpoints
 from gateway.domain.wire import bearer, envelope, jwk
@@ -34,7 +35,7 @@ def test_checkpoint_is_open_to_every_party_the_rest_to_auditors(shared: Log) -> 
         coa.get_json("/v1/audit/entries", start=0, end=10)
     page = auditor.get_json("/v1/audit/entries", start=0, end=10)["entries"]
     assert [e["index"] for e in page] == list(range(10))
-    store = services_for(shared.server.instance).store
+    store = storage_of(services_for(shared.server.instance))
     last = store.audit.entries(store.count("audit_entries") - 1)[0]["entry"]
     assert (last["event"], last["actor"], last["reason"]) == (
         "audit.read",
@@ -51,7 +52,7 @@ def test_the_export_serves_the_stored_bytes_to_auditors_only_and_is_audited(
         coa.get("/v1/audit/export", start=0, end=10)
     for bad in ({"start": 5, "end": 5}, {"start": 0, "end": 100_001}):
         with pytest.raises(BadRequest):
-            auditor.get("/v1/audit/export", **bad)
+            auditor.get("/v1/audit/export", start=bad["start"], end=bad["end"])
     response = auditor.get("/v1/audit/export", start=0, end=10)
     assert response.headers["Content-Type"] == "application/jsonl"
     lines = response.content.splitlines()
@@ -62,7 +63,7 @@ def test_the_export_serves_the_stored_bytes_to_auditors_only_and_is_audited(
     for line, item in zip(lines, page, strict=True):
         raw = line[1:-1].split(b",", 2)[2]  # the entry's bytes, exactly as stored
         assert hashlib.sha256(b"\x00" + raw).hexdigest() == item["leaf_hash"]
-    store = services_for(shared.server.instance).store
+    store = storage_of(services_for(shared.server.instance))
     reasons = [e["entry"]["reason"] for e in store.audit.entries()[-3:]]
     assert "export:0-10" in reasons
 
@@ -113,7 +114,7 @@ def test_flawed_assertions_are_401_with_www_authenticate(shared: Log, flaw: str)
     elif flaw == "wrong typ":
         typ = envelope.MESSAGE_TYP
     elif flaw == "too long-lived":
-        claims["exp"] = int(claims["iat"]) + 301  # type: ignore[call-overload]
+        claims["exp"] = int(str(claims["iat"])) + 301
     elif flaw == "other issuer":
         claims["iss"] = demo.COA
     elif flaw == "unregistered key":

@@ -14,6 +14,7 @@ import requests
 
 from connectors.auditor.leaves import LogMismatch
 from connectors.auditor.verify import verify_log
+from gateway.bootstrap import storage_of
 from gateway.devtools import demo
 from gateway.devtools.serverproc import ServerProcess
 from tests.conftest import services_for
@@ -158,7 +159,7 @@ def test_two_server_processes_on_one_database_keep_one_log(tmp_path: Path) -> No
         for t in threads:
             t.join()
         assert statuses.count(202) == 120
-        store = services_for(first.server.instance).store
+        store = storage_of(services_for(first.server.instance))
         indices = [e["index"] for e in store.audit.entries()]
         assert indices == list(range(len(indices)))
         assert first.verify().returncode == 0

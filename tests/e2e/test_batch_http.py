@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import requests
 
+from gateway.bootstrap import storage_of
 from gateway.devtools import demo, synthetic
 from gateway.domain.wire import envelope
 from gateway.service.services import Services
@@ -34,7 +35,7 @@ def _batch(cast: demo.Cast, items: list[Any]) -> list[dict[str, Any]]:
 
 
 def _counts(services: Services) -> tuple[int, int]:
-    store = services.store
+    store = storage_of(services)
     return store.count("messages"), store.count("audit_entries")
 
 
@@ -122,7 +123,7 @@ def test_a_mixed_batch_gets_one_result_per_item_in_order(
     # and the withdrawal's notice.delivered.
     refusals = statuses.count(400) + statuses.count(401) + statuses.count(403) + 1
     assert entries_after - entries_before == 4 + refusals + 3
-    indices = [e["index"] for e in server_services.store.audit.entries()]
+    indices = [e["index"] for e in storage_of(server_services).audit.entries()]
     assert indices == list(range(len(indices)))
 
 
@@ -242,7 +243,7 @@ def test_a_report_after_its_assignment_in_one_batch_sees_the_assignment(
     # its assignment the report is refused; after it, the same bytes are taken.
     assert [r["status"] for r in results] == [202, 403, 202, 202, 202, 202, 202, 202]
     assert results[1]["problem"]["code"] == "not-authorised"
-    assert server_services.store.find_message(_message_id(report)) is not None
+    assert storage_of(server_services).find_message(_message_id(report)) is not None
 
 
 def _message_id(token: str) -> str:

@@ -20,6 +20,7 @@ import pytest
 from connectors import municipality
 from connectors.auditor.verify import verify_log
 from connectors.common import exportfile
+from gateway.bootstrap import storage_of
 from gateway.devtools import demo, synthetic
 from gateway.devtools.serverproc import ServerProcess
 from tests.conftest import services_for
@@ -74,7 +75,7 @@ def test_export_survives_a_killed_connector_and_a_restarted_gateway(tmp_path: Pa
     try:
         services = services_for(instance)
 
-        store = services.store
+        store = storage_of(services)
         cast = demo.register_cast(services, server.url, datetime.now(UTC))
         key = write_keys(cast, tmp_path / "keys")[demo.COA]
 

@@ -15,6 +15,7 @@ import pytest
 
 from connectors.auditor.verify import check_once
 from connectors.common import exportfile
+from gateway.bootstrap import storage_of
 from gateway.devtools import demo, samplefiles, synthetic
 from gateway.devtools.serverproc import ServerProcess
 from gateway.domain.wire import envelope, jwk
@@ -51,7 +52,7 @@ def world(tmp_path: Path) -> Iterator[World]:
 def _messages_of(services: Services, type_: str) -> int:
     return sum(
         1
-        for e in services.store.audit.entries()
+        for e in storage_of(services).audit.entries()
         if e["entry"]["event"] == "message.accepted" and e["entry"]["type"] == type_
     )
 
@@ -174,7 +175,7 @@ def test_the_whole_scenario_through_the_connectors(world: World) -> None:
                        reported[0]["v_number"])  # fmt: skip
     assert listed.returncode == 0, listed.stderr
     assert listed.stdout.startswith(f"{declaration_id}  from ") and "withdrawn " in listed.stdout
-    raw = world.services.store.read_message(records[1]["message_id"])
+    raw = storage_of(world.services).read_message(records[1]["message_id"])
     body = json.loads(envelope.b64url_decode(raw.decode().split(".")[1]))["body"]
     assert body["evidence_sha256"] == _sha256(SAMPLES / "consent-form-scan.txt")
 
@@ -339,7 +340,7 @@ def test_a_receipts_file_of_one_gateway_is_refused_by_another(world: World) -> N
         keys = write_keys(cast, world.tmp / "other-keys")
         again = connector(other.url, demo.COA, keys[demo.COA], "coa",
                           str(SAMPLES / "coa-export.csv"), cwd=world.tmp)  # fmt: skip
-        services.store.engine.dispose()
+        storage_of(services).engine.dispose()
     assert again.returncode == 2, again.stdout + again.stderr
     assert f"holds receipts of gateway {world.server.url}" in again.stderr
     assert f"this is {other.url}" in again.stderr and "--receipts a new file" in again.stderr

@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from connectors.common import exportfile
+from gateway.bootstrap import storage_of
 from gateway.devtools import demo, samplefiles
 from gateway.devtools.serverproc import ServerProcess
 from gateway.service.services import Services
@@ -47,7 +48,7 @@ class World:
     def accepted(self, type_: str) -> int:
         return sum(
             1
-            for e in self.services.store.audit.entries()
+            for e in storage_of(self.services).audit.entries()
             if e["entry"]["event"] == "message.accepted" and e["entry"]["type"] == type_
         )
 
@@ -63,7 +64,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         sent = world.run(demo.COA, "coa", str(SAMPLES / "coa-export.csv"))
         assert sent.returncode == 0, sent.stdout + sent.stderr
         yield world
-        services.store.engine.dispose()
+        storage_of(services).engine.dispose()
 
 
 def _ids(out: str, noun: str) -> list[str]:
@@ -110,9 +111,9 @@ def test_assign_file_twice_records_each_assignment_once_and_a_changed_row_change
 
 def _progress(world: World, v_number: str) -> dict[str, Any]:
     from connectors.common.client import GatewayClient
-    from gateway.domain.wire import jwk
+    from gateway.client import wire
 
-    key = jwk.load_jwk_file(str(world.keys[demo.LEIDEN]), private=True)
+    key = wire.load_jwk_file(str(world.keys[demo.LEIDEN]), private=True)
     client = GatewayClient(world.server.url, demo.LEIDEN, key)
     return client.get_json(f"/v1/newcomers/{v_number}/progress")
 
@@ -249,9 +250,9 @@ def _accepted_bodies(world: World, type_: str) -> list[dict[str, Any]]:
     from gateway.domain.wire import envelope
 
     found = []
-    for e in world.services.store.audit.entries():
+    for e in storage_of(world.services).audit.entries():
         entry = e["entry"]
         if entry["event"] == "message.accepted" and entry["type"] == type_:
-            raw = world.services.store.read_message(entry["message_id"])
+            raw = storage_of(world.services).read_message(entry["message_id"])
             found.append(json.loads(envelope.b64url_decode(raw.decode().split(".")[1])))
     return found

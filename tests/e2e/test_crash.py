@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 
+from gateway.bootstrap import storage_of
 from gateway.devtools import demo
 from gateway.devtools.serverproc import ServerProcess
 from gateway.domain.wire import envelope
@@ -24,11 +26,11 @@ def test_receipted_messages_survive_sigkill_and_retries_do_not_duplicate(tmp_pat
     try:
         services = services_for(instance)
 
-        store = services.store
+        store = storage_of(services)
         cast = demo.register_cast(services, server.url, datetime.now(UTC))
         coa = cast.client(demo.COA)
         tokens = [profile_token(coa, seed)[0] for seed in range(1000, 1040)]
-        receipts: dict[str, dict[str, object]] = {}
+        receipts: dict[str, dict[str, Any]] = {}
         for i, token in enumerate(tokens[:25]):
             response = requests.post(
                 server.url + "/v1/messages", data=token, headers=JOSE, timeout=10
@@ -43,11 +45,11 @@ def test_receipted_messages_survive_sigkill_and_retries_do_not_duplicate(tmp_pat
         server.kill()
 
     with ServerProcess(instance, port=server.port, workers=2, threads=2):
-        store = services_for(instance).store
+        store = storage_of(services_for(instance))
         for receipt in receipts.values():
-            index = receipt["audit"]["index"]  # type: ignore[index]
+            index = receipt["audit"]["index"]
             entry = store.audit.entries(index, index + 1)[0]
-            assert entry["leaf_hash"] == receipt["audit"]["leaf_hash"]  # type: ignore[index]
+            assert entry["leaf_hash"] == receipt["audit"]["leaf_hash"]
             assert entry["entry"]["message_id"] == receipt["message_id"]
             assert store.find_message(str(receipt["message_id"])) is not None
         # The client retries everything it sent (and sends the rest): no duplicates.

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.domain.wire import jwk
+from gateway.client import wire
 
 pytestmark = pytest.mark.e2e
 
@@ -49,7 +49,7 @@ def test_demo_runs_the_scenario_and_every_outcome_matches() -> None:
         for name in ("coa", "provider", "leiden", "utrecht", "auditor"):
             path = folder / "keys" / f"{name}.jwk"
             assert stat.S_IMODE(path.stat().st_mode) == 0o600
-            jwk.load_jwk_file(str(path), private=True)
+            wire.load_jwk_file(str(path), private=True)
         assert f"GATEWAY_KEY={folder}/keys/leiden.jwk" in out.stdout
     finally:
         if kept is not None:

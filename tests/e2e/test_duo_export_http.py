@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from gateway.bootstrap import storage_of
 from gateway.devtools import demo
 from gateway.devtools.serverproc import ServerProcess
 from gateway.errors import SchemaViolation
@@ -45,7 +46,7 @@ def world(tmp_path: Path) -> Iterator[World]:
         services = services_for(server.instance)
         cast = demo.register_cast(services, server.url, datetime.now(UTC))
         yield World(server, cast, write_keys(cast, tmp_path / "keys"))
-        services.store.engine.dispose()
+        storage_of(services).engine.dispose()
 
 
 def test_the_export_writes_duos_requests_for_newcomers_with_a_bsn(

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import requests
 
+from gateway.bootstrap import storage_of
 from gateway.devtools import demo, synthetic
 from gateway.errors import NotAuthorised, NotFound
 from gateway.service.services import Services
@@ -105,7 +106,7 @@ def test_pull_minimises_by_consent_now_and_ack_ends_redelivery(
     assert signed == {k: v for k, v in notice.items() if k != "delivery_token"}
     told = [
         e["entry"]
-        for e in server_services.store.audit.entries()
+        for e in storage_of(server_services).audit.entries()
         if e["entry"]["event"] == "notice.delivered"
         and e["entry"]["message_id"] == withdrawal["message_id"]
     ]
@@ -126,7 +127,7 @@ def test_pull_minimises_by_consent_now_and_ack_ends_redelivery(
     # 5. Each pull is audited with what left, what did not, and on which basis.
     pulled = [
         e["entry"]
-        for e in server_services.store.audit.entries()
+        for e in storage_of(server_services).audit.entries()
         if e["entry"]["message_id"] == message_id and e["entry"]["event"] == "delivery.pulled"
     ]
     assert [sorted(e["categories_delivered"]) for e in pulled] == [
@@ -138,7 +139,7 @@ def test_pull_minimises_by_consent_now_and_ack_ends_redelivery(
     assert pulled[0]["basis"]["identity"].startswith("legal:")
     acks = [
         e["entry"]["reason"]
-        for e in server_services.store.audit.entries()
+        for e in storage_of(server_services).audit.entries()
         if e["entry"]["message_id"] == message_id and e["entry"]["event"] == "delivery.acknowledged"
     ]
     assert acks == [None, "already-acknowledged"]

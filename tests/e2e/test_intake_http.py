@@ -14,6 +14,7 @@ import requests
 from jwcrypto import jwk as jjwk
 from jwcrypto import jws as jjws
 
+from gateway.bootstrap import storage_of
 from gateway.devtools import demo, synthetic
 from gateway.devtools.serverproc import ServerProcess
 from gateway.domain.audit import events
@@ -220,7 +221,7 @@ def test_refused_message_is_a_problem_leaves_nothing_stored_and_one_audit_entry(
     name: str, cast: demo.Cast, world: dict[str, Any], server_services: Services
 ) -> None:
     case = next(c for c in _cases(cast, world) if c.name == name)
-    store = server_services.store
+    store = storage_of(server_services)
     messages, entries = store.count("messages"), store.count("audit_entries")
     response = requests.post(
         cast.url + "/v1/messages", data=case.body(), headers=case.headers or JOSE, timeout=10
@@ -277,19 +278,19 @@ def test_accepted_then_retried_gives_the_same_receipt(
         issued_at=now,
     )
     token = coa.sign(payload)
-    entries = server_services.store.count("audit_entries")
+    entries = storage_of(server_services).count("audit_entries")
     first = requests.post(cast.url + "/v1/messages", data=token, headers=JOSE, timeout=10)
     second = requests.post(cast.url + "/v1/messages", data=token, headers=JOSE, timeout=10)
     assert (first.status_code, second.status_code) == (202, 200)
     assert first.json() == second.json()
-    assert server_services.store.count("audit_entries") == entries + 1
+    assert storage_of(server_services).count("audit_entries") == entries + 1
     receipt = coa.verify_gateway_token(first.json()["receipt"], envelope.RECEIPT_TYP)
     assert receipt["message_id"] == payload["message_id"]
     assert receipt["status"] == "accepted"
     import hashlib
 
     assert receipt["message_digest"] == hashlib.sha256(token.encode()).hexdigest()
-    entry = server_services.store.audit.entries(
+    entry = storage_of(server_services).audit.entries(
         receipt["audit"]["index"], receipt["audit"]["index"] + 1
     )[0]
     assert entry["leaf_hash"] == receipt["audit"]["leaf_hash"]
@@ -367,11 +368,11 @@ def test_traceparent_is_taken_into_the_audit_entry(
     cast: demo.Cast, server_services: Services
 ) -> None:
     trace = "4bf92f3577b34da6a3ce929d0e0e4736"
-    entries = server_services.store.count("audit_entries")
+    entries = storage_of(server_services).count("audit_entries")
     requests.post(
         cast.url + "/v1/messages",
         data=b"x",
         timeout=5,
         headers={**JOSE, "traceparent": f"00-{trace}-00f067aa0ba902b7-01"},
     )
-    assert server_services.store.audit.entries(entries)[0]["entry"]["trace_id"] == trace
+    assert storage_of(server_services).audit.entries(entries)[0]["entry"]["trace_id"] == trace

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from gateway.bootstrap import storage_of
 from gateway.devtools import demo
 from gateway.devtools.serverproc import ServerProcess
 from tests.conftest import services_for
@@ -27,7 +28,7 @@ def metered(tmp_path: Path) -> Iterator[tuple[ServerProcess, demo.Cast]]:
     ) as server:
         services = services_for(server.instance)
         yield server, demo.register_cast(services, server.url, datetime.now(UTC))
-        services.store.engine.dispose()
+        storage_of(services).engine.dispose()
 
 
 def _samples(text: str) -> dict[str, float]:

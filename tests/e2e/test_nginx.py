@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from gateway.bootstrap import storage_of
 from gateway.devtools import demo
 from gateway.devtools.serverproc import free_port
 from tests import postgres
@@ -108,7 +109,7 @@ def test_nginx_spreads_intake_survives_a_dead_instance_and_keeps_problem_documen
         )
         assert [r["status"] for r in batch.json()["results"]] == [200] * 5
 
-    assert deployment.services.store.count("messages") == 40
+    assert storage_of(deployment.services).count("messages") == 40
     verified = deployment.verify(url)
     assert verified.returncode == 0, verified.stdout + verified.stderr
 
@@ -159,7 +160,7 @@ def test_slow_clients_do_not_starve_the_others(fronted: tuple[str, Deployment]) 
     timings.sort()
     p99 = timings[int(0.99 * (len(timings) - 1))]
     assert p99 < 1.0, f"probe p99 {p99:.3f} s with 200 slow clients"
-    assert deployment.services.store.count("messages") == len(statuses)  # nothing lost
+    assert storage_of(deployment.services).count("messages") == len(statuses)  # nothing lost
 
 
 def test_nginx_keeps_metrics_from_the_parties(fronted: tuple[str, Deployment]) -> None:

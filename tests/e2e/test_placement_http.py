@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import requests
 
+from gateway.bootstrap import storage_of
 from gateway.devtools import demo, synthetic
 from gateway.domain.wire import envelope
 from gateway.errors import NotAuthorised
@@ -63,7 +64,7 @@ class Newcomer:
 
 
 def _refusals(services: Services, since: int) -> list[tuple[str, str]]:
-    entries = services.store.audit.entries(since)  # type: ignore[attr-defined]
+    entries = storage_of(services).audit.entries(since)
     return [
         (e["entry"]["actor"], e["entry"]["reason"])
         for e in entries
@@ -76,7 +77,7 @@ def test_a_municipality_may_not_steer_a_newcomer_placed_elsewhere(
 ) -> None:
     amina = Newcomer(cast, 9100)
     assert amina.send(amina.profile(demo.UTRECHT)) == 202
-    start = server_services.store.count("audit_entries")  # type: ignore[attr-defined]
+    start = storage_of(server_services).count("audit_entries")
     assert amina.send(amina.assignment(demo.LEIDEN)) == 403
     assert amina.send(amina.report(demo.LEIDEN)) == 403
     assert _refusals(server_services, start) == [

@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 import requests
 
+from gateway.bootstrap import storage_of
 from gateway.devtools import demo, synthetic
 from gateway.devtools.serverproc import ServerProcess
 from tests.conftest import database_env, services_for
@@ -46,7 +47,7 @@ def gateway(
         try:
             yield proc, demo.register_cast(services, proc.url, datetime.now(UTC))
         finally:
-            services.store.engine.dispose()
+            storage_of(services).engine.dispose()
 
 
 class _Party:

@@ -16,11 +16,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 
 from connectors.common.client import GatewayClient
+from gateway.bootstrap import storage_of
 from gateway.devtools import demo
 from gateway.domain.wire import envelope
 from gateway.errors import GatewayError
@@ -134,21 +136,17 @@ def _run_load(deployment: Deployment, *, kill_after: float | None = None) -> Loa
     for i in range(2):
         clients = [GatewayClient(url, demo.LEIDEN, key, retries=1) for url in urls[i:] + urls[:i]]
         pullers.append(threading.Thread(target=_puller, args=(clients, load)))
-    senders = [
-        threading.Thread(
-            target=lambda part: [_post_until_receipted(urls, t, ids[t], load) for t, _ in part],
-            args=(singles[i::4],),
-        )
-        for i in range(4)
-    ] + [
-        threading.Thread(
-            target=lambda part: [
-                _batch_until_receipted(urls, [(t, ids[t]) for t, _ in part[j : j + 50]], load)
-                for j in range(0, len(part), 50)
-            ],
-            args=(batched[i::2],),
-        )
-        for i in range(2)
+
+    def post_each(part: list[tuple[str, Any]]) -> None:
+        for t, _ in part:
+            _post_until_receipted(urls, t, ids[t], load)
+
+    def batch_each(part: list[tuple[str, Any]]) -> None:
+        for j in range(0, len(part), 50):
+            _batch_until_receipted(urls, [(t, ids[t]) for t, _ in part[j : j + 50]], load)
+
+    senders = [threading.Thread(target=post_each, args=(singles[i::4],)) for i in range(4)] + [
+        threading.Thread(target=batch_each, args=(batched[i::2],)) for i in range(2)
     ]
     for thread in senders + pullers:
         thread.start()
@@ -165,7 +163,7 @@ def _run_load(deployment: Deployment, *, kill_after: float | None = None) -> Loa
 
 
 def _assert_nothing_lost_or_doubled(deployment: Deployment, load: Load) -> None:
-    store = deployment.services.store
+    store = storage_of(deployment.services)
     assert store.count("messages") == len(load.receipts)
     # Each delivery handed out once. A page whose answer died with its instance
     # stays leased: still in the inbox, for the next pull after the lease.
@@ -226,7 +224,7 @@ def test_tampering_with_the_log_on_postgresql_is_named_by_the_verifier(
         )
         assert response.status_code == 202
     assert deployment.verify().returncode == 0  # signs checkpoints over the untouched log
-    with deployment.services.store.engine.begin() as conn:
+    with storage_of(deployment.services).engine.begin() as conn:
         conn.exec_driver_sql(tamper)
     result = deployment.verify()
     assert result.returncode == 2

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from gateway.bootstrap import storage_of
 from gateway.devtools import demo, synthetic
 from gateway.errors import BadRequest, NotAuthorised
 from tests.e2e.trajectories import Trajectory
@@ -132,7 +133,7 @@ def test_the_list_holds_only_the_callers_newcomers_and_each_is_one_regie_read(
     subject = server_services.pseudonym(in_leiden.person.v_number)
     reads = [
         e["entry"]
-        for e in server_services.store.audit.entries()
+        for e in storage_of(server_services).audit.entries()
         if e["entry"]["event"] == "regie.read" and e["entry"]["subject"] == subject
     ]
     assert [r["reason"] for r in reads] == ["signals"]

@@ -23,6 +23,7 @@ import pytest
 import requests
 from sqlalchemy import create_engine, make_url
 
+from gateway.bootstrap import storage_of
 from gateway.devtools import demo
 from gateway.devtools.serverproc import ServerProcess
 from tests import postgres
@@ -62,7 +63,7 @@ def _read_only_and_back(
     with ServerProcess(tmp_path / "instance", workers=2, threads=2, env=env) as server:
         services = services_for(server.instance, env)
         cast = demo.register_cast(services, server.url, datetime.now(UTC))
-        services.store.engine.dispose()  # type: ignore[attr-defined]
+        storage_of(services).engine.dispose()
         coa = cast.client(demo.COA)
         assert _post(server, profile_token(coa, 9100)[0]).status_code == 202
         with admin.connect() as conn:
@@ -129,7 +130,7 @@ def test_health_says_a_full_disk_until_a_write_after_it_was_freed(tiny_disk: Pat
     with ServerProcess(instance, workers=1, threads=4, env=env, log=Path("/dev/null")) as server:
         services = services_for(instance)
         cast = demo.register_cast(services, server.url, datetime.now(UTC))
-        services.store.engine.dispose()  # type: ignore[attr-defined]
+        storage_of(services).engine.dispose()
         coa = cast.client(demo.COA)
         for i in range(20):
             assert _post(server, profile_token(coa, 9300 + i)[0]).status_code == 202

@@ -21,6 +21,7 @@ import requests
 
 from gateway.devtools import demo, synthetic
 from gateway.devtools.serverproc import ServerProcess
+from gateway.domain.vocabulary import API_VERSION
 from gateway.errors import BY_CODE, SchemaViolation
 from tests.e2e.trajectories import Trajectory
 
@@ -55,6 +56,7 @@ def _raw_problem(answer: bytes, status: int, code: str) -> dict[str, Any]:
     assert lines[0].startswith(f"HTTP/1.1 {status} "), lines
     fields = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
     assert fields["content-type"] == PROBLEM and int(fields["content-length"]) == len(body)
+    assert fields["api-version"] == API_VERSION  # the server's own refusals carry it too
     import json
 
     document: dict[str, Any] = json.loads(body)

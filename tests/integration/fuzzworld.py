@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import make_url, text
 
 from connectors.municipality import duo
+from gateway.bootstrap import storage_of
 from gateway.devtools import demo, synthetic
 from gateway.domain import report
 from gateway.domain.audit import checkpoints, merkle
@@ -105,13 +106,12 @@ def trajectory(
     """A newcomer placed with ``municipality`` (GM ``code``), assigned to the provider,
     planned for, consenting to attendance and signals, and reported on: the payloads."""
     person = synthetic.Newcomer.make(rng)
-    placed = Placed(person, municipality, new_id(rng), new_id(rng), new_id(rng))
+    assignment_id, plan_id, declaration_id = new_id(rng), new_id(rng), new_id(rng)
+    placed = Placed(person, municipality, assignment_id, plan_id, declaration_id)
     assignment = synthetic.provider_assignment(
         demo.PROVIDER, NOW - timedelta(days=9), placed.assignment_id
     )
-    plan = synthetic.integration_plan(
-        placed.plan_id, dated=(NOW - timedelta(days=5)).date().isoformat()
-    )
+    plan = synthetic.integration_plan(plan_id, dated=(NOW - timedelta(days=5)).date().isoformat())
     declaration = synthetic.consent_declaration(
         municipality, [demo.PROVIDER, demo.COA], ["attendance", "signals"],
         NOW - timedelta(days=8), declaration_id=placed.declaration_id,
@@ -235,8 +235,10 @@ def _regie(world: World, party: Party, now: datetime, failures: list[Failure]) -
                 break
             for row in page.newcomers:
                 v_number = row["v_number"]
-                read = functools.partial(regie.progress, services, party, v_number, now, TRACE, at)
-                got = answered(f"progress of {v_number} at {at or 'now'}", read, failures)
+                progress = functools.partial(
+                    regie.progress, services, party, v_number, now, TRACE, at
+                )
+                got = answered(f"progress of {v_number} at {at or 'now'}", progress, failures)
                 if got is not None and at is None:
                     exported = functools.partial(duo_requests, got, party.oin)
                     answered(f"DUO export of {v_number}", exported, failures)
@@ -262,7 +264,8 @@ def duo_requests(progress: dict[str, Any], bron: str) -> list[dict[str, Any]]:
     made = [duo.request(op, bsn, body, bron, "0" * 20) for op, body in wanted]
     for request in made:
         valid(SCHEMA["operations"][request["operationId"]]["body"], request["body"])
-    return json.loads(json.dumps(made, allow_nan=False))  # type: ignore[no-any-return]
+    through_json: list[dict[str, Any]] = json.loads(json.dumps(made, allow_nan=False))
+    return through_json
 
 
 def _inbox(world: World, party: Party, now: datetime, failures: list[Failure]) -> None:
@@ -351,7 +354,7 @@ class Gateways:
         try:
             yield services
         finally:
-            services.store.engine.dispose()
+            storage_of(services).engine.dispose()
             shutil.rmtree(instance, ignore_errors=True)
             if url and self.databases:
                 self._drop(make_url(url).database or "")

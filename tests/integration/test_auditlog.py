@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from gateway.bootstrap import storage_of
 from gateway.domain.audit import checkpoints, merkle
 from gateway.domain.wire import jwk
 from gateway.errors import BadRequest, CheckpointError, ProofError
@@ -21,11 +22,11 @@ def _grow(services: Services, count: int) -> None:
 
 
 def _leaves(services: Services) -> list[bytes]:
-    return [bytes.fromhex(e["leaf_hash"]) for e in services.store.audit.entries()]
+    return [bytes.fromhex(e["leaf_hash"]) for e in storage_of(services).audit.entries()]
 
 
 def test_roots_and_proofs_from_stored_nodes_match_the_reference(services: Services) -> None:
-    log = services.store.audit
+    log = storage_of(services).audit
     _grow(services, 13)
     assert log.root(5) == merkle.root_of(_leaves(services)[:5])  # folds up to 5 only
     _grow(services, 60)
@@ -91,7 +92,7 @@ def test_a_note_signed_by_another_key_or_for_another_log_is_refused(services: Se
 
 
 def test_pending_since_names_the_oldest_unsigned_entry(services: Services) -> None:
-    log = services.store.audit
+    log = storage_of(services).audit
     assert log.pending_since() is None
     _grow(services, 2)
     assert log.pending_since() is not None

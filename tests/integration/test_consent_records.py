@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from gateway.bootstrap import storage_of
 from gateway.devtools import demo, synthetic
 from gateway.domain import consent
 from gateway.errors import Conflict, GatewayError, SchemaViolation
@@ -45,7 +46,8 @@ def _send(services: Services, world: dict[str, Any], type_: str, body: dict[str,
 
 def _events(services: Services, start: int) -> list[tuple[str, str | None]]:
     return [
-        (e["entry"]["event"], e["entry"]["reason"]) for e in services.store.audit.entries(start)
+        (e["entry"]["event"], e["entry"]["reason"])
+        for e in storage_of(services).audit.entries(start)
     ]
 
 
@@ -67,7 +69,7 @@ def test_declaration_then_withdrawal_are_recorded_and_audited(
         explicit_health=True,
     )
     did = body["declaration_id"]
-    start = services.store.count("audit_entries")
+    start = storage_of(services).count("audit_entries")
     assert _send(services, world, "consent-declaration", body) == 202
     assert _events(services, start) == [
         ("message.accepted", None),
@@ -84,7 +86,7 @@ def test_declaration_then_withdrawal_are_recorded_and_audited(
     )
     assert decision.deliver and decision.basis == f"consent:{did}"
 
-    start = services.store.count("audit_entries")
+    start = storage_of(services).count("audit_entries")
     withdrawal = {"declaration_id": did, "withdrawn_at": synthetic.utc(now), "by": "data-subject"}
     assert _send(services, world, "consent-withdrawal", withdrawal) == 202
     assert _events(services, start)[-2:] == [
@@ -127,7 +129,7 @@ def test_a_declaration_is_never_overwritten_and_a_withdrawal_is_final(
 def test_a_withdrawal_must_name_a_declaration_of_this_newcomer(
     services: Services, world: dict[str, Any]
 ) -> None:
-    before = services.store.count("messages")
+    before = storage_of(services).count("messages")
     with pytest.raises(SchemaViolation) as caught:
         _send(
             services,
@@ -139,8 +141,9 @@ def test_a_withdrawal_must_name_a_declaration_of_this_newcomer(
             },
         )
     assert caught.value.errors[0]["pointer"] == "/body/declaration_id"
-    assert services.store.count("messages") == before  # refused: nothing stored
-    last = services.store.audit.entries(services.store.count("audit_entries") - 1)[0]["entry"]
+    assert storage_of(services).count("messages") == before  # refused: nothing stored
+    store = storage_of(services)
+    last = store.audit.entries(store.count("audit_entries") - 1)[0]["entry"]
     assert (last["event"], last["reason"]) == ("message.refused", "schema-violation")
 
 
@@ -151,5 +154,5 @@ def test_refusals_inside_the_transaction_leave_no_gap(
     _send(services, world, "consent-declaration", body)
     with pytest.raises(GatewayError):
         _send(services, world, "consent-declaration", body | {"purposes": ["pip"]})
-    indices = [e["index"] for e in services.store.audit.entries()]
+    indices = [e["index"] for e in storage_of(services).audit.entries()]
     assert indices == list(range(len(indices)))

@@ -7,6 +7,7 @@ import random
 import threading
 from datetime import UTC, datetime, timedelta
 
+from gateway.bootstrap import storage_of
 from gateway.devtools import demo, synthetic
 from gateway.domain.wire import envelope, jwk
 from gateway.errors import Conflict, GatewayError
@@ -76,7 +77,7 @@ def test_concurrent_singles_each_get_their_own_receipt_and_repeats_the_original(
         assert isinstance(outcome, Outcome) and outcome.status == 202
     # One message id in two spellings: whichever came first is stored; its
     # bytes get one acceptance and then the original receipt, the other a conflict.
-    stored = services.store.read_message(repeated_id)
+    stored = storage_of(services).read_message(repeated_id)
     assert stored in (repeated, clash)
     loser = clash if stored == repeated else repeated
     winners = by_token[stored]
@@ -88,8 +89,8 @@ def test_concurrent_singles_each_get_their_own_receipt_and_repeats_the_original(
     assert all(isinstance(o, Conflict) for o in by_token[loser])
 
     # Stored once each; the log has no gap and names every acceptance once.
-    assert services.store.count("messages") == len(distinct)
-    entries = services.store.audit.entries()
+    assert storage_of(services).count("messages") == len(distinct)
+    entries = storage_of(services).audit.entries()
     assert [e["index"] for e in entries] == list(range(len(entries)))
     accepted = [
         e["entry"].get("message_id") for e in entries if e["entry"]["event"] == "message.accepted"

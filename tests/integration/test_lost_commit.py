@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, event, make_url
 
+from gateway.bootstrap import storage_of, with_checkpointer
 from gateway.devtools import demo
 from gateway.domain.wire import envelope
 from gateway.service import limits
@@ -25,7 +26,7 @@ JOSE = {"Content-Type": "application/jose"}
 
 
 def _lose_the_next_commit_answer(services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
-    engine: Any = services.store.engine  # type: ignore[attr-defined]
+    engine: Any = storage_of(services).engine
     dialect = engine.dialect
     real, armed = dialect.do_commit, {"on": True, "write": False}
 
@@ -56,8 +57,8 @@ def test_the_retry_after_a_lost_commit_gets_the_stored_receipt(
 ) -> None:
     cast = demo.register_cast(services, "http://127.0.0.1", datetime.now(UTC))
     token, _ = profile_token(cast.client(demo.COA), 4200)
-    client = create_app(services, {"CHECKPOINT_THREAD": False}).test_client()
-    before = services.store.count("messages")  # type: ignore[attr-defined]
+    client = create_app(with_checkpointer(services), {"CHECKPOINT_THREAD": False}).test_client()
+    before = storage_of(services).count("messages")
 
     # COA's rate-limit lease is a write of its own: taken now, so that the commit lost is
     # the message's (the lease then lasts the second this test needs).
@@ -78,12 +79,12 @@ def test_the_retry_after_a_lost_commit_gets_the_stored_receipt(
     assert retry.status_code == 200
     receipt = envelope.parse(retry.get_json()["receipt"].encode(), typ=envelope.RECEIPT_TYP)
     message_id = envelope.verify(receipt, services.signer.key).payload["message_id"]
-    stored = services.store.find_message(message_id)  # type: ignore[attr-defined]
+    stored = storage_of(services).find_message(message_id)
     assert stored is not None and retry.get_json()["receipt"] == stored.receipt
-    assert services.store.count("messages") == before + 1  # type: ignore[attr-defined]
+    assert storage_of(services).count("messages") == before + 1
     accepted = [
         e
-        for e in services.store.audit.entries()  # type: ignore[attr-defined]
+        for e in storage_of(services).audit.entries()
         if e["entry"]["event"] == "message.accepted" and e["entry"]["message_id"] == message_id
     ]
     assert len(accepted) == 1

@@ -33,15 +33,16 @@ import random
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from hypothesis import HealthCheck, Phase, event, given, seed, settings
 from hypothesis import strategies as st
+from hypothesis.strategies import DrawFn as Draw
 
 from gateway.devtools import demo, synthetic
-from gateway.domain.schemas import schema_dir
 from gateway.errors import GatewayError
+from gateway.files.schemas import schema_dir
 from tests.integration.fuzzworld import (
     CODES,
     NOW,
@@ -186,9 +187,6 @@ def pools_of(world: World) -> Pools:
     )
 
 
-Draw = Callable[[st.SearchStrategy[Any]], Any]
-
-
 @functools.cache
 def schema_of(type_: str) -> dict[str, Any]:
     """The body schema of ``type_`` v1, as its file says."""
@@ -228,8 +226,9 @@ def fuzzed(draw: Draw, world: World, type_: str) -> dict[str, Any]:
     payload["issued_at"] = synthetic.utc(NOW - timedelta(seconds=draw(st.integers(0, 600))))
     if not aligned:
         payload["issued_at"] = draw(st.one_of(st.just(payload["issued_at"]), times()))
+        v_number, bsn = (cast(st.SearchStrategy[str], pools.pattern(p)) for p in (V_NUMBER, BSN))
         payload["subject"] = draw(st.fixed_dictionaries(
-            {"v_number": pools.pattern(V_NUMBER)}, optional={"bsn": pools.pattern(BSN)}
+            {"v_number": v_number}, optional={"bsn": bsn}
         ))  # fmt: skip
     world.named.append(payload["subject"]["v_number"])
     return payload

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from gateway.bootstrap import storage_of
 from gateway.service.services import Services
 from gateway.storage import engine as db
 from gateway.storage import tables
@@ -27,9 +28,9 @@ _SELECT = Prepared(
 
 
 def test_a_row_written_by_prepared_reads_the_same_through_core(services: Services) -> None:
-    with db.write(services.store.engine, lock=False) as conn:
+    with db.write(storage_of(services).engine, lock=False) as conn:
         _INSERT.run_many(conn, [KEY_ROW])
-    with db.read(services.store.engine) as conn:
+    with db.read(storage_of(services).engine) as conn:
         row = conn.execute(select(tables.subject_keys)).one()
     assert row._asdict() == KEY_ROW
     assert row.created_at.tzinfo is UTC
@@ -37,9 +38,9 @@ def test_a_row_written_by_prepared_reads_the_same_through_core(services: Service
 
 def test_a_row_written_by_core_reads_the_same_through_prepared(services: Services) -> None:
     later = WHEN + timedelta(days=1)
-    with db.write(services.store.engine, lock=False) as conn:
+    with db.write(storage_of(services).engine, lock=False) as conn:
         conn.execute(insert(tables.subject_keys), [{**KEY_ROW, "erased_at": later}])
-    with services.store.engine.connect() as conn:
+    with storage_of(services).engine.connect() as conn:
         row = _SELECT.first(conn, {"s": KEY_ROW["subject"]})
         missing = _SELECT.first(conn, {"s": "t" * 64})
     assert row is not None and row._asdict() == {**KEY_ROW, "erased_at": later}
@@ -53,7 +54,7 @@ def test_literals_in_the_statement_are_bound_and_parameters_are_required(
     counter = Prepared(
         select(tables.audit_counter.c.next_index).where(tables.audit_counter.c.id == 1)
     )  # the literal 1 is a parameter that the caller does not give
-    with services.store.engine.connect() as conn:
+    with storage_of(services).engine.connect() as conn:
         assert counter.first(conn) is not None
         with pytest.raises(KeyError, match="'s'"):
             _SELECT.first(conn, {})
@@ -63,15 +64,15 @@ def test_a_constraint_violation_is_cores_integrity_error_without_the_parameters(
     services: Services,
 ) -> None:
     """(PostgreSQL's own detail names the duplicate key: here a pseudonym, never content.)"""
-    with db.write(services.store.engine, lock=False) as conn:
+    with db.write(storage_of(services).engine, lock=False) as conn:
         _INSERT.run_many(conn, [KEY_ROW])
     with (
         pytest.raises(IntegrityError) as raised,
-        db.write(services.store.engine, lock=False) as conn,
+        db.write(storage_of(services).engine, lock=False) as conn,
     ):
         _INSERT.run_many(conn, [KEY_ROW])
     assert "binary" not in str(raised.value)  # the wrapped key, a parameter
-    with db.read(services.store.engine) as conn:  # the pool's connection is still good
+    with db.read(storage_of(services).engine) as conn:  # the pool's connection is still good
         assert len(conn.execute(select(tables.subject_keys)).all()) == 1
 
 
@@ -81,13 +82,13 @@ def test_expanding_parameters_are_refused(services: Services) -> None:
             tables.subject_keys.c.subject.in_(bindparam("s", expanding=True))
         )
     )
-    with services.store.engine.connect() as conn, pytest.raises(TypeError, match="expanding"):
+    with storage_of(services).engine.connect() as conn, pytest.raises(TypeError, match="expanding"):
         statement.rows(conn, {"s": ["a"]})
 
 
 def test_a_lost_connection_is_invalidated_and_the_pool_serves_again(services: Services) -> None:
     """A server that drops the connection: Core's error, marked invalidated; a new one works."""
-    engine = services.store.engine
+    engine = storage_of(services).engine
     if engine.dialect.name != "postgresql":
         pytest.skip("about a server connection; SQLite has none to lose")
     with engine.connect() as conn:

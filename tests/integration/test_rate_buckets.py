@@ -6,6 +6,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from gateway.bootstrap import storage_of
 from gateway.errors import RateLimited
 from gateway.service import limits
 from gateway.service.services import Services
@@ -39,4 +40,4 @@ def test_two_processes_and_eight_threads_admit_no_more_than_the_bucket(
     assert len(refused) == 8 * 30 - 40 and set(refused) == {1}
     limits.admit(one, COA, now + timedelta(seconds=2))  # refilled, in the shared row
     for services in (one, two):
-        services.store.engine.dispose()  # type: ignore[attr-defined]
+        storage_of(services).engine.dispose()

@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, event, make_url
 
+from gateway.bootstrap import storage_of, with_checkpointer
 from gateway.devtools import demo
 from gateway.domain.ratelimit import Limit
 from gateway.errors import ServiceUnavailable
@@ -54,7 +55,7 @@ def _sender(services: Services, seed: int) -> Callable[[], int]:
 @contextmanager
 def _read_only(services: Services) -> Iterator[None]:
     """Connections opened in the block are read-only; the pool keeps them after it ends."""
-    engine: Any = services.store.engine  # type: ignore[attr-defined]
+    engine: Any = storage_of(services).engine
     url = make_url(services.settings.database_url)
     if url.get_backend_name() == "sqlite":
         state = {"on": True}
@@ -85,7 +86,7 @@ def test_a_read_only_database_recovers_without_a_restart(
     services: Services, capsys: pytest.CaptureFixture[str]
 ) -> None:
     send = _sender(services, 41)
-    client = create_app(services, {"CHECKPOINT_THREAD": False}).test_client()
+    client = create_app(with_checkpointer(services), {"CHECKPOINT_THREAD": False}).test_client()
     assert send() == 202
     with _read_only(services):
         assert [send() for _ in range(5)] == [503] * 5
@@ -105,7 +106,7 @@ def test_an_idle_gateway_says_200_again_once_the_database_is_writable(
 ) -> None:
     """No request comes (a balancer took the gateway out): health's probe ends the episode."""
     send = _sender(services, 42)
-    client = create_app(services, {"CHECKPOINT_THREAD": False}).test_client()
+    client = create_app(with_checkpointer(services), {"CHECKPOINT_THREAD": False}).test_client()
     assert send() == 202
     with _read_only(services):
         assert send() == 503
@@ -119,7 +120,7 @@ def test_an_idle_gateway_says_200_again_once_the_database_is_writable(
 @contextmanager
 def _disk_full(services: Services) -> Iterator[None]:
     """SQLite's page cap on every connection opened in the block (test_unwritable's)."""
-    engine: Any = services.store.engine  # type: ignore[attr-defined]
+    engine: Any = storage_of(services).engine
     capped = {"on": True}
 
     @event.listens_for(engine, "connect")
@@ -144,15 +145,15 @@ def _fill(send: Callable[[], int]) -> None:
 def test_a_background_write_does_not_end_a_full_disk_episode(services: Services) -> None:
     """The checkpoint signer's write fits in the room left; health still says disk full."""
     send = _sender(services, 43)
-    client = create_app(services, {"CHECKPOINT_THREAD": False}).test_client()
+    client = create_app(with_checkpointer(services), {"CHECKPOINT_THREAD": False}).test_client()
     signer = Checkpointer(services.checkpoints, timedelta(seconds=1), timedelta(hours=1))
     for _ in range(3):
         assert send() == 202
     with _disk_full(services):
         _fill(send)
-        signed = services.store.count("checkpoints")
+        signed = storage_of(services).count("checkpoints")
         signer.tick(datetime.now(UTC) + timedelta(minutes=5))
-        assert services.store.count("checkpoints") == signed + 1  # it did write
+        assert storage_of(services).count("checkpoints") == signed + 1  # it did write
         health = client.get("/v1/health")
         assert health.status_code == 503 and "disk full" in health.get_json()["detail"]
 
@@ -164,7 +165,7 @@ def test_health_says_a_full_disk_while_it_lasts_though_small_writes_succeed(
     """A rate-limit lease (a request's small write) succeeds and no request fails for a
     while: health's probe claims a request's worth of fresh space, and is refused."""
     send = _sender(services, 44)
-    client = create_app(services, {"CHECKPOINT_THREAD": False}).test_client()
+    client = create_app(with_checkpointer(services), {"CHECKPOINT_THREAD": False}).test_client()
     assert send() == 202
     with _disk_full(services):
         _fill(send)

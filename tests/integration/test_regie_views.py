@@ -16,6 +16,7 @@ from typing import Any
 from alembic import command
 from sqlalchemy import select
 
+from gateway.bootstrap import storage_of
 from gateway.devtools import demo, synthetic
 from gateway.service import intake, regie
 from gateway.service.services import Services
@@ -56,7 +57,7 @@ def _everything(services: Services, now: datetime) -> list[dict[str, Any]]:
 def test_views_and_whole_messages_give_the_same_signals(services: Services) -> None:
     now = datetime.now(UTC)
     _held(services, 30, now)
-    with services.store.engine.connect() as conn:
+    with storage_of(services).engine.connect() as conn:
         assert conn.execute(select(tables.reports.c.regie)).scalars().all()
         assert None not in conn.execute(select(tables.placements.c.regie)).scalars().all()
     from_views = _everything(services, now)
@@ -66,12 +67,12 @@ def test_views_and_whole_messages_give_the_same_signals(services: Services) -> N
     assert any(not row["unknown_signals"] for row in from_views)
 
     config = migrate._config()  # as before the views: no reports table, no sealed views
-    with services.store.engine.connect().execution_options(gateway_write=True) as conn:
+    with storage_of(services).engine.connect().execution_options(gateway_write=True) as conn:
         config.attributes["connection"] = conn
         command.downgrade(config, "0009")
         command.upgrade(config, "head")
         conn.commit()
-    with services.store.engine.connect() as conn:
+    with storage_of(services).engine.connect() as conn:
         assert set(conn.execute(select(tables.reports.c.regie)).scalars()) == {None}
         assert len(conn.execute(select(tables.reports)).all()) == 20 * 3
     assert _everything(services, now) == from_views

@@ -15,14 +15,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine
 
+from gateway.bootstrap import build_services, storage_of
 from gateway.domain.parties import KeyRecord, new_party
 from gateway.domain.wire import envelope, jwk
 from gateway.errors import ServiceUnavailable
 from gateway.service import intake, registry
 from gateway.service.services import Services
 from gateway.storage import tables
-from gateway.storage.engine import make_engine
-from gateway.storage.store import Store
 from tests.helpers import database_bytes, read_event, record, signed_profile
 
 COA = "00000001003214345000"
@@ -30,20 +29,20 @@ LEIDEN = "00000001002220647000"
 
 
 def test_migrations_build_exactly_the_tables_the_code_declares(services: Services) -> None:
-    with services.store.engine.connect() as conn:
+    with storage_of(services).engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), tables.metadata)
     assert diff == []
 
 
 @pytest.mark.sqlite_only
 def test_sqlite_runs_in_wal_with_full_sync(services: Services) -> None:
-    with services.store.engine.connect() as conn:
+    with storage_of(services).engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
 
 
 def test_concurrent_appends_get_consecutive_indices(services: Services) -> None:
-    store, now = services.store, datetime.now(UTC)
+    store, now = storage_of(services), datetime.now(UTC)
 
     def work() -> None:
         for _ in range(25):
@@ -78,17 +77,20 @@ def _counter_held_elsewhere(url: str) -> Iterator[None]:
     engine.dispose()
 
 
+def _impatient(services: Services) -> Services:
+    """Services of the same instance and database whose writes wait for the lock 50 ms."""
+    settings = dataclasses.replace(services.settings, sqlite_busy_timeout_ms=50)
+    return build_services(settings, upgrade=False)
+
+
 def test_a_locked_database_is_service_unavailable_not_a_crash(services: Services) -> None:
     url = services.settings.database_url
     with _counter_held_elsewhere(url):
-        impatient = dataclasses.replace(
-            services,
-            store=Store(make_engine(url, busy_timeout_ms=50), services.store.intake.vault),
-        )
+        impatient = _impatient(services)
         with pytest.raises(ServiceUnavailable) as caught:
             record(impatient, read_event())
         assert caught.value.headers()["Retry-After"] == "1"
-        impatient.store.engine.dispose()
+        storage_of(impatient).engine.dispose()
 
 
 def _register(services: Services, now: datetime) -> jwk.Key:
@@ -112,19 +114,19 @@ def test_accepted_message_is_stored_sealed_and_audited_in_one_go(services: Servi
     key = _register(services, now)
     rng = random.Random(11)
     payload, token, person = signed_profile(key, rng, now)
-    before = services.store.count("audit_entries")
+    before = storage_of(services).count("audit_entries")
     outcome = intake.accept(token, services=services, now=now, trace_id="1" * 32)
     assert outcome.status == 202
     receipt = envelope.verify(
         envelope.parse(outcome.receipt.encode(), typ=envelope.RECEIPT_TYP),
         jwk.import_jwk(jwk.public_jwk(services.signer.key)),
     ).payload
-    entries = services.store.audit.entries(before)
+    entries = storage_of(services).audit.entries(before)
     assert [e["entry"]["event"] for e in entries] == ["message.accepted"]
     assert receipt["audit"] == {"index": entries[0]["index"], "leaf_hash": entries[0]["leaf_hash"]}
     assert entries[0]["entry"]["subject"] == services.pseudonym(person.v_number)
     assert entries[0]["entry"]["trace_id"] == "1" * 32
-    assert services.store.read_message(payload["message_id"]) == token
+    assert storage_of(services).read_message(payload["message_id"]) == token
 
     # At rest: no plaintext of the newcomer anywhere in the database.
     raw = database_bytes(services)
@@ -145,10 +147,7 @@ def test_a_busy_database_is_unavailable_and_keeps_nothing(services: Services, ba
     rng = random.Random(12)
     tokens = [signed_profile(key, rng, now)[1] for _ in range(3 if batch else 1)]
     url = services.settings.database_url
-    impatient = dataclasses.replace(
-        services,
-        store=Store(make_engine(url, busy_timeout_ms=50), services.store.intake.vault),
-    )
+    impatient = _impatient(services)
 
     def send(via: Services) -> list[int]:
         if not batch:
@@ -157,12 +156,13 @@ def test_a_busy_database_is_unavailable_and_keeps_nothing(services: Services, ba
         outcomes = intake.accept_batch(items, services=via, now=now, trace_id="0" * 32)
         return [o.status for o in outcomes if isinstance(o, intake.Outcome)]
 
-    before = services.store.count("audit_entries"), services.store.count("messages")
+    store = storage_of(services)
+    before = store.count("audit_entries"), store.count("messages")
     with _counter_held_elsewhere(url), pytest.raises(ServiceUnavailable):
         send(impatient)
-    assert (services.store.count("audit_entries"), services.store.count("messages")) == before
+    assert (store.count("audit_entries"), store.count("messages")) == before
     assert send(impatient) == [202] * len(tokens)  # the same engine, once the lock is free
-    impatient.store.engine.dispose()
+    storage_of(impatient).engine.dispose()
 
 
 def test_a_messages_reads_come_in_one_row_and_its_stored_copy_with_the_lock(
@@ -192,7 +192,8 @@ def test_a_messages_reads_come_in_one_row_and_its_stored_copy_with_the_lock(
         assert list(session.find_parties("0" * 20, LEIDEN)) == [LEIDEN]
 
     for wanted in (message_id, "0" * 36):
-        with services.store.intake.session() as session, session.intake([subject], [wanted]) as tx:
+        intake_port = storage_of(services).intake
+        with intake_port.session() as session, session.intake([subject], [wanted]) as tx:
             seen = tx.find_messages([wanted])
         assert {m: s.receipt for m, s in seen.items()} == (
             {message_id: outcome.receipt} if wanted == message_id else {}

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, event, make_url
 
+from gateway.bootstrap import storage_of, with_checkpointer
 from gateway.devtools import demo
 from gateway.errors import ServiceUnavailable
 from gateway.service import intake
@@ -28,7 +29,7 @@ from tests.helpers import profile_payload
 @contextmanager
 def _unwritable(services: Services) -> Iterator[str]:
     """Writes fail until the block ends; yields the cause the gateway should name."""
-    engine: Any = services.store.engine  # type: ignore[attr-defined]
+    engine: Any = storage_of(services).engine
     url = make_url(services.settings.database_url)
     if url.get_backend_name() == "sqlite":
         capped = {"on": True}
@@ -64,7 +65,7 @@ def test_a_database_that_cannot_write_is_said_once_and_by_health(
 ) -> None:
     now = datetime.now(UTC)
     cast = demo.register_cast(services, "http://127.0.0.1", now)
-    client = create_app(services, {"CHECKPOINT_THREAD": False}).test_client()
+    client = create_app(with_checkpointer(services), {"CHECKPOINT_THREAD": False}).test_client()
     rng = random.Random(31)
 
     def send() -> int:

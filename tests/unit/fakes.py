@@ -6,6 +6,12 @@ serialises the transactions as the counter lock does, so a refused or
 failed transaction leaves nothing behind, as on a real database. The
 integration tests on SQLite and PostgreSQL remain the proof that storage
 keeps the same promises. The transaction and its writers are ``fake_tx``.
+
+``FakeStore`` is a ``ports.Store`` to mypy (``world.make_world`` hands it to
+``build_services``), and ``test_ports_and_handlers`` holds every fake here
+against its port at run time, so a port that grows a member fails there.
+What the service tests never reach (the log's proofs and checkpoints,
+retention, regie's and the profile's reads) is a stub that fails the test.
 """
 
 from __future__ import annotations
@@ -15,13 +21,26 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
-from gateway.domain.records import History, Pending, StoredMessage
+import pytest
+
+from gateway.domain.records import (
+    History,
+    Pending,
+    Placing,
+    Stored,
+    StoredCheckpoint,
+    StoredMessage,
+)
+from gateway.service.ports import CheckpointTip
 from tests.unit.fake_tx import FakeTx, FakeWrites, State
 from tests.unit.fake_tx import histories as consent_histories
 
-__all__ = ["FakeRates", "FakeSession", "FakeStore", "FakeTx", "FakeWrites", "State"]
+__all__ = [
+    "FakeAudit", "FakeProfiles", "FakeRates", "FakeRegie", "FakeRetention", "FakeSession",
+    "FakeSessions", "FakeStore", "FakeTx", "FakeWrites", "State",
+]  # fmt: skip
 
 Tx = TypeVar("Tx")
 
@@ -44,15 +63,77 @@ class FakeRates:
         return granted, wait
 
 
+def _unfaked(what: str) -> NoReturn:
+    pytest.fail(f"{what} is not faked: the integration tests cover it on a real store")
+
+
+class FakeAudit:
+    """The log's size over the state's entries; its proofs and checkpoints are not faked."""
+
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    def size(self) -> int:
+        return len(self.store.state.log)
+
+    def entries_raw(self, start: int, end: int) -> NoReturn:
+        _unfaked("the log's raw entries")
+
+    def subject_entries(self, subject: str) -> NoReturn:
+        _unfaked("a subject's entries")
+
+    def inclusion(self, index: int, size: int) -> NoReturn:
+        _unfaked("an inclusion proof")
+
+    def consistency(self, first: int, second: int) -> NoReturn:
+        _unfaked("a consistency proof")
+
+    def checkpointing(self) -> AbstractContextManager[CheckpointTip]:
+        _unfaked("signing a checkpoint")
+
+    def latest(self) -> StoredCheckpoint | None:
+        return None
+
+    def checkpoints(self, after: int, limit: int) -> list[StoredCheckpoint]:
+        return []
+
+    def pending_since(self) -> datetime | None:
+        return None
+
+
+class FakeRetention:
+    def purge(self, before: datetime, now: datetime, *, dry_run: bool = False) -> int:
+        _unfaked("retention")
+
+
+class FakeRegie:
+    """Regie's reads (``ports.ProgressPort``): progress reports are not kept (``fake_tx``)."""
+
+    def stored(self, subject: str) -> Stored | None:
+        _unfaked("regie's read of a newcomer")
+
+    def placed_with(self, municipality: str, after: int, limit: int) -> list[Stored]:
+        _unfaked("regie's read of a municipality's newcomers")
+
+
+class FakeProfiles:
+    def newest(self, subject: str) -> Placing | None:
+        _unfaked("the profile read")
+
+
 class FakeStore:
     """Every port at once: ``store.intake``, ``store.inbox`` … are the store itself."""
 
-    def __init__(self) -> None:
+    def __init__(self, ratelimits: FakeRates | None = None) -> None:
         self.state = State()
         self._lock = threading.RLock()
-        self.intake = _Sessions(self)
+        self.intake = FakeSessions(self)
         self.inbox = self.registry = self.consent = self
-        self.ratelimits = FakeRates()
+        self.ratelimits = ratelimits or FakeRates()  # another store's: a database's one row
+        self.audit = FakeAudit(self)
+        self.retention = FakeRetention()
+        self.progress = FakeRegie()
+        self.profiles = FakeProfiles()
 
     @contextmanager
     def _transaction(self, kind: Callable[[State], Tx]) -> Iterator[Tx]:
@@ -131,11 +212,17 @@ class FakeStore:
     def list_parties(self) -> list[Any]:
         return sorted(self.state.parties.values(), key=lambda p: p.oin)
 
+    def list_keys(self, oin: str | None = None) -> list[Any]:
+        keys = (k for k in self.state.keys.values() if oin is None or k.oin == oin)
+        return sorted(keys, key=lambda k: k.oin)  # then as registered, as storage orders them
+
     def ping(self) -> None:
         pass
 
 
-class _Sessions:
+class FakeSessions:
+    """Intake's port: a session per request."""
+
     def __init__(self, store: FakeStore) -> None:
         self.store = store
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import pytest
+from sqlalchemy.pool import QueuePool
 
 from gateway import config
+from gateway.bootstrap import open_engine
 from gateway.errors import ConfigurationError
-from gateway.storage.engine import make_engine
 
 
 def test_the_embedded_default_needs_no_variables(tmp_path: Path) -> None:
@@ -44,10 +46,6 @@ def test_the_postgresql_pool_takes_its_size_from_the_settings() -> None:
             "GATEWAY_DB_MAX_OVERFLOW": "0",
         }
     )
-    engine = make_engine(  # no connection is made until one is asked for
-        settings.database_url,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-    )
-    pool = engine.pool
-    assert (pool.size(), pool._max_overflow) == (12, 0)  # type: ignore[attr-defined]
+    engine = open_engine(settings)  # no connection is made until one is asked for
+    pool = cast(QueuePool, engine.pool)  # PostgreSQL's pool
+    assert (pool.size(), pool._max_overflow) == (12, 0)

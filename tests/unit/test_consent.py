@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -22,8 +23,8 @@ LEIDEN, UTRECHT = "00000001002220647000", "00000001002220650000"
 ASK = Request(recipient=LEIDEN, source=COA, type="handover-profile", purpose="brede-intake")
 
 
-def _declaration(**changes: object) -> Declaration:
-    base: dict[str, object] = {
+def _declaration(**changes: Any) -> Declaration:
+    base: dict[str, Any] = {
         "declaration_id": "d-1",
         "granted_to": LEIDEN,
         "sources": frozenset({COA}),
@@ -34,7 +35,7 @@ def _declaration(**changes: object) -> Declaration:
         "valid_until": NOW + timedelta(days=30),
     }
     base.update(changes)
-    return Declaration(**base)  # type: ignore[arg-type]
+    return Declaration(**base)
 
 
 STATES = {
@@ -214,8 +215,8 @@ def test_a_withdrawal_leaves_out_what_the_law_or_another_consent_still_covers() 
 
     now = datetime(2026, 11, 23, tzinfo=UTC)
 
-    def declaration(did: str, categories: set[str], **kw: object) -> Declaration:
-        fields: dict[str, object] = {
+    def declaration(did: str, categories: set[str], **kw: Any) -> Declaration:
+        fields: dict[str, Any] = {
             "declaration_id": did,
             "granted_to": "g",
             "sources": frozenset({"coa"}),
@@ -225,7 +226,7 @@ def test_a_withdrawal_leaves_out_what_the_law_or_another_consent_still_covers() 
             "valid_from": now - timedelta(days=1),
             "valid_until": now + timedelta(days=1),
         }
-        return Declaration(**{**fields, **kw})  # type: ignore[arg-type]
+        return Declaration(**{**fields, **kw})
 
     policy = {"handover-profile": {"placement": "legal:x", "education": "consent"}}
     gone = declaration("a", {"placement", "education", "health"})

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pkgutil
 import subprocess
 import sys
+from types import ModuleType
 
 import pytest
 
@@ -17,8 +18,8 @@ import connectors
 import gateway.domain
 
 
-def _modules(package: object) -> list[str]:
-    path, prefix = package.__path__, package.__name__ + "."  # type: ignore[attr-defined]
+def _modules(package: ModuleType) -> list[str]:
+    path, prefix = package.__path__, package.__name__ + "."
     found = pkgutil.walk_packages(path, prefix)
     return sorted(m.name for m in found if not m.ispkg and not m.name.endswith(".__main__"))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 
 import pytest
 
@@ -13,7 +14,9 @@ from gateway.service.groupcommit import GroupCommit
 class _Writer:
     """Records each group; the first write waits until the others have queued."""
 
-    def __init__(self, hold_first: threading.Event | None = None, fail: set[int] = frozenset()):
+    def __init__(
+        self, hold_first: threading.Event | None = None, fail: AbstractSet[int] = frozenset()
+    ):
         self.groups: list[list[int]] = []
         self.hold_first = hold_first
         self.fail = fail

@@ -18,7 +18,18 @@ from gateway.service import ports
 from gateway.service.handlers import registry
 from tests.unit import fake_tx, fakes
 
+STORE = fakes.FakeStore()
 FAKES: list[tuple[type[Any], Any]] = [
+    (ports.Store, STORE),
+    (ports.IntakePort, STORE.intake),
+    (ports.AuditPort, STORE.audit),
+    (ports.InboxPort, STORE.inbox),
+    (ports.RegistryPort, STORE.registry),
+    (ports.ConsentPort, STORE.consent),
+    (ports.RetentionPort, STORE.retention),
+    (ports.ProgressPort, STORE.progress),
+    (ports.ProfilePort, STORE.profiles),
+    (ports.RatePort, STORE.ratelimits),
     (ports.IntakeTx, fake_tx.FakeTx(fake_tx.State())),
     (ports.Writes, fake_tx.FakeWrites(fake_tx.State())),
     (ports.MessagesTx, fake_tx.FakeMessages(fake_tx.State())),
@@ -56,6 +67,23 @@ def test_each_fake_has_every_member_of_its_port(port: type[Any], fake: Any) -> N
     for name, member in members(port).items():
         if inspect.isfunction(member):
             assert parameters(getattr(fake, name)) == parameters(member), name
+
+
+def test_every_port_and_every_fake_is_checked_here() -> None:
+    """A new port, or a new fake, that the list above leaves out fails here."""
+    protocols = {
+        value for value in vars(ports).values()
+        if isinstance(value, type) and getattr(value, "_is_protocol", False)
+        and value.__module__ == ports.__name__
+    }  # fmt: skip
+    checked = {port for port, _ in FAKES}
+    assert protocols - checked == {ports.CheckpointTip}  # signing checkpoints is not faked
+    defined = {
+        value for module in (fakes, fake_tx) for name, value in vars(module).items()
+        if isinstance(value, type) and name.startswith("Fake")
+        and value.__module__ == module.__name__
+    }  # fmt: skip
+    assert defined == {type(fake) for _, fake in FAKES}
 
 
 def test_the_intake_transaction_port_is_writers_and_the_log() -> None:

@@ -2,35 +2,32 @@
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from gateway.bootstrap import build_services
+from gateway.config import Settings
 from gateway.domain.ratelimit import Limit, lease, refilled
 from gateway.errors import RateLimited
 from gateway.service import limits
-from gateway.service.limits import Limiter
-from tests.unit.fakes import FakeRates
+from gateway.service.services import Services
+from tests.unit.fakes import FakeRates, FakeStore
 
 COA, PROVIDER = "00000001003214345000", "00000001820029336000"
 T0 = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 
 
-class _Services:
-    """What limits.admit reads: settings, the shared store's buckets, its own Limiter."""
-
-    def __init__(self, rates: FakeRates, **settings: Any) -> None:
-        from gateway.config import Settings
-
-        base = Settings(instance=None, database_url="sqlite://")  # type: ignore[arg-type]
-        self.settings = dataclasses.replace(base, **settings)
-        self.store = type("S", (), {"ratelimits": rates})()
-        self.limiter = Limiter()
+def _services(instance: Path, rates: FakeRates, **settings: Any) -> Services:
+    """Services over a fake store whose buckets are ``rates``: the store's row, which every
+    process shares; each services its own Limiter, as each process has."""
+    base = Settings(instance=instance, database_url="fake://", **settings)
+    return build_services(base, store_factory=lambda _settings, _vault: FakeStore(rates))
 
 
-def _admitted(services: Any, oin: str, at: datetime, times: int) -> int:
+def _admitted(services: Services, oin: str, at: datetime, times: int) -> int:
     done = 0
     for _ in range(times):
         try:
@@ -41,8 +38,8 @@ def _admitted(services: Any, oin: str, at: datetime, times: int) -> int:
     return done
 
 
-def test_a_party_gets_its_burst_then_429_with_a_retry_after() -> None:
-    services = _Services(FakeRates(), rate_limits={COA: (5.0, 5.0)})
+def test_a_party_gets_its_burst_then_429_with_a_retry_after(tmp_path: Path) -> None:
+    services = _services(tmp_path, FakeRates(), rate_limits={COA: (5.0, 5.0)})
     assert _admitted(services, COA, T0, 8) == 5
     with pytest.raises(RateLimited) as refused:
         limits.admit(services, COA, T0)
@@ -51,25 +48,25 @@ def test_a_party_gets_its_burst_then_429_with_a_retry_after() -> None:
     assert _admitted(services, COA, T0 + timedelta(seconds=1), 8) == 5  # refilled
 
 
-def test_two_processes_share_one_bucket() -> None:
+def test_two_processes_share_one_bucket(tmp_path: Path) -> None:
     rates = FakeRates()
-    one, two = (_Services(rates, rate_limits={COA: (10.0, 20.0)}) for _ in range(2))
+    one, two = (_services(tmp_path, rates, rate_limits={COA: (10.0, 20.0)}) for _ in range(2))
     admitted = sum(_admitted(s, COA, T0, 15) for s in (one, two))
     assert admitted <= 20 + Limit(10.0, 20.0).chunk()
     assert admitted >= 20
 
 
-def test_leasing_spares_the_store_and_a_stale_lease_is_dropped() -> None:
+def test_leasing_spares_the_store_and_a_stale_lease_is_dropped(tmp_path: Path) -> None:
     rates = FakeRates()
-    services = _Services(rates, rate_per_second=2000.0, rate_burst=4000.0)
+    services = _services(tmp_path, rates, rate_per_second=2000.0, rate_burst=4000.0)
     assert _admitted(services, COA, T0, 500) == 500
     assert rates.leases == 500 // Limit(2000.0, 4000.0).chunk()
     assert _admitted(services, COA, T0 + timedelta(seconds=2), 1) == 1
     assert rates.leases == 500 // 50 + 1  # the held tokens were too old to spend
 
 
-def test_no_limit_when_the_rate_is_zero_and_batches_cost_per_hundred() -> None:
-    services = _Services(FakeRates(), rate_per_second=0.0)
+def test_no_limit_when_the_rate_is_zero_and_batches_cost_per_hundred(tmp_path: Path) -> None:
+    services = _services(tmp_path, FakeRates(), rate_per_second=0.0)
     assert _admitted(services, COA, T0, 10_000) == 10_000
     assert [limits.batch_cost(n) for n in (1, 100, 101, 1000)] == [1, 1, 2, 10]
 

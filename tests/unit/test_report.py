@@ -7,17 +7,19 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from gateway.domain import catalogues, report
+from gateway.domain import catalogues
 from gateway.domain.report import words
+from gateway.files import report as report_files
 
 COA, LEIDEN, AUDITOR = "00000001003214345000", "00000001002220647000", "00000001800866472000"
 PARTIES = {COA: "COA", LEIDEN: "Gemeente <Leiden>", AUDITOR: "Auditdienst"}
 DECLARATION = "5b0c7a9e-1111-4222-8333-944455556666"
+render = report_files.renderer().render
 
 
 def _entry(
     event: str, actor: str, time: str = "2026-11-23T10:15:00.000000Z", **extra: object
-) -> dict[str, object]:
+) -> dict[str, dict[str, object]]:
     return {
         "entry": {
             "event": event,
@@ -62,7 +64,7 @@ def _rows(html: str) -> int:
 
 
 def test_the_dutch_report_in_words_dutch_time_and_no_acknowledgements() -> None:
-    html = report.render("1234567890", ENTRIES, PARTIES, MADE, "nl")
+    html = render("1234567890", ENTRIES, PARTIES, MADE, "nl")
     assert '<html lang="nl" dir="ltr">' in html
     assert "COA stuurde uw overdrachtsdossier (blauwe map)." in html
     assert "het bericht was te oud" in html
@@ -80,7 +82,7 @@ def test_the_dutch_report_in_words_dutch_time_and_no_acknowledgements() -> None:
 
 @pytest.mark.parametrize("language", ["en", "ar", "tr"])
 def test_every_language_says_the_same_rows(language: str) -> None:
-    html = report.render("1234567890", ENTRIES, PARTIES, MADE, language, "Gemeente Leiden, 071")
+    html = render("1234567890", ENTRIES, PARTIES, MADE, language, "Gemeente Leiden, 071")
     assert _rows(html) == 7
     assert "Gemeente Leiden, 071" in html
     assert (f'dir="{"rtl" if language == "ar" else "ltr"}"') in html
@@ -88,13 +90,15 @@ def test_every_language_says_the_same_rows(language: str) -> None:
 
 
 def test_english_and_arabic_words() -> None:
-    english = report.render("1234567890", ENTRIES, PARTIES, MADE, "en")
+    english = render("1234567890", ENTRIES, PARTIES, MADE, "en")
     assert "By law (the Civic Integration Act 2021 (Wet inburgering 2021), article 6)" in english
-    arabic = report.render("1234567890", ENTRIES, PARTIES, MADE, "ar")
+    arabic = render("1234567890", ENTRIES, PARTIES, MADE, "ar")
     assert "من تلقّى أيّ بيانات عنك؟" in arabic and "الصحة" in arabic
 
 
-def _reads(count: int, first: str = "2026-12-06T09:15:00", event: str = "regie.read") -> list:
+def _reads(
+    count: int, first: str = "2026-12-06T09:15:00", event: str = "regie.read"
+) -> list[dict[str, dict[str, object]]]:
     start = datetime.fromisoformat(first).replace(tzinfo=UTC)
     return [
         _entry(event, LEIDEN, (start + timedelta(seconds=6 * i)).strftime(TIME), reason="progress")
@@ -107,7 +111,7 @@ TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 def test_eleven_progress_reads_on_one_day_are_one_line_with_a_count() -> None:
     entries = [*_reads(11), _entry("audit.read", AUDITOR, "2026-12-06T09:30:00.000000Z")]
-    html = report.render("1234567890", entries, PARTIES, MADE, "nl")
+    html = render("1234567890", entries, PARTIES, MADE, "nl")
     assert _rows(html) == 2
     assert (
         "Gemeente &lt;Leiden&gt; bekeek de voortgang van uw inburgering, 11 keer op 6 december."
@@ -115,7 +119,7 @@ def test_eleven_progress_reads_on_one_day_are_one_line_with_a_count() -> None:
     )
     assert "6 december 2026, 10:15\u201310:16" in html  # the first and the last, Dutch time
     assert "Auditdienst bekeek het logboek over u." in html  # once: as it always read
-    english = report.render("1234567890", entries, PARTIES, MADE, "en")
+    english = render("1234567890", entries, PARTIES, MADE, "en")
     assert "looked at the progress of your integration, 11 times on December 6." in english
 
 
@@ -127,7 +131,7 @@ def test_reads_are_counted_per_dutch_day_and_per_party_and_other_lines_stay_apar
         _entry("consent.recorded", LEIDEN, "2026-12-06T23:06:00.000000Z"),
         _entry("consent.recorded", LEIDEN, "2026-12-06T23:07:00.000000Z"),
     ]
-    html = report.render("1234567890", entries, PARTIES, MADE, "nl")
+    html = render("1234567890", entries, PARTIES, MADE, "nl")
     assert "2 keer op 6 december" in html and "3 keer op 7 december" in html
     assert "COA bekeek de voortgang van uw inburgering." in html
     assert html.count("legde uw toestemming vast") == 2  # not a read: each its own line
@@ -137,7 +141,7 @@ def test_reads_are_counted_per_dutch_day_and_per_party_and_other_lines_stay_apar
 def test_the_same_delivery_pulled_again_is_one_line_with_its_parts() -> None:
     pulled = ENTRIES[3]["entry"]
     again = [{"entry": {**pulled, "time": f"2026-11-23T23:{m}:00.000000Z"}} for m in (30, 40)]
-    html = report.render("1234567890", [ENTRIES[2], *again], PARTIES, MADE, "nl")
+    html = render("1234567890", [ENTRIES[2], *again], PARTIES, MADE, "nl")
     assert "ontving uw overdrachtsdossier (blauwe map), 2 keer op 24 november." in html
     assert html.count("Niet gegeven: gezondheid.") == 1
     assert _rows(html) == 2
@@ -154,7 +158,7 @@ def test_the_same_delivery_pulled_again_is_one_line_with_its_parts() -> None:
     ],
 )
 def test_a_count_in_the_plural_form_of_each_language(language: str, count: int, said: str) -> None:
-    html = report.render("1234567890", _reads(count), PARTIES, MADE, language)
+    html = render("1234567890", _reads(count), PARTIES, MADE, language)
     assert _rows(html) == 1 and said in html
 
 
@@ -168,9 +172,7 @@ def test_every_catalogue_translates_every_message() -> None:
         if isinstance(m, str)
     }
     for language in ("nl", "ar", "tr"):
-        found = catalogues.read(
-            report.HERE / "translations" / language / "LC_MESSAGES" / "report.po", language
-        )
+        found = report_files.catalogue(language)
         for message_id in ids:
             message = found.get(message_id)
             assert message is not None and message.string and not message.fuzzy, message_id
@@ -181,13 +183,12 @@ def test_every_catalogue_translates_every_message() -> None:
 
 def test_every_catalogue_has_every_plural_form_of_a_count() -> None:
     for language in ("nl", "ar", "tr"):
-        found = catalogues.read(
-            report.HERE / "translations" / language / "LC_MESSAGES" / "report.po", language
-        )
+        found = report_files.catalogue(language)
         for one, many in words.REPEATED.values():
             message = found.get(one)
             assert message is not None and message.id == (one, many) and not message.fuzzy, one
             forms = message.string
+            assert isinstance(forms, tuple | list), one  # a plural's forms
             assert len(forms) == found.num_plurals and all(forms), one
             fields = set(re.findall(r"{(\w+)}", many))
             for form in forms:
@@ -195,6 +196,6 @@ def test_every_catalogue_has_every_plural_form_of_a_count() -> None:
 
 
 def test_a_newcomer_without_entries_is_told_so() -> None:
-    html = report.render("1234567890", [], PARTIES, MADE, "nl")
+    html = render("1234567890", [], PARTIES, MADE, "nl")
     assert "Er is niets over u vastgelegd." in html
     assert "Er is nog niets over u aan iemand gegeven." in html

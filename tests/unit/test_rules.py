@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -22,7 +23,7 @@ AUDITOR = Party("00000001800866472000", "auditor", "A")
 
 
 def _message(
-    catalog: Catalog, sender: Party, type_: str, body: dict, recipient: Party = LEIDEN
+    catalog: Catalog, sender: Party, type_: str, body: dict[str, Any], recipient: Party = LEIDEN
 ) -> Message:
     rng = random.Random(1)
     person = synthetic.Newcomer.make(rng)
@@ -103,7 +104,9 @@ def test_sender_must_own_the_key() -> None:
     ],
 )
 def test_replay_window(offset: timedelta, ok: bool) -> None:
-    check = lambda: rights.check_fresh(NOW + offset, NOW, timedelta(days=7), timedelta(seconds=300))  # noqa: E731
+    def check() -> None:
+        rights.check_fresh(NOW + offset, NOW, timedelta(days=7), timedelta(seconds=300))
+
     if ok:
         check()
     else:

@@ -17,8 +17,9 @@ import pytest
 from gateway.devtools import synthetic
 from gateway.domain import schemas
 from gateway.errors import ConfigurationError, SchemaViolation
+from gateway.files import schemas as schema_files
 
-DIR = schemas.schema_dir()
+DIR = schema_files.schema_dir()
 FILES = sorted(DIR.glob("*.v*.json"))
 SCHEMA_FILES = [p for p in FILES if p.name != "policy.v1.json"]
 OIN_A, OIN_B = "00000001003214345000", "00000001002220647000"
@@ -98,7 +99,7 @@ def test_policy_that_leaves_a_category_unmapped_refuses_start(tmp_path: Path) ->
     del policy["types"]["handover-profile"]["health"]
     (tmp_path / "policy.v1.json").write_text(json.dumps(policy))
     with pytest.raises(ConfigurationError, match="health"):
-        schemas.load_catalog(DIR, tmp_path / "policy.v1.json")
+        schema_files.load_catalog(DIR, tmp_path / "policy.v1.json")
 
 
 def test_policy_with_an_invalid_basis_refuses_start(tmp_path: Path) -> None:
@@ -106,7 +107,7 @@ def test_policy_with_an_invalid_basis_refuses_start(tmp_path: Path) -> None:
     policy["types"]["handover-profile"]["family"] = "allow"
     (tmp_path / "policy.v1.json").write_text(json.dumps(policy))
     with pytest.raises(ConfigurationError):
-        schemas.load_catalog(DIR, tmp_path / "policy.v1.json")
+        schema_files.load_catalog(DIR, tmp_path / "policy.v1.json")
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from gateway.domain.schemas import Catalog
 from gateway.domain.wire import bearer, envelope
 from gateway.errors import NotFound, Unauthenticated
 from gateway.service import access, inbox
+from gateway.service.deliveries import Page
 from tests.unit.world import NOW, TRACE, World, make_world
 
 
@@ -27,9 +28,9 @@ def world(catalog: Catalog, tmp_path: Path) -> World:
     return w
 
 
-def _pull(world: World, at: timedelta = timedelta(0), **kw: object) -> inbox.Page:
+def _pull(world: World, at: timedelta = timedelta(0), lease: timedelta = timedelta(0)) -> Page:
     leiden = world.store.state.parties[demo.LEIDEN]
-    return inbox.pull(world.services, leiden, 0, 100, NOW + at, TRACE, **kw)  # type: ignore[arg-type]
+    return inbox.pull(world.services, leiden, 0, 100, NOW + at, TRACE, lease)
 
 
 def test_consent_is_evaluated_at_each_pull_not_at_intake(world: World) -> None:

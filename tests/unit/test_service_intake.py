@@ -7,6 +7,7 @@ error raised, and its entry in the log (without content).
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -83,7 +84,7 @@ def _signed_by_other(world: World) -> bytes:
     return b".".join([good[0], good[1], forged.encode().split(b".")[2]])
 
 
-REFUSALS = {
+REFUSALS: dict[str, tuple[Callable[[World], bytes], type[GatewayError], str | None]] = {
     "malformed": (lambda w: b"not.a.jws!", MalformedMessage, None),
     "unknown key": (_foreign_key_message, UnknownKey, None),
     "invalid signature": (_signed_by_other, InvalidSignature, None),
@@ -190,7 +191,7 @@ def test_concurrent_requests_share_a_group_and_each_gets_its_own_result(world: W
     same = world.profile()
     raws = [world.sign(world.profile()) for _ in range(4)] + [world.sign(same)] * 2
     clash = world.sign({**same, "issued_at": "2026-11-23T09:57:00Z"})
-    results: dict[int, object] = {}
+    results: dict[int, int | str] = {}
 
     def send(position: int, raw: bytes) -> None:
         try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -27,12 +28,14 @@ def world(catalog: Catalog, tmp_path: Path) -> World:
     return w
 
 
-def _briefs(world: World, at: timedelta = timedelta(0), provider: str = demo.PROVIDER) -> list:
+def _briefs(
+    world: World, at: timedelta = timedelta(0), provider: str = demo.PROVIDER
+) -> list[dict[str, Any]]:
     party = world.store.state.parties[provider]
     return inbox.pull(world.services, party, 0, 100, NOW + at, TRACE).deliveries
 
 
-COMBINATIONS = {
+COMBINATIONS: dict[str, tuple[dict[str, Any], str]] = {
     "A2 on the onderwijsroute": ({"route": "onderwijsroute", "level": "A2",
                                   "estimated_hours_b1": None}, "/body/level"),
     "B1 on the z-route": ({"route": "z-route", "level": "B1", "estimated_hours_b1": None},

@@ -16,7 +16,9 @@ ASSIGNED = Assignment("a", "m", "p", "b1-route", PLACED + timedelta(days=20), No
 PLAN = {"route": "b1-route", "level": "B1", "estimated_hours_b1": 600}
 
 
-def _codes(catalog: Catalog, facts: Facts, at: datetime, visible: frozenset[str] = ALL) -> list:
+def _codes(
+    catalog: Catalog, facts: Facts, at: datetime, visible: frozenset[str] = ALL
+) -> list[str]:
     found, unknown = compute(facts, visible, catalog.signals, at)
     return [s.code for s in found] + [f"?{u}" for u in unknown]
 

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import random
+import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from gateway.bootstrap import build_services
 from gateway.config import Settings
 from gateway.devtools import demo, synthetic
 from gateway.domain.parties import KeyRecord, new_party
 from gateway.domain.schemas import Catalog
 from gateway.domain.wire import envelope, jwk
 from gateway.service import intake, registry
-from gateway.service.checkpointer import CheckpointSigner
 from gateway.service.services import Services
 from tests.unit.fakes import FakeStore
 
@@ -82,16 +83,19 @@ class World:
         return [(e.reason, e.actor) for e in log if e.event == "message.refused"]
 
 
-def make_world(catalog: Catalog, tmp: Path) -> World:
+def make_world(catalog: Catalog | None = None, tmp: Path | None = None) -> World:
+    """The services as ``build_services`` makes them, over a new ``FakeStore``.
+
+    ``tmp`` is the instance folder the gateway's own keys are made in (a new
+    temporary one by default); ``catalog`` the schemas and policy, read once a
+    session by the ``catalog`` fixture (read again by default).
+    """
     store = FakeStore()
-    signer = envelope.Signer(jwk.generate("Ed25519"), alg="EdDSA")
-    services = Services(
-        settings=Settings(instance=tmp, database_url="fake://"),
+    instance = tmp or Path(tempfile.mkdtemp(prefix="world-"))
+    services = build_services(
+        Settings(instance=instance, database_url="fake://"),
+        store_factory=lambda _settings, _vault: store,
         catalog=catalog,
-        store=store,  # type: ignore[arg-type]
-        signer=signer,
-        pseudonym_key=b"k" * 32,
-        checkpoints=CheckpointSigner(store, signer, "test/log"),  # type: ignore[arg-type]
     )
     keys = {}
     for oin, role, name, code in demo.PARTIES:

@@ -28,8 +28,7 @@ from connectors.auditor.leaves import Frontier, LogMismatch, leaf_of
 from connectors.auditor.verify import consistent, signed_checkpoints
 from connectors.common.client import GatewayClient
 from connectors.consoles.localdb import LocalDB
-from gateway.domain.audit import merkle
-from gateway.domain.audit.checkpoints import Checkpoint
+from gateway.client.log import Checkpoint, verify_inclusion
 from gateway.errors import GatewayError
 
 SCHEMA = """
@@ -305,7 +304,7 @@ def prove_shown(
 def _included(client: GatewayClient, index: int, size: int, leaf: bytes, root: bytes) -> bool:
     try:
         proof = client.get_json("/v1/audit/proofs/inclusion", index=index, tree_size=size)
-        merkle.verify_inclusion(index, size, leaf, [bytes.fromhex(p) for p in proof["path"]], root)
+        verify_inclusion(index, size, leaf, [bytes.fromhex(p) for p in proof["path"]], root)
     except (GatewayError, ValueError, KeyError, TypeError):
         return False
     return True

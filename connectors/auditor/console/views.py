@@ -18,7 +18,7 @@ from connectors.auditor.console import anomalies
 from connectors.auditor.console.auditlog import AuditStore, Entry, prove_shown, sync
 from connectors.consoles.i18n import N_, gettext
 from connectors.consoles.web import Party, party_of
-from gateway.domain.audit.events import EVENTS
+from gateway.client.log import EVENTS
 from gateway.errors import GatewayError
 
 blueprint = Blueprint("audit", __name__)

@@ -11,9 +11,8 @@ own refusals, which the console says in words.
 from __future__ import annotations
 
 import functools
-import json
 
-from gateway.domain.schemas import Catalog, load_catalog, schema_dir
+from gateway.client.schemas import Catalog, load_catalog, schema
 
 PROFILE, REPORT = "handover-profile", "progress-report"
 BY_CONSENT = frozenset({"consent", "explicit-consent"})
@@ -40,5 +39,5 @@ def by_consent() -> tuple[str, ...]:
 @functools.cache
 def purposes() -> tuple[str, ...]:
     """The purposes a consent declaration may name (its schema's enum)."""
-    schema = json.loads((schema_dir() / "consent-declaration.v1.json").read_text("utf-8"))
-    return tuple(schema["properties"]["purposes"]["items"]["enum"])
+    declaration = schema("consent-declaration")
+    return tuple(declaration["properties"]["purposes"]["items"]["enum"])

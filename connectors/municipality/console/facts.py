@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from connectors.municipality.console.store import Kept, Store
-from gateway.domain import message
+from gateway.client import wire
 
 PROFILE, REPORT = "handover-profile", "progress-report"
 
@@ -76,7 +76,7 @@ def gather(store: Store) -> list[Newcomer]:
             continue
         person = Newcomer(
             v_number,
-            message.parse_time(str(placed)),
+            wire.parse_time(str(placed)),
             bsn=signals.get("bsn"),
             name=name_of(profiles[-1] if profiles else None),
             signals=[s["code"] for s in signals.get("signals", [])],
@@ -107,7 +107,7 @@ def _plan_facts(person: Newcomer, progress: dict[str, Any], sent: list[dict[str,
 def _report_facts(person: Newcomer, reports: list[dict[str, Any]]) -> None:
     if not reports:
         return
-    person.first_report_at = message.parse_time(str(reports[0]["received_at"]))
+    person.first_report_at = wire.parse_time(str(reports[0]["received_at"]))
     for report in reports:
         body = report.get("body", {})
         enrolment = body.get("enrolment", {})

@@ -15,7 +15,7 @@ import pycountry
 from babel import Locale, UnknownLocaleError
 
 from connectors.consoles.i18n import N_, gettext
-from gateway.domain.schemas import Catalog, load_catalog
+from gateway.client.schemas import Catalog, load_catalog
 
 
 @functools.cache

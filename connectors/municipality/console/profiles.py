@@ -20,8 +20,7 @@ from typing import Any
 from connectors.common.client import GatewayClient
 from connectors.municipality.console.facts import PROFILE
 from connectors.municipality.console.store import Store
-from gateway.domain import message
-from gateway.domain.wire import envelope
+from gateway.client import wire
 from gateway.errors import InvalidSignature, NotAuthorised, NotFound
 
 PROFILES_PER_ROUND = 500
@@ -41,7 +40,7 @@ def missing(store: Store, v_numbers: list[str] | None = None) -> list[str]:
         placed_at = placed.get(v_number, ("", {}))[1].get("placed_at")
         newer = bool(placed_at) and v_number in kept
         if v_number not in kept or (
-            newer and message.parse_time(kept[v_number]) < message.parse_time(str(placed_at))
+            newer and wire.parse_time(kept[v_number]) < wire.parse_time(str(placed_at))
         ):
             wanted.append(v_number)
     return wanted
@@ -55,7 +54,7 @@ def verified(client: GatewayClient, profile: dict[str, Any]) -> dict[str, Any]:
     token = profile.get("profile_token")
     if not isinstance(token, str):
         raise InvalidSignature("profile without a profile token")
-    signed = client.verify_gateway_token(token, envelope.PROFILE_TYP)
+    signed = client.verify_gateway_token(token, wire.PROFILE_TYP)
     if signed != {k: v for k, v in profile.items() if k != "profile_token"}:
         raise InvalidSignature("profile token does not sign this profile")
     return profile

@@ -32,7 +32,7 @@ from connectors.consoles.i18n import gettext
 from connectors.municipality.console import profiles
 from connectors.municipality.console.store import Store
 from connectors.municipality.messages import placed_newcomers
-from gateway.domain import message
+from gateway.client import wire
 from gateway.errors import GatewayError
 
 
@@ -86,9 +86,9 @@ def full_pull_due(store: Store) -> bool:
     last = store.state("full_pull_at")
     if not last:
         return True
-    began = message.parse_time(last)
+    began = wire.parse_time(last)
     consent = store.state("consent_at")
-    return (bool(consent) and message.parse_time(consent) >= began) or (
+    return (bool(consent) and wire.parse_time(consent) >= began) or (
         datetime.now(UTC) - began > FULL_PULL_EVERY
     )
 
@@ -135,7 +135,7 @@ large municipality's first day spreads them over several rounds"""
 def signals_due(store: Store, max_age: timedelta) -> bool:
     """Whether the signals walk is older than ``max_age`` (or never made)."""
     last = store.state("signals_at")
-    return not last or datetime.now(UTC) - message.parse_time(last) >= max_age
+    return not last or datetime.now(UTC) - wire.parse_time(last) >= max_age
 
 
 def refresh_signals(client: GatewayClient, store: Store) -> int:
@@ -160,7 +160,7 @@ def refresh_progress(
     stale = sorted(
         (read[v][0] if v in read else "", v)
         for v in placed
-        if v not in read or message.parse_time(read[v][0]) < due
+        if v not in read or wire.parse_time(read[v][0]) < due
     )[:PROGRESS_PER_ROUND]
     for _, v_number in stale:
         store.keep_read("progress", v_number, client.get_json(f"/v1/newcomers/{v_number}/progress"))

@@ -18,24 +18,27 @@ English, Arabic (right to left) and Turkish; a catalogue marked as needing a
 native speaker's review says so on the page. The entries hold no personal
 data; the page shows the V-nummer because it is the newcomer's own copy.
 Jinja2 renders it with autoescaping on.
+
+The template's source and the catalogues are read by an adapter
+(``gateway.files.report``) and handed to a ``Renderer``: the domain opens no
+file. The page's files stay here, next to the words they translate.
 """
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime, format_skeleton
 from babel.lists import format_list
+from babel.messages.catalog import Catalog
 from babel.numbers import format_decimal
 from babel.support import NullTranslations
-from jinja2 import Environment, FileSystemLoader, Template, select_autoescape
+from jinja2 import Environment, Template, select_autoescape
 
 from gateway.domain import catalogues
 from gateway.domain.report import words as w
@@ -43,20 +46,17 @@ from gateway.domain.vocabulary import CONSENT_WITHDRAWN as NOTICE
 from gateway.domain.vocabulary import INTEGRATION_PLAN
 from gateway.domain.vocabulary import PROVIDER_BRIEF as BRIEF
 
-HERE = Path(__file__).parent
+TEMPLATE = "report.html"
+"""The page's template, a file of this package"""
 LANGUAGES = ("nl", "en", "ar", "tr")
 RIGHT_TO_LEFT = frozenset({"ar"})
 ZONE = ZoneInfo("Europe/Amsterdam")
 _LAW = re.compile(r"^(?P<law>[A-Za-z]+\d*)-art(?P<article>[0-9][0-9.]*)$")
 
 
-@functools.cache
-def _catalogue(language: str) -> tuple[NullTranslations, bool]:
-    if language == "en":
-        return NullTranslations(), False
-    found = catalogues.read(HERE / "translations" / language / "LC_MESSAGES" / "report.po",
-                            language)  # fmt: skip
-    return catalogues.compiled(found), catalogues.needs_review(found)
+def catalogue_file(language: str) -> str:
+    """Where a language's catalogue is, in this package (English is the message ids)."""
+    return f"translations/{language}/LC_MESSAGES/report.po"
 
 
 @dataclass(frozen=True)
@@ -74,9 +74,11 @@ class Row:
 class _Words:
     """One language's words for one report."""
 
-    def __init__(self, language: str, parties: Mapping[str, str]) -> None:
+    def __init__(
+        self, language: str, parties: Mapping[str, str], translations: tuple[NullTranslations, bool]
+    ) -> None:
         self.language = language
-        self.translations, self.needs_review = _catalogue(language)
+        self.translations, self.needs_review = translations
         self.parties = parties
 
     def __call__(self, message: str, **values: str) -> str:
@@ -243,40 +245,48 @@ def _shared(entries: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[str]]
     return list(law), [c for c in consent if c not in law]
 
 
-@functools.cache
-def _template() -> Template:
-    """The page's template, compiled once per process (30 ms a report otherwise)."""
-    env = Environment(
-        loader=FileSystemLoader(HERE),
-        autoescape=select_autoescape(default=True, default_for_string=True),
-    )
-    return env.get_template("report.html")
+class Renderer:
+    """The report's page, given its template's source and a catalogue per language but
+    English (``catalogue_file`` says where each is), as ``gateway.files.report`` reads them.
 
+    Compiles both once (30 ms a report otherwise), so one is made per process.
+    """
 
-def render(
-    v_number: str,
-    entries: Sequence[Mapping[str, Any]],
-    parties: Mapping[str, str],
-    made_at: datetime,
-    language: str = "nl",
-    contact: str | None = None,
-) -> str:
-    """The report as one HTML page in ``language`` (one of ``LANGUAGES``); ``contact``:
-    whom to ask, from the deployment's settings (a default sentence without it)."""
-    say = _Words(language if language in LANGUAGES else "nl", parties)
-    consented = _consents(entries, say)
-    rows = grouped(entries, say, consented)
-    law, consent = _shared(entries)
-    return _template().render(
-        lang=say.language,
-        dir="rtl" if say.language in RIGHT_TO_LEFT else "ltr",
-        say=say,
-        w=w,
-        v_number=v_number,
-        made_at=say.time(made_at.isoformat()),
-        rows=rows,
-        law=say.parts(law),
-        consent=say.parts(consent),
-        contact=contact or say(w.CONTACT_DEFAULT),
-        review=say.needs_review,
-    )
+    def __init__(self, template: str, catalogues_by_language: Mapping[str, Catalog]) -> None:
+        env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
+        self.template: Template = env.from_string(template)
+        self.translations: dict[str, tuple[NullTranslations, bool]] = {
+            language: (catalogues.compiled(found), catalogues.needs_review(found))
+            for language, found in catalogues_by_language.items()
+        }
+        self.translations["en"] = (NullTranslations(), False)
+
+    def render(
+        self,
+        v_number: str,
+        entries: Sequence[Mapping[str, Any]],
+        parties: Mapping[str, str],
+        made_at: datetime,
+        language: str = "nl",
+        contact: str | None = None,
+    ) -> str:
+        """The report as one HTML page in ``language`` (one of ``LANGUAGES``); ``contact``:
+        whom to ask, from the deployment's settings (a default sentence without it)."""
+        language = language if language in LANGUAGES else "nl"
+        say = _Words(language, parties, self.translations[language])
+        consented = _consents(entries, say)
+        rows = grouped(entries, say, consented)
+        law, consent = _shared(entries)
+        return self.template.render(
+            lang=say.language,
+            dir="rtl" if say.language in RIGHT_TO_LEFT else "ltr",
+            say=say,
+            w=w,
+            v_number=v_number,
+            made_at=say.time(made_at.isoformat()),
+            rows=rows,
+            law=say.parts(law),
+            consent=say.parts(consent),
+            contact=contact or say(w.CONTACT_DEFAULT),
+            review=say.needs_review,
+        )

@@ -60,17 +60,6 @@ def import_jwk(data: Mapping[str, Any], *, private: bool = False) -> Key:
     return key
 
 
-def load_jwk_file(path: str, *, private: bool = False) -> Key:
-    """Read a JWK from a file.
-
-    Raises BadRequest when it is not a JWK of the contract's types.
-    """
-    from gateway.domain.wire import strictjson
-
-    with open(path, "rb") as fh:
-        return import_jwk(strictjson.loads_object(fh.read()), private=private)
-
-
 def generate(kind: str = "Ed25519") -> Key:
     """Make a new private key: ``Ed25519`` (the default) or ``P-256``."""
     if kind == "Ed25519":

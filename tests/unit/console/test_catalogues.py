@@ -41,7 +41,7 @@ def test_every_console_folder_is_read() -> None:
 
 def test_every_message_has_a_dutch_translation() -> None:
     catalogue = i18n.catalogue("nl")
-    missing = [m for m in extracted() if not catalogue.get(m) or not catalogue.get(m).string]
+    missing = [m for m in extracted() if not ((found := catalogue.get(m)) and found.string)]
     assert missing == []
     assert not any(m.fuzzy for m in catalogue if m.id)
 

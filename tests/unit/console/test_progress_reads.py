@@ -24,7 +24,8 @@ from connectors.auditor.console.views import AuditorConsole
 from connectors.common.client import GatewayClient
 from connectors.consoles import i18n
 from connectors.consoles.web import console_app
-from connectors.municipality.console.app import Console, create_app
+from connectors.municipality.console.app import create_app
+from connectors.municipality.console.party import Console
 from connectors.municipality.console.pulling import Puller
 from connectors.municipality.console.store import Store
 

@@ -46,6 +46,7 @@ from gateway.domain.records import (
 from gateway.domain.schemas import Catalog
 from gateway.domain.wire import envelope, jwk
 from gateway.errors import BadRequest
+from gateway.files import report as report_files
 from gateway.service import ports
 from gateway.service.checkpointer import CheckpointSigner
 from gateway.service.services import Services
@@ -398,6 +399,7 @@ def make_services(catalog: Catalog, instance: Path, store: FakeStore | None = No
         signer=signer,
         pseudonym_key=b"k" * 32,
         checkpoints=CheckpointSigner(store.audit, signer, ORIGIN),
+        report=report_files.renderer(),
     )
 
 
