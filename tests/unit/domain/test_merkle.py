@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from gateway.domain.audit import merkle
 from gateway.errors import ProofError
 
-VECTORS = Path(__file__).resolve().parent.parent / "data" / "merkle"
+VECTORS = Path(__file__).resolve().parents[2] / "data" / "merkle"
 INCLUSION = sorted((VECTORS / "inclusion").rglob("*.json"))
 CONSISTENCY = sorted((VECTORS / "consistency").rglob("*.json"))
 REFERENCE_LEAVES = [

@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DOMAIN = ROOT / "gateway" / "domain"
 CALLS = frozenset({"open", "read_text", "read_bytes", "write_text", "write_bytes", "glob",
                    "iterdir", "listdir", "scandir", "FileSystemLoader", "PackageLoader",

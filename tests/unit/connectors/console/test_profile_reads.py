@@ -15,8 +15,8 @@ from typing import Any
 from connectors.municipality.console import facts, pulling
 from connectors.municipality.console import profiles as profile_reads
 from connectors.municipality.console.store import PROFILE_READ, Store
-from tests.unit.console.test_pulling import V_NUMBER, FakeInbox, _client, signed
-from tests.unit.console.test_store import FAMILY, IDENTITY, delivery
+from tests.unit.connectors.console.test_pulling import V_NUMBER, FakeInbox, _client, signed
+from tests.unit.connectors.console.test_store import FAMILY, IDENTITY, delivery
 
 PATH = f"/v1/newcomers/{V_NUMBER}/profile"
 

@@ -17,7 +17,7 @@ from connectors.consoles import i18n
 from connectors.municipality.console import pulling
 from connectors.municipality.console.store import Store
 from gateway.errors import NotAuthorised
-from tests.unit.console.test_store import FAMILY, IDENTITY, delivery
+from tests.unit.connectors.console.test_store import FAMILY, IDENTITY, delivery
 
 V_NUMBER = "0123456789"
 

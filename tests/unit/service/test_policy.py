@@ -26,7 +26,7 @@ from gateway.service.services import Services
 from tests.unit.world import NOW, TRACE, World, make_world
 
 V_NUMBER = "1234567890"
-GATEWAY = Path(__file__).resolve().parents[2] / "gateway"
+GATEWAY = Path(__file__).resolve().parents[3] / "gateway"
 
 PARTIES = {
     vocabulary.COA: Party(demo.COA, vocabulary.COA, "COA"),
