@@ -26,6 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -254,7 +255,8 @@ def pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=1000)[int(q * 10) - 1] * 1000 if len(values) > 1 else 0.0
 
 
-def main() -> int:
+def _parse_args() -> argparse.Namespace:
+    """The command line; the module docstring is the --help text."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -264,8 +266,27 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=6, help="concurrent client connections")
     parser.add_argument("--rate", type=float, default=200.0, help="steady offered load, msgs/s")
     parser.add_argument("--database-url", default=None, help="default: SQLite in a temp folder")
-    args = parser.parse_args()
+    return parser.parse_args()
 
+
+@dataclass
+class _Run:
+    """What one run measured, gathered while the server runs and printed after it stopped."""
+
+    floor_s: float
+    size: int
+    maximum: Sample
+    meter: CpuMeter
+    steady: Sample
+    stored: int
+
+
+def _run(args: argparse.Namespace) -> _Run:
+    """Start the server in a throw-away folder, sign the budget, run both phases.
+
+    Signing happens before either phase so no phase pays for it; the floor is
+    measured on the same tokens in this process.
+    """
     with tempfile.TemporaryDirectory(prefix="bench-intake-") as tmp:
         instance = Path(tmp) / "instance"
         env = {"GATEWAY_DATABASE_URL": args.database_url} if args.database_url else {}
@@ -285,22 +306,43 @@ def main() -> int:
             # 1. Maximum throughput, closed loop, bounded by time and by count.
             maximum = tokens[: int(args.seconds * 3000)]
             with CpuMeter() as meter:
-                lat, statuses, elapsed = closed_phase(
-                    [server.port], maximum, args.clients, args.seconds
-                )
-            accepted = statuses.get(202, 0)
+                closed = closed_phase([server.port], maximum, args.clients, args.seconds)
 
             # 2. Steady offered load, open loop.
             steady = tokens[len(maximum) : len(maximum) + int(args.seconds * args.rate)]
-            steady_lat, steady_statuses, _ = steady_phase([server.port], steady, args.rate)
+            open_ = steady_phase([server.port], steady, args.rate)
             stored = store.count("messages")
+    return _Run(floor_s, size, closed, meter, open_, stored)
 
+
+def _report_cost(accepted: int, elapsed: float, floor_s: float, meter: CpuMeter) -> None:
+    """Cost per accepted message against the floor: over 2 cores, then split by where it went."""
+    core_time = 2 / (accepted / elapsed)  # core-seconds per accepted message, 2 cores
+    print(
+        f"cost per message: {core_time * 1000:.2f} ms of core time = "
+        f"{core_time / floor_s:.1f} x the floor"
+    )
+    if accepted:
+        print(
+            f"of that: server side {meter.server / accepted * 1e6:.0f} us = "
+            f"{meter.server / accepted / floor_s:.1f} x the floor, load generator "
+            f"{meter.generator / accepted * 1e6:.0f} us, idle "
+            f"{max(0.0, 2 * elapsed - meter.busy) / accepted * 1e6:.0f} us"
+        )
+
+
+def _report(args: argparse.Namespace, run: _Run) -> None:
+    """Print the machine, the floor, both phases and the cost per message."""
+    floor_s = run.floor_s
+    lat, statuses, elapsed = run.maximum
+    steady_lat, steady_statuses, _ = run.steady
+    accepted = statuses.get(202, 0)
     database = "PostgreSQL" if args.database_url else "SQLite (WAL, synchronous=FULL)"
     print(
         f"machine: {mp.cpu_count()} cores; server: gunicorn {args.workers} workers x "
         f"{args.threads} threads; database: {database}"
     )
-    print(f"message: handover-profile, {size} bytes as JWS")
+    print(f"message: handover-profile, {run.size} bytes as JWS")
     print(
         f"floor (verify + schema + sha256, in-process): {floor_s * 1e6:.0f} us/msg "
         f"= {1 / floor_s:,.0f} msgs/s per core"
@@ -315,19 +357,13 @@ def main() -> int:
         f"p50 {pct(steady_lat, 50):.1f} ms, p99 {pct(steady_lat, 99):.1f} ms; "
         f"statuses {dict(sorted(steady_statuses.items()))}"
     )
-    core_time = 2 / (accepted / elapsed)  # core-seconds per accepted message, 2 cores
-    print(
-        f"cost per message: {core_time * 1000:.2f} ms of core time = "
-        f"{core_time / floor_s:.1f} x the floor"
-    )
-    if accepted:
-        print(
-            f"of that: server side {meter.server / accepted * 1e6:.0f} us = "
-            f"{meter.server / accepted / floor_s:.1f} x the floor, load generator "
-            f"{meter.generator / accepted * 1e6:.0f} us, idle "
-            f"{max(0.0, 2 * elapsed - meter.busy) / accepted * 1e6:.0f} us"
-        )
-    print(f"messages stored at the end: {stored}")
+    _report_cost(accepted, elapsed, floor_s, run.meter)
+    print(f"messages stored at the end: {run.stored}")
+
+
+def main() -> int:
+    args = _parse_args()
+    _report(args, _run(args))
     return 0
 
 

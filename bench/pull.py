@@ -25,7 +25,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import update
 
@@ -34,17 +34,69 @@ from gateway.bootstrap import build_services, storage_of
 from gateway.devtools import demo, synthetic
 from gateway.devtools.serverproc import ServerProcess
 from gateway.service import intake
+from gateway.service.services import Services
 from gateway.storage import tables
 
+if TYPE_CHECKING:  # imported where it runs, in the puller processes
+    from connectors.common.client import GatewayClient
 
-def main() -> int:
+
+def _parse_args() -> argparse.Namespace:
+    """The command line; the module docstring is the --help text."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--deliveries", type=int, default=10_000)
     parser.add_argument("--page", type=int, default=500)
     parser.add_argument("--pullers", type=int, default=2, help="leased pullers in parallel")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def _consent(leiden: GatewayClient, person: synthetic.Newcomer, now: datetime) -> str:
+    """Leiden's consent declaration for ``person``: education and languages, to the COA."""
+    return leiden.sign(
+        synthetic.payload(
+            "consent-declaration",
+            synthetic.consent_declaration(
+                demo.LEIDEN,
+                [demo.COA],
+                ["education", "languages"],
+                now - timedelta(hours=1),
+            ),
+            sender=demo.LEIDEN,
+            recipient=demo.LEIDEN,
+            newcomer=person,
+            issued_at=now,
+        )
+    )
+
+
+def _prepare(
+    services: Services, cast: demo.Cast, deliveries: int, rng: random.Random, now: datetime
+) -> None:
+    """Fill the inbox in-process (batched intake), every other newcomer with consent.
+
+    Done before the server starts so the pull rounds measure pulling alone.
+    """
+    coa, leiden = cast.client(demo.COA), cast.client(demo.LEIDEN)
+    started = time.perf_counter()
+    waiting: list[bytes] = []
+    for i in range(deliveries):
+        person = synthetic.Newcomer.make(rng)
+        messages = [coa.sign(demo.profile(person, rng, now))]
+        if i % 2:
+            messages.append(_consent(leiden, person, now))
+        waiting += [token.encode() for token in messages]
+        if len(waiting) >= 500 or i == deliveries - 1:
+            outcomes = intake.accept_batch(waiting, services=services, now=now, trace_id="0" * 32)
+            assert all(isinstance(o, intake.Outcome) for o in outcomes)
+            waiting = []
+            print(f"\r{i + 1:,} deliveries prepared", end="", file=sys.stderr)
+    print(f" in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+
+
+def main() -> int:
+    args = _parse_args()
     rng = random.Random(8)
 
     with tempfile.TemporaryDirectory(prefix="bench-pull-") as tmp:
@@ -52,39 +104,7 @@ def main() -> int:
         services = build_services(config.from_env({"GATEWAY_INSTANCE": str(instance)}))
         now = datetime.now(UTC)
         cast = demo.register_cast(services, "http://127.0.0.1", now)
-        coa, leiden = cast.client(demo.COA), cast.client(demo.LEIDEN)
-        started = time.perf_counter()
-        waiting: list[bytes] = []
-        for i in range(args.deliveries):
-            person = synthetic.Newcomer.make(rng)
-            messages = [coa.sign(demo.profile(person, rng, now))]
-            if i % 2:
-                messages.append(
-                    leiden.sign(
-                        synthetic.payload(
-                            "consent-declaration",
-                            synthetic.consent_declaration(
-                                demo.LEIDEN,
-                                [demo.COA],
-                                ["education", "languages"],
-                                now - timedelta(hours=1),
-                            ),
-                            sender=demo.LEIDEN,
-                            recipient=demo.LEIDEN,
-                            newcomer=person,
-                            issued_at=now,
-                        )
-                    )
-                )
-            waiting += [token.encode() for token in messages]
-            if len(waiting) >= 500 or i == args.deliveries - 1:
-                outcomes = intake.accept_batch(
-                    waiting, services=services, now=now, trace_id="0" * 32
-                )
-                assert all(isinstance(o, intake.Outcome) for o in outcomes)
-                waiting = []
-                print(f"\r{i + 1:,} deliveries prepared", end="", file=sys.stderr)
-        print(f" in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+        _prepare(services, cast, args.deliveries, rng, now)
 
         with ServerProcess(instance, workers=2, threads=2) as server:
             figures = []

@@ -141,76 +141,101 @@ def _puller(port: int, key: jwk.Key, wanted: int, out: mp.Queue) -> None:  # typ
     out.put(pulled)
 
 
-def run_backend(
-    name: str, database_url: str | None, args: argparse.Namespace, instances: int = 1
-) -> Figures:
+def _batch_bodies(tokens: list[bytes]) -> list[bytes]:
+    """The batch-phase request bodies, built before the clock starts so JSON work is not timed."""
+    return [
+        json.dumps({"messages": [t.decode() for t in tokens[i : i + BATCH]]}).encode()
+        for i in range(0, len(tokens), BATCH)
+    ]
+
+
+def _batch_phase(ports: list[int], tokens: list[bytes], seconds: float) -> tuple[float, float]:
+    """Batches, closed loop, 4 connections spread over the instances.
+
+    Returns (msgs/s, server-side core-seconds per accepted message).
+    A phase of its own so the CPU meter brackets only the batch senders' work.
+    """
     ctx = mp.get_context("fork")
-    with tempfile.TemporaryDirectory(prefix=f"bench-scale-{name}-") as tmp:
-        env = new_shared_secrets()
-        if database_url:
-            env["GATEWAY_DATABASE_URL"] = database_url
-        # (workers, threads) per instance: one SQLite instance, ``instances`` on PostgreSQL
-        shape = [(args.workers, args.threads)] * (1 if database_url is None else instances)
-        folders = [Path(tmp) / f"instance-{i}" for i in range(len(shape))]
-        if database_url is None:  # SQLite: the instance folder holds the database
-            folders = [Path(tmp) / "instance"]
-        servers = [
-            ServerProcess(folder, workers=w, threads=t, env=env).start()
-            for folder, (w, t) in zip(folders, shape, strict=True)
-        ]
-        try:
-            settings = config.from_env({"GATEWAY_INSTANCE": str(folders[0]), **env})
-            services = build_services(settings)
-            cast = demo.register_cast(services, servers[-1].url, datetime.now(UTC))
-            ports = [s.port for s in servers]
-            single_n = int(args.seconds * 2000)
-            steady_n = int(args.seconds * args.rate)
-            batch_n = int(args.seconds * 6000)
-            print(
-                f"[{name}] signing {single_n + steady_n + batch_n:,} messages ...", file=sys.stderr
-            )
-            tokens = make_tokens(cast.keys[demo.COA], single_n + steady_n + batch_n)
+    bodies = _batch_bodies(tokens)
+    out: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
+    deadline = time.monotonic() + seconds
+    procs = [
+        ctx.Process(target=_batch_loop, args=(ports[i % len(ports)], bodies[i::4], deadline, out))
+        for i in range(4)
+    ]
+    started = time.perf_counter()
+    with CpuMeter() as batch_cpu:
+        for p in procs:
+            p.start()
+        _, batch_statuses = _collect(procs, out)
+    batch_rate = batch_statuses.get(202, 0) / (time.perf_counter() - started)
+    return batch_rate, batch_cpu.server / max(1, batch_statuses.get(202, 0))
 
-            # 1. Single messages, closed loop, 6 connections spread over the instances.
-            with CpuMeter() as single_cpu:
-                lat, statuses, elapsed = closed_phase(ports, tokens[:single_n], 6, args.seconds)
-            single_rate = statuses.get(202, 0) / elapsed
 
-            # 2. Steady offered load, open loop.
-            steady = tokens[single_n : single_n + steady_n]
-            steady_lat, _, _ = steady_phase(ports, steady, args.rate)
+def _start_servers(
+    tmp: str, database_url: str | None, args: argparse.Namespace, instances: int
+) -> tuple[dict[str, str], list[Path], list[ServerProcess]]:
+    """Start the gateway instance(s) for one backend: (shared env, instance folders, servers).
 
-            # 3. Batches, closed loop, 4 connections.
-            rest = tokens[single_n + steady_n :]
-            bodies = [
-                json.dumps({"messages": [t.decode() for t in rest[i : i + BATCH]]}).encode()
-                for i in range(0, len(rest), BATCH)
-            ]
-            out: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
-            deadline = time.monotonic() + args.seconds
-            procs = [
-                ctx.Process(
-                    target=_batch_loop, args=(ports[i % len(ports)], bodies[i::4], deadline, out)
-                )
-                for i in range(4)
-            ]
-            started = time.perf_counter()
-            with CpuMeter() as batch_cpu:
-                for p in procs:
-                    p.start()
-                _, batch_statuses = _collect(procs, out)
-            batch_rate = batch_statuses.get(202, 0) / (time.perf_counter() - started)
+    SQLite gets one instance whose folder holds the database; PostgreSQL gets
+    ``instances`` instances on one database, as behind a load balancer.
+    """
+    env = new_shared_secrets()
+    if database_url:
+        env["GATEWAY_DATABASE_URL"] = database_url
+    # (workers, threads) per instance: one SQLite instance, ``instances`` on PostgreSQL
+    shape = [(args.workers, args.threads)] * (1 if database_url is None else instances)
+    folders = [Path(tmp) / f"instance-{i}" for i in range(len(shape))]
+    if database_url is None:  # SQLite: the instance folder holds the database
+        folders = [Path(tmp) / "instance"]
+    servers = [
+        ServerProcess(folder, workers=w, threads=t, env=env).start()
+        for folder, (w, t) in zip(folders, shape, strict=True)
+    ]
+    return env, folders, servers
 
-            # 4. Pull.
-            pull_rate = _pull(ports, cast.keys[demo.LEIDEN], args.deliveries)
-            store = storage_of(services)
-            stored = store.count("messages")
-            indices = store.count("audit_entries")
-            assert indices == store.audit.size(), "audit log has a gap"
-            store.engine.dispose()
-        finally:
-            for server in servers:
-                server.stop()
+
+def _measure(
+    name: str,
+    env: dict[str, str],
+    folders: list[Path],
+    servers: list[ServerProcess],
+    args: argparse.Namespace,
+) -> Figures:
+    """Run the four phases against running servers and check the audit log afterwards.
+
+    Kept apart from server start/stop so the ``finally`` that stops the
+    servers wraps everything measured here.
+    """
+    settings = config.from_env({"GATEWAY_INSTANCE": str(folders[0]), **env})
+    services = build_services(settings)
+    cast = demo.register_cast(services, servers[-1].url, datetime.now(UTC))
+    ports = [s.port for s in servers]
+    single_n = int(args.seconds * 2000)
+    steady_n = int(args.seconds * args.rate)
+    batch_n = int(args.seconds * 6000)
+    print(f"[{name}] signing {single_n + steady_n + batch_n:,} messages ...", file=sys.stderr)
+    tokens = make_tokens(cast.keys[demo.COA], single_n + steady_n + batch_n)
+
+    # 1. Single messages, closed loop, 6 connections spread over the instances.
+    with CpuMeter() as single_cpu:
+        lat, statuses, elapsed = closed_phase(ports, tokens[:single_n], 6, args.seconds)
+    single_rate = statuses.get(202, 0) / elapsed
+
+    # 2. Steady offered load, open loop.
+    steady = tokens[single_n : single_n + steady_n]
+    steady_lat, _, _ = steady_phase(ports, steady, args.rate)
+
+    # 3. Batches, closed loop, 4 connections.
+    batch_rate, batch_server = _batch_phase(ports, tokens[single_n + steady_n :], args.seconds)
+
+    # 4. Pull.
+    pull_rate = _pull(ports, cast.keys[demo.LEIDEN], args.deliveries)
+    store = storage_of(services)
+    stored = store.count("messages")
+    indices = store.count("audit_entries")
+    assert indices == store.audit.size(), "audit log has a gap"
+    store.engine.dispose()
     return Figures(
         backend=name,
         single=single_rate,
@@ -221,13 +246,27 @@ def run_backend(
         steady_rate=args.rate,
         batch=batch_rate,
         single_server=single_cpu.server / max(1, statuses.get(202, 0)),
-        batch_server=batch_cpu.server / max(1, batch_statuses.get(202, 0)),
+        batch_server=batch_server,
         pull=pull_rate,
         stored=stored,
     )
 
 
-def main() -> int:
+def run_backend(
+    name: str, database_url: str | None, args: argparse.Namespace, instances: int = 1
+) -> Figures:
+    """All figures for one backend, on servers started for it in a throw-away folder."""
+    with tempfile.TemporaryDirectory(prefix=f"bench-scale-{name}-") as tmp:
+        env, folders, servers = _start_servers(tmp, database_url, args, instances)
+        try:
+            return _measure(name, env, folders, servers, args)
+        finally:
+            for server in servers:
+                server.stop()
+
+
+def _parse_args() -> argparse.Namespace:
+    """The command line; the module docstring is the --help text."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -244,27 +283,18 @@ def main() -> int:
     parser.add_argument(
         "--pg-instances", default="2", help="PostgreSQL runs, comma-separated instance counts"
     )
-    args = parser.parse_args()
+    return parser.parse_args()
 
-    key = jwk.generate("Ed25519")
-    floor_s = floor(make_tokens(key, 2000), key)
-    figures = [run_backend("SQLite", None, args)]
-    if args.postgres_url:
-        for count in (int(n) for n in args.pg_instances.split(",")):
-            with postgres_database(args.postgres_url) as url:
-                figures.append(run_backend(f"PostgreSQL x{count}", url, args, count))
-    else:
-        print("PostgreSQL: skipped (give --postgres-url or GATEWAY_BENCH_POSTGRES_URL)")
 
-    cores = mp.cpu_count()
-    print(f"machine: {cores} cores; run at {events.format_time(datetime.now(UTC))}")
-    print(
-        f"floor (verify + schema + sha256, in-process): {floor_s * 1e6:.0f} us/msg "
-        f"= {1 / floor_s:,.0f} msgs/s per core"
-    )
-    shape = f"{args.workers} workers x {args.threads} threads"
-    print(f"SQLite: 1 instance x {shape}; PostgreSQL xN: N instances x {shape}, one database")
-    rows: list[tuple[str, Callable[[Figures], str]]] = [
+def _rows(
+    args: argparse.Namespace, cores: int, floor_s: float
+) -> list[tuple[str, Callable[[Figures], str]]]:
+    """The table's rows: a label and how to render one backend's cell.
+
+    Core time per message is reported twice against the floor: over the
+    machine's cores (load generator included) and server side alone.
+    """
+    return [
         ("single intake, msgs/s", lambda f: f"{f.single:,.0f}"),
         ("single intake p50 / p99, ms", lambda f: f"{f.single_p50:.1f} / {f.single_p99:.1f}"),
         (
@@ -291,11 +321,37 @@ def main() -> int:
         (f"pull ({BATCH} a page), deliveries/s", lambda f: f"{f.pull:,.0f}"),
         ("messages stored", lambda f: f"{f.stored:,}"),
     ]
+
+
+def _report(figures: list[Figures], args: argparse.Namespace, floor_s: float) -> None:
+    """Print the machine, the floor and one table column per backend."""
+    cores = mp.cpu_count()
+    print(f"machine: {cores} cores; run at {events.format_time(datetime.now(UTC))}")
+    print(
+        f"floor (verify + schema + sha256, in-process): {floor_s * 1e6:.0f} us/msg "
+        f"= {1 / floor_s:,.0f} msgs/s per core"
+    )
+    shape = f"{args.workers} workers x {args.threads} threads"
+    print(f"SQLite: 1 instance x {shape}; PostgreSQL xN: N instances x {shape}, one database")
     header = f"| {'':42} | " + " | ".join(f"{f.backend:>18}" for f in figures) + " |"
     print(header)
     print("|" + "-" * 44 + "|" + "|".join("-" * 20 for _ in figures) + "|")
-    for label, cell in rows:
+    for label, cell in _rows(args, cores, floor_s):
         print(f"| {label:42} | " + " | ".join(f"{cell(f):>18}" for f in figures) + " |")
+
+
+def main() -> int:
+    args = _parse_args()
+    key = jwk.generate("Ed25519")
+    floor_s = floor(make_tokens(key, 2000), key)
+    figures = [run_backend("SQLite", None, args)]
+    if args.postgres_url:
+        for count in (int(n) for n in args.pg_instances.split(",")):
+            with postgres_database(args.postgres_url) as url:
+                figures.append(run_backend(f"PostgreSQL x{count}", url, args, count))
+    else:
+        print("PostgreSQL: skipped (give --postgres-url or GATEWAY_BENCH_POSTGRES_URL)")
+    _report(figures, args, floor_s)
     return 0
 
 

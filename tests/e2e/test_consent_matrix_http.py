@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from connectors.common.client import GatewayClient
 from gateway.devtools import demo, synthetic
 from gateway.devtools.serverproc import ServerProcess
 from gateway.errors import NotAuthorised
@@ -50,19 +51,74 @@ STATES: dict[str, tuple[dict[str, Any], str | None, bool, set[str]]] = {
 }
 
 
+def _record_state(cast: demo.Cast, person: synthetic.Newcomer, state: str, now: datetime) -> None:
+    """Record ``state`` for ``person`` with real consent messages: a declaration (refused
+    when granted to another municipality), then a withdrawal if the state has one."""
+    changes, withdrawal, to_utrecht, _ = STATES[state]
+    categories = sorted(CONSENTED | ({"health"} if changes.get("health") else set()))
+    if "health" in changes and not changes["health"]:
+        categories = sorted(CONSENTED)  # a declaration with health and no flag is refused (422)
+    granting = demo.UTRECHT if to_utrecht else demo.LEIDEN
+    recorder = cast.client(granting)
+    body = synthetic.consent_declaration(
+        granting,
+        changes.get("sources", [demo.COA]),
+        categories,
+        now - timedelta(hours=1) + changes.get("start", timedelta(0)),
+        explicit_health=bool(changes.get("health")),
+        days=changes.get("days", 365),
+    )
+    record = synthetic.payload(
+        "consent-declaration",
+        body,
+        sender=granting,
+        recipient=granting,
+        newcomer=person,
+        issued_at=now,
+    )
+    if not to_utrecht:  # a consent for another municipality's newcomer: refused (v1.2)
+        with pytest.raises(NotAuthorised):
+            recorder.submit(recorder.sign(record))
+        return
+    assert recorder.submit(recorder.sign(record)).status == 202
+    if withdrawal:
+        ended = synthetic.payload(
+            "consent-withdrawal",
+            {
+                "declaration_id": body["declaration_id"],
+                "withdrawn_at": synthetic.utc(now),
+                "by": withdrawal,
+            },
+            sender=granting,
+            recipient=granting,
+            newcomer=person,
+            issued_at=now,
+        )
+        assert recorder.submit(recorder.sign(ended)).status == 202
+
+
+def _whole_inbox(utrecht: GatewayClient) -> dict[str, dict[str, Any]]:
+    """Every delivery in Utrecht's inbox by message_id: other tests share the server's."""
+    by_message, after = {}, 0
+    while True:
+        page = utrecht.get_json("/v1/inbox", limit=500, after=after)
+        by_message.update({d["message_id"]: d for d in page["deliveries"]})
+        if len(page["deliveries"]) < 500:
+            break
+        after = page["next_cursor"]
+    return by_message
+
+
 @pytest.fixture(scope="module")
 def pulled(
     cast: demo.Cast, server: ServerProcess, server_services: Services
 ) -> dict[str, dict[str, Any]]:
-    coa, utrecht, leiden = (
-        cast.client(demo.COA),
-        cast.client(demo.UTRECHT),
-        cast.client(demo.LEIDEN),
-    )
+    """One newcomer per state, handed over to Utrecht, the state recorded; one pull."""
+    coa = cast.client(demo.COA)
     rng = random.Random(9090)
     now = datetime.now(UTC)
     message_ids: dict[str, str] = {}
-    for state, (changes, withdrawal, to_utrecht, _) in STATES.items():
+    for state in STATES:
         person = synthetic.Newcomer.make(rng)
         profile = synthetic.payload(
             "handover-profile",
@@ -74,54 +130,9 @@ def pulled(
         )
         assert coa.submit(coa.sign(profile)).status == 202
         message_ids[state] = profile["message_id"]
-        if state == "none":
-            continue
-        categories = sorted(CONSENTED | ({"health"} if changes.get("health") else set()))
-        if "health" in changes and not changes["health"]:
-            categories = sorted(CONSENTED)  # a declaration with health and no flag is refused (422)
-        granting, recorder = (demo.UTRECHT, utrecht) if to_utrecht else (demo.LEIDEN, leiden)
-        body = synthetic.consent_declaration(
-            granting,
-            changes.get("sources", [demo.COA]),
-            categories,
-            now - timedelta(hours=1) + changes.get("start", timedelta(0)),
-            explicit_health=bool(changes.get("health")),
-            days=changes.get("days", 365),
-        )
-        record = synthetic.payload(
-            "consent-declaration",
-            body,
-            sender=granting,
-            recipient=granting,
-            newcomer=person,
-            issued_at=now,
-        )
-        if not to_utrecht:  # a consent for another municipality's newcomer: refused (v1.2)
-            with pytest.raises(NotAuthorised):
-                recorder.submit(recorder.sign(record))
-            continue
-        assert recorder.submit(recorder.sign(record)).status == 202
-        if withdrawal:
-            ended = synthetic.payload(
-                "consent-withdrawal",
-                {
-                    "declaration_id": body["declaration_id"],
-                    "withdrawn_at": synthetic.utc(now),
-                    "by": withdrawal,
-                },
-                sender=granting,
-                recipient=granting,
-                newcomer=person,
-                issued_at=now,
-            )
-            assert recorder.submit(recorder.sign(ended)).status == 202
-    by_message, after = {}, 0
-    while True:  # the whole inbox: other tests share the server's
-        page = utrecht.get_json("/v1/inbox", limit=500, after=after)
-        by_message.update({d["message_id"]: d for d in page["deliveries"]})
-        if len(page["deliveries"]) < 500:
-            break
-        after = page["next_cursor"]
+        if state != "none":
+            _record_state(cast, person, state, now)
+    by_message = _whole_inbox(cast.client(demo.UTRECHT))
     return {state: by_message[mid] for state, mid in message_ids.items()}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 from collections.abc import Callable, Iterator
@@ -14,6 +15,7 @@ import requests
 from jwcrypto import jwk as jjwk
 from jwcrypto import jws as jjws
 
+from connectors.common.client import GatewayClient
 from gateway.bootstrap import storage_of
 from gateway.devtools import demo, synthetic
 from gateway.devtools.serverproc import ServerProcess
@@ -42,29 +44,14 @@ def world(cast: demo.Cast, server_services: Services) -> dict[str, Any]:
     """Keys outside their validity, and a newcomer with an accepted profile."""
     now = datetime.now(UTC)
     expired, future = jwk.generate(), jwk.generate()
-    registry.register_key(
-        server_services,
-        KeyRecord(
-            jwk.thumbprint(expired),
-            demo.COA,
-            jwk.public_jwk(expired),
-            not_before=now - timedelta(days=2),
-            not_after=now - timedelta(days=1),
-        ),
-        now,
-        events.new_trace_id(),
-    )
-    registry.register_key(
-        server_services,
-        KeyRecord(
-            jwk.thumbprint(future),
-            demo.COA,
-            jwk.public_jwk(future),
-            not_before=now + timedelta(days=1),
-        ),
-        now,
-        events.new_trace_id(),
-    )
+    validity: list[tuple[jwk.Key, datetime, datetime | None]] = [
+        (expired, now - timedelta(days=2), now - timedelta(days=1)),
+        (future, now + timedelta(days=1), None),
+    ]
+    for key, not_before, not_after in validity:
+        public = jwk.public_jwk(key)
+        record = KeyRecord(jwk.thumbprint(key), demo.COA, public, not_before, not_after)
+        registry.register_key(server_services, record, now, events.new_trace_id())
     rng = random.Random(42)
     person = synthetic.Newcomer.make(rng)
     profile = demo.profile(person, rng, now)
@@ -78,31 +65,20 @@ def world(cast: demo.Cast, server_services: Services) -> dict[str, Any]:
     return {"expired": expired, "future": future, "person": person, "profile": profile, "rng": rng}
 
 
-def _cases(cast: demo.Cast, world: dict[str, Any]) -> list[Case]:
-    coa, provider = cast.client(demo.COA), cast.client(demo.PROVIDER)
-    profile, person = world["profile"], world["person"]
-    now = datetime.now(UTC)
+Fresh = Callable[..., dict[str, Any]]
+"""the world's accepted profile under a new message_id, issued now, with the changes given"""
 
-    def fresh(**changes: Any) -> dict[str, Any]:
-        return {
-            **profile,
-            "message_id": synthetic.payload(
-                "x", {}, sender="", recipient="", newcomer=person, issued_at=now
-            )["message_id"],
-            "issued_at": synthetic.utc(now),
-            **changes,
-        }
 
-    def signed(key: jwk.Key, payload: dict[str, Any]) -> Callable[[], bytes]:
-        return lambda: envelope.sign(payload, key, typ=envelope.MESSAGE_TYP).encode()
+def _signed(key: jwk.Key, payload: dict[str, Any]) -> Callable[[], bytes]:
+    return lambda: envelope.sign(payload, key, typ=envelope.MESSAGE_TYP).encode()
 
-    good = coa.sign(fresh())
+
+def _envelope_cases(
+    coa: GatewayClient, world: dict[str, Any], fresh: Fresh, good: str
+) -> list[Case]:
+    """Refused before the payload is read: the JWS itself, its key, its signature."""
     none_header = b64(
         json.dumps({"alg": "none", "kid": jwk.thumbprint(coa.key), "typ": envelope.MESSAGE_TYP})
-    )
-    big = b"A" * (300 * 1024)
-    bad_body = fresh(
-        body={**profile["body"], "identity": {**profile["body"]["identity"], "bsn": "999999991"}}
     )
     return [
         Case("not a JWS", lambda: b"hello", 400, "malformed"),
@@ -113,15 +89,27 @@ def _cases(cast: demo.Cast, world: dict[str, Any]) -> list[Case]:
             400,
             "unsupported-header",
         ),
-        Case("unregistered key", signed(jwk.generate(), fresh()), 401, "unknown-key"),
-        Case("expired key", signed(world["expired"], fresh()), 401, "key-not-valid"),
-        Case("key not yet valid", signed(world["future"], fresh()), 401, "key-not-valid"),
+        Case("unregistered key", _signed(jwk.generate(), fresh()), 401, "unknown-key"),
+        Case("expired key", _signed(world["expired"], fresh()), 401, "key-not-valid"),
+        Case("key not yet valid", _signed(world["future"], fresh()), 401, "key-not-valid"),
         Case(
             "tampered signature",
             lambda: (good[:-6] + ("AAAAAA" if good[-6:] != "AAAAAA" else "BBBBBA")).encode(),
             401,
             "invalid-signature",
         ),
+    ]
+
+
+def _sender_cases(
+    coa: GatewayClient,
+    provider: GatewayClient,
+    profile: dict[str, Any],
+    fresh: Fresh,
+    now: datetime,
+) -> list[Case]:
+    """Well signed, but not this sender's to send, or not now: authority, conflict, replay."""
+    return [
         Case(
             "provider claims to be COA",
             lambda: provider.sign(fresh()).encode(),
@@ -162,6 +150,16 @@ def _cases(cast: demo.Cast, world: dict[str, Any]) -> list[Case]:
             409,
             "replay",
         ),
+    ]
+
+
+def _body_cases(coa: GatewayClient, profile: dict[str, Any], fresh: Fresh, good: str) -> list[Case]:
+    """The request body: too large, the wrong media type, or a payload off its schema."""
+    big = b"A" * (300 * 1024)
+    bad_body = fresh(
+        body={**profile["body"], "identity": {**profile["body"]["identity"], "bsn": "999999991"}}
+    )
+    return [
         Case("300 KiB body", lambda: big, 413, "payload-too-large"),
         Case(
             "300 KiB chunked body",
@@ -191,6 +189,30 @@ def _cases(cast: demo.Cast, world: dict[str, Any]) -> list[Case]:
             "schema-violation",
         ),
     ]
+
+
+def _cases(cast: demo.Cast, world: dict[str, Any]) -> list[Case]:
+    """Every refusal of the contract, in ``CASE_NAMES`` order."""
+    coa, provider = cast.client(demo.COA), cast.client(demo.PROVIDER)
+    profile, person = world["profile"], world["person"]
+    now = datetime.now(UTC)
+
+    def fresh(**changes: Any) -> dict[str, Any]:
+        return {
+            **profile,
+            "message_id": synthetic.payload(
+                "x", {}, sender="", recipient="", newcomer=person, issued_at=now
+            )["message_id"],
+            "issued_at": synthetic.utc(now),
+            **changes,
+        }
+
+    good = coa.sign(fresh())
+    return (
+        _envelope_cases(coa, world, fresh, good)
+        + _sender_cases(coa, provider, profile, fresh, now)
+        + _body_cases(coa, profile, fresh, good)
+    )
 
 
 CASE_NAMES = [
@@ -287,8 +309,6 @@ def test_accepted_then_retried_gives_the_same_receipt(
     receipt = coa.verify_gateway_token(first.json()["receipt"], envelope.RECEIPT_TYP)
     assert receipt["message_id"] == payload["message_id"]
     assert receipt["status"] == "accepted"
-    import hashlib
-
     assert receipt["message_digest"] == hashlib.sha256(token.encode()).hexdigest()
     entry = storage_of(server_services).audit.entries(
         receipt["audit"]["index"], receipt["audit"]["index"] + 1

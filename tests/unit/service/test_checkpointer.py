@@ -22,7 +22,8 @@ from gateway.domain.wire import envelope
 from gateway.errors import CheckpointError, LogCorrupt, ServiceUnavailable
 from gateway.service import checkpointer
 from gateway.service.checkpointer import Checkpointer, CheckpointSigner
-from tests.unit.service.fakes import NOW, ORIGIN, Clock, FakeAuditLog, FakeTip, event, make_signer
+from tests.unit.service.fake_audit import FakeAuditLog, FakeTip
+from tests.unit.service.fakes import NOW, ORIGIN, Clock, event, make_signer
 
 MINUTE = timedelta(minutes=1)
 

@@ -1,4 +1,4 @@
-"""The fakes of ``tests.unit.service.fakes`` against the ports they stand for.
+"""The fakes of ``fakes`` and ``fake_audit`` against the ports they stand for.
 
 A port that gains a member its fake lacks, or names a parameter otherwise,
 fails here rather than as an AttributeError in whichever service test first
@@ -14,7 +14,7 @@ from typing import Any, Protocol, get_type_hints
 import pytest
 
 from gateway.service import ports
-from tests.unit.service import fakes
+from tests.unit.service import fake_audit, fakes
 
 PAIRS = fakes.fakes_and_ports()
 
@@ -47,7 +47,7 @@ class RenamedAuditPort(Protocol):
 
 
 def test_the_check_fails_when_a_port_grows_or_renames() -> None:
-    log = fakes.FakeAuditLog()
+    log = fake_audit.FakeAuditLog()
     assert fakes.missing_members(GrownAuditPort, log) == ["forget"]
     assert fakes.renamed_parameters(RenamedAuditPort, log) == ["inclusion"]
     assert fakes.missing_members(ports.CheckpointTip, object()) == [
