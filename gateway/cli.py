@@ -151,14 +151,19 @@ def parties() -> None:
 
 @parties.command("add")
 @click.option("--oin", required=True, help="20-digit OIN")
-@click.option(
-    "--role", required=True, type=click.Choice(ROLES)
-)
+@click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--name", required=True)
 @click.option("--municipality-code", default=None, help="GM + 4 digits (municipalities only)")
-def parties_add(oin: str, role: str, name: str, municipality_code: str | None) -> None:
+@click.option(
+    "--cert-oin",
+    default=None,
+    help="the OIN its TLS client certificate carries, where not its own (Digikoppeling)",
+)
+def parties_add(
+    oin: str, role: str, name: str, municipality_code: str | None, cert_oin: str | None
+) -> None:
     """Register a party."""
-    party = new_party(oin, role, name, municipality_code)
+    party = new_party(oin, role, name, municipality_code, cert_oin)
     from gateway.errors import Conflict
     from gateway.service import registry
 

@@ -6,13 +6,19 @@ here as a URL, and only storage makes an engine of it.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from gateway.errors import ConfigurationError
+
+KEYS, DIGIKOPPELING = "keys", "digikoppeling"
+_FRONT_SECRET = re.compile(r"[A-Za-z0-9_-]{32,256}")
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,18 @@ class Settings:
     """... and at once after a quiet while"""
     rate_limits: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     """per party (OIN) where it differs: (rate, burst)"""
+    transport: str = KEYS
+    """``keys``: the signed assertion and JWS alone (not Digikoppeling-compliant);
+    ``digikoppeling``: also a TLS client certificate, verified by the front (nginx), its
+    OIN bound to the sender and the assertion's issuer"""
+    trusted_fronts: frozenset[str] = frozenset({"127.0.0.1", "::1"})
+    """peer addresses whose certificate headers count (digikoppeling only) ..."""
+    front_secret: str | None = None
+    """... and the secret that front sends with them (``X-Gateway-Front``)"""
+
+    @property
+    def digikoppeling(self) -> bool:
+        return self.transport == DIGIKOPPELING
 
     @property
     def is_sqlite(self) -> bool:
@@ -128,7 +146,46 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
             seconds=_int(env, "GATEWAY_REPLAY_WINDOW_SECONDS", 7 * 86400, 60, 366 * 86400)
         ),
         metrics=_switch(env, "GATEWAY_METRICS"),
+        **_transport(env),
     )
+
+
+def _transport(env: Mapping[str, str]) -> dict[str, Any]:
+    """GATEWAY_TRANSPORT, GATEWAY_TRUSTED_FRONTS and GATEWAY_FRONT_SECRET, checked together.
+
+    In Digikoppeling mode the gateway believes a certificate header only from a
+    trusted front that also knows the secret: an address alone is not enough where
+    other processes share the host (the instances listen on 127.0.0.1).
+    """
+    transport = (env.get("GATEWAY_TRANSPORT") or KEYS).strip().lower()
+    if transport not in (KEYS, DIGIKOPPELING):
+        raise ConfigurationError(f"GATEWAY_TRANSPORT must be {KEYS} or {DIGIKOPPELING}")
+    fronts = frozenset(
+        _address(part) for part in (env.get("GATEWAY_TRUSTED_FRONTS") or "127.0.0.1,::1").split(",")
+        if part.strip()
+    )  # fmt: skip
+    secret = env.get("GATEWAY_FRONT_SECRET") or None
+    if secret is not None and not _FRONT_SECRET.fullmatch(secret):
+        raise ConfigurationError(
+            "GATEWAY_FRONT_SECRET: at least 32 characters of A-Z a-z 0-9 _ - "
+            "(`python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+        )
+    if transport == DIGIKOPPELING and secret is None:
+        raise ConfigurationError(
+            "GATEWAY_TRANSPORT=digikoppeling needs GATEWAY_FRONT_SECRET, the secret the "
+            "TLS front (nginx) sends with the certificate it verified"
+        )
+    return {"transport": transport, "trusted_fronts": fronts, "front_secret": secret}
+
+
+def _address(text: str) -> str:
+    """One IP address of GATEWAY_TRUSTED_FRONTS, in the form REMOTE_ADDR spells it."""
+    try:
+        return str(ipaddress.ip_address(text.strip()))
+    except ValueError:
+        raise ConfigurationError(
+            "GATEWAY_TRUSTED_FRONTS: IP addresses, comma-separated (the TLS front's)"
+        ) from None
 
 
 def _embedded_url(instance: Path) -> str:

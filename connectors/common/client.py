@@ -20,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
+from connectors.common.tls import Tls
 from gateway.client import wire
 from gateway.errors import BY_CODE, Conflict, GatewayError, InvalidSignature, SchemaViolation
 
@@ -126,22 +127,27 @@ class GatewayClient:
         retries: int = 4,
         session: requests.Session | None = None,
         on_retry: Callable[[str], None] | None = None,
+        tls: Tls | None = None,
     ) -> None:
-        """``on_retry``: told, in words, each time a request is tried again."""
+        """``on_retry``: told, in words, each time a request is tried again; ``tls``: the
+        party's client certificate, where the gateway's front asks for one (Digikoppeling)."""
         self.base_url = base_url.rstrip("/")
         self.oin = oin
         self.key = key
         self.timeout = timeout
         self.retries = retries
         self.on_retry = on_retry
-        self.session = session or requests.Session()
+        self.tls = tls
+        self.session = session or (tls.session() if tls else requests.Session())
+        if tls is not None and session is not None:
+            tls.apply(session)
         self._gateway_keys: dict[str, wire.Key] | None = None
 
     def clone(self) -> GatewayClient:
         """The same party with its own HTTP session, for another thread."""
         return GatewayClient(
             self.base_url, self.oin, self.key, timeout=self.timeout, retries=self.retries,
-            on_retry=self.on_retry,
+            on_retry=self.on_retry, tls=self.tls,
         )  # fmt: skip
 
     # -- signing ---------------------------------------------------------------

@@ -2,7 +2,9 @@
 
 Every command takes the party's gateway URL, OIN and private JWK from
 options or from the environment (``GATEWAY_URL``, ``GATEWAY_OIN``,
-``GATEWAY_KEY``), so a scheduled job needs no secrets on its command line.
+``GATEWAY_KEY``), so a scheduled job needs no secrets on its command line;
+behind a Digikoppeling front also its TLS client certificate (``GATEWAY_CERT``,
+``GATEWAY_CERT_KEY``, ``GATEWAY_CA``).
 Imports no Flask.
 """
 
@@ -21,14 +23,45 @@ from typing import Any, TypeVar
 import click
 
 from connectors.common.client import GatewayClient, check_url
+from connectors.common.tls import Tls
 from gateway.client import wire
 from gateway.errors import GatewayError
 
 F = TypeVar("F", bound=Callable[..., Any])
+_FILE = click.Path(exists=True, dir_okay=False)
+_TLS_OPTIONS = [
+    click.option(
+        "--cert",
+        "cert_path",
+        envvar="GATEWAY_CERT",
+        show_envvar=True,
+        type=_FILE,
+        help="your party's TLS client certificate (PEM), where the gateway's front asks "
+        "for one (Digikoppeling)",
+    ),
+    click.option(
+        "--cert-key",
+        "cert_key_path",
+        envvar="GATEWAY_CERT_KEY",
+        show_envvar=True,
+        type=_FILE,
+        help="the certificate's private key (PEM, mode 0600)",
+    ),
+    click.option(
+        "--ca",
+        "ca_path",
+        envvar="GATEWAY_CA",
+        show_envvar=True,
+        type=_FILE,
+        help="CA bundle (PEM) to check the gateway's server certificate with",
+    ),
+]
+"""A party's TLS client certificate, where the gateway is behind a Digikoppeling front"""
 
 
 def party_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """--url, --oin, --key and --retries on a command, handed to it as one ``client``.
+    """--url, --oin, --key, --retries (and the TLS options) on a command, handed to it as
+    one ``client``.
 
     Each may come from the environment instead (``--help`` names the
     variable). The OIN and the URL's form are checked here, before anything
@@ -47,6 +80,7 @@ def party_options(func: Callable[..., Any]) -> Callable[..., Any]:
             type=click.Path(exists=True, dir_okay=False),
             help="your party's private JWK (mode 0600)",
         ),
+        *_TLS_OPTIONS,
         click.option(
             "--retries",
             default=8,
@@ -60,6 +94,7 @@ def party_options(func: Callable[..., Any]) -> Callable[..., Any]:
     def with_client(
         *args: Any, url: str | None, oin: str | None, key_path: str | None, retries: int, **kw: Any
     ) -> Any:
+        tls = _tls(kw.pop("cert_path"), kw.pop("cert_key_path"), kw.pop("ca_path"))
         for value, option, variable in ((url, "--url", "GATEWAY_URL"),
                                         (oin, "--oin", "GATEWAY_OIN"),
                                         (key_path, "--key", "GATEWAY_KEY")):  # fmt: skip
@@ -72,7 +107,7 @@ def party_options(func: Callable[..., Any]) -> Callable[..., Any]:
             )
         base = check_url(url)
         key = _private_key(key_path)
-        client = GatewayClient(base, oin, key, retries=retries, on_retry=_tell)
+        client = GatewayClient(base, oin, key, retries=retries, on_retry=_tell, tls=tls)
         client.probe()
         return func(*args, client=client, **kw)
 
@@ -83,6 +118,14 @@ def party_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 _OIN = re.compile(r"[0-9]{20}")
+
+
+def _tls(cert: str | None, key: str | None, ca: str | None) -> Tls | None:
+    """The TLS options as one value; None when none was given. Raises click.UsageError
+    for a key without its certificate."""
+    if key and not cert:
+        raise click.UsageError("--cert-key without --cert: give the certificate too")
+    return Tls(cert, key, ca) if cert or ca else None
 
 
 def _private_key(path: str) -> wire.Key:

@@ -4,6 +4,11 @@ Every failure to authenticate is the contract's ``401 unauthenticated`` (with
 WWW-Authenticate), whatever the cause, so that a caller learns nothing about
 which keys exist. A caller who authenticates but whose role may not read
 this is ``403 not-authorised``, decided by the use case (``domain.policy``).
+
+Over Digikoppeling (``transport_oin``: the OIN of the TLS client certificate
+the front verified) the assertion's issuer must be the party whose
+registration names that certificate OIN; otherwise ``403 not-authorised``:
+the key is proven, but the connection is another organisation's.
 """
 
 from __future__ import annotations
@@ -24,11 +29,14 @@ def authenticate(
     authorization: str | None,
     registry: RegistryPort,
     now: datetime,
+    transport_oin: str | None = None,
 ) -> Party:
     """The party that signed the bearer assertion; its jti is used up.
 
-    Raises Unauthenticated for any flaw in the assertion. What the party may
-    do is each use case's question (``domain.policy``), not this one's.
+    Raises Unauthenticated for any flaw in the assertion, NotAuthorised when
+    ``transport_oin`` is given and is not the certificate OIN the party
+    registered. What the party may do is each use case's question
+    (``domain.policy``), not this one's.
     """
     unverified = bearer.parse(bearer.token_from_header(authorization))
     try:
@@ -49,6 +57,8 @@ def authenticate(
         raise
     except GatewayError:
         raise Unauthenticated("assertion does not verify") from None
+    if transport_oin is not None:
+        party.check_transport(transport_oin, "issuer")
     if not registry.use_jti(claims.iss, claims.jti, bearer.retention(claims), now):
         raise Unauthenticated("assertion already used")
     return party

@@ -47,8 +47,12 @@ def check(
     services: Services,
     now: datetime,
     known: Known,
+    transport_oin: str | None = None,
 ) -> Checked[Any] | Outcome:
     """Steps (2)-(7), outside the write lock: a repeat's Outcome, or the checked message.
+
+    ``transport_oin``: the OIN of the TLS client certificate the front verified
+    (Digikoppeling), which must be the one the sender registered (step 4).
 
     Raises the GatewayError of the first step that refuses the message.
     """
@@ -66,8 +70,10 @@ def check(
     )
     known.actor = key_record.oin
 
-    # (4) the payload's sender owns the key.
+    # (4) the payload's sender owns the key, and (Digikoppeling) the connection too.
     rights.check_sender(verified.payload, key_record.oin)
+    if transport_oin is not None:
+        _check_transport(session, key_record.oin, transport_oin)
     if isinstance(verified.payload.get("message_id"), str):
         known.message_id = verified.payload["message_id"].lower()
     claimed_type = verified.payload.get("type")
@@ -94,6 +100,15 @@ def check(
     rights.check_consistency(message, recipient)
     facts = handler(message.type).check(message, session)  # the type's own rules
     return Checked(message, subject, facts)
+
+
+def _check_transport(session: IntakeSession, sender: str, transport_oin: str) -> None:
+    """Raises NotAuthorised when the sender's registration names another certificate
+    OIN than the connection's: its key signed, but another organisation connected."""
+    party = session.find_party(sender)
+    if party is None:  # a key always has its party; guard against manual edits
+        raise UnknownKey()
+    party.check_transport(transport_oin, "sender")
 
 
 def repeat(stored_digest: str, receipt: str, raw: bytes) -> Outcome:

@@ -44,15 +44,25 @@ from gateway.service.services import Services
 __all__ = ["Outcome", "accept", "accept_batch", "refuse"]
 
 
-def accept(raw: bytes, *, services: Services, now: datetime, trace_id: str) -> Outcome:
+def accept(
+    raw: bytes,
+    *,
+    services: Services,
+    now: datetime,
+    trace_id: str,
+    transport_oin: str | None = None,
+) -> Outcome:
     """Take one message in, or refuse it and enter the refusal in the audit log.
+
+    ``transport_oin``: the verified TLS client certificate's OIN (Digikoppeling),
+    bound to the sender in step (4); None in keys-only mode.
 
     Raises the GatewayError of the first step that refuses the message.
     """
     _check_checkpoints(services, now)
     known = Known()
     try:
-        return _accept(raw, services, now, trace_id, known)
+        return _accept(raw, services, now, trace_id, known, transport_oin)
     except (ServiceUnavailable, RateLimited):
         raise  # nothing was decided about the message; the sender retries
     except GatewayError as error:
@@ -61,7 +71,12 @@ def accept(raw: bytes, *, services: Services, now: datetime, trace_id: str) -> O
 
 
 def accept_batch(
-    items: Sequence[bytes | GatewayError], *, services: Services, now: datetime, trace_id: str
+    items: Sequence[bytes | GatewayError],
+    *,
+    services: Services,
+    now: datetime,
+    trace_id: str,
+    transport_oin: str | None = None,
 ) -> list[Outcome | GatewayError]:
     """Take several messages in: one outcome or refusal per item, in order.
 
@@ -71,7 +86,8 @@ def accept_batch(
     already found unreadable arrives as its GatewayError and is audited like
     any refusal. One bad item never sinks the others; a busy or unreachable
     database (ServiceUnavailable) sinks the whole batch, and nothing of it is
-    kept, so the sender retries it whole.
+    kept, so the sender retries it whole. ``transport_oin`` binds every item's
+    sender to the connection's certificate, as in ``accept``.
     """
     _check_checkpoints(services, now)
     results: list[Outcome | GatewayError | Checked[Any]] = []
@@ -92,7 +108,7 @@ def accept_batch(
                 results.append(item)
                 continue
             try:
-                results.append(check(item, session, services, now, known))
+                results.append(check(item, session, services, now, known, transport_oin))
             except ServiceUnavailable:
                 raise
             except GatewayError as error:
@@ -179,7 +195,14 @@ def _refusal(trace_id: str, error: GatewayError, known: Known | None) -> Event:
     )
 
 
-def _accept(raw: bytes, services: Services, now: datetime, trace_id: str, known: Known) -> Outcome:
+def _accept(
+    raw: bytes,
+    services: Services,
+    now: datetime,
+    trace_id: str,
+    known: Known,
+    transport_oin: str | None,
+) -> Outcome:
     # (1) parse: compact JWS, strict header and strict JSON, before any library.
     unverified = envelope.parse(raw, typ=envelope.MESSAGE_TYP)
     with services.store.intake.session() as session:  # one connection for all that follows
@@ -190,7 +213,7 @@ def _accept(raw: bytes, services: Services, now: datetime, trace_id: str, known:
             # payload that claims no such strings reads step by step instead.
             message_id, sender, recipient = (str(value) for value in claimed)
             session.prefetch(unverified.header.kid, message_id.lower(), sender, recipient)
-        checked = check(unverified, session, services, now, known)
+        checked = check(unverified, session, services, now, known, transport_oin)
         if isinstance(checked, Outcome):
             return checked
         limits.admit(services, checked.message.sender, now)  # verified: its own tokens

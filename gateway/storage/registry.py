@@ -78,6 +78,7 @@ def add_party(conn: Connection, party: Party, now: datetime) -> bool:
             role=party.role,
             name=party.name,
             municipality_code=party.municipality_code,
+            cert_oin=party.cert_oin,
             created_at=now,
         )
     )

@@ -220,7 +220,13 @@ def copy_rows(conn: Connection, table: str, rows: list[dict[str, Any]]) -> None:
 
 
 def party(row: Any) -> Party:
-    return Party(oin=row.oin, role=row.role, name=row.name, municipality_code=row.municipality_code)
+    return Party(
+        oin=row.oin,
+        role=row.role,
+        name=row.name,
+        municipality_code=row.municipality_code,
+        cert_oin=row.cert_oin,
+    )
 
 
 def key(row: Any) -> KeyRecord:

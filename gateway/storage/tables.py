@@ -75,6 +75,8 @@ parties = Table(
     Column("name", String(200), nullable=False),
     Column("municipality_code", String(6), nullable=True, unique=True),
     Column("created_at", UTCDateTime(), nullable=False),
+    # the OIN its TLS client certificate carries where that is not its own (0014)
+    Column("cert_oin", String(20), nullable=True),
 )
 
 keys = Table(

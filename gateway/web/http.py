@@ -7,6 +7,7 @@ the limit), so an oversized body is a 413 and never a truncated message.
 
 from __future__ import annotations
 
+import hmac
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -15,7 +16,8 @@ from flask import current_app, g, request
 
 from gateway.domain.message import parse_time
 from gateway.domain.parties import Party
-from gateway.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from gateway.domain.wire import certificate
+from gateway.errors import BadRequest, PayloadTooLarge, Unauthenticated, UnsupportedMediaType
 from gateway.service import access, limits
 from gateway.service.services import Services
 
@@ -26,6 +28,12 @@ _PLAIN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,31}")
 _CHUNK = 64 * 1024
 _DRAIN_FACTOR = 16
 """A refused body is read to its end while it is at most this many times the limit"""
+CLIENT_CERT = "X-Client-Cert"
+"""the TLS front's verified client certificate, URL-escaped PEM (``$ssl_client_escaped_cert``)"""
+CLIENT_VERIFY = "X-Client-Verify"
+"""the front's verdict on it (``$ssl_client_verify``): only ``SUCCESS`` counts"""
+FRONT_HEADER = "X-Gateway-Front"
+"""the secret the front sends (GATEWAY_FRONT_SECRET): the headers above are the front's"""
 
 
 def services() -> Services:
@@ -97,10 +105,43 @@ def caller() -> Party:
     it asks is the service's question (``domain.policy``): the web only authenticates.
     """
     party = access.authenticate(
-        request.headers.get("Authorization"), services().store.registry, now()
+        request.headers.get("Authorization"),
+        services().store.registry,
+        now(),
+        transport_oin=transport_oin(),
     )
     limits.admit(services(), party.oin, now())
     return party
+
+
+def transport_oin() -> str | None:
+    """The OIN of the TLS client certificate the front verified; None in keys-only mode.
+
+    In Digikoppeling mode the certificate headers count only from a trusted
+    front: a peer address in GATEWAY_TRUSTED_FRONTS that also sends the
+    GATEWAY_FRONT_SECRET. nginx sets all three headers itself, replacing any a
+    client sent; a request that reached the gateway another way is refused
+    here, whatever headers it carries (defence in depth: nginx already
+    refused a connection without a verified certificate).
+
+    Raises Unauthenticated when the request did not come through the front, or
+    came without a verified certificate whose subject serialNumber is an OIN.
+    """
+    settings = services().settings
+    if not settings.digikoppeling:
+        return None
+    assert settings.front_secret is not None  # config requires it in this mode
+    sent = request.headers.get(FRONT_HEADER, "").encode()
+    if request.remote_addr not in settings.trusted_fronts or not hmac.compare_digest(
+        sent, settings.front_secret.encode()
+    ):
+        raise Unauthenticated(
+            "this gateway takes parties' requests only through its Digikoppeling TLS front "
+            "(mutual TLS with a PKIoverheid certificate)"
+        )
+    if request.headers.get(CLIENT_VERIFY) != "SUCCESS" or not request.headers.get(CLIENT_CERT):
+        raise Unauthenticated("no verified TLS client certificate (Digikoppeling requires one)")
+    return certificate.oin_from_escaped_pem(request.headers[CLIENT_CERT])
 
 
 def int_arg(name: str, *, low: int = 0, high: int = 2**62, default: int | None = None) -> int:

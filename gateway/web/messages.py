@@ -17,8 +17,10 @@ blp = Blueprint("messages", __name__, url_prefix="/v1", description="Signed mess
 JOSE = "application/jose"
 INTAKE_PROBLEMS = {
     400: "malformed, unsupported-header",
-    401: "unknown-key, key-not-valid, invalid-signature",
-    403: "sender-mismatch, not-authorised",
+    401: "unknown-key, key-not-valid, invalid-signature; unauthenticated: no verified TLS "
+    "client certificate (Digikoppeling transport)",
+    403: "sender-mismatch, not-authorised (also: the TLS client certificate's OIN is not the "
+    "sender's)",
     409: "conflict, replay",
     413: "payload-too-large",
     415: "unsupported-media-type",
@@ -26,6 +28,15 @@ INTAKE_PROBLEMS = {
     429: "rate-limited: over the sender's limit; nothing decided, send again after Retry-After",
     503: "unavailable (retry after Retry-After)",
 }
+
+
+def _transport_oin() -> str | None:
+    """The connection's certificate OIN (Digikoppeling); a refusal is audited like any other."""
+    try:
+        return http.transport_oin()
+    except GatewayError as error:
+        intake.refuse(http.services(), http.now(), http.trace_id(), error)
+        raise
 
 
 def _read_message() -> bytes:
@@ -61,8 +72,15 @@ def _read_message() -> bytes:
 )
 @apidoc.operation(blp, "submitMessage", secured=False, problem_codes=INTAKE_PROBLEMS)
 def post_message() -> Any:
-    raw = _read_message()
-    outcome = intake.accept(raw, services=http.services(), now=http.now(), trace_id=http.trace_id())
+    raw = _read_message()  # first: a body left unread would cost the front its connection
+    transport_oin = _transport_oin()
+    outcome = intake.accept(
+        raw,
+        services=http.services(),
+        now=http.now(),
+        trace_id=http.trace_id(),
+        transport_oin=transport_oin,
+    )
     return {"receipt": outcome.receipt}, outcome.status
 
 
@@ -131,7 +149,12 @@ def _result(outcome: intake.Outcome | GatewayError) -> dict[str, Any]:
 @apidoc.operation(blp, "submitBatch", secured=False, problem_codes=BATCH_PROBLEMS)
 def post_batch() -> Any:
     items = _read_batch()
+    transport_oin = _transport_oin()
     outcomes = intake.accept_batch(
-        items, services=http.services(), now=http.now(), trace_id=http.trace_id()
+        items,
+        services=http.services(),
+        now=http.now(),
+        trace_id=http.trace_id(),
+        transport_oin=transport_oin,
     )
     return {"results": [_result(o) for o in outcomes]}, 200
