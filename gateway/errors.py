@@ -131,6 +131,15 @@ class NotAuthorised(GatewayError):
     title = "Not authorised"
 
 
+class TransportRefused(NotAuthorised):
+    """The party's assertion verifies, but another organisation's certificate connected
+    (Digikoppeling): refused, and entered in the log with the party as actor."""
+
+    def __init__(self, party_oin: str, detail: str) -> None:
+        super().__init__(detail)
+        self.party_oin = party_oin
+
+
 class NotFound(GatewayError):
     code = "not-found"
     status = 404

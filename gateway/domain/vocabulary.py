@@ -49,6 +49,8 @@ RECEIPT = "inburgering/ontvangst-gemeente"
 """A municipality acknowledging a delivery"""
 ACCOUNTABILITY = "inburgering/verantwoording"
 """Reads of the audit log"""
+ACCESS = "inburgering/toegang"
+"""A party's request refused before its use case: another organisation's certificate"""
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,13 +16,50 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from gateway.domain.audit.events import Event
 from gateway.domain.parties import Party
+from gateway.domain.vocabulary import ACCESS
 from gateway.domain.wire import bearer, envelope, jwk
-from gateway.errors import GatewayError, ServiceUnavailable, Unauthenticated
+from gateway.errors import (
+    GatewayError,
+    NotAuthorised,
+    ServiceUnavailable,
+    TransportRefused,
+    Unauthenticated,
+)
 from gateway.service.ports import RegistryPort
+from gateway.service.services import Services
 
 _KID = re.compile(r"[A-Za-z0-9_-]{43}")
 """a key id as the gateway makes them: the JWK thumbprint, base64url"""
+
+
+def identify(
+    services: Services,
+    authorization: str | None,
+    now: datetime,
+    trace_id: str,
+    transport_oin: str | None = None,
+) -> Party:
+    """``authenticate``, with a refusal for another organisation's certificate entered in
+    the log (``access.refused``, the assertion's verified issuer as actor, the certificate's
+    OIN in the reason): someone holds that party's key and connects as someone else, which
+    the party and the auditors must be able to find. A flawed assertion names no one and
+    is not entered (401)."""
+    try:
+        return authenticate(authorization, services.store.registry, now, transport_oin)
+    except TransportRefused as refused:
+        event = Event(
+            event="access.refused",
+            actor=refused.party_oin,
+            outcome="refused",
+            trace_id=trace_id,
+            processing_activity=ACCESS,
+            reason=f"certificate-oin:{transport_oin}",
+        )
+        with services.store.write() as tx:
+            tx.append([event], now)
+        raise
 
 
 def authenticate(
@@ -58,7 +95,10 @@ def authenticate(
     except GatewayError:
         raise Unauthenticated("assertion does not verify") from None
     if transport_oin is not None:
-        party.check_transport(transport_oin, "issuer")
+        try:
+            party.check_transport(transport_oin, "issuer")
+        except NotAuthorised as error:
+            raise TransportRefused(party.oin, error.detail) from None
     if not registry.use_jti(claims.iss, claims.jti, bearer.retention(claims), now):
         raise Unauthenticated("assertion already used")
     return party

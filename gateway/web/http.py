@@ -104,10 +104,11 @@ def caller() -> Party:
     Raises Unauthenticated (see service.access). Whether the party may do what
     it asks is the service's question (``domain.policy``): the web only authenticates.
     """
-    party = access.authenticate(
+    party = access.identify(
+        services(),
         request.headers.get("Authorization"),
-        services().store.registry,
         now(),
+        trace_id(),
         transport_oin=transport_oin(),
     )
     limits.admit(services(), party.oin, now())

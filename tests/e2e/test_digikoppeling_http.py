@@ -77,9 +77,14 @@ def test_the_right_key_over_another_partys_certificate_is_403_and_audited(front:
 
     # the bearer assertion of a read: its issuer must be the certificate's OIN too
     leiden_over_coa = front.client(demo.LEIDEN, cert_of=demo.COA)
+    before = _count(front)
     with pytest.raises(NotAuthorised) as read:
         leiden_over_coa.directory()
     assert demo.LEIDEN in read.value.detail and demo.COA in read.value.detail
+    [entry] = _entries(front, before)  # refused before its use case, and entered
+    assert (entry["event"], entry["actor"], entry["reason"], entry["outcome"]) == (
+        "access.refused", demo.LEIDEN, f"certificate-oin:{demo.COA}", "refused",
+    )  # fmt: skip
 
 
 def test_without_a_valid_certificate_nothing_reaches_the_gateway(front: Front) -> None:

@@ -36,6 +36,7 @@ WORDS = {
     ),
     "regie.read": N_("{actor} read progress and signals ({reason})"),
     "audit.read": N_("{actor} read the audit log ({reason})"),
+    "access.refused": N_("a request of {actor} refused ({reason})"),
     "party.registered": N_("party {actor} registered"),
     "key.registered": N_("a key of {actor} registered"),
     "key.revoked": N_("a key of {actor} revoked"),

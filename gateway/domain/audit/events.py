@@ -39,6 +39,7 @@ EVENTS = frozenset(
         "notice.delivered",
         "delivery.reissued",
         "regie.read",
+        "access.refused",
     }
 )
 
