@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from connectors.common.client import GatewayClient
+from connectors.common.tls import Tls
 from gateway.devtools import synthetic
 from gateway.domain.audit import events
 from gateway.domain.parties import KeyRecord, new_party
@@ -33,6 +34,8 @@ class Cast:
     url: str
     clients: dict[str, GatewayClient] = field(default_factory=dict)
     keys: dict[str, jwk.Key] = field(default_factory=dict)
+    tls: dict[str, Tls] = field(default_factory=dict)
+    """each party's TLS client certificate (``gateway demo --digikoppeling``), if any"""
 
     def client(self, oin: str) -> GatewayClient:
         return self.clients[oin]
@@ -47,9 +50,12 @@ PARTIES = [
 ]
 
 
-def register_cast(services: Services, url: str, now: datetime) -> Cast:
-    """Register the demo parties, each with a new Ed25519 key (P-256 for the provider)."""
-    cast = Cast(url=url)
+def register_cast(
+    services: Services, url: str, now: datetime, tls: dict[str, Tls] | None = None
+) -> Cast:
+    """Register the demo parties, each with a new Ed25519 key (P-256 for the provider);
+    with ``tls``, each connects with its certificate (Digikoppeling)."""
+    cast = Cast(url=url, tls=tls or {})
     for oin, role, name, code in PARTIES:
         party = new_party(oin, role, name, code)
         registry.register_party(services, party, now, events.new_trace_id())
@@ -66,7 +72,7 @@ def register_cast(services: Services, url: str, now: datetime) -> Cast:
             events.new_trace_id(),
         )
         cast.keys[oin] = key
-        cast.clients[oin] = GatewayClient(url, oin, key, retries=2)
+        cast.clients[oin] = GatewayClient(url, oin, key, retries=2, tls=cast.tls.get(oin))
     return cast
 
 

@@ -14,12 +14,15 @@ import sys
 import tempfile
 import textwrap
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
 
 from connectors.auditor.verify import check_once, verify_log
+from connectors.common.tls import Tls
 from gateway import config
 from gateway.bootstrap import build_services, storage_of
 from gateway.devtools import synthetic
@@ -253,16 +256,35 @@ def print_steps(steps: list[Step]) -> None:
         print(f"{'':12}why: {s.why}")
 
 
-def run_demo(*, keep: bool = False) -> int:
+@contextmanager
+def _serving(
+    folder: Path, instance: Path, digikoppeling: bool
+) -> Iterator[tuple[str, dict[str, Tls] | None]]:
+    """The gateway's URL, and each party's TLS certificate when it runs behind nginx with
+    mutual TLS (Digikoppeling: the documented config, a test PKI in PKIoverheid's shape)."""
+    if not digikoppeling:
+        with ServerProcess(instance) as server:
+            yield server.url, None
+        return
+    from gateway.devtools.front import fronted_server
+
+    parties = {oin: (_KEY_NAMES[oin], name) for oin, _, name, _ in PARTIES}
+    with fronted_server(folder, instance, parties) as (url, files):
+        print(f"nginx with mutual TLS in front ({files.folder}: a test PKI; every party "
+              "connects with its certificate, its OIN in the subject's serialNumber)")  # fmt: skip
+        yield url, {oin: files.tls(oin) for oin in parties}
+
+
+def run_demo(*, keep: bool = False, digikoppeling: bool = False) -> int:
     folder = Path(tempfile.mkdtemp(prefix="gateway-demo-"))
     instance = folder / "instance"
     try:
-        with ServerProcess(instance) as server:
+        with _serving(folder, instance, digikoppeling) as (url, tls):
             services = build_services(config.from_env({"GATEWAY_INSTANCE": str(instance)}))
             store = storage_of(services)
             now = datetime.now(UTC)
-            print(f"gateway running at {server.url} (instance {instance})\n")
-            cast = register_cast(services, server.url, now)
+            print(f"gateway running at {url} (instance {instance})\n")
+            cast = register_cast(services, url, now, tls)
             if keep:
                 keep_keys(cast, folder / "keys")
             print("1. The parties at work, each with its connector\n")
@@ -312,6 +334,12 @@ def run_demo(*, keep: bool = False) -> int:
 @click.command("demo")
 @click.option("--keep", is_flag=True, help="keep the temporary folder")
 @click.option(
+    "--digikoppeling",
+    is_flag=True,
+    help="run behind nginx with mutual TLS (Digikoppeling), every party with a test "
+    "PKIoverheid-shaped certificate; needs nginx",
+)
+@click.option(
     "--console",
     "console_port",
     type=click.IntRange(0, 65535),
@@ -319,10 +347,10 @@ def run_demo(*, keep: bool = False) -> int:
     help="instead: seed a fresh gateway with Leiden's newcomers and serve Leiden's console "
     "on this port (0: any free one) until Ctrl-C",
 )
-def command(keep: bool, console_port: int | None) -> None:
+def command(keep: bool, digikoppeling: bool, console_port: int | None) -> None:
     """Run the whole scenario against a real server on a throw-away database."""
     if console_port is not None:
         from gateway.devtools.console_demo import run_console_demo
 
         sys.exit(run_console_demo(console_port))
-    sys.exit(run_demo(keep=keep))
+    sys.exit(run_demo(keep=keep, digikoppeling=digikoppeling))

@@ -279,7 +279,7 @@ class _Scenario:
             lambda: self.coa.submit(tampered),
             why="the signature does not verify over the bytes",
         )
-        stranger = GatewayClient(cast.url, COA, jwk.generate(), retries=0)
+        stranger = GatewayClient(cast.url, COA, jwk.generate(), retries=0, tls=cast.tls.get(COA))
         self.run(
             "Someone",
             "signed with an unregistered key",

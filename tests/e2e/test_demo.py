@@ -54,3 +54,20 @@ def test_demo_runs_the_scenario_and_every_outcome_matches() -> None:
     finally:
         if kept is not None:
             shutil.rmtree(kept.group(1), ignore_errors=True)
+
+
+def test_the_demo_runs_behind_nginx_with_mutual_tls_when_asked() -> None:
+    """``gateway demo --digikoppeling``: the documented nginx config in front, every party
+    connecting with a certificate of a test PKI in PKIoverheid's shape; the same outcomes."""
+    if shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists():
+        pytest.skip("nginx is not installed (.ci/run installs it)")
+    out = subprocess.run(
+        [sys.executable, "-m", "gateway", "demo", "--digikoppeling"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "nginx with mutual TLS in front" in out.stdout
+    assert re.search(r"^gateway running at https://127\.0\.0\.1:\d+ ", out.stdout, re.MULTILINE)
+    assert "all outcomes as the contract says" in out.stdout and "!!" not in out.stdout
