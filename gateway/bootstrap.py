@@ -27,10 +27,13 @@ from gateway.domain.schemas import Catalog
 from gateway.domain.vault import Vault
 from gateway.domain.wire.envelope import Signer
 from gateway.files import report as report_files
-from gateway.files.schemas import load_catalog
+from gateway.files.schemas import load_catalog, processing_activities
 from gateway.instance import load_secrets
+from gateway.ldv.logbook import JsonLinesExporter, Logbook
+from gateway.ldv.records import Activities
 from gateway.service import ports
 from gateway.service.checkpointer import Checkpointer, CheckpointSigner
+from gateway.service.logbook import Recorded
 from gateway.service.services import Services
 from gateway.storage import migrate
 from gateway.storage.engine import make_engine
@@ -101,6 +104,8 @@ def build_services(
         store: ports.Store = open_store(settings, vault, upgrade=upgrade)
     else:
         store = store_factory(settings, vault)
+    if settings.ldv_path is not None:
+        store = Recorded(store, open_logbook(settings))
     signer = Signer(secrets.signing_key, alg="EdDSA")
     origin = settings.log_origin or f"inburgering-gateway/{signer.kid[:16]}"
     services = Services(
@@ -113,6 +118,14 @@ def build_services(
         report=report_files.renderer(),
     )
     return with_checkpointer(services) if checkpointer else services
+
+
+def open_logbook(settings: config.Settings) -> Logbook:
+    """The Logboek Dataverwerkingen of the settings: the JSON lines file, the policy's
+    processing activities under the operator's register (GATEWAY_LDV_ACTIVITY_BASE)."""
+    assert settings.ldv_path is not None
+    activities = Activities(settings.ldv_activity_base, processing_activities())
+    return Logbook(JsonLinesExporter(settings.ldv_path), activities)
 
 
 def with_checkpointer(services: Services) -> Services:
@@ -129,6 +142,8 @@ def with_checkpointer(services: Services) -> Services:
 
 
 def storage_of(services: Services) -> Store:
-    """The concrete store behind the services' ports (tests, demo, benchmarks)."""
-    assert isinstance(services.store, Store)
-    return services.store
+    """The concrete store behind the services' ports (tests, demo, benchmarks), under
+    the logbook's ``Recorded`` where the LDV is on."""
+    store = services.store.inner if isinstance(services.store, Recorded) else services.store
+    assert isinstance(store, Store)
+    return store

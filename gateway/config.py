@@ -54,6 +54,12 @@ class Settings:
     """peer addresses whose certificate headers count (digikoppeling only) ..."""
     front_secret: str | None = None
     """... and the secret that front sends with them (``X-Gateway-Front``)"""
+    ldv_path: Path | None = None
+    """the Logboek Dataverwerkingen file (JSON lines); None: no LDV records (``from_env``
+    makes it ``ldv.jsonl`` in the instance folder unless GATEWAY_LDV=off)"""
+    ldv_activity_base: str = "urn:inburgering-gateway:verwerkingsactiviteit:"
+    """what a processing activity's name (or the policy's relative reference) is appended
+    to: the operator's register of processing activities"""
 
     @property
     def digikoppeling(self) -> bool:
@@ -146,8 +152,21 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
             seconds=_int(env, "GATEWAY_REPLAY_WINDOW_SECONDS", 7 * 86400, 60, 366 * 86400)
         ),
         metrics=_switch(env, "GATEWAY_METRICS"),
+        **_ldv(env, instance),
         **_transport(env),
     )
+
+
+def _ldv(env: Mapping[str, str], instance: Path) -> dict[str, Any]:
+    """GATEWAY_LDV (on by default), GATEWAY_LDV_PATH and GATEWAY_LDV_ACTIVITY_BASE."""
+    raw = (env.get("GATEWAY_LDV") or "on").strip().lower()
+    if raw not in ("on", "off"):
+        raise ConfigurationError("GATEWAY_LDV must be on or off")
+    base = env.get("GATEWAY_LDV_ACTIVITY_BASE") or "urn:inburgering-gateway:verwerkingsactiviteit:"
+    if ":" not in base:
+        raise ConfigurationError("GATEWAY_LDV_ACTIVITY_BASE must be an absolute URI")
+    path = Path(env.get("GATEWAY_LDV_PATH") or instance / "ldv.jsonl")
+    return {"ldv_path": path.resolve() if raw == "on" else None, "ldv_activity_base": base}
 
 
 def _transport(env: Mapping[str, str]) -> dict[str, Any]:

@@ -63,3 +63,18 @@ def load_catalog(directory: Path | None = None, policy_path: Path | None = None)
     found = documents(directory)
     policy_path = policy_path or directory / POLICY_FILE
     return Catalog.from_documents(found, read_document(policy_path), policy_path.name)
+
+
+def processing_activities(policy_path: Path | None = None) -> dict[str, str]:
+    """The policy's ``processing_activities``: activity name → its URI (or a reference
+    relative to GATEWAY_LDV_ACTIVITY_BASE) in the register of processing activities.
+
+    Raises ConfigurationError when the section is not an object of strings.
+    """
+    path = policy_path or schema_dir() / POLICY_FILE
+    found = read_document(path).get("processing_activities", {})
+    if not isinstance(found, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and v for k, v in found.items()
+    ):
+        raise ConfigurationError(f"{path.name}: processing_activities maps names to URIs")
+    return {name: uri for name, uri in found.items() if name != "description"}

@@ -238,6 +238,18 @@ class RatePort(Protocol):
     def lease(self, oin: str, want: int, limit: Limit, now: datetime) -> tuple[int, float]: ...
 
 
+class ProcessingLog(Protocol):
+    """The Logboek Dataverwerkingen: one record per processing of a newcomer's data.
+
+    ``record`` is called with a transaction's events before that transaction
+    commits, and must have written them durably when it returns. Raises
+    ServiceUnavailable when it cannot: the transaction is rolled back, so no
+    processing happens that the logbook does not hold (fail closed).
+    """
+
+    def record(self, events: Sequence[Event], now: datetime) -> None: ...
+
+
 class Store(Protocol):
     """All of storage, as the services see it."""
 

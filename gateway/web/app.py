@@ -17,7 +17,7 @@ from flask_smorest import Api
 from werkzeug.routing import RequestRedirect
 
 from gateway import logs
-from gateway.domain.audit import events
+from gateway.domain.audit import events, transaction
 from gateway.errors import NotFound
 from gateway.service.services import Services
 from gateway.web import (
@@ -108,11 +108,24 @@ class _Api(Api):  # type: ignore[misc]
 def _start() -> None:
     g.started = time.perf_counter()
     g.trace_id = events.trace_id_from(request.headers.get("traceparent"))
+    g.transaction_id = None
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(trace_id=g.trace_id)
+    _take_transaction()
     _check_path()
     if request.endpoint in apidoc.QUERY_NAMES:
         http.check_query(apidoc.QUERY_NAMES[request.endpoint])
+
+
+def _take_transaction() -> None:
+    """An ``Fsc-Transaction-Id`` (a UUIDv7) becomes the request's trace id: it is what
+    FSC carries from hop to hop (traceparent is not forwarded by every inway), and the
+    audit entry and LDV record keep it as their ``trace_id`` (docs/interface.md,
+    Logboek Dataverwerkingen). Raises BadRequest for a malformed one."""
+    g.transaction_id = transaction.parse(request.headers.get(transaction.HEADER))
+    if g.transaction_id is not None:
+        g.trace_id = transaction.trace_id(g.transaction_id)
+        structlog.contextvars.bind_contextvars(trace_id=g.trace_id)
 
 
 def _forget(_error: BaseException | None) -> None:
@@ -136,6 +149,8 @@ def _check_path() -> None:
 def _finish(response: Response) -> Response:
     response.headers["traceparent"] = f"00-{g.trace_id}-{events.new_trace_id()[:16]}-01"
     response.headers[apidoc.VERSION_HEADER] = current_app.config["API_VERSION"]
+    if g.get("transaction_id"):
+        response.headers[transaction.HEADER] = g.transaction_id
     route = request.url_rule.rule if request.url_rule else "(unrouted)"
     seconds = time.perf_counter() - g.started
     log.info(

@@ -1,0 +1,81 @@
+"""The LDV records: the draft's fields, the activity's URI, the pseudonym, fail closed."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from gateway.domain.audit import transaction
+from gateway.domain.audit.events import Event, pseudonym
+from gateway.errors import BadRequest, ServiceUnavailable
+from gateway.ldv.logbook import JsonLinesExporter, Logbook
+from gateway.ldv.records import Activities
+
+NOW = datetime(2026, 12, 1, 10, 0, 0, 123456, tzinfo=UTC)
+V_NUMBER = "1234567890"
+SUBJECT = pseudonym(b"k" * 32, V_NUMBER)
+TRACE = "0193b6a0c8f27d3e8a1b2c3d4e5f6071"
+
+
+def _event(outcome: str = "ok", subject: str | None = SUBJECT) -> Event:
+    activity = "inburgering/overdracht-coa"
+    return Event("message.accepted", "00000001003214345000", outcome, TRACE, activity,
+                 subject=subject, type="handover-profile")  # fmt: skip
+
+
+def _lines(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_a_record_holds_the_draft_fields_the_activity_uri_and_the_pseudonym(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "ldv.jsonl"
+    activities = Activities("https://register.example/va/", {"inburgering/overdracht-coa": "coa"})
+    Logbook(JsonLinesExporter(path), activities).record(
+        [_event(), _event("refused"), _event(subject=None)], NOW
+    )
+    first, second = _lines(path)  # the event without a subject has no record
+    assert first["trace_id"] == TRACE and len(str(first["span_id"])) == 16
+    assert first["name"] == "message.accepted" and first["parent_span_id"] is None
+    assert first["start_time"] == first["end_time"] == int(NOW.timestamp() * 1000)
+    assert first["status_code"] == "STATUS_CODE_OK"
+    assert second["status_code"] == "STATUS_CODE_UNSET"
+    attributes = first["attributes"]
+    assert isinstance(attributes, dict)
+    assert attributes["dpl.core.processing_activity_id"] == "https://register.example/va/coa"
+    assert attributes["dpl.core.data_subject_id"] == SUBJECT
+    assert "pseudoniem" in attributes["dpl.core.data_subject_id_type"]
+    assert V_NUMBER not in path.read_text()
+
+
+def test_an_activity_uri_is_absolute_relative_to_the_base_or_the_name_itself() -> None:
+    activities = Activities("urn:x:", {"a/b": "https://r.example/1", "c/d": "cd"})
+    assert activities.uri("a/b") == "https://r.example/1"
+    assert activities.uri("c/d") == "urn:x:cd"
+    assert activities.uri("e/f") == "urn:x:e/f"
+
+
+@pytest.mark.parametrize("target", ["/dev/full", "not-a-directory/ldv.jsonl"])
+def test_an_exporter_that_cannot_write_raises_unavailable(tmp_path: Path, target: str) -> None:
+    (tmp_path / "not-a-directory").write_text("a file")
+    path = Path(target) if target.startswith("/") else tmp_path / target
+    logbook = Logbook(JsonLinesExporter(path), Activities())
+    with pytest.raises(ServiceUnavailable):
+        logbook.record([_event()], NOW)
+    logbook.exporter = JsonLinesExporter(tmp_path / "ldv.jsonl")  # writable again
+    logbook.record([_event()], NOW)
+    assert len(_lines(tmp_path / "ldv.jsonl")) == 1
+
+
+def test_the_fsc_transaction_id_must_be_a_uuid7_and_becomes_the_trace_id() -> None:
+    value = "0193B6A0-C8F2-7D3E-8A1B-2C3D4E5F6071"
+    assert transaction.parse(value) == value.lower()
+    assert transaction.trace_id(value.lower()) == TRACE
+    assert transaction.parse(None) is None and transaction.parse("") is None
+    for bad in ("0193b6a0-c8f2-4d3e-8a1b-2c3d4e5f6071", "not-a-uuid", TRACE):
+        with pytest.raises(BadRequest):
+            transaction.parse(bad)
