@@ -123,24 +123,9 @@ SET_COUNTER = Prepared(
     .where(tables.audit_counter.c.id == 1)
     .values(next_index=bindparam("next_index"))
 )
-INSERTS = {
-    table.name: Prepared(insert(table))
-    for table in (
-        tables.subject_keys,
-        tables.messages,
-        tables.placements,
-        tables.plans,
-        tables.hours,
-        tables.reports,
-        tables.assignments,
-        tables.consent_declarations,
-        tables.consent_withdrawals,
-        tables.deliveries,
-        tables.notices,
-        tables.audit_entries,
-    )
-}
-"""Intake's buffered rows, in an order that puts every parent before its children"""
+INSERTS = {table.name: Prepared(insert(table)) for table in tables.metadata.sorted_tables}
+"""Every table's insert, parents before children (the foreign keys order the metadata):
+intake's buffered rows go in this order, so a new aggregate's table needs no line here"""
 FIND_DECLARATION = select(tables.consent_declarations).where(
     tables.consent_declarations.c.granted_to == bindparam("granted_to"),
     tables.consent_declarations.c.declaration_id == bindparam("declaration_id"),
