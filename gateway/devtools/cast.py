@@ -5,10 +5,12 @@ Used by the demo, the end-to-end tests and the benchmarks alike.
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from connectors.common.client import GatewayClient
@@ -136,3 +138,18 @@ def trajectory(
         body["hours"] = {"language_and_knm": hours}
         found.append(message("progress-report", body, PROVIDER))
     return found
+
+
+KEY_NAMES = {COA: "coa", PROVIDER: "provider", LEIDEN: "leiden", UTRECHT: "utrecht",
+             AUDITOR: "auditor"}  # fmt: skip
+"""each party's file name: its key (``keep_keys``), its certificate (``--digikoppeling``)"""
+
+
+def keep_keys(cast: Cast, keys: Path) -> None:
+    """Each party's private JWK in ``keys/<name>.jwk`` (mode 0600), to carry on after."""
+    from gateway.domain.wire import jwk
+    from gateway.instance import write_private
+
+    keys.mkdir(mode=0o700)
+    for oin, key in cast.keys.items():
+        write_private(keys / f"{KEY_NAMES[oin]}.jwk", json.dumps(jwk.private_jwk(key)).encode())

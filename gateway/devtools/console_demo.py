@@ -150,7 +150,7 @@ def run_console_demo(port: int) -> int:
             services = build_services(config.from_env({"GATEWAY_INSTANCE": str(server.instance)}))
             cast = register_cast(services, server.url, datetime.now(UTC))
             seeded = seed(cast)
-            from gateway.devtools.demo import keep_keys
+            from gateway.devtools.cast import keep_keys
 
             keep_keys(cast, folder / "keys")
             print(

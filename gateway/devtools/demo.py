@@ -29,11 +29,13 @@ from gateway.devtools import synthetic
 from gateway.devtools.cast import (
     AUDITOR,
     COA,
+    KEY_NAMES,
     LEIDEN,
     PARTIES,
     PROVIDER,
     UTRECHT,
     Cast,
+    keep_keys,
     profile,
     register_cast,
     trajectory,
@@ -176,20 +178,6 @@ def _fit(line: str) -> str:
     return textwrap.fill(line, width=100, subsequent_indent=" " * 11, break_on_hyphens=False)
 
 
-_KEY_NAMES = {COA: "coa", PROVIDER: "provider", LEIDEN: "leiden", UTRECHT: "utrecht",
-              AUDITOR: "auditor"}  # fmt: skip
-
-
-def keep_keys(cast: Cast, keys: Path) -> None:
-    """Each party's private JWK in ``keys/<name>.jwk`` (mode 0600), to carry on after."""
-    from gateway.domain.wire import jwk
-    from gateway.instance import write_private
-
-    keys.mkdir(mode=0o700)
-    for oin, key in cast.keys.items():
-        write_private(keys / f"{_KEY_NAMES[oin]}.jwk", json.dumps(jwk.private_jwk(key)).encode())
-
-
 def _carry_on(folder: Path) -> None:
     print(
         f"\nkept {folder}: the gateway's instance and each party's key. To carry on:\n"
@@ -198,7 +186,7 @@ def _carry_on(folder: Path) -> None:
         f"  export GATEWAY_OIN={LEIDEN}   # Leiden\n"
         f"  export GATEWAY_KEY={folder}/keys/leiden.jwk\n"
         "  gateway connect municipality signals --all\n"
-        f"(keys: {', '.join(f'{n}.jwk' for n in _KEY_NAMES.values())})"
+        f"(keys: {', '.join(f'{n}.jwk' for n in KEY_NAMES.values())})"
     )
 
 
@@ -268,7 +256,7 @@ def _serving(
         return
     from gateway.devtools.front import fronted_server
 
-    parties = {oin: (_KEY_NAMES[oin], name) for oin, _, name, _ in PARTIES}
+    parties = {oin: (KEY_NAMES[oin], name) for oin, _, name, _ in PARTIES}
     with fronted_server(folder, instance, parties) as (url, files):
         print(f"nginx with mutual TLS in front ({files.folder}: a test PKI; every party "
               "connects with its certificate, its OIN in the subject's serialNumber)")  # fmt: skip

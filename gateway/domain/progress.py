@@ -10,14 +10,12 @@ Pure: errors name pointers, never values.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from gateway.domain.message import Message
 from gateway.domain.signals import NEEDS
 from gateway.domain.vocabulary import HANDOVER_PROFILE, INTEGRATION_PLAN, PROGRESS_REPORT
 from gateway.errors import SchemaViolation
-
-if TYPE_CHECKING:  # message imports the schemas, which import signals
-    from gateway.domain.message import Message
 
 HOUR_KINDS = ("language_and_knm", "participation", "broad_intake")
 

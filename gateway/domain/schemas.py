@@ -26,7 +26,7 @@ from typing import Any
 import jsonschema_rs
 
 from gateway.domain import dates
-from gateway.domain.signals import Thresholds
+from gateway.domain.thresholds import Thresholds
 from gateway.domain.vocabulary import MESSAGE_TYPES
 from gateway.errors import ConfigurationError, SchemaViolation
 

@@ -15,18 +15,12 @@ wait and send it again).
 from __future__ import annotations
 
 import math
-import threading
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from datetime import datetime
 
 from gateway.domain.ratelimit import Limit
 from gateway.errors import RateLimited
+from gateway.service.services import Services
 
-if TYPE_CHECKING:  # services.py holds a Limiter
-    from gateway.service.services import Services
-
-HELD_FOR = timedelta(seconds=1)
 BATCH_PER_TOKEN = 100
 """A batch costs a token per 100 messages (a request's worth of work each, roughly):
 batches are the cheap way in, and a limit should not make them the dear one"""
@@ -34,34 +28,6 @@ batches are the cheap way in, and a limit should not make them the dear one"""
 
 def batch_cost(messages: int) -> int:
     return max(1, math.ceil(messages / BATCH_PER_TOKEN))
-
-
-@dataclass
-class _Held:
-    tokens: int = 0
-    since: datetime | None = None
-
-
-@dataclass
-class Limiter:
-    """This process's leased tokens, per party."""
-
-    held: dict[str, _Held] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def spend(self, oin: str, count: int, now: datetime) -> bool:
-        with self.lock:
-            held = self.held.get(oin)
-            if held is None or held.since is None or now - held.since > HELD_FOR:
-                return False
-            if held.tokens < count:
-                return False
-            held.tokens -= count
-            return True
-
-    def keep(self, oin: str, tokens: int, now: datetime) -> None:
-        with self.lock:
-            self.held[oin] = _Held(tokens, now)
 
 
 def limit_for(services: Services, oin: str) -> Limit | None:

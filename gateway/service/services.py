@@ -17,7 +17,7 @@ from gateway.domain.schemas import Catalog
 from gateway.domain.wire.envelope import Signer
 from gateway.service.checkpointer import Checkpointer, CheckpointSigner
 from gateway.service.groupcommit import GroupCommit
-from gateway.service.limits import Limiter
+from gateway.service.limiter import Limiter
 from gateway.service.ports import Store
 
 
@@ -35,7 +35,7 @@ class Services:
     group: GroupCommit[Any, Any] = field(default_factory=GroupCommit)
     """single messages of concurrent requests, sharing a write transaction"""
     limiter: Limiter = field(default_factory=Limiter)
-    """this process's leased rate-limit tokens (``limits.Limiter``)"""
+    """this process's leased rate-limit tokens (``limiter.Limiter``)"""
 
     def sign(self, payload: dict[str, Any], typ: str) -> str:
         return self.signer.sign(payload, typ)

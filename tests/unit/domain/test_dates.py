@@ -16,6 +16,7 @@ from gateway.domain import dates, signals
 from gateway.domain.assignments import Assignment
 from gateway.domain.audit.events import format_time
 from gateway.domain.schemas import Catalog
+from gateway.domain.thresholds import Thresholds
 
 NOW = datetime(2026, 12, 6, 10, 0, tzinfo=UTC)
 
@@ -53,7 +54,7 @@ def test_a_time_is_spelt_with_four_digits_of_year() -> None:
     assert format_time(datetime(3, 7, 3, tzinfo=UTC)) == "0003-07-03T00:00:00.000000Z"
 
 
-THRESHOLDS = signals.Thresholds(
+THRESHOLDS = Thresholds(
     no_plan_after=timedelta(days=70), no_progress_after=timedelta(days=56),
     low_attendance_below=0.8, behind_plan_below=0.75, term=timedelta(days=1096),
     term_ending_within=timedelta(days=183), dropout_risk_levels=frozenset({"high"}),
