@@ -18,6 +18,7 @@ reopened at the next write; a path made writable again works at once).
 from __future__ import annotations
 
 import contextvars
+import errno
 import os
 import threading
 from collections.abc import Sequence
@@ -46,11 +47,17 @@ _batch: contextvars.ContextVar[list[ReadableSpan] | None] = contextvars.ContextV
 _trace: contextvars.ContextVar[int] = contextvars.ContextVar("ldv_trace", default=0)
 
 
+_CAUSES = {errno.ENOSPC: "disk full", errno.EDQUOT: "disk full", errno.EROFS: "read-only",
+           errno.EACCES: "read-only", errno.EPERM: "read-only"}  # fmt: skip
+
+
 class JsonLinesExporter(SpanExporter):
     """Appends each span as an LDV record (one JSON line) to ``path``, fsynced."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.cause = "error"
+        """why the last write failed, in the words health uses (disk full, read-only)"""
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         data = b"".join(records.line(span) for span in spans)
@@ -65,6 +72,7 @@ class JsonLinesExporter(SpanExporter):
                 os.close(fd)
         except OSError as error:
             log.error("ldv_write_failed", errno=error.errno)  # never the path's or a record's text
+            self.cause = _CAUSES.get(error.errno or 0, "error")
             return SpanExportResult.FAILURE
         return SpanExportResult.SUCCESS
 
@@ -139,8 +147,9 @@ class Logbook:
         finally:
             _batch.reset(token)
         if self.exporter.export(batch) is not SpanExportResult.SUCCESS:
-            raise ServiceUnavailable("the processing log (Logboek Dataverwerkingen) "
-                                     "cannot be written; nothing was stored")  # fmt: skip
+            cause = getattr(self.exporter, "cause", "error")
+            raise ServiceUnavailable(f"the processing log (Logboek Dataverwerkingen) cannot be "
+                                     f"written ({cause}); nothing was stored")  # fmt: skip
 
     def _span(self, event: Event, at: int) -> None:
         token = _trace.set(int(event.trace_id, 16))

@@ -1,17 +1,22 @@
-"""Over real HTTP: an ``Fsc-Transaction-Id`` comes back, and is its LDV record's trace id."""
+"""Over real HTTP: an ``Fsc-Transaction-Id`` comes back, and is its LDV record's trace id;
+a logbook that cannot be written refuses the message (503) and stores nothing."""
 
 from __future__ import annotations
 
 import json
+import os
 import random
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import requests
 
+from gateway.bootstrap import storage_of
 from gateway.devtools import demo, synthetic
 from gateway.devtools.serverproc import ServerProcess
+from tests.conftest import database_env, server_env, services_for
 
 pytestmark = pytest.mark.e2e
 JOSE = {"Content-Type": "application/jose"}
@@ -49,3 +54,50 @@ def test_a_malformed_transaction_id_is_a_bad_request(cast: demo.Cast) -> None:
                              timeout=30)  # fmt: skip
     assert response.status_code == 400
     assert "UUIDv7" in response.json()["detail"]
+
+
+def _repoint(link: Path, target: Path) -> None:
+    """Make ``link`` a symbolic link to ``target``, replacing what was there at once."""
+    fresh = link.with_name(link.name + ".new")
+    fresh.symlink_to(target)
+    os.replace(fresh, link)
+
+
+def test_a_logbook_that_cannot_be_written_refuses_the_message_until_it_can(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """The server resolves GATEWAY_LDV_PATH once, at start; the exporter opens it at each
+    write. So the path, made a link to /dev/full (a full disk, for root too) after the
+    start and then to a real file, fails the first message and takes the same bytes next."""
+    link, real = tmp_path / "ldv.jsonl", tmp_path / "ldv-real.jsonl"
+    env = {**database_env(backend, request), "GATEWAY_LDV_PATH": str(link)}
+    with ServerProcess(tmp_path / "instance", workers=1, env=env) as server:
+        services = services_for(server.instance, server_env(server))
+        try:
+            cast = demo.register_cast(services, server.url, datetime.now(UTC))
+            rng = random.Random(2808)
+            person = synthetic.Newcomer.make(rng)
+            token = cast.client(demo.COA).sign(demo.profile(person, rng, datetime.now(UTC)))
+            store = storage_of(services)
+            before = (store.count("audit_entries"), store.count("messages"))
+            _repoint(link, Path("/dev/full"))
+            refused = requests.post(cast.url + "/v1/messages", data=token, headers=JOSE, timeout=30)
+            assert refused.status_code == 503, refused.text
+            assert refused.headers["Content-Type"] == "application/problem+json"
+            assert int(refused.headers["Retry-After"]) >= 1
+            problem = refused.json()
+            assert problem["code"] == "unavailable" and "Logboek" in problem["detail"]
+            assert (store.count("audit_entries"), store.count("messages")) == before
+            _repoint(link, real)
+            taken = requests.post(cast.url + "/v1/messages", data=token, headers=JOSE, timeout=30)
+            assert taken.status_code == 202, taken.text
+            assert store.count("messages") == before[1] + 1
+        finally:
+            storage_of(services).engine.dispose()
+            server.kill()  # nothing is pending: no need to wait for a graceful stop
+    records = [json.loads(line) for line in real.read_text().splitlines()]
+    assert [record["name"] for record in records] == ["message.accepted"]
+    assert records[0]["attributes"]["dpl.core.data_subject_id"] == services.pseudonym(
+        person.v_number
+    )
+    assert person.v_number not in real.read_text()

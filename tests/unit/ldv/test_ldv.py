@@ -8,11 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from gateway.domain import vocabulary
 from gateway.domain.audit import transaction
 from gateway.domain.audit.events import Event, pseudonym
 from gateway.errors import BadRequest, ServiceUnavailable
+from gateway.files import schemas as schema_files
 from gateway.ldv.logbook import JsonLinesExporter, Logbook
 from gateway.ldv.records import Activities
+from gateway.service import auditing
 
 NOW = datetime(2026, 12, 1, 10, 0, 0, 123456, tzinfo=UTC)
 V_NUMBER = "1234567890"
@@ -79,3 +82,14 @@ def test_the_fsc_transaction_id_must_be_a_uuid7_and_becomes_the_trace_id() -> No
     for bad in ("0193b6a0-c8f2-4d3e-8a1b-2c3d4e5f6071", "not-a-uuid", TRACE):
         with pytest.raises(BadRequest):
             transaction.parse(bad)
+
+
+def test_the_register_names_every_processing_activity_the_gateway_enters() -> None:
+    """An activity missing from the policy's register falls back to its bare name under
+    the base: a record the operator's register of processing activities cannot place."""
+    used = {kind.activity for kind in vocabulary.TYPES.values()} | {
+        vocabulary.INTAKE, vocabulary.ADMINISTRATION, vocabulary.RECEIPT,
+        vocabulary.ACCOUNTABILITY, vocabulary.ACCESS, vocabulary.REGIE, vocabulary.BRIEFING,
+        auditing.SUBJECT_ACCESS,
+    }  # fmt: skip
+    assert used - set(schema_files.processing_activities()) == set()
