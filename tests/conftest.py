@@ -8,8 +8,12 @@ SQLite property only is marked ``sqlite_only``.
 
 from __future__ import annotations
 
+import os
 import random
+import shutil
+import subprocess
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,7 +22,7 @@ import pytest
 from gateway import config
 from gateway.bootstrap import build_services, storage_of
 from gateway.devtools import demo
-from gateway.devtools.serverproc import ServerProcess
+from gateway.devtools.serverproc import ServerProcess, free_port
 from gateway.devtools.synthetic import Newcomer
 from gateway.domain.schemas import Catalog
 from gateway.files.schemas import load_catalog
@@ -40,6 +44,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
 
+
+WALKTHROUGH = Path(__file__).resolve().parents[1] / "docs" / "walkthrough.sh"
+WALKTHROUGH_SHELL = shutil.which("bash") or "/bin/bash"
 
 @pytest.fixture(scope="session")
 def catalog() -> Catalog:
@@ -126,3 +133,27 @@ def server_services(server: ServerProcess) -> Iterator[Services]:
 @pytest.fixture(scope="session")
 def cast(server: ServerProcess, server_services: Services) -> demo.Cast:
     return demo.register_cast(server_services, server.url, datetime.now(UTC))
+
+
+@dataclass(frozen=True)
+class Walked:
+    """The operator's walkthrough (docs/walkthrough.sh), run once from nothing."""
+
+    work: Path
+    env: dict[str, str]
+    out: str
+
+
+@pytest.fixture(scope="session")
+def walked_through(tmp_path_factory: pytest.TempPathFactory) -> Walked:
+    """One run of the walkthrough for the tests that start from its end (the walkthrough's
+    own test runs it again; the console's opens its instance): about half a minute each."""
+    work = tmp_path_factory.mktemp("walkthrough")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    env.update(PORT=str(free_port()), WORK=str(work))
+    done = subprocess.run(
+        [WALKTHROUGH_SHELL, str(WALKTHROUGH)], env=env, capture_output=True, text=True,
+        timeout=240, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return Walked(work, env, done.stdout)

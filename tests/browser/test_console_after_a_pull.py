@@ -11,9 +11,6 @@ seed (``pull_once`` into a folder), once after the walkthrough itself.
 from __future__ import annotations
 
 import csv
-import os
-import shutil
-import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,7 +30,7 @@ from tests.browser.conftest import (
     stop,
     wait_for_first_round,
 )
-from tests.conftest import services_for
+from tests.conftest import Walked, services_for
 from tests.helpers import write_keys
 
 
@@ -91,15 +88,9 @@ SAMPLES = ROOT / "connectors" / "samples"
 
 
 def test_after_the_readme_walkthrough_the_console_names_everyone_placed(
-    page: Any, tmp_path: Path
+    page: Any, walked_through: Walked
 ) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
-    env.update(PORT=str(free_port()), WORK=str(tmp_path))
-    done = subprocess.run(
-        [shutil.which("bash") or "/bin/bash", str(ROOT / "docs" / "walkthrough.sh")],
-        env=env, capture_output=True, text=True, timeout=240, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    tmp_path = walked_through.work
     with open(SAMPLES / "coa-export.csv", newline="", encoding="utf-8") as rows:
         names = {
             row["identity.v_number"]: f"{row['identity.given_names']} {row['identity.family_name']}"

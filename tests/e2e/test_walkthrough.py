@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import sqlite3
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from gateway.devtools.serverproc import free_port
+from tests.conftest import WALKTHROUGH, WALKTHROUGH_SHELL, Walked
 
 pytestmark = pytest.mark.e2e
-SCRIPT = Path(__file__).resolve().parents[2] / "docs" / "walkthrough.sh"
 
 
-def test_the_walkthrough_runs_from_nothing_to_the_auditor(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
-    env.update(PORT=str(free_port()), WORK=str(tmp_path))
-    bash = shutil.which("bash") or "/bin/bash"
-    done = subprocess.run(
-        [bash, str(SCRIPT)], env=env, capture_output=True, text=True, timeout=240, check=False
-    )
-    out = done.stdout
-    assert done.returncode == 0, out[-3000:] + done.stderr[-3000:]
+def test_the_walkthrough_runs_from_nothing_to_the_auditor(walked_through: Walked) -> None:
+    out, tmp_path, env = walked_through.out, walked_through.work, walked_through.env
     assert "registered auditor 00000001800866472000" in out
     assert "accepted (202): 60" in out  # COA's export
     assert "assignments: 20 recorded, 0 refused" in out
@@ -38,8 +28,9 @@ def test_the_walkthrough_runs_from_nothing_to_the_auditor(tmp_path: Path) -> Non
     # Every step again, in the same folder (issue #25): nothing new is sent or recorded.
     before = _messages(tmp_path)
     again = subprocess.run(
-        [bash, str(SCRIPT)], env=env, capture_output=True, text=True, timeout=240, check=False
-    )
+        [WALKTHROUGH_SHELL, str(WALKTHROUGH)], env=env, capture_output=True, text=True,
+        timeout=240, check=False,
+    )  # fmt: skip
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
     assert _messages(tmp_path) == before, again.stdout[-3000:]
     assert "assignments: 0 recorded, 0 refused, 20 already receipted" in again.stdout
