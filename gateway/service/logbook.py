@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
+from typing import Any, cast
 
 from gateway.domain.audit.events import Event
 from gateway.domain.records import AuditRef
@@ -40,18 +41,16 @@ class _Appended:
 
 
 class _IntakeTx:
-    """Intake's transaction with its appends noted; the writers are the store's own."""
+    """Intake's transaction with its appends noted; everything else (the writers) is the
+    store's own, reached through ``__getattr__``, so a new aggregate's writer needs no
+    line here."""
 
     def __init__(self, tx: ports.IntakeTx, appended: _Appended) -> None:
         self._tx = tx
         self._appended = appended
-        self.messages = tx.messages
-        self.placements = tx.placements
-        self.consent = tx.consent
-        self.assignments = tx.assignments
-        self.plans = tx.plans
-        self.progress = tx.progress
-        self.notices = tx.notices
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._tx, name)
 
     def append(self, event: Event, now: datetime) -> AuditRef:
         ref = self._tx.append(event, now)
@@ -60,18 +59,14 @@ class _IntakeTx:
 
 
 class _Writes:
-    """``Writes`` with its appends noted; every other call goes to the store's."""
+    """``Writes`` with its appends noted; every other call is the store's own."""
 
     def __init__(self, tx: ports.Writes, appended: _Appended) -> None:
         self._tx = tx
         self._appended = appended
-        self.record_carried = tx.record_carried
-        self.acknowledge = tx.acknowledge
-        self.add_party = tx.add_party
-        self.find_party = tx.find_party
-        self.add_key = tx.add_key
-        self.find_key = tx.find_key
-        self.revoke_key = tx.revoke_key
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._tx, name)
 
     def append(self, events: Sequence[Event], now: datetime) -> list[AuditRef]:
         refs = self._tx.append(events, now)
@@ -98,7 +93,7 @@ class _Session:
     ) -> Iterator[ports.IntakeTx]:
         appended = _Appended()
         with self._session.intake(subjects, message_ids) as tx:
-            yield _IntakeTx(tx, appended)
+            yield cast(ports.IntakeTx, _IntakeTx(tx, appended))  # a proxy: see _IntakeTx
             appended.flush(self._log)  # inside: a failure rolls the transaction back
 
 
@@ -141,5 +136,5 @@ class Recorded:
     def _write(self) -> Iterator[ports.Writes]:
         appended = _Appended()
         with self.inner.write() as tx:
-            yield _Writes(tx, appended)
+            yield cast(ports.Writes, _Writes(tx, appended))  # a proxy: see _Writes
             appended.flush(self.log)  # inside: a failure rolls the transaction back
