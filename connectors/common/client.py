@@ -177,9 +177,15 @@ class GatewayClient:
     def request(
         self, method: str, path: str, *, authenticated: bool = False, **kwargs: Any
     ) -> requests.Response:
-        """Send with retries on transient failures; raise problems as GatewayErrors."""
+        """Send with retries on transient failures; raise problems as GatewayErrors.
+
+        One ``Fsc-Transaction-Id`` for all attempts, made here as an FSC outway
+        would unless the caller gave one: what the gateway hands back is signed with
+        it (a delivery's ``trace_id``), and the party's own log can record it.
+        """
         delay = 0.2
         headers = dict(kwargs.pop("headers", None) or {})
+        headers.setdefault(wire.TRANSACTION_HEADER, wire.new_transaction_id(datetime.now(UTC)))
         for attempt in range(self.retries + 1):
             if authenticated:
                 headers["Authorization"] = f"Bearer {self.assertion()}"

@@ -12,6 +12,8 @@ tool parses and signs exactly as the gateway checks.
 - envelopes (``sign``, ``parse``, ``verify``, the ``*_TYP`` constants,
   ``UnverifiedJWS``, ``VerifiedJWS``): compact JWS of the contract's types;
 - bearer assertions (``make_claims``, signed with ``ASSERTION_TYP``);
+- transaction ids (``TRANSACTION_HEADER``, ``new_transaction_id``): the
+  ``Fsc-Transaction-Id`` a tool sends with a request, a UUIDv7, as an FSC outway would;
 - times (``parse_time``: RFC 3339 from a person or a file; ``format_time``: the one
   spelling of an instant the gateway writes and takes in queries).
 """
@@ -19,6 +21,8 @@ tool parses and signs exactly as the gateway checks.
 from __future__ import annotations
 
 from gateway.domain.audit.events import format_time
+from gateway.domain.audit.transaction import HEADER as TRANSACTION_HEADER
+from gateway.domain.audit.transaction import new as new_transaction_id
 from gateway.domain.message import parse_time
 from gateway.domain.wire.bearer import make_claims
 from gateway.domain.wire.envelope import (
@@ -43,6 +47,7 @@ __all__ = [
     "MESSAGE_TYP",
     "PROFILE_TYP",
     "RECEIPT_TYP",
+    "TRANSACTION_HEADER",
     "Key",
     "UnverifiedJWS",
     "VerifiedJWS",
@@ -52,6 +57,7 @@ __all__ = [
     "loads",
     "loads_object",
     "make_claims",
+    "new_transaction_id",
     "parse",
     "parse_time",
     "private_jwk",

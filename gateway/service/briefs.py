@@ -48,7 +48,7 @@ def pull(
         if content is not None:
             brief = {**payload, "type": PROVIDER_BRIEF, "version": 1}
             brief["subject"] = {"v_number": payload["subject"]["v_number"]}
-            deliveries.append(signed_delivery(services, item, brief, content))
+            deliveries.append(signed_delivery(services, item, brief, content, trace_id))
     if pulled:
         with store.write() as tx:
             tx.append(pulled, now)

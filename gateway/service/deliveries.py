@@ -77,9 +77,19 @@ def payload_of(raw: bytes) -> dict[str, Any]:
 
 
 def signed_delivery(
-    services: Services, item: Pending, payload: dict[str, Any], content: dict[str, Any]
+    services: Services,
+    item: Pending,
+    payload: dict[str, Any],
+    content: dict[str, Any],
+    trace_id: str,
 ) -> dict[str, Any]:
-    """The envelope members of a delivery and its ``content``, with the gateway's token."""
+    """The envelope members of a delivery and its ``content``, with the gateway's token.
+
+    ``trace_id`` is the pull's (its ``Fsc-Transaction-Id`` without hyphens when the
+    puller sent one): signed with the rest, it ties the copy a recipient keeps to
+    the pull's audit entry and LDV record (FSC logging: every hop records the
+    transaction). It differs between two pulls of the same delivery.
+    """
     delivery = {
         "delivery_id": item.delivery_id,
         "message_id": item.message_id,
@@ -89,6 +99,7 @@ def signed_delivery(
         "subject": payload["subject"],
         "issued_at": payload["issued_at"],
         "received_at": format_time(item.received_at),
+        "trace_id": trace_id,
         **content,
     }
     if item.supersedes:  # consent given later: this hands out the same message again

@@ -73,14 +73,14 @@ def deliveries(
         notice = notices.get(item.delivery_id)
         if notice is not None:
             pulled.append(_pulled_notice(municipality, item, notice, trace_id))
-            deliveries.append(_notice(services, item, payload, notice))
+            deliveries.append(_notice(services, item, payload, notice, trace_id))
             continue
         declarations, withdrawals = histories[item.subject].facts
         cut = cut_body(services, municipality.oin, payload, declarations, withdrawals, now)
         pulled.append(_pulled(municipality, item, payload["type"], cut, trace_id))
         if cut.empty:
             continue  # nothing may leave: the delivery is not shown at all
-        deliveries.append(_delivery(services, item, payload, cut))
+        deliveries.append(_delivery(services, item, payload, cut, trace_id))
         carried += [
             Carried(
                 item.delivery_id,
@@ -140,7 +140,7 @@ def _pulled_notice(municipality: Party, item: Pending, notice: Notice, trace_id:
 
 
 def _notice(
-    services: Services, item: Pending, payload: dict[str, Any], notice: Notice
+    services: Services, item: Pending, payload: dict[str, Any], notice: Notice, trace_id: str
 ) -> dict[str, Any]:
     """A withdrawal notice as the contract's delivery: the notice's members for a body."""
     told = {
@@ -150,16 +150,16 @@ def _notice(
         "affected_deliveries": list(notice.affected_deliveries),
     }
     return signed_delivery(
-        services, item, {**payload, "type": CONSENT_WITHDRAWN, "version": 1}, told
+        services, item, {**payload, "type": CONSENT_WITHDRAWN, "version": 1}, told, trace_id
     )
 
 
 def _delivery(
-    services: Services, item: Pending, payload: dict[str, Any], cut: Minimised
+    services: Services, item: Pending, payload: dict[str, Any], cut: Minimised, trace_id: str
 ) -> dict[str, Any]:
     """The delivery of the contract: the body cut to what may leave, what was withheld."""
     given = {"body": cut.body, "withheld_categories": list(cut.withheld)}
-    return signed_delivery(services, item, payload, given)
+    return signed_delivery(services, item, payload, given, trace_id)
 
 
 def acknowledge(

@@ -70,6 +70,7 @@ def read(
         "subject": payload["subject"],
         "issued_at": payload["issued_at"],
         "received_at": format_time(received_at),
+        "trace_id": trace_id,
         "body": cut.body,
         "withheld_categories": list(cut.withheld),
     }

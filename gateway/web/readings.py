@@ -121,6 +121,9 @@ class Delivery(Schema):
     subject = fields.Nested(Subject)
     issued_at = fields.String()
     received_at = fields.String()
+    trace_id = fields.String(metadata={
+        "description": "the pull's trace id (its Fsc-Transaction-Id without hyphens, if sent): "
+        "ties the kept copy to the pull's audit entry (profile v1.2)"})  # fmt: skip
     body = fields.Dict(metadata={"description": "the categories that may be delivered now"})
     withheld_categories = fields.List(fields.String())
     supersedes = fields.List(fields.String(), metadata={
@@ -139,6 +142,9 @@ class Profile(Schema):
     subject = fields.Nested(Subject, required=True)
     issued_at = fields.String(required=True)
     received_at = fields.String(required=True)
+    trace_id = fields.String(
+        required=True, metadata={"description": "the read's trace id (profile v1.2)"}
+    )
     body = fields.Dict(
         required=True, metadata={"description": "the categories that may be delivered now"}
     )

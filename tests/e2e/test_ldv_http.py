@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from connectors.common import inbox
 from gateway.bootstrap import storage_of
+from gateway.client import wire
 from gateway.devtools import demo, synthetic
 from gateway.devtools.serverproc import ServerProcess
 from tests.conftest import database_env, server_env, services_for
@@ -23,11 +25,7 @@ JOSE = {"Content-Type": "application/jose"}
 
 
 def _uuid7() -> str:
-    """A UUIDv7 as an FSC outway makes one: 48 bits of milliseconds, version 7, random."""
-    millis = int(datetime.now(UTC).timestamp() * 1000)
-    value = (millis << 80) | (0x7 << 76) | (random.getrandbits(12) << 64)
-    value |= (0b10 << 62) | random.getrandbits(62)
-    return str(uuid.UUID(int=value))
+    return wire.new_transaction_id(datetime.now(UTC))
 
 
 def test_a_transaction_id_is_echoed_and_kept_as_the_records_trace_id(
@@ -46,6 +44,30 @@ def test_a_transaction_id_is_echoed_and_kept_as_the_records_trace_id(
     lines = (server.instance / "ldv.jsonl").read_text().splitlines()
     mine = [json.loads(line) for line in lines if trace_id in line]
     assert [record["name"] for record in mine] == ["message.accepted"]
+
+
+def test_a_pull_signs_its_transaction_id_into_each_delivery(cast: demo.Cast) -> None:
+    """What the gateway hands out carries the pull's transaction (FSC: every hop records
+    it), signed with the rest, so the copy a municipality keeps leads to the pull's audit
+    entry and LDV record; the connector sends one of its own when none is given."""
+    rng = random.Random(2809)
+    person = synthetic.Newcomer.make(rng)
+    profile = demo.profile(person, rng, datetime.now(UTC))
+    assert cast.client(demo.COA).submit(cast.client(demo.COA).sign(profile)).status == 202
+    utrecht = cast.client(profile["recipient"])
+    transaction_id = _uuid7()
+    answer = utrecht.request("GET", "/v1/inbox", params={"limit": 500}, authenticated=True,
+                             headers={"Fsc-Transaction-Id": transaction_id})  # fmt: skip
+    mine = profile["message_id"]
+    [delivery] = [d for d in answer.json()["deliveries"] if d["message_id"] == mine]
+    assert delivery["trace_id"] == transaction_id.replace("-", "")
+    assert inbox.verified(utrecht, delivery)["trace_id"] == delivery["trace_id"]
+    again = utrecht.request("GET", "/v1/inbox", params={"limit": 500}, authenticated=True)
+    assert again.headers["Fsc-Transaction-Id"] != transaction_id  # the connector made one
+    [second] = [d for d in again.json()["deliveries"] if d["message_id"] == mine]
+    assert second["trace_id"] == again.headers["Fsc-Transaction-Id"].replace("-", "")
+    read = utrecht.get_json(f"/v1/newcomers/{person.v_number}/profile")
+    assert len(read["trace_id"]) == 32 and read["trace_id"] != second["trace_id"]
 
 
 def test_a_malformed_transaction_id_is_a_bad_request(cast: demo.Cast) -> None:

@@ -19,6 +19,7 @@ CLIENT = ROOT / "gateway" / "client"
 SURFACE = {
     "gateway.client.wire": {
         "ASSERTION_TYP", "DELIVERY_TYP", "MESSAGE_TYP", "PROFILE_TYP", "RECEIPT_TYP", "Key",
+        "TRANSACTION_HEADER", "new_transaction_id",
         "UnverifiedJWS", "VerifiedJWS", "format_time", "import_jwk", "load_jwk_file", "loads",
         "loads_object", "make_claims", "parse", "parse_time", "private_jwk", "sign",
         "thumbprint", "verify",

@@ -102,8 +102,9 @@ class Kept:
 
 
 def _same(kept: dict[str, Any], pulled: dict[str, Any]) -> bool:
-    """The same content (a re-pull is signed anew: its token differs, its members not)."""
-    ignored = {"delivery_token", "delivery_token_sha256", "withdrawn", "profile_token"}
+    """The same content (a re-pull is signed anew: its token and the pull's trace id
+    differ, its other members not)."""
+    ignored = {"delivery_token", "delivery_token_sha256", "withdrawn", "profile_token", "trace_id"}
     return {k: v for k, v in kept.items() if k not in ignored} == {
         k: v for k, v in pulled.items() if k not in ignored
     }

@@ -12,6 +12,9 @@ the caller's FSC log into ours. Pure: no Flask, no I/O.
 from __future__ import annotations
 
 import re
+import secrets
+import uuid
+from datetime import datetime
 
 from gateway.errors import BadRequest
 
@@ -38,3 +41,14 @@ def parse(header: str | None) -> str | None:
 def trace_id(transaction_id: str) -> str:
     """The trace id (32 hex digits) a transaction id is kept as: its 16 bytes."""
     return transaction_id.replace("-", "")
+
+
+def new(now: datetime) -> str:
+    """A fresh transaction id as an FSC outway makes one (RFC 9562 UUIDv7): 48 bits of
+    Unix milliseconds, the version, the variant, 74 random bits. For what the gateway
+    and the connectors send onwards when no outway made one for them. ``now`` must be
+    aware (a naive time would be taken as local)."""
+    millis = int(now.timestamp() * 1000) & ((1 << 48) - 1)
+    value = (millis << 80) | (0x7 << 76) | (secrets.randbits(12) << 64)
+    value |= (0b10 << 62) | secrets.randbits(62)
+    return str(uuid.UUID(int=value))

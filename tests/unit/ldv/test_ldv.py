@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -82,6 +83,14 @@ def test_the_fsc_transaction_id_must_be_a_uuid7_and_becomes_the_trace_id() -> No
     for bad in ("0193b6a0-c8f2-4d3e-8a1b-2c3d4e5f6071", "not-a-uuid", TRACE):
         with pytest.raises(BadRequest):
             transaction.parse(bad)
+
+
+def test_a_new_transaction_id_is_a_uuid7_of_its_millisecond() -> None:
+    made = transaction.new(NOW)
+    assert transaction.parse(made) == made
+    assert uuid.UUID(made).version == 7
+    assert int(made.replace("-", "")[:12], 16) == int(NOW.timestamp() * 1000)
+    assert transaction.new(NOW) != made
 
 
 def test_the_register_names_every_processing_activity_the_gateway_enters() -> None:
