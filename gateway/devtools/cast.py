@@ -27,6 +27,8 @@ PROVIDER = "00000001820029336000"
 LEIDEN = "00000001002220647000"
 UTRECHT = "00000001002220650000"
 AUDITOR = "00000001800866472000"
+DUO = "00000001800000000000"
+"""a synthetic OIN for the demo's DUO stand-in"""
 
 
 @dataclass
@@ -49,6 +51,7 @@ PARTIES = [
     (LEIDEN, "municipality", "Gemeente Leiden (demo)", "GM0546"),
     (UTRECHT, "municipality", "Gemeente Utrecht (demo)", "GM0344"),
     (AUDITOR, "auditor", "Auditdienst (demo)", None),
+    (DUO, "duo", "DUO (demo stand-in)", None),
 ]
 
 
@@ -141,7 +144,7 @@ def trajectory(
 
 
 KEY_NAMES = {COA: "coa", PROVIDER: "provider", LEIDEN: "leiden", UTRECHT: "utrecht",
-             AUDITOR: "auditor"}  # fmt: skip
+             AUDITOR: "auditor", DUO: "duo"}  # fmt: skip
 """each party's file name: its key (``keep_keys``), its certificate (``--digikoppeling``)"""
 
 

@@ -29,6 +29,7 @@ from gateway.devtools import synthetic
 from gateway.devtools.cast import (
     AUDITOR,
     COA,
+    DUO,
     KEY_NAMES,
     LEIDEN,
     PARTIES,
@@ -40,12 +41,14 @@ from gateway.devtools.cast import (
     register_cast,
     trajectory,
 )
+from gateway.devtools.duo_scene import duo_at_work
 from gateway.devtools.scenario import PROBLEM_CODES, Step, scenario
 from gateway.devtools.serverproc import ServerProcess
 
 __all__ = [
     "AUDITOR",
     "COA",
+    "DUO",
     "LEIDEN",
     "PARTIES",
     "PROVIDER",
@@ -310,6 +313,10 @@ def run_demo(*, keep: bool = False, digikoppeling: bool = False) -> int:
             )
             print("\n4. Regie: what Leiden's client managers see\n")
             print("\n".join(_fit(line) for line in regie_at_work(cast, reported, now)))
+            print("\n5. DUO's clock: notifications in, facts, a move\n")
+            duo_lines, duo_ok = duo_at_work(cast, reported, now)
+            print("\n".join(_fit(line) for line in duo_lines))
+            ok = ok and duo_ok
             print("\nall outcomes as the contract says" if ok else "\nUNEXPECTED OUTCOMES")
             return 0 if ok else 1
     finally:

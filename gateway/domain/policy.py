@@ -17,6 +17,9 @@ from gateway.domain.vocabulary import (
     COA,
     CONSENT_DECLARATION,
     CONSENT_WITHDRAWAL,
+    DUO,
+    DUO_FACTS,
+    DUO_NOTIFICATION,
     HANDOVER_PROFILE,
     INTEGRATION_PLAN,
     MESSAGE_TYPES,
@@ -63,6 +66,7 @@ GRANTS: Mapping[str, frozenset[str]] = {
     | {
         send(PROVIDER_ASSIGNMENT),
         send(INTEGRATION_PLAN),
+        send(DUO_FACTS),
         send(CONSENT_DECLARATION),
         send(CONSENT_WITHDRAWAL),
         PULL_DELIVERIES,
@@ -72,6 +76,7 @@ GRANTS: Mapping[str, frozenset[str]] = {
         READ_REGIE,
     },
     AUDITOR: _EVERYONE | {READ_LOG},
+    DUO: _EVERYONE | {send(DUO_NOTIFICATION)},
 }
 """The table. A role not in it may do nothing; a capability not in a row is refused."""
 

@@ -14,7 +14,13 @@ from typing import Any
 
 from gateway.domain.message import Message
 from gateway.domain.signals import NEEDS
-from gateway.domain.vocabulary import HANDOVER_PROFILE, INTEGRATION_PLAN, PROGRESS_REPORT
+from gateway.domain.vocabulary import (
+    DUO_FACTS,
+    DUO_NOTIFICATION,
+    HANDOVER_PROFILE,
+    INTEGRATION_PLAN,
+    PROGRESS_REPORT,
+)
 from gateway.errors import SchemaViolation
 
 HOUR_KINDS = ("language_and_knm", "participation", "broad_intake")
@@ -58,6 +64,8 @@ def regie_view(message: Message) -> dict[str, Any] | None:
 
 _VIEWED = {
     HANDOVER_PROFILE: frozenset[str](),
+    DUO_NOTIFICATION: frozenset[str](),  # placing (SS120/SS121): the newcomer's names
+    DUO_FACTS: frozenset({"duo-answer"}),  # all of it: term, test, exams, exemptions
     INTEGRATION_PLAN: frozenset({"estimated_hours_b1"}),
     PROGRESS_REPORT: frozenset(NEEDS.values()),
 }

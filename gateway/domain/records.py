@@ -6,11 +6,12 @@ never V-nummers. Pure: no SQL, no Flask.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from gateway.domain.consent import Declaration, Withdrawal
+from gateway.domain.duo import Facts as DuoFacts
 
 if TYPE_CHECKING:
     from gateway.domain.assignments import Assignment
@@ -122,6 +123,8 @@ class Stored:
     placed_with: str
     placed_at: datetime
     """when the gateway accepted the placing profile"""
+    placed_by: str
+    """the message that placed the newcomer: COA's profile, or DUO's SS120/SS121"""
     linked_on: date | None
     """the day COA linked the newcomer to the municipality, when its profile said"""
     plan: dict[str, Any] | None
@@ -139,6 +142,8 @@ class Stored:
     """the newest report's payload (version and body) or what regie reads of it, uncut"""
     hours: dict[str, tuple[int, str]]
     """kind → (total over the providers' newest, the newest report that gave one)"""
+    duo: DuoFacts = field(default_factory=DuoFacts)
+    """what DUO notified this municipality of about the newcomer"""
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,9 @@ class Facts:
     term_started: date | None = None
     """the first plan by any municipality, where the term runs from; None: the first
     plan here was the first"""
+    term_ends: date | None = None
+    """the end of the term as DUO set it (its Inburgeringstermijn): then the term ends
+    there, whatever the plans' dates say"""
 
 
 @dataclass(frozen=True)
@@ -137,9 +140,12 @@ def _behind_plan(facts: Facts, t: Thresholds, now: datetime) -> Signal | None:
 
 def _term_ending(facts: Facts, t: Thresholds, now: datetime) -> Signal | None:
     started = facts.term_started or facts.first_plan_dated
-    if started is None:
+    if facts.term_ends is not None:  # DUO's word, not a guess from the plan's date
+        end = _start_of(facts.term_ends)
+    elif started is None:
         return None
-    end = _later(_start_of(started), t.term)
+    else:
+        end = _later(_start_of(started), t.term)
     due = end if end is _NEVER else end - t.term_ending_within
     if now >= due:
         return Signal("term-ending", due, f"the term ends in {max((end - now).days, 0)} days")

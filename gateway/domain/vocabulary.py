@@ -18,6 +18,12 @@ PROVIDER_ASSIGNMENT = "provider-assignment"
 CONSENT_DECLARATION = "consent-declaration"
 CONSENT_WITHDRAWAL = "consent-withdrawal"
 INTEGRATION_PLAN = "integration-plan"
+DUO_FACTS = "duo-facts"
+"""What DUO answered the municipality about a newcomer (raadpleging), as the municipality's
+connector fetched it after a notification: sent by the municipality to itself"""
+DUO_NOTIFICATION = "duo-notification"
+"""DUO's notification of an event (Notificatie API), as the gateway took it in: not sent
+as a JWS but posted to ``/v1/duo/notificaties`` over DUO's authenticated connection"""
 
 CONSENT_WITHDRAWN = "consent-withdrawn"
 """Not a message type: the notice a withdrawal puts in the grantee's inbox"""
@@ -38,7 +44,9 @@ would be a ``/v2``."""
 VERSION_HEADER = "API-Version"
 
 COA, PROVIDER, MUNICIPALITY, AUDITOR = "coa", "provider", "municipality", "auditor"
-ROLES = (COA, PROVIDER, MUNICIPALITY, AUDITOR)
+DUO = "duo"
+"""DUO (Dienst Uitvoering Onderwijs): notifies municipalities of its events"""
+ROLES = (COA, PROVIDER, MUNICIPALITY, AUDITOR, DUO)
 
 # Processing activities (Logboek Dataverwerkingen) that belong to no message type.
 INTAKE = "inburgering/ontvangst-berichten"
@@ -108,6 +116,16 @@ TYPES: Mapping[str, MessageType] = {
             CONSENT_WITHDRAWAL,
             "inburgering/toestemming",
             steered=True,
+        ),
+        MessageType(
+            DUO_FACTS,
+            "inburgering/feiten-duo",
+            steered=True,
+        ),
+        MessageType(
+            DUO_NOTIFICATION,
+            "inburgering/notificatie-duo",
+            "pip",
         ),
     )
 }

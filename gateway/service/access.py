@@ -102,3 +102,34 @@ def authenticate(
     if not registry.use_jti(claims.iss, claims.jti, bearer.retention(claims), now):
         raise Unauthenticated("assertion already used")
     return party
+
+
+def by_certificate(
+    services: Services, claimed: str, transport_oin: str, now: datetime, trace_id: str
+) -> Party:
+    """The party ``claimed`` (a header naming the sender, as DUO's ``bron``), proven by
+    the TLS client certificate alone: for a party whose protocol signs nothing of ours
+    (DUO's APIs rest on the PKIoverheid certificate, Digikoppeling's way).
+
+    Raises Unauthenticated when no party of that OIN is registered, and TransportRefused
+    (entered as ``access.refused``, as in ``identify``) when the certificate is another
+    organisation's.
+    """
+    party = services.store.registry.find_party(claimed)
+    if party is None:
+        raise Unauthenticated("no party of that OIN is registered here")
+    try:
+        party.check_transport(transport_oin, "sender")
+    except NotAuthorised as error:
+        event = Event(
+            event="access.refused",
+            actor=party.oin,
+            outcome="refused",
+            trace_id=trace_id,
+            processing_activity=ACCESS,
+            reason=f"certificate-oin:{transport_oin}",
+        )
+        with services.store.write() as tx:
+            tx.append([event], now)
+        raise TransportRefused(party.oin, error.detail) from None
+    return party

@@ -120,6 +120,14 @@ class NoticesTx(Protocol):
     ) -> None: ...
 
 
+class DuoTx(Protocol):
+    """DUO's events, per newcomer and the municipality DUO notified; and what DUO
+    answered that municipality."""
+
+    def add(self, message: Message, subject: str, audit_index: int) -> None: ...
+    def add_facts(self, message: Message, subject: str, audit_index: int) -> None: ...
+
+
 class IntakeTx(Protocol):
     """Intake's write transaction, under the counter lock: the log, and one writer per
     aggregate. A message type's handler names only the writers it uses.
@@ -140,6 +148,8 @@ class IntakeTx(Protocol):
     def progress(self) -> ProgressTx: ...
     @property
     def notices(self) -> NoticesTx: ...
+    @property
+    def duo(self) -> DuoTx: ...
 
 
 class IntakeSession(Protocol):

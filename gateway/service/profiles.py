@@ -26,7 +26,7 @@ from gateway.domain import policy, rights
 from gateway.domain.audit.events import Event, format_time
 from gateway.domain.minimise import Minimised
 from gateway.domain.parties import Party
-from gateway.domain.vocabulary import TYPES
+from gateway.domain.vocabulary import HANDOVER_PROFILE, TYPES
 from gateway.domain.wire import envelope
 from gateway.errors import NotAuthorised, NotFound
 from gateway.service.deliveries import cut_body, payload_of
@@ -56,6 +56,8 @@ def read(
         raise NotFound("the newcomer's data was erased")
     message_id, received_at = found.message_id, found.received_at
     payload = payload_of(found.raw)
+    if payload["type"] != HANDOVER_PROFILE:
+        raise NotFound("no COA handover profile placed the newcomer here: DUO did (SS120/SS121)")
     declarations, withdrawals = services.store.consent.histories(party.oin, [subject])[
         subject
     ].facts

@@ -9,10 +9,10 @@ hours, and the signals, each from only what the municipality may see now
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from gateway.domain import assignments, consent, policy, rights, signals
+from gateway.domain import assignments, consent, duo, policy, rights, signals
 from gateway.domain.assignments import Assignment
 from gateway.domain.audit.events import Event, format_time
 from gateway.domain.parties import Party
@@ -55,6 +55,7 @@ def progress(
         "hours": {k: {"total": v, "message_id": m} for k, (v, m) in sorted(stored.hours.items())},
         **_placed_on(stored),
         **answer,
+        "duo": _duo(services, stored),
     }
 
 
@@ -158,6 +159,7 @@ def _answer(
         plan=stored.plan,
         first_plan_dated=stored.first_plan_dated,
         term_started=stored.term_started,
+        term_ends=duo.term_ends(stored.duo.answered),
         assignments=tuple(assignments.current(stored.assignments, at)),
         last_report_at=stored.last_report[1] if stored.last_report else None,
         last_report=report,
@@ -165,6 +167,8 @@ def _answer(
         if "language_and_knm" in stored.hours
         else None,
     )
+    if stored.duo.ended is not None:  # met, suspended or ended: nothing left to signal
+        return {"signals": [], "unknown_signals": []}
     found, unknown = signals.compute(facts, visible, services.catalog.signals, at)
     return {
         "signals": [
@@ -210,9 +214,16 @@ def _report(
 def _placed(stored: Stored) -> tuple[datetime, str]:
     """When the placement's clocks start, and who said so (profile v1.2).
 
-    COA's own koppelingsdatum when the profile gave it, else the day the
-    gateway accepted the profile. (DUO's SS139 comes with the DUO issue.)
+    DUO's word first: the 10-week term for the learning route started
+    (SS139), or the newcomer settled here (SS120/SS121, the notification that
+    placed them); then COA's own koppelingsdatum when the profile gave it;
+    else the day the gateway accepted the profile.
     """
+    told = stored.duo
+    if told.learning_route_from is not None:
+        return told.learning_route_from, "duo"
+    if told.settled is not None and told.settled.message_id == stored.placed_by:
+        return told.settled.registered_at, "duo"
     if stored.linked_on is not None:
         return datetime.combine(stored.linked_on, time(0), tzinfo=UTC), "coa"
     return stored.placed_at, "received"
@@ -221,6 +232,32 @@ def _placed(stored: Stored) -> tuple[datetime, str]:
 def _placed_on(stored: Stored) -> dict[str, str]:
     moment, source = _placed(stored)
     return {"placed_on": moment.date().isoformat(), "placed_on_source": source}
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def _duo(services: Services, stored: Stored) -> dict[str, Any]:
+    """What DUO notified this municipality of (profile v1.2): its events, and what the
+    gateway took from them."""
+    told = stored.duo
+    ended = told.ended
+    return {
+        "events": [
+            {"gebeurtenisId": e.code, "registratieDatumTijd": format_time(e.registered_at),
+             "family": duo.family(e.code)}
+            for e in told.events
+        ],
+        "previous_plan_exists": told.previous_plan,
+        "facts": dict(told.answered) or None,
+        "term_ends": _iso(duo.term_ends(told.answered)),
+        "learning_route_due": _iso(told.learning_route_from and (
+            told.learning_route_from + services.catalog.signals.no_plan_after).date()),
+        "obligation_ended": None if ended is None else {
+            "gebeurtenisId": ended.code, "registratieDatumTijd": format_time(ended.registered_at)
+        },
+    }  # fmt: skip
 
 
 def _subject(stored: Stored) -> dict[str, str]:

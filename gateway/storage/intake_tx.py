@@ -24,6 +24,7 @@ from gateway.storage import statements
 from gateway.storage.writers.assignments import Assignments
 from gateway.storage.writers.buffer import Buffer
 from gateway.storage.writers.consent import Consent
+from gateway.storage.writers.duo import DuoEvents
 from gateway.storage.writers.messages import Messages
 from gateway.storage.writers.notices import Notices
 from gateway.storage.writers.placements import Placements
@@ -64,6 +65,7 @@ class Intake:
         buffer.take_keys(wanted, (row for row in rows if row.subject is not None))
         self.messages = Messages(buffer, stored_at_lock)
         self.placements = Placements(buffer)
+        self.duo = DuoEvents(buffer)
         self.consent = Consent(buffer)
         self.assignments = Assignments(buffer)
         self.plans = Plans(buffer)

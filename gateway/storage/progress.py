@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, case, exists, func, select
 
-from gateway.domain import vault
+from gateway.domain import duo, vault
 from gateway.domain.assignments import Assignment
 from gateway.domain.progress import HOUR_KINDS
 from gateway.domain.records import Stored
@@ -84,9 +84,12 @@ class ProgressStore:
         opened = [p["plan_message"] for p in plans.values() if p["regie"] is None]
         opened += [r.message_id for r in reports.values() if r.regie is None]
         opened += [r.message_id for r in placed if r.regie is None]
+        answers = _duo_answers(conn, subjects, municipality)
+        opened += [a.message_id for rows in answers.values() for a in rows if a.regie is None]
         sealed = _sealed(conn, opened)
         assigned = _assignments(conn, subjects, municipality)
         totals = _hours(conn, subjects, municipality)
+        told = _duo_events(conn, subjects, municipality)
         found = []
         for row in placed:
             key = self.vault.unwrap(row.wrapped_key, row.subject)
@@ -102,6 +105,7 @@ class ProgressStore:
                     bsn=named.get("bsn"),
                     placed_with=municipality,
                     placed_at=row.placed_at,
+                    placed_by=row.message_id,
                     linked_on=date.fromisoformat(row.linked_on) if row.linked_on else None,
                     plan=plan_view["body"] if plan_view else None,
                     first_plan_dated=plan["first_dated"] if plan else None,
@@ -112,6 +116,10 @@ class ProgressStore:
                     else None,
                     report=report_view,
                     hours=totals.get(row.subject, {}),
+                    duo=duo.facts(told.get(row.subject, []), [
+                        _view(key, a.regie, a.message_id, sealed)["body"]
+                        for a in answers.get(row.subject, [])
+                    ]),
                 )
             )
         return found
@@ -184,6 +192,36 @@ def _assignments(
             Assignment(r.assignment_id, r.municipality, r.provider, r.route, r.valid_from,
                        r.valid_until, r.status)
         )  # fmt: skip
+    return found
+
+
+def _duo_events(
+    conn: Connection, subjects: list[str], municipality: str
+) -> dict[str, list[duo.Event]]:
+    """DUO's events about each newcomer that were sent to ``municipality``, oldest first."""
+    d = tables.duo_events
+    found: dict[str, list[duo.Event]] = defaultdict(list)
+    for row in conn.execute(
+        select(d.c.subject, d.c.event, d.c.registered_at, d.c.message_id)
+        .where(among(conn, d.c.subject, subjects), d.c.municipality == municipality)
+        .order_by(d.c.audit_index)
+    ):
+        found[row.subject].append(duo.Event(row.event, row.registered_at, row.message_id))
+    return found
+
+
+def _duo_answers(
+    conn: Connection, subjects: list[str], municipality: str
+) -> dict[str, list[Any]]:
+    """What DUO answered ``municipality`` about each newcomer (sealed views), oldest first."""
+    f = tables.duo_facts
+    found: dict[str, list[Any]] = defaultdict(list)
+    for row in conn.execute(
+        select(f.c.subject, f.c.message_id, f.c.regie)
+        .where(among(conn, f.c.subject, subjects), f.c.municipality == municipality)
+        .order_by(f.c.audit_index)
+    ):
+        found[row.subject].append(row)
     return found
 
 

@@ -202,6 +202,35 @@ reports = Table(
     Index("ix_reports_municipality_subject", "municipality", "subject", "audit_index"),
 )
 
+duo_events = Table(
+    "duo_events",
+    metadata,
+    # Each DUO notification taken in (POST /v1/duo/notificaties): DUO's event code and
+    # when DUO registered it, for the municipality it was addressed to (doel). No
+    # personal data: the newcomer as the pseudonym, the notification itself sealed
+    # in messages. Regie reads the clocks and the end of the obligation from these.
+    Column("audit_index", BigInteger, primary_key=True, autoincrement=False),
+    Column("subject", String(64), nullable=False),
+    Column("municipality", String(20), nullable=False),
+    Column("message_id", String(36), ForeignKey("messages.message_id"), nullable=False),
+    Column("event", String(6), nullable=False),
+    Column("registered_at", UTCDateTime(), nullable=False),
+    Index("ix_duo_events_subject", "subject", "audit_index"),
+)
+
+duo_facts = Table(
+    "duo_facts",
+    metadata,
+    # Each accepted duo-facts message: what DUO answered the municipality. What regie
+    # reads of it is sealed beside it (as placements.regie); the newest member wins.
+    Column("audit_index", BigInteger, primary_key=True, autoincrement=False),
+    Column("subject", String(64), nullable=False),
+    Column("municipality", String(20), nullable=False),
+    Column("message_id", String(36), ForeignKey("messages.message_id"), nullable=False),
+    Column("regie", LargeBinary, nullable=True),
+    Index("ix_duo_facts_subject", "subject", "audit_index"),
+)
+
 consent_declarations = Table(
     "consent_declarations",
     metadata,

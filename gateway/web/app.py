@@ -24,6 +24,7 @@ from gateway.web import (
     apidoc,
     consents,
     directory,
+    duo,
     http,
     inbox,
     messages,
@@ -88,6 +89,7 @@ def create_app(services: Services, test_config: Mapping[str, Any] | None = None)
     api.register_blueprint(directory.blp)
     api.register_blueprint(regie.blp)
     api.register_blueprint(newcomers.blp)
+    app.register_blueprint(duo.blueprint)  # DUO's API: its own document, not ours
     problems.init_app(app)  # after Api(), which registers handlers of its own
     if services.settings.metrics:
         app.add_url_rule("/metrics", "metrics", _metrics)
@@ -148,7 +150,8 @@ def _check_path() -> None:
 
 def _finish(response: Response) -> Response:
     response.headers["traceparent"] = f"00-{g.trace_id}-{events.new_trace_id()[:16]}-01"
-    response.headers[apidoc.VERSION_HEADER] = current_app.config["API_VERSION"]
+    # DUO's API answers with its own version (web/duo.py); every other answer with ours
+    response.headers.setdefault(apidoc.VERSION_HEADER, current_app.config["API_VERSION"])
     if g.get("transaction_id"):
         response.headers[transaction.HEADER] = g.transaction_id
     route = request.url_rule.rule if request.url_rule else "(unrouted)"

@@ -46,6 +46,8 @@ class State:
     plans: list[tuple[str, str, Any]] = field(default_factory=list)
     hours: list[tuple[str, str, dict[str, int]]] = field(default_factory=list)
     jtis: set[tuple[str, str]] = field(default_factory=set)
+    duo: list[tuple[str, str, str]] = field(default_factory=list)
+    """(subject, municipality, event)"""
 
 
 class _Writer:
@@ -198,6 +200,14 @@ class FakeNotices(_Writer):
         self.s.notices[delivery_id] = notice
 
 
+class FakeDuo(_Writer):
+    def add(self, message: Any, subject: str, audit_index: int) -> None:
+        self.s.duo.append((subject, message.recipient, message.body["gebeurtenisId"]))
+
+    def add_facts(self, message: Any, subject: str, audit_index: int) -> None:
+        self.s.duo.append((subject, message.recipient, "facts"))
+
+
 class FakeTx:
     """Intake's write transaction: the log, and its writers as attributes."""
 
@@ -210,6 +220,7 @@ class FakeTx:
         self.plans = FakePlans(state)
         self.progress = FakeProgress(state)
         self.notices = FakeNotices(state)
+        self.duo = FakeDuo(state)
 
     def append(self, event: Event, now: datetime) -> AuditRef:
         self.s.log.append(event)

@@ -69,6 +69,8 @@ TYPES = {
     v.CONSENT_DECLARATION: "your consent declaration",
     v.CONSENT_WITHDRAWAL: "the withdrawal of your consent",
     v.INTEGRATION_PLAN: "your integration and participation plan (PIP)",
+    v.DUO_NOTIFICATION: "a notification from DUO about your civic integration",
+    v.DUO_FACTS: "what DUO told your municipality about your civic integration",
 }
 CATEGORIES = {
     "identity": "identity",
@@ -91,6 +93,8 @@ CATEGORIES = {
     "participation_goals": "your participation goals",
     "consent-record": "the record of your consent",
     "assignment": "the assignment of your course provider",
+    "duo-event": "what DUO registered about your civic integration, and when",
+    "duo-answer": "your term, test and exam results and exemptions as DUO keeps them",
 }
 REASONS = {
     "not-authorised": "the sender was not allowed to send it",

@@ -25,7 +25,8 @@ class Placements:
         return None if row is None else str(row.municipality)
 
     def add(self, message: Message, subject: str, audit_index: int, now: datetime) -> None:
-        """The newcomer is placed with the recipient of this handover profile, from now on."""
+        """The newcomer is placed with the recipient of this message, from now on: a
+        handover profile's, or a DUO notification's that the newcomer settled there."""
         self.buffer.rows["placements"].append(
             {
                 "audit_index": audit_index,
@@ -33,7 +34,7 @@ class Placements:
                 "municipality": message.recipient,
                 "message_id": message.message_id,
                 "placed_at": now,
-                "linked_on": message.body["placement"].get("linked_on"),
+                "linked_on": message.body.get("placement", {}).get("linked_on"),
                 "regie": regie.sealed_view(self.buffer.data_key(subject), message),
             }
         )

@@ -29,7 +29,7 @@ def test_every_type_has_a_schema_policy_rule_wording_and_activity(
 
 
 def test_delivered_types_name_the_purpose_consent_must_cover() -> None:
-    assert {"handover-profile", "progress-report"} == vocabulary.DELIVERED_TYPES
+    assert {"handover-profile", "progress-report", "duo-notification"} == vocabulary.DELIVERED_TYPES
     for name in vocabulary.DELIVERED_TYPES:
         assert vocabulary.TYPES[name].purpose
 

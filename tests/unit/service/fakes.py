@@ -300,6 +300,7 @@ def stored(
             bsn=bsn,
             placed_with=placed_with.oin,
             placed_at=placed_at,
+            placed_by="p" * 36,
             linked_on=linked_on,
             plan=plan,
             first_plan_dated=first_plan_dated,

@@ -33,6 +33,7 @@ PARTIES = {
     vocabulary.PROVIDER: Party(demo.PROVIDER, vocabulary.PROVIDER, "Taalschool"),
     vocabulary.MUNICIPALITY: Party(demo.LEIDEN, vocabulary.MUNICIPALITY, "Leiden", "GM0546"),
     vocabulary.AUDITOR: Party(demo.AUDITOR, vocabulary.AUDITOR, "Auditdienst"),
+    vocabulary.DUO: Party(demo.DUO, vocabulary.DUO, "DUO"),
 }
 
 UseCase = Callable[[Services, Party], Any]

@@ -39,6 +39,7 @@ FAKES: list[tuple[type[Any], Any]] = [
     (ports.PlansTx, fake_tx.FakePlans(fake_tx.State())),
     (ports.ProgressTx, fake_tx.FakeProgress(fake_tx.State())),
     (ports.NoticesTx, fake_tx.FakeNotices(fake_tx.State())),
+    (ports.DuoTx, fake_tx.FakeDuo(fake_tx.State())),
     (ports.IntakeSession, fakes.FakeSession(fakes.FakeStore())),
 ]
 
@@ -91,7 +92,8 @@ def test_the_intake_transaction_port_is_writers_and_the_log() -> None:
     names = members(ports.IntakeTx)
     writers = {n for n, m in names.items() if isinstance(m, property)}
     assert writers == {
-        "messages", "placements", "consent", "assignments", "plans", "progress", "notices"
+        "messages", "placements", "consent", "assignments", "plans", "progress", "notices",
+        "duo",
     }  # fmt: skip
     assert set(names) - writers == {"append"}
 
