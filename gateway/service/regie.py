@@ -246,7 +246,7 @@ def _duo(services: Services, stored: Stored) -> dict[str, Any]:
     return {
         "events": [
             {"gebeurtenisId": e.code, "registratieDatumTijd": format_time(e.registered_at),
-             "family": duo.family(e.code)}
+             "family": duo.family(e.code), "berichtId": e.message_id}
             for e in told.events
         ],
         "previous_plan_exists": told.previous_plan,
