@@ -21,7 +21,17 @@ from typing import Any
 from gateway import config
 from gateway.bootstrap import build_services
 from gateway.devtools import synthetic
-from gateway.devtools.cast import AUDITOR, COA, LEIDEN, PROVIDER, Cast, register_cast
+from gateway.devtools.cast import (
+    AUDITOR,
+    COA,
+    DUO,
+    LEIDEN,
+    PROVIDER,
+    UTRECHT,
+    Cast,
+    register_cast,
+)
+from gateway.devtools.duostandin import notify
 from gateway.devtools.serverproc import ServerProcess
 
 
@@ -32,6 +42,9 @@ class Seeded:
     """consent for family, education, languages (from COA) and attendance, signals and
     language levels (from the provider)"""
     without_consent: list[synthetic.Newcomer]
+    moved: synthetic.Newcomer | None = None
+    """DUO's SS121: settled in Utrecht with Leiden's plan (Utrecht's console shows DUO's
+    facts; Leiden's no longer lists them)"""
 
 
 def _send(
@@ -59,8 +72,9 @@ def _linked(profile: dict[str, Any], now: datetime, rng: random.Random) -> dict[
     return profile
 
 
-def seed(cast: Cast, count: int = 24, rng_seed: int = 7) -> Seeded:
-    """Leiden's newcomers; every fourth without plan or provider, every other with consent."""
+def seed(cast: Cast, count: int = 24, rng_seed: int = 7, *, duo: bool = False) -> Seeded:
+    """Leiden's newcomers; every fourth without plan or provider, every other with consent;
+    with ``duo`` (and six or more), DUO's notifications for a few, one moving to Utrecht."""
     rng = random.Random(rng_seed)  # noqa: S311 - synthetic people, not secrets
     now = datetime.now(UTC)
     people = [synthetic.Newcomer.make(rng) for _ in range(count)]
@@ -112,7 +126,40 @@ def seed(cast: Cast, count: int = 24, rng_seed: int = 7) -> Seeded:
         for month in range(rng.randrange(1, 4)):
             _send(cast, PROVIDER, "progress-report", person, _report(rng, month, hours), now)
             hours += rng.randrange(20, 60)
-    return Seeded(people, consenting, others)
+    moved = _duo_speaks(cast, people, now) if duo and count >= 6 else None
+    return Seeded(people, consenting, others, moved)
+
+
+def _duo_speaks(cast: Cast, people: list[synthetic.Newcomer], now: datetime) -> synthetic.Newcomer:
+    """DUO's notifications for a few of them: SS139 (the 10-week term for the learning
+    route, begun 9 weeks ago) for two, SS121 for one with a plan (settled in Utrecht, with
+    Leiden's plan), SS106 (diploma) for one; Utrecht's connector hands on what DUO answered
+    about the one who moved (``duo-facts``). The newcomer who moved."""
+    duo = cast.client(DUO)
+    for person in people[:2]:
+        notify(duo, LEIDEN, person.v_number, "SS139", now - timedelta(weeks=9))
+    moved = people[4]  # planned and assigned (every fourth is not)
+    notify(duo, UTRECHT, moved.v_number, "SS121", now - timedelta(days=2))
+    notify(duo, LEIDEN, people[5].v_number, "SS106", now - timedelta(days=1))
+    utrecht = cast.client(UTRECHT)
+    facts = {
+        "fetched_at": synthetic.utc(now),
+        "inburgeringstermijn": {"startdatum": (now - timedelta(days=400)).date().isoformat(),
+                                "einddatum": (now + timedelta(days=696)).date().isoformat()},
+        "leerbaarheidstoets": {"resultaat": "B1-route haalbaar", "behaaldeScore": "61,50",
+                               "benodigdeScore": "55,00",
+                               "datumAfname": (now - timedelta(days=300)).date().isoformat()},
+        "examenresultaten": [
+            {"examendatum": (now - timedelta(days=30)).date().isoformat(),
+             "resultaat": "Geslaagd", "onderdeel": "KNM", "niveau": "A2"},
+            {"examendatum": (now - timedelta(days=30)).date().isoformat(),
+             "resultaat": "Gezakt", "onderdeel": "LU", "niveau": "B1"},
+        ],
+    }  # fmt: skip
+    payload = synthetic.payload("duo-facts", facts, sender=UTRECHT, recipient=UTRECHT,
+                                newcomer=moved, issued_at=now)  # fmt: skip
+    utrecht.submit(utrecht.sign(payload))
+    return moved
 
 
 def _report(rng: random.Random, month: int, hours: int) -> dict[str, Any]:
@@ -149,7 +196,7 @@ def run_console_demo(port: int) -> int:
         with ServerProcess(folder / "instance") as server:
             services = build_services(config.from_env({"GATEWAY_INSTANCE": str(server.instance)}))
             cast = register_cast(services, server.url, datetime.now(UTC))
-            seeded = seed(cast)
+            seeded = seed(cast, duo=True)
             from gateway.devtools.cast import keep_keys
 
             keep_keys(cast, folder / "keys")
@@ -164,6 +211,14 @@ def run_console_demo(port: int) -> int:
                 f"--data {folder}/auditor\n"
                 f"  (a V-nummer for its trail: {seeded.people[0].v_number})"
             )
+            if seeded.moved is not None:
+                print(
+                    f"DUO said {seeded.moved.v_number} settled in Utrecht (SS121): Leiden no "
+                    "longer lists them; Utrecht's console, in another terminal:\n"
+                    f"  GATEWAY_URL={server.url} GATEWAY_OIN={UTRECHT} "
+                    f"GATEWAY_KEY={folder}/keys/utrecht.jwk gateway connect municipality "
+                    f"console --data {folder}/utrecht --port 0"
+                )
             start_console(cast.client(LEIDEN), folder / "console", port, interval=60.0)
         return 0
     finally:
