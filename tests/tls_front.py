@@ -32,7 +32,7 @@ from gateway.devtools.pki import Issued, TestPKI
 from gateway.devtools.serverproc import free_port
 from tests.deployment import Deployment, deployed
 
-NAMES = {demo.COA: "coa", demo.LEIDEN: "leiden", demo.PROVIDER: "provider"}
+NAMES = {demo.COA: "coa", demo.LEIDEN: "leiden", demo.PROVIDER: "provider", demo.DUO: "duo"}
 """the parties that get a certificate: their file names"""
 
 

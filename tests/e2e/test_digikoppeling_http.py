@@ -17,6 +17,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
+from uuid import uuid4
 
 import pytest
 import requests
@@ -193,3 +194,29 @@ def test_a_connector_takes_its_certificate_from_cert_and_cert_key(front: Front) 
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert pulled.returncode == 0, pulled.stdout + pulled.stderr
+
+
+def test_duo_is_known_by_its_certificate_alone(front: Front) -> None:
+    """DUO signs nothing of ours: over Digikoppeling its certificate is the proof, the party
+    ``bron`` names must be the one registered for it, another's certificate is 403."""
+    coa = front.client(demo.COA)
+    token, person = profile_token(coa, 61_300)
+    assert coa.submit(token).status == 202
+    body = {"registratieDatumTijd": "2026-12-01T09:00:00Z", "gebeurtenisId": "SS139",
+            "vNummer": int(person.v_number)}  # fmt: skip
+
+    def post(cert_of: str) -> requests.Response:
+        headers = {"bron": demo.DUO, "doel": demo.LEIDEN, "berichtId": str(uuid4())}
+        return front.tls(cert_of).session().post(  # no Authorization header: DUO sends none
+            front.url + "/v1/duo/notificaties", json=body, headers=headers, timeout=10)
+
+    taken = post(demo.DUO)
+    assert taken.status_code == 201, taken.text
+    assert taken.headers["API-Version"] == "1.8.0"
+    before = _count(front)
+    refused = post(demo.COA)
+    assert refused.status_code == 403 and demo.COA in refused.json()["fouttekst"]
+    [entry] = _entries(front, before)
+    assert (entry["event"], entry["actor"], entry["reason"]) == (
+        "access.refused", demo.DUO, f"certificate-oin:{demo.COA}",
+    )  # fmt: skip
