@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from gateway.client import wire
-from gateway.devtools import demo, duostandin
+from gateway.devtools import demo, duostandin, synthetic
 from gateway.errors import NotAuthorised, NotFound
 from tests.e2e.test_true_facts_http import Case
 
@@ -49,18 +49,24 @@ def test_ss139_starts_the_learning_route_clock(cast: demo.Cast) -> None:
     assert told["sender"] == demo.DUO and told["subject"]["v_number"] == case.person.v_number
 
 
-def test_a_relocation_moves_regie_like_a_later_profile(cast: demo.Cast) -> None:
-    case = Case(cast, 29002)
+@pytest.mark.parametrize(("event", "seed"), [("SS121", 29002), ("SS120", 29008)])
+def test_a_relocation_moves_regie_like_a_later_profile(
+    cast: demo.Cast, event: str, seed: int
+) -> None:
+    case = Case(cast, seed)
     assert case.place() == 202
     assert case.send(demo.LEIDEN, "integration-plan", _plan()) == 202
     moved = NOW - timedelta(days=1)
-    assert _notify(cast, case, "SS121", moved, doel=demo.UTRECHT).status_code == 201
+    assert _notify(cast, case, event, moved, doel=demo.UTRECHT).status_code == 201
     with pytest.raises(NotAuthorised):  # Leiden lost regie: its plan writes are refused
         case.send(demo.LEIDEN, "integration-plan", _plan())
+    assignment = synthetic.provider_assignment(demo.PROVIDER, NOW - timedelta(hours=1))
+    with pytest.raises(NotAuthorised):  # and its assignments
+        case.send(demo.LEIDEN, "provider-assignment", assignment)
     with pytest.raises(NotAuthorised):
         _progress(case, demo.LEIDEN)
     utrecht = _progress(case, demo.UTRECHT)
-    assert utrecht["duo"]["previous_plan_exists"] is True
+    assert utrecht["duo"]["previous_plan_exists"] is (event == "SS121")
     assert utrecht["placed_on_source"] == "duo" and utrecht["plan"] is None
     with pytest.raises(NotFound):  # no COA profile placed them in Utrecht
         case.client(demo.UTRECHT).get_json(f"/v1/newcomers/{case.person.v_number}/profile")
@@ -132,8 +138,6 @@ def test_refusals_are_duos_foutmelding(cast: demo.Cast) -> None:
 
 
 def _plan() -> dict[str, Any]:
-    from gateway.devtools import synthetic
-
     return synthetic.integration_plan(str(uuid.uuid4()))
 
 
