@@ -28,6 +28,7 @@ from gateway.domain.schemas import Catalog
 from gateway.files.schemas import load_catalog
 from gateway.service.services import Services
 from tests import postgres
+from tests.duo.prism import DuoMock, session_mock
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
@@ -157,3 +158,10 @@ def walked_through(tmp_path_factory: pytest.TempPathFactory) -> Walked:
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return Walked(work, env, done.stdout)
+
+
+@pytest.fixture(scope="session")
+def duo_mock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DuoMock]:
+    """DUO's APIs under one base URL, Prism serving DUO's own documents (tests/duo/prism.py);
+    skips without Prism (fails under CI)."""
+    yield from session_mock(tmp_path_factory.mktemp("duo-mock"))

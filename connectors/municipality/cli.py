@@ -13,7 +13,7 @@ from connectors.common.options import LazyGroup
 from connectors.common.sinks import delivery_file
 from connectors.municipality import actions_cli
 from connectors.municipality.records_cli import consents
-from connectors.municipality.regie_cli import duo_export, signals
+from connectors.municipality.regie_cli import duo_export, duo_fetch, duo_send, signals
 
 
 @click.group(
@@ -21,7 +21,7 @@ from connectors.municipality.regie_cli import duo_export, signals
 )
 def municipality() -> None:
     """Pull the inbox into the case system; record consent, assignments and plans; see
-    your newcomers' signals; write DUO's requests."""
+    your newcomers' signals; write or send DUO's requests; fetch DUO's facts."""
 
 
 municipality.add_command(consents)
@@ -31,6 +31,8 @@ municipality.add_command(actions_cli.declare)
 municipality.add_command(actions_cli.withdraw)
 municipality.add_command(signals)
 municipality.add_command(duo_export)
+municipality.add_command(duo_send)
+municipality.add_command(duo_fetch)
 municipality.add_command(
     pull_command("Verify, keep, then acknowledge every delivery in the inbox.", delivery_file)
 )

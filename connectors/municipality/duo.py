@@ -139,6 +139,14 @@ def bericht_id_for(secret: bytes, operation: Operation, bsn: str, body: Mapping[
     return str(uuid.UUID(bytes=mac[:16], version=4))
 
 
+def secret_of(key: wire.Key) -> bytes:
+    """The municipality's own secret for DUO's requests, derived from its private key: the
+    berichtIds (``bericht_id_for``) and duo-send's state are keyed with it, reproducible by
+    that municipality alone."""
+    jwk = json.dumps(wire.private_jwk(key), sort_keys=True).encode()
+    return hashlib.sha256(b"inburgering-duo-berichtid\0" + jwk).digest()
+
+
 @dataclass
 class Export:
     """What one run wrote and what it left out, with why: the manifest."""
@@ -186,10 +194,7 @@ def export(client: GatewayClient, out: Path, doel: str, now: datetime | None = N
         raise BadRequest(f"{out} holds other files than an export: give a new or empty folder")
     out.mkdir(parents=True, exist_ok=True)
     done = Export(client.oin, doel, (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"))
-    done.secret = hashlib.sha256(
-        b"inburgering-duo-berichtid\0" + json.dumps(wire.private_jwk(client.key),
-                                                     sort_keys=True).encode()
-    ).digest()  # fmt: skip
+    done.secret = secret_of(client.key)
     for newcomer in placed_newcomers(client):
         bsn, v_number = newcomer.get("bsn"), newcomer["v_number"]
         if bsn is None or not _BSN.fullmatch(bsn):

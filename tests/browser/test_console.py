@@ -10,11 +10,15 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import requests
+from babel.dates import format_date
 
-from gateway.devtools.cast import AUDITOR, LEIDEN
+from gateway.client import wire
+from gateway.devtools.cast import AUDITOR, DUO, LEIDEN, UTRECHT
+from gateway.devtools.duostandin import notify
 from gateway.devtools.serverproc import free_port
 from tests.browser.conftest import (
     SCREENSHOTS,
@@ -24,6 +28,7 @@ from tests.browser.conftest import (
     stop,
     wait_for_first_round,
 )
+from tests.e2e.test_true_facts_http import Case
 
 
 def _dossier(page: Any, console: Console, v_number: str) -> None:
@@ -309,3 +314,49 @@ def test_signed_in_to_both_consoles_on_one_host_both_stay_signed_in(
         assert len(names) == 2, names
     finally:
         stop(process)
+
+
+def test_the_dossier_shows_what_duo_told_of_a_newcomer_who_moved_in(
+    page: Any, console: Console
+) -> None:
+    """Placed by COA in Utrecht, then settled in Leiden with Utrecht's plan (DUO's SS121);
+    Leiden's connector sent what DUO answered (``duo-facts``). The client manager reads
+    DUO's term end, the learnability test, the exams by component and the plan that exists."""
+    now = datetime.now(UTC)
+    case = Case(console.cast, 29101, municipality=UTRECHT)
+    assert case.place() == 202
+    v_number, duo = case.person.v_number, console.cast.client(DUO)
+    assert notify(duo, LEIDEN, v_number, "SS121", now - timedelta(days=2)).status_code == 201
+    assert notify(duo, LEIDEN, v_number, "SS139", now - timedelta(days=1)).status_code == 201
+    ends = (now + timedelta(days=400)).date()
+    facts = {
+        "fetched_at": wire.format_time(now),
+        "inburgeringstermijn": {"startdatum": "2026-01-15", "einddatum": ends.isoformat()},
+        "leerbaarheidstoets": {"resultaat": "B1-route haalbaar", "behaaldeScore": "61,50",
+                               "benodigdeScore": "55,00", "datumAfname": "2026-10-01"},
+        "examenresultaten": [{"examendatum": "2026-11-02", "resultaat": "Geslaagd",
+                              "onderdeel": "KNM", "niveau": "B1"},
+                             {"examendatum": "2026-11-03", "resultaat": "Geen", "onderdeel": "SP",
+                              "redenGeenResultaat": "Afgemeld"}],
+    }  # fmt: skip
+    case.municipality = LEIDEN
+    assert case.send(LEIDEN, "duo-facts", facts) == 202
+    _dossier(page, console, v_number)
+    told = page.locator("#duo")
+    text = told.inner_text()
+    assert f"Einde van de inburgeringstermijn (DUO)\n{format_date(ends, 'long', 'nl')}" in text
+    assert "Plan van de vorige gemeente\nbestaat, volgens DUO (SS121" in text
+    assert "B1-route haalbaar" in text and "61,50 (nodig: 55,00)" in text
+    assert format_date(date(2026, 10, 1), "long", "nl") in text  # the test's date
+    knm = told.locator("[data-duo=exams] tr", has_text="Kennis van de Nederlandse Maatschappij")
+    assert knm.inner_text().split("\t")[1:] == [
+        "Kennis van de Nederlandse Maatschappij (KNM)", "B1", "geslaagd"
+    ]
+    events = told.locator("[data-duo=events] tbody tr").all_inner_texts()
+    assert [e.split("\t")[1:] for e in events] == [
+        ["SS121", "hierheen verhuisd uit een andere gemeente"],
+        ["SS139", "inburgeringsplichtig geworden"],
+    ]
+    check_accessible(page, "dossier-duo")
+    _dossier(page, console, console.seeded.people[2].v_number)
+    assert "Nog niets van DUO over deze nieuwkomer" in told.inner_text()

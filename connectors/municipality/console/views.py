@@ -23,7 +23,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from connectors.consoles.i18n import current_language, gettext
 from connectors.municipality.console import cohort as figures
 from connectors.municipality.console import dossier as dossiers
-from connectors.municipality.console import labels, profiles
+from connectors.municipality.console import from_duo, labels, profiles
 from connectors.municipality.console.facts import gather
 from connectors.municipality.console.party import console_of
 from gateway.errors import GatewayError
@@ -104,6 +104,7 @@ def dossier(v_number: str) -> str:
     return render_template(
         "dossier.html",
         d=found,
+        told=from_duo.told(found.progress),
         problems=problems,
         providers=console.providers(),
         today=datetime.now(UTC).date().isoformat(),
