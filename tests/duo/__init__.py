@@ -42,7 +42,8 @@ def _load() -> dict[str, Any]:
                     "path": path,
                     "body": body["schema"]["$ref"].rsplit("/", 1)[1],
                 }
-    headers = {parameters[n]["name"]: parameters[n]["schema"] for n in ("BerichtId", "Bron", "Doel")}
+    named = ("BerichtId", "Bron", "Doel")
+    headers = {parameters[n]["name"]: parameters[n]["schema"] for n in named}
     defs["Headers"] = {"type": "object", "required": sorted(headers), "properties": headers,
                        "additionalProperties": False}  # fmt: skip
     defs["Bsn"] = parameters["Bsn"]["schema"]
