@@ -9,6 +9,7 @@ import random
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -55,19 +56,31 @@ def test_a_pull_signs_its_transaction_id_into_each_delivery(cast: demo.Cast) -> 
     profile = demo.profile(person, rng, datetime.now(UTC))
     assert cast.client(demo.COA).submit(cast.client(demo.COA).sign(profile)).status == 202
     utrecht = cast.client(profile["recipient"])
-    transaction_id = _uuid7()
-    answer = utrecht.request("GET", "/v1/inbox", params={"limit": 500}, authenticated=True,
-                             headers={"Fsc-Transaction-Id": transaction_id})  # fmt: skip
-    mine = profile["message_id"]
-    [delivery] = [d for d in answer.json()["deliveries"] if d["message_id"] == mine]
+    delivery, transaction_id = _find(utrecht, profile["message_id"], given=True)
     assert delivery["trace_id"] == transaction_id.replace("-", "")
     assert inbox.verified(utrecht, delivery)["trace_id"] == delivery["trace_id"]
-    again = utrecht.request("GET", "/v1/inbox", params={"limit": 500}, authenticated=True)
-    assert again.headers["Fsc-Transaction-Id"] != transaction_id  # the connector made one
-    [second] = [d for d in again.json()["deliveries"] if d["message_id"] == mine]
-    assert second["trace_id"] == again.headers["Fsc-Transaction-Id"].replace("-", "")
+    second, made = _find(utrecht, profile["message_id"], given=False)
+    assert made != transaction_id  # the connector made one of its own
+    assert second["trace_id"] == made.replace("-", "")
     read = utrecht.get_json(f"/v1/newcomers/{person.v_number}/profile")
     assert len(read["trace_id"]) == 32 and read["trace_id"] != second["trace_id"]
+
+
+def _find(client: Any, message_id: str, *, given: bool) -> tuple[dict[str, Any], str]:
+    """The delivery of ``message_id`` in the inbox (page by page: other tests share the
+    server's inboxes), and the transaction id of the pull of the page that held it: one
+    this test made (``given``) or the one the connector made and the answer echoed."""
+    after = 0
+    while True:
+        headers = {"Fsc-Transaction-Id": _uuid7()} if given else {}
+        answer = client.request("GET", "/v1/inbox", params={"limit": 500, "after": after},
+                                authenticated=True, headers=headers)  # fmt: skip
+        page = answer.json()
+        found = [d for d in page["deliveries"] if d["message_id"] == message_id]
+        if found:
+            return found[0], answer.headers["Fsc-Transaction-Id"]
+        assert len(page["deliveries"]) == 500, "the delivery is not in the inbox"
+        after = page["next_cursor"]
 
 
 def test_a_malformed_transaction_id_is_a_bad_request(cast: demo.Cast) -> None:
