@@ -91,6 +91,12 @@ def pull_command(help_text: str, names: Callable[[dict[str, Any]], str]) -> clic
         type=click.IntRange(0, 600),
         help="lease each page for this many seconds, for several pullers side by side",
     )
+    @click.option(
+        "--scheduled",
+        is_flag=True,
+        help="say this is a scheduled run (cron), not a person's look: the audit log then "
+        "says so (--follow always does)",
+    )
     @party_options
     def command(
         out: Path | None,
@@ -99,13 +105,14 @@ def pull_command(help_text: str, names: Callable[[dict[str, Any]], str]) -> clic
         interval: float,
         rounds: int | None,
         lease: int,
+        scheduled: bool,
         client: GatewayClient,
     ) -> None:
         if (out is None) == (webhook is None):
             raise click.UsageError("give exactly one of --out and --webhook")
         sink = sinks.webhook_sink(str(webhook)) if out is None else sinks.folder_sink(out, names)
         if not follow:
-            _report(inbox.pull_once(client, sink, lease=lease))
+            _report(inbox.pull_once(client, sink, lease=lease, scheduled=scheduled))
             return
         inbox.follow(
             client,

@@ -84,6 +84,7 @@ def pull_once(
     lease: int = 0,
     acknowledged: Callable[[str], None] = _nothing,
     turned: Callable[[int], None] = _nothing,
+    scheduled: bool = False,
 ) -> PullResult:
     """Take every unacknowledged delivery in the inbox after cursor ``after``, page by page.
 
@@ -92,11 +93,14 @@ def pull_once(
     delivery twice; one that dies gets its page back after the lease.
     ``acknowledged`` hears each delivery id once the gateway took its ack, and
     ``turned`` each next page's cursor, so a puller that remembers where it was
-    (the console) asks only for what is newer next time.
+    (the console) asks only for what is newer next time. ``scheduled``: a tool's
+    routine run (``--follow``, cron, the console's timer), which the gateway's audit
+    entries then say, so an auditor tells it from a person's look.
     """
     result = PullResult()
     while True:
-        params = {"after": after, "limit": limit, **({"lease": lease} if lease else {})}
+        params = {"after": after, "limit": limit, **({"lease": lease} if lease else {}),
+                  **({"scheduled": "true"} if scheduled else {})}  # fmt: skip
         page = client.get_json("/v1/inbox", **params)
         deliveries = page.get("deliveries")
         if not isinstance(deliveries, list):
@@ -142,7 +146,7 @@ def follow(
     done = 0
     while rounds is None or done < rounds:
         try:
-            report(pull_once(client, sink, lease=lease))
+            report(pull_once(client, sink, lease=lease, scheduled=True))
         except TransportError as error:
             unreachable(error.detail)  # gateway away; try again next round
         done += 1

@@ -32,8 +32,10 @@ def pull(
     now: datetime,
     trace_id: str,
     lease: timedelta = timedelta(0),
+    scheduled: bool = False,
 ) -> Page:
-    """The next page of this provider's briefs, each with its assignment in force now."""
+    """The next page of this provider's briefs, each with its assignment in force now;
+    ``scheduled`` as for ``inbox.pull``."""
     store = services.store
     next_cursor, page = waiting(services, provider, after, limit, now, lease)
     assigned = store.inbox.assignments(provider.oin, [item.subject for item, _ in page])
@@ -44,7 +46,7 @@ def pull(
             continue
         assignment = _in_force(assigned.get(item.subject, []), payload["recipient"], now)
         content = _brief(services, payload, assignment) if assignment else None
-        pulled.append(_pulled(services, provider, item, payload, content, trace_id))
+        pulled.append(_pulled(services, provider, item, payload, content, trace_id, scheduled))
         if content is not None:
             brief = {**payload, "type": PROVIDER_BRIEF, "version": 1}
             brief["subject"] = {"v_number": payload["subject"]["v_number"]}
@@ -90,6 +92,7 @@ def _pulled(
     payload: dict[str, Any],
     content: dict[str, Any] | None,
     trace_id: str,
+    scheduled: bool = False,
 ) -> Event:
     """The audit entry of a brief pulled, or kept back (no assignment in force)."""
     rules = services.catalog.policy[INTEGRATION_PLAN]
@@ -106,6 +109,6 @@ def _pulled(
         categories_delivered=given,
         categories_withheld=held,
         basis={c: rules[c] for c in given},
-        reason=None if content else "assignment-not-in-force",
+        reason=("scheduled" if scheduled else None) if content else "assignment-not-in-force",
         processing_activity=BRIEFING,
     )

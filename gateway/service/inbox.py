@@ -39,15 +39,19 @@ def pull(
     now: datetime,
     trace_id: str,
     lease: timedelta = timedelta(0),
+    *,
+    scheduled: bool = False,
 ) -> Page:
     """The next page of ``party``'s inbox, of the kind its role holds (``INBOXES``).
 
     With a ``lease`` the page's deliveries go to no other pull until the lease
-    ends or they are acknowledged. Raises NotAuthorised for a role that has no inbox.
+    ends or they are acknowledged. ``scheduled``: a tool's routine run, which its
+    entries say (reason ``scheduled`` where an entry has no other reason). Raises
+    NotAuthorised for a role that has no inbox.
     """
     for capability, read in INBOXES.items():
         if policy.may(party.role, capability):
-            return read(services, party, after, limit, now, trace_id, lease)
+            return read(services, party, after, limit, now, trace_id, lease, scheduled)
     raise NotAuthorised(f"role {party.role} may not read this")
 
 
@@ -59,6 +63,7 @@ def deliveries(
     now: datetime,
     trace_id: str,
     lease: timedelta = timedelta(0),
+    scheduled: bool = False,
 ) -> Page:
     """A municipality's inbox: its deliveries, minimised by consent in force now."""
     store = services.store
@@ -77,7 +82,7 @@ def deliveries(
             continue
         declarations, withdrawals = histories[item.subject].facts
         cut = cut_body(services, municipality.oin, payload, declarations, withdrawals, now)
-        pulled.append(_pulled(municipality, item, payload["type"], cut, trace_id))
+        pulled.append(_pulled(municipality, item, payload["type"], cut, trace_id, scheduled))
         if cut.empty:
             continue  # nothing may leave: the delivery is not shown at all
         deliveries.append(_delivery(services, item, payload, cut, trace_id))
@@ -99,7 +104,7 @@ def deliveries(
     return Page(deliveries=deliveries, next_cursor=next_cursor)
 
 
-Reader = Callable[[Services, Party, int, int, datetime, str, timedelta], Page]
+Reader = Callable[[Services, Party, int, int, datetime, str, timedelta, bool], Page]
 INBOXES: Mapping[str, Reader] = {
     policy.PULL_DELIVERIES: deliveries,
     policy.PULL_BRIEFS: briefs.pull,  # a provider's: the briefs of the plans it was assigned
@@ -107,8 +112,11 @@ INBOXES: Mapping[str, Reader] = {
 """The kinds of inbox, by the capability that opens one (a role holds at most one)"""
 
 
-def _pulled(municipality: Party, item: Pending, type_: str, cut: Minimised, trace_id: str) -> Event:
-    """The audit entry of one delivery pulled: what went, what was withheld, on what basis."""
+def _pulled(
+    municipality: Party, item: Pending, type_: str, cut: Minimised, trace_id: str, scheduled: bool
+) -> Event:
+    """The audit entry of one delivery pulled: what went, what was withheld, on what basis;
+    reason ``scheduled`` for a tool's routine run."""
     return Event(
         event="delivery.pulled",
         actor=municipality.oin,
@@ -120,6 +128,7 @@ def _pulled(municipality: Party, item: Pending, type_: str, cut: Minimised, trac
         categories_delivered=cut.delivered,
         categories_withheld=cut.withheld,
         basis=cut.basis,
+        reason="scheduled" if scheduled else None,
         processing_activity=TYPES[type_].activity,
     )
 

@@ -74,12 +74,14 @@ def signals_page(
     now: datetime,
     trace_id: str,
     at: datetime | None = None,
+    *,
+    scheduled: bool = False,
 ) -> SignalsPage:
     """The signals of every newcomer placed with ``party`` now, a page at a time.
 
     In the order they were placed (the placing profile's audit index is the
-    cursor); each newcomer listed is one ``regie.read`` entry, reason ``signals``.
-    ``at`` as for :func:`progress`.
+    cursor); each newcomer listed is one ``regie.read`` entry, reason ``signals`` (or
+    ``signals:scheduled`` for a tool's ``scheduled`` run). ``at`` as for :func:`progress`.
     """
     policy.require(party.role, policy.READ_REGIE)
     at = forecast(now, at)
@@ -96,7 +98,7 @@ def signals_page(
         }
         for stored in page
     ]
-    _audit(services, party, page, "signals", now, trace_id)
+    _audit(services, party, page, "signals:scheduled" if scheduled else "signals", now, trace_id)
     return SignalsPage(listed, page[-1].placement)
 
 

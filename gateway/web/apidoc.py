@@ -76,6 +76,15 @@ def count(
     return query(name, schema, description, required=default is None)
 
 
+SCHEDULED = query(
+    "scheduled",
+    {"type": "boolean", "default": False},
+    "true: a tool's scheduled run, not a person's look; its audit entries say so (reason "
+    "`scheduled`, for signals `signals:scheduled`), so an auditor can tell routine reads "
+    "from a person's (profile v1.2)",
+)
+
+
 def path(name: str, schema: Mapping[str, Any], description: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": dict(schema),
             "description": description}  # fmt: skip

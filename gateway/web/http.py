@@ -145,6 +145,19 @@ def transport_oin() -> str | None:
     return certificate.oin_from_escaped_pem(request.headers[CLIENT_CERT])
 
 
+def flag_arg(name: str) -> bool:
+    """A boolean query parameter: ``true`` or ``false``, absent is false.
+
+    Raises BadRequest for any other spelling (``1``, ``yes``, ``True`` are not the
+    OpenAPI document's boolean, and a flag misread changes what is recorded)."""
+    raw = request.args.get(name)
+    if raw is None or raw == "false":
+        return False
+    if raw == "true":
+        return True
+    raise BadRequest(f"query parameter {name} must be true or false")
+
+
 def int_arg(name: str, *, low: int = 0, high: int = 2**62, default: int | None = None) -> int:
     """A non-negative decimal query parameter within [low, high].
 

@@ -42,6 +42,7 @@ MAX_LEASE_SECONDS = 600
         apidoc.count("limit", "deliveries a page", low=1, high=MAX_LIMIT, default=100),
         apidoc.query("lease", {"type": "integer", "minimum": 1, "maximum": MAX_LEASE_SECONDS},
                      "seconds this page is this puller's alone"),
+        apidoc.SCHEDULED,
     ],
     problem_codes={400: "bad-request", 401: "unauthenticated", 403: "not-authorised"},
     links={
@@ -57,7 +58,9 @@ def pull() -> Any:
     limit = http.int_arg("limit", low=1, high=MAX_LIMIT, default=100)
     # Absent: no lease. Given, 1..600 s: a lease of 0 would lease nothing.
     lease = timedelta(seconds=http.int_arg("lease", low=1, high=MAX_LEASE_SECONDS, default=0))
-    page = inbox.pull(http.services(), party, after, limit, http.now(), http.trace_id(), lease)
+    scheduled = http.flag_arg("scheduled")
+    page = inbox.pull(http.services(), party, after, limit, http.now(), http.trace_id(), lease,
+                      scheduled=scheduled)  # fmt: skip
     return {"deliveries": page.deliveries, "next_cursor": page.next_cursor}
 
 

@@ -52,6 +52,7 @@ def progress(v_number: str) -> Any:
         apidoc.count("after", "the previous page's next_cursor", default=0),
         apidoc.count("limit", "newcomers a page", low=1, high=MAX_LIMIT, default=100),
         apidoc.query("at", apidoc.RFC3339, "a forecast: judge at this later time"),
+        apidoc.SCHEDULED,
     ],
     problem_codes=PROBLEMS,
     links={"nextPage": {"operationId": "listSignals",
@@ -62,7 +63,8 @@ def signals() -> Any:
     after = http.int_arg("after", default=0)
     limit = http.int_arg("limit", low=1, high=MAX_LIMIT, default=100)
     at = http.time_arg("at")
-    page = regie.signals_page(http.services(), party, after, limit, http.now(), http.trace_id(), at)
+    page = regie.signals_page(http.services(), party, after, limit, http.now(), http.trace_id(), at,
+                              scheduled=http.flag_arg("scheduled"))  # fmt: skip
     return {"newcomers": page.newcomers, "next_cursor": page.next_cursor}
 
 

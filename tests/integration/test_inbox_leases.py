@@ -31,8 +31,10 @@ def _inbox_of(services: Services, count: int, now: datetime) -> tuple[Party, lis
     return leiden, ids
 
 
-def _pulled(services: Services, leiden: Party, now: datetime, **kw: timedelta) -> list[str]:
-    page = inbox.pull(services, leiden, 0, 500, now, TRACE, **kw)
+def _pulled(
+    services: Services, leiden: Party, now: datetime, lease: timedelta = timedelta(0)
+) -> list[str]:
+    page = inbox.pull(services, leiden, 0, 500, now, TRACE, lease)
     return [d["message_id"] for d in page.deliveries]
 
 
