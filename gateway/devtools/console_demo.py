@@ -1,10 +1,11 @@
 """``gateway demo --console``: a fresh gateway with Leiden's newcomers, and Leiden's console.
 
-For a client manager's first look, and for the browser tests: COA places
-two dozen synthetic newcomers with Leiden; for most of them Leiden assigns
-the demo provider, makes a plan and (for some) records consent; the
-provider reports a few times. Nothing has been pulled yet, so the console's
-first pull brings it all in, consent judged as it pulls.
+For a client manager's first look, and for the browser tests: COA places synthetic
+newcomers with Leiden (60 in the demo, spread over time: most placed weeks ago, every
+eighth far along its term, some overdue a plan); for most of them Leiden assigns the
+demo provider, makes a plan and (for some) records consent; the provider reports a few
+times. Nothing has been pulled yet, so the console's first pull brings it all in,
+consent judged as it pulls.
 """
 
 from __future__ import annotations
@@ -62,10 +63,14 @@ def _send(
     client.submit(client.sign(payload))
 
 
-def _linked(profile: dict[str, Any], now: datetime, rng: random.Random) -> dict[str, Any]:
-    """The profile linked on a realistic day before the demo (2 to 22 weeks ago), after a
-    permit a few weeks earlier: a caseload's clocks, not all starting today."""
-    linked = now.date() - timedelta(days=rng.randrange(14, 155))
+def _linked(
+    profile: dict[str, Any], now: datetime, rng: random.Random, far: bool = False
+) -> dict[str, Any]:
+    """The profile linked on a realistic day before the demo (2 to 22 weeks ago; ``far``:
+    two and a half years ago, far along their term), after a permit a few weeks earlier:
+    a caseload's clocks, not all starting today."""
+    days = rng.randrange(1000, 1060) if far else rng.randrange(14, 155)
+    linked = now.date() - timedelta(days=days)
     profile["placement"]["linked_on"] = linked.isoformat()
     permitted = linked - timedelta(days=rng.randrange(7, 60))
     profile["placement"]["permit_date"] = permitted.isoformat()
@@ -83,14 +88,14 @@ def seed(cast: Cast, count: int = 24, rng_seed: int = 7, *, duo: bool = False) -
         coa.sign(
             synthetic.payload(
                 "handover-profile",
-                _linked(synthetic.varied_profile(p, "GM0546", rng), now, rng),
+                _linked(synthetic.varied_profile(p, "GM0546", rng), now, rng, far=n % 8 == 1),
                 sender=COA,
                 recipient=LEIDEN,
                 newcomer=p,
                 issued_at=now,
             )
         )
-        for p in people
+        for n, p in enumerate(people)
     ]
     coa.submit_batch(profiles)
     consenting, others = [], []
@@ -117,7 +122,8 @@ def seed(cast: Cast, count: int = 24, rng_seed: int = 7, *, duo: bool = False) -
             synthetic.provider_assignment(PROVIDER, now - timedelta(minutes=1)),
             now,
         )
-        dated = (now - timedelta(days=rng.randrange(0, 40))).date().isoformat()
+        back = rng.randrange(920, 1000) if n % 8 == 1 else rng.randrange(0, 40)
+        dated = (now - timedelta(days=back)).date().isoformat()  # far along: the term ends soon
         plan = synthetic.integration_plan(
             str(uuid.UUID(int=rng.getrandbits(128), version=4)), dated=dated
         )
@@ -196,7 +202,7 @@ def run_console_demo(port: int) -> int:
         with ServerProcess(folder / "instance") as server:
             services = build_services(config.from_env({"GATEWAY_INSTANCE": str(server.instance)}))
             cast = register_cast(services, server.url, datetime.now(UTC))
-            seeded = seed(cast, duo=True)
+            seeded = seed(cast, count=60, duo=True)
             from gateway.devtools.cast import keep_keys
 
             keep_keys(cast, folder / "keys")
