@@ -157,3 +157,25 @@ def _dropout_risk(facts: Facts, t: Thresholds) -> Signal | None:
     if risk in t.dropout_risk_levels and facts.last_report_at is not None:
         return Signal("dropout-risk", facts.last_report_at, f"the provider reports {risk} risk")
     return None
+
+
+def due_dates(facts: Facts, thresholds: Thresholds) -> list[tuple[str, datetime]]:
+    """When each clock that runs for this newcomer runs out, soonest first: the moment its
+    signal holds (past: it holds now; future: what is coming). The same clocks as
+    ``compute`` (a signal's ``since`` is its due date), so a work list and the signals
+    never disagree. Clocks that wait on a report's content (attendance, dropout risk) or
+    on the plan's hours (behind plan) have no date: they hold when a report says so."""
+    t = thresholds
+    found: list[tuple[str, datetime]] = []
+    if facts.plan is None:
+        found.append(("no-plan", _later(facts.placed_at, t.no_plan_after)))
+    if facts.assignments:
+        began = min(a.valid_from for a in facts.assignments)
+        last = max(began, facts.last_report_at) if facts.last_report_at else began
+        found.append(("no-progress", _later(last, t.no_progress_after)))
+    started = facts.term_started or facts.first_plan_dated
+    if facts.term_ends is not None or started is not None:
+        end = (_start_of(facts.term_ends) if facts.term_ends is not None
+               else _later(_start_of(started), t.term) if started else _NEVER)  # fmt: skip
+        found.append(("term-ending", end if end is _NEVER else end - t.term_ending_within))
+    return sorted((f for f in found if f[1] is not _NEVER), key=lambda f: f[1])

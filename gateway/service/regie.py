@@ -170,13 +170,17 @@ def _answer(
         else None,
     )
     if stored.duo.ended is not None:  # met, suspended or ended: nothing left to signal
-        return {"signals": [], "unknown_signals": []}
+        return {"signals": [], "unknown_signals": [], "due_dates": []}
     found, unknown = signals.compute(facts, visible, services.catalog.signals, at)
     return {
         "signals": [
             {"code": s.code, "since": format_time(s.since), "detail": s.detail} for s in found
         ],
         "unknown_signals": unknown,
+        "due_dates": [
+            {"code": code, "due": format_time(due)}
+            for code, due in signals.due_dates(facts, services.catalog.signals)
+        ],
     }
 
 

@@ -23,7 +23,8 @@ SIGNALS: dict[str, Any] = {
          "placed_on": "2026-08-28", "placed_on_source": "coa",
          "signals": [{"code": "no-plan", "since": "2026-11-10T10:00:00.000000Z",
                       "detail": "placed 91 days ago, no plan"}],
-         "unknown_signals": ["low-attendance", "dropout-risk"]},
+         "unknown_signals": ["low-attendance", "dropout-risk"],
+         "due_dates": [{"code": "no-plan", "due": "2026-11-10T10:00:00.000000Z"}]},
     ],
     "next_cursor": 1207,
 }  # fmt: skip
@@ -38,6 +39,13 @@ PROGRESS: dict[str, Any] = {
     "placed_on": "2026-08-28", "placed_on_source": "coa",
     "signals": [],
     "unknown_signals": ["dropout-risk"],
+    "due_dates": [{"code": "no-progress", "due": "2027-01-16T00:00:00.000000Z"},
+                  {"code": "term-ending", "due": "2029-05-21T00:00:00.000000Z"}],
+    "duo": {"events": [{"gebeurtenisId": "SS139", "registratieDatumTijd":
+                        "2026-08-28T08:00:00.000000Z", "family": "new-obligation",
+                        "berichtId": _UUID}],
+            "previous_plan_exists": False, "facts": None, "term_ends": None,
+            "learning_route_due": "2026-11-06", "obligation_ended": None},
 }  # fmt: skip
 INBOX: dict[str, Any] = {
     "deliveries": [

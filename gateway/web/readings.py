@@ -184,9 +184,38 @@ class HoursTotal(Schema):
 PLACED_ON = {"description": "the day the placement's clocks (no-plan) run from"}
 PLACED_ON_SOURCE = {
     "enum": ["duo", "coa", "received"],
-    "description": "coa: the profile's placement.linked_on; received: the day the gateway "
-    "accepted the profile",
+    "description": "duo: DUO's SS139 or the SS120/SS121 that placed them; coa: the "
+    "profile's placement.linked_on; received: the day the gateway accepted the profile",
 }
+
+
+class DueDate(Schema):
+    code = fields.String(required=True, metadata={"enum": ["no-plan", "no-progress",
+                                                           "term-ending"]})  # fmt: skip
+    due = fields.String(required=True, metadata={
+        "description": "when the signal holds: past, it holds now (its since); future, coming"})
+
+
+DUE_DATES = {"description": "when each running clock runs out, soonest first (profile v1.2)"}
+
+
+class DuoEvent(Schema):
+    gebeurtenisId = fields.String(required=True)
+    registratieDatumTijd = fields.String(required=True)
+    family = fields.String(required=True)
+    berichtId = fields.String(required=True)
+
+
+class DuoToldProgress(Schema):
+    """What DUO notified the municipality of, and what DUO answered it (profile v1.2)."""
+
+    events = fields.List(fields.Nested(DuoEvent), required=True)
+    previous_plan_exists = fields.Boolean(required=True)
+    facts = fields.Dict(required=True, allow_none=True, metadata={
+        "description": "DUO's answers (duo-facts), the newest of each member"})  # fmt: skip
+    term_ends = fields.String(required=True, allow_none=True)
+    learning_route_due = fields.String(required=True, allow_none=True)
+    obligation_ended = fields.Dict(required=True, allow_none=True)
 
 
 class Progress(Schema):
@@ -200,6 +229,8 @@ class Progress(Schema):
     placed_on_source = fields.String(required=True, metadata=PLACED_ON_SOURCE)
     signals = fields.List(fields.Nested(SignalItem), required=True)
     unknown_signals = fields.List(fields.String(), required=True)
+    due_dates = fields.List(fields.Nested(DueDate), required=True, metadata=DUE_DATES)
+    duo = fields.Nested(DuoToldProgress, required=True)
 
 
 class NewcomerSignals(Schema):
@@ -211,6 +242,7 @@ class NewcomerSignals(Schema):
     placed_on_source = fields.String(required=True, metadata=PLACED_ON_SOURCE)
     signals = fields.List(fields.Nested(SignalItem), required=True)
     unknown_signals = fields.List(fields.String(), required=True)
+    due_dates = fields.List(fields.Nested(DueDate), required=True, metadata=DUE_DATES)
 
 
 class SignalsPage(Schema):

@@ -8,7 +8,7 @@ import pytest
 
 from gateway.domain.assignments import Assignment
 from gateway.domain.schemas import Catalog
-from gateway.domain.signals import Facts, compute
+from gateway.domain.signals import Facts, compute, due_dates
 
 PLACED = datetime(2026, 1, 5, tzinfo=UTC)
 ALL = frozenset({"attendance", "signals"})
@@ -101,3 +101,21 @@ def test_what_may_not_be_seen_is_unknown_never_guessed(catalog: Catalog) -> None
     assert _codes(catalog, facts, at) == ["low-attendance"]
     assert _codes(catalog, facts, at, frozenset({"signals"})) == ["?low-attendance"]
     assert _codes(catalog, facts, at, frozenset()) == ["?low-attendance", "?dropout-risk"]
+
+
+def test_due_dates_are_the_moments_the_signals_hold(catalog: Catalog) -> None:
+    """A work list's due dates and the signals are one computation: each clock's due date
+    is its signal's ``since`` once it holds, and nothing holds before it."""
+    t = catalog.signals
+    unplanned = Facts(PLACED)
+    [(code, due)] = due_dates(unplanned, t)
+    assert (code, due) == ("no-plan", PLACED + timedelta(days=70))
+    assert compute(unplanned, ALL, t, due - timedelta(seconds=1))[0] == []
+    [held] = compute(unplanned, ALL, t, due)[0]
+    assert (held.code, held.since) == ("no-plan", due)
+    planned = Facts(PLACED, PLAN, date(2026, 2, 1), (ASSIGNED,), PLACED + timedelta(days=40),
+                    term_ends=date(2027, 6, 1))  # fmt: skip
+    found = dict(due_dates(planned, t))
+    assert set(found) == {"no-progress", "term-ending"}  # planned: no no-plan clock
+    assert found["term-ending"] == datetime(2027, 6, 1, tzinfo=UTC) - t.term_ending_within
+    assert list(found) == sorted(found, key=found.__getitem__)  # soonest first
