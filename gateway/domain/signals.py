@@ -50,6 +50,9 @@ class Signal:
     code: str
     since: datetime
     detail: str
+    """in English, for a log or a terminal; a page in another language words ``values``"""
+    values: Mapping[str, int | float | str] = field(default_factory=dict)
+    """the numbers ``detail`` names, for a reader's own words (profile v1.2)"""
 
 
 def compute(
@@ -97,7 +100,8 @@ def _later(moment: datetime, delta: timedelta) -> datetime:
 def _no_plan(facts: Facts, t: Thresholds, now: datetime) -> Signal | None:
     due = _later(facts.placed_at, t.no_plan_after)
     if facts.plan is None and now >= due:
-        return Signal("no-plan", due, f"placed {(now - facts.placed_at).days} days ago, no plan")
+        days = (now - facts.placed_at).days
+        return Signal("no-plan", due, f"placed {days} days ago, no plan", {"days": days})
     return None
 
 
@@ -108,7 +112,8 @@ def _no_progress(facts: Facts, t: Thresholds, now: datetime) -> Signal | None:
     last = max(began, facts.last_report_at) if facts.last_report_at else began
     due = _later(last, t.no_progress_after)
     if now >= due:
-        return Signal("no-progress", due, f"no progress report for {(now - last).days} days")
+        days = (now - last).days
+        return Signal("no-progress", due, f"no progress report for {days} days", {"days": days})
     return None
 
 
@@ -118,7 +123,8 @@ def _low_attendance(facts: Facts, t: Thresholds, now: datetime) -> Signal | None
         return None
     ratio = attendance["hours_attended"] / attendance["hours_planned"]
     if ratio < t.low_attendance_below:
-        return Signal("low-attendance", facts.last_report_at, f"attendance {ratio:.0%}")
+        return Signal("low-attendance", facts.last_report_at, f"attendance {ratio:.0%}",
+                      {"ratio": round(ratio, 4)})  # fmt: skip
     return None
 
 
@@ -133,7 +139,8 @@ def _behind_plan(facts: Facts, t: Thresholds, now: datetime) -> Signal | None:
     followed = facts.language_hours
     if expected > 0 and followed < expected * t.behind_plan_below:
         return Signal(
-            "behind-plan", now, f"{followed} of about {expected:.0f} hours expected by now"
+            "behind-plan", now, f"{followed} of about {expected:.0f} hours expected by now",
+            {"followed": followed, "expected": round(expected)},
         )
     return None
 
@@ -148,14 +155,16 @@ def _term_ending(facts: Facts, t: Thresholds, now: datetime) -> Signal | None:
         end = _later(_start_of(started), t.term)
     due = end if end is _NEVER else end - t.term_ending_within
     if now >= due:
-        return Signal("term-ending", due, f"the term ends in {max((end - now).days, 0)} days")
+        left = max((end - now).days, 0)
+        return Signal("term-ending", due, f"the term ends in {left} days", {"days_left": left})
     return None
 
 
 def _dropout_risk(facts: Facts, t: Thresholds) -> Signal | None:
     risk = (facts.last_report.get("signals") or {}).get("dropout_risk")
     if risk in t.dropout_risk_levels and facts.last_report_at is not None:
-        return Signal("dropout-risk", facts.last_report_at, f"the provider reports {risk} risk")
+        return Signal("dropout-risk", facts.last_report_at, f"the provider reports {risk} risk",
+                      {"level": str(risk)})  # fmt: skip
     return None
 
 

@@ -174,7 +174,9 @@ def _answer(
     found, unknown = signals.compute(facts, visible, services.catalog.signals, at)
     return {
         "signals": [
-            {"code": s.code, "since": format_time(s.since), "detail": s.detail} for s in found
+            {"code": s.code, "since": format_time(s.since), "detail": s.detail,
+             "values": dict(s.values)}
+            for s in found
         ],
         "unknown_signals": unknown,
         "due_dates": [

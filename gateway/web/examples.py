@@ -22,7 +22,7 @@ SIGNALS: dict[str, Any] = {
         {**_SUBJECT, "placed_at": "2026-09-01T10:00:00.000000Z",
          "placed_on": "2026-08-28", "placed_on_source": "coa",
          "signals": [{"code": "no-plan", "since": "2026-11-10T10:00:00.000000Z",
-                      "detail": "placed 91 days ago, no plan"}],
+                      "detail": "placed 91 days ago, no plan", "values": {"days": 91}}],
          "unknown_signals": ["low-attendance", "dropout-risk"],
          "due_dates": [{"code": "no-plan", "due": "2026-11-10T10:00:00.000000Z"}]},
     ],

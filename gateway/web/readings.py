@@ -165,7 +165,11 @@ class SignalItem(Schema):
         "no-plan", "no-progress", "low-attendance", "behind-plan", "term-ending", "dropout-risk",
     ]})  # fmt: skip
     since = fields.String(required=True)
-    detail = fields.String(required=True)
+    detail = fields.String(required=True, metadata={"description": "in English"})
+    values = fields.Dict(required=True, metadata={
+        "description": "the numbers detail names, for a page's own words: days (no-plan, "
+        "no-progress), ratio (low-attendance), followed and expected (behind-plan), "
+        "days_left (term-ending), level (dropout-risk); profile v1.2"})  # fmt: skip
 
 
 class AssignmentItem(Schema):

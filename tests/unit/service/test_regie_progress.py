@@ -79,6 +79,7 @@ def test_progress_answers_the_plan_assignments_hours_and_signals(services: Servi
         "code": "low-attendance",
         "since": format_time(NOW - 3 * DAY),
         "detail": "attendance 50%",
+        "values": {"ratio": 0.5},
     }
     assert by_code["behind-plan"]["detail"] == "50 of about 219 hours expected by now"
 
