@@ -12,8 +12,9 @@ from connectors.common.commands import pull_command
 from connectors.common.options import LazyGroup
 from connectors.common.sinks import delivery_file
 from connectors.municipality import actions_cli
+from connectors.municipality.duo_cli import duo_export, duo_fetch, duo_send
 from connectors.municipality.records_cli import consents
-from connectors.municipality.regie_cli import duo_export, duo_fetch, duo_send, signals
+from connectors.municipality.regie_cli import signals
 
 
 @click.group(

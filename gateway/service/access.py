@@ -49,16 +49,8 @@ def identify(
     try:
         return authenticate(authorization, services.store.registry, now, transport_oin)
     except TransportRefused as refused:
-        event = Event(
-            event="access.refused",
-            actor=refused.party_oin,
-            outcome="refused",
-            trace_id=trace_id,
-            processing_activity=ACCESS,
-            reason=f"certificate-oin:{transport_oin}",
-        )
-        with services.store.write() as tx:
-            tx.append([event], now)
+        assert transport_oin is not None  # only a certificate can be another's
+        _enter_refusal(services, refused.party_oin, transport_oin, now, trace_id)
         raise
 
 
@@ -121,15 +113,22 @@ def by_certificate(
     try:
         party.check_transport(transport_oin, "sender")
     except NotAuthorised as error:
-        event = Event(
-            event="access.refused",
-            actor=party.oin,
-            outcome="refused",
-            trace_id=trace_id,
-            processing_activity=ACCESS,
-            reason=f"certificate-oin:{transport_oin}",
-        )
-        with services.store.write() as tx:
-            tx.append([event], now)
+        _enter_refusal(services, party.oin, transport_oin, now, trace_id)
         raise TransportRefused(party.oin, error.detail) from None
     return party
+
+
+def _enter_refusal(
+    services: Services, party_oin: str, transport_oin: str, now: datetime, trace_id: str
+) -> None:
+    """``access.refused``: the party as actor, the certificate's OIN in the reason."""
+    event = Event(
+        event="access.refused",
+        actor=party_oin,
+        outcome="refused",
+        trace_id=trace_id,
+        processing_activity=ACCESS,
+        reason=f"certificate-oin:{transport_oin}",
+    )
+    with services.store.write() as tx:
+        tx.append([event], now)
