@@ -32,6 +32,8 @@ def progress(
     now: datetime,
     trace_id: str,
     at: datetime | None = None,
+    *,
+    scheduled: bool = False,
 ) -> dict[str, Any]:
     """The newcomer's progress and signals. Raises NotAuthorised unless placed with ``party``.
 
@@ -47,7 +49,8 @@ def progress(
         raise NotAuthorised("the newcomer is not placed with this municipality")
     history = services.store.consent.histories(party.oin, [subject])[subject]
     answer = _answer(services, party, stored, history, now, at)
-    _audit(services, party, [stored], "progress", now, trace_id)
+    _audit(services, party, [stored], "progress:scheduled" if scheduled else "progress", now,
+           trace_id)  # fmt: skip
     return {
         "subject": _subject(stored),
         "plan": stored.plan,

@@ -80,8 +80,8 @@ SCHEDULED = query(
     "scheduled",
     {"type": "boolean", "default": False},
     "true: a tool's scheduled run, not a person's look; its audit entries say so (reason "
-    "`scheduled`, for signals `signals:scheduled`), so an auditor can tell routine reads "
-    "from a person's (profile v1.2)",
+    "`scheduled`; for regie reads `signals:scheduled`, `progress:scheduled`), so an auditor "
+    "can tell routine reads from a person's (profile v1.2)",
 )
 
 

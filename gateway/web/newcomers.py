@@ -24,6 +24,7 @@ EXAMPLE: dict[str, Any] = {
     "message_id": _UUID, "type": HANDOVER_PROFILE, "version": 1,
     "sender": "00000001003214345000", "subject": {"v_number": "1234567890", "bsn": "999990019"},
     "issued_at": "2026-12-01T09:00:00Z", "received_at": "2026-12-01T09:00:01.000000Z",
+    "trace_id": "0193b6a0c8f27d3e8a1b2c3d4e5f6071",
     "body": {"identity": {"given_names": "Amina", "family_name": "Voorbeeld"}},
     "withheld_categories": ["health"],
     "profile_token": "eyJhbGciOiJFZERTQSIsImtpZCI6Ii4uLiJ9.eyIuLi4iOiIuLi4ifQ.c2lnbmF0dXJl",

@@ -27,13 +27,15 @@ PROBLEMS = {400: "bad-request", 401: "unauthenticated", 403: "not-authorised"}
     blp, "getProgress", ok=200, schema=Progress, description="The newcomer's progress",
     example=examples.PROGRESS,
     parameters=[apidoc.path("v_number", apidoc.V_NUMBER, "the newcomer's V-nummer"),
-                apidoc.query("at", apidoc.RFC3339, "a forecast: judge at this later time")],
+                apidoc.query("at", apidoc.RFC3339, "a forecast: judge at this later time"),
+                apidoc.SCHEDULED],
     problem_codes=PROBLEMS,
 )  # fmt: skip
 def progress(v_number: str) -> Any:
     party = http.caller()
     services, at = http.services(), http.time_arg("at")
-    return regie.progress(services, party, v_number, http.now(), http.trace_id(), at)
+    return regie.progress(services, party, v_number, http.now(), http.trace_id(), at,
+                          scheduled=http.flag_arg("scheduled"))  # fmt: skip
 
 
 @blp.route("/signals", methods=["GET"])

@@ -6,57 +6,23 @@ documents; a second run asks nothing; DUO in maintenance stops the run."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from gateway.bootstrap import storage_of
 from gateway.devtools import demo, duostandin
-from gateway.devtools.serverproc import ServerProcess
-from tests.conftest import services_for
-from tests.duo.prism import DuoMock, Seen
+from tests.duo.prism import Seen
+from tests.e2e.duo_world import World, world_fixture  # noqa: F401 - the fixture
 from tests.e2e.trajectories import Trajectory
-from tests.helpers import connector, write_keys
 
 pytestmark = pytest.mark.e2e
 
 
-@dataclass
-class World:
-    server: ServerProcess
-    cast: demo.Cast
-    keys: dict[str, Path]
-    duo: DuoMock
-    answered: Path
-
-    def fetch(self) -> tuple[Any, list[Seen]]:
-        """``duo-fetch`` as Leiden runs it; what DUO saw, first asserted valid by its documents."""
-        mark = self.duo.mark()
-        done = connector(self.server.url, demo.LEIDEN, self.keys[demo.LEIDEN], "municipality",
-                         "duo-fetch", "--duo-url", f"{self.duo.url}/v1", "--doel", demo.DUO,
-                         "--answered", str(self.answered))  # fmt: skip
-        seen = self.duo.requests(mark)
-        invalid = [(s.method, s.uri, s.status, s.violations) for s in seen if not s.valid]
-        assert not invalid, f"requests DUO's documents do not allow: {invalid}"
-        return done, seen
-
-
-@pytest.fixture
-def world(tmp_path: Path, duo_mock: DuoMock) -> Iterator[World]:
-    with ServerProcess(tmp_path / "instance", workers=1, threads=2) as server:
-        services = services_for(server.instance)
-        cast = demo.register_cast(services, server.url, datetime.now(UTC))
-        try:
-            yield World(server, cast, write_keys(cast, tmp_path / "keys"), duo_mock,
-                        tmp_path / "duo.answered.jsonl")  # fmt: skip
-        finally:
-            duo_mock.answer({})
-            storage_of(services).engine.dispose()
-            server.kill()
+def _fetch(world: World) -> tuple[Any, list[Seen]]:
+    """``duo-fetch`` as Leiden runs it, with this test's file of answered notifications."""
+    return world.run("duo-fetch", "--duo-url", f"{world.duo.url}/v1", "--doel", demo.DUO,
+                     "--answered", str(world.folder / "duo.answered.jsonl"))  # fmt: skip
 
 
 def _notified(world: World, person: Any, *events: str) -> None:
@@ -70,7 +36,7 @@ def _notified(world: World, person: Any, *events: str) -> None:
 def test_the_facts_behind_each_event_are_asked_once_and_handed_on(world: World) -> None:
     newcomer = Trajectory(world.cast, 9400)
     _notified(world, newcomer.person, "SS139", "SS102", "SS131")
-    done, seen = world.fetch()
+    done, seen = _fetch(world)
     assert done.returncode == 0, done.stderr + done.stdout
     asked = sorted(s.uri.split("/personen/")[1].split("/", 1)[1] for s in seen)
     assert asked == ["examens/resultaten", "inburgeringsplicht", "inburgeringstermijn",
@@ -84,19 +50,19 @@ def test_the_facts_behind_each_event_are_asked_once_and_handed_on(world: World) 
     facts = progress["duo"]["facts"]
     assert {"inburgeringsplicht", "inburgeringstermijn", "leerbaarheidstoets"} <= set(facts)
     assert progress["duo"]["term_ends"] == facts["inburgeringstermijn"]["einddatum"]
-    again, asked_again = world.fetch()
+    again, asked_again = _fetch(world)
     assert again.returncode == 0 and asked_again == []  # every notification answered
-    assert str(newcomer.person.bsn) not in world.answered.read_text()
+    assert str(newcomer.person.bsn) not in (world.folder / "duo.answered.jsonl").read_text()
 
 
 def test_duo_in_maintenance_stops_the_run_and_the_next_asks_again(world: World) -> None:
     newcomer = Trajectory(world.cast, 9401)
     _notified(world, newcomer.person, "SS102")
     world.duo.answer({r"/inburgeringstermijn": 503})
-    stopped, _ = world.fetch()
+    stopped, _ = _fetch(world)
     assert stopped.returncode == 2 and "503" in stopped.stderr
     assert "Traceback" not in stopped.stderr and str(newcomer.person.bsn) not in stopped.stderr
     world.duo.answer({})
-    done, seen = world.fetch()
+    done, seen = _fetch(world)
     assert done.returncode == 0 and [s.uri.rsplit("/", 1)[1] for s in seen] == [
         "inburgeringstermijn"]  # fmt: skip

@@ -12,63 +12,28 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from gateway.bootstrap import storage_of
 from gateway.devtools import demo
-from gateway.devtools.serverproc import ServerProcess, free_port
-from tests.conftest import services_for
-from tests.duo.prism import DuoMock, Seen
+from gateway.devtools.serverproc import free_port
+from tests.duo.prism import Seen
+from tests.e2e.duo_world import World, world_fixture  # noqa: F401 - the fixture
 from tests.e2e.trajectories import Trajectory
-from tests.helpers import connector, write_keys
 
 pytestmark = pytest.mark.e2e
 DUO = "00000001800000000000"  # a synthetic OIN for DUO
 
 
-@dataclass
-class World:
-    server: ServerProcess
-    cast: demo.Cast
-    keys: dict[str, Path]
-    duo: DuoMock
-    state: Path
-
-    def leiden(self, *args: str) -> Any:
-        return connector(self.server.url, demo.LEIDEN, self.keys[demo.LEIDEN], "municipality",
-                         *args)  # fmt: skip
-
-    def send(self, duo_url: str | None = None, state: Path | None = None) -> tuple[Any, list[Seen]]:
-        """``duo-send`` to the mock DUO (or ``duo_url``), with this test's state file: the
-        finished command and what DUO saw of it, first asserted valid by DUO's documents."""
-        url = duo_url or f"{self.duo.url}/v1"
-        mark = self.duo.mark()
-        done = self.leiden("duo-send", "--duo-url", url, "--doel", DUO,
-                           "--state", str(state or self.state))  # fmt: skip
-        seen = self.duo.requests(mark)
-        invalid = [(s.method, s.uri, s.status, s.violations) for s in seen if not s.valid]
-        assert not invalid, f"requests DUO's documents do not allow: {invalid}"
-        return done, seen
-
-
-@pytest.fixture
-def world(tmp_path: Path, duo_mock: DuoMock) -> Iterator[World]:
-    with ServerProcess(tmp_path / "instance", workers=1, threads=2) as server:
-        services = services_for(server.instance)
-        cast = demo.register_cast(services, server.url, datetime.now(UTC))
-        try:
-            yield World(server, cast, write_keys(cast, tmp_path / "keys"), duo_mock,
-                        tmp_path / "duo.receipts.jsonl")  # fmt: skip
-        finally:
-            duo_mock.answer({})
-            storage_of(services).engine.dispose()
-            server.kill()  # a throw-away instance: no need to wait for a graceful stop
+def _send(
+    world: World, duo_url: str | None = None, state: Path | None = None
+) -> tuple[Any, list[Seen]]:
+    """``duo-send`` to the mock DUO (or ``duo_url``), with this test's state file."""
+    url = duo_url or f"{world.duo.url}/v1"
+    return world.run("duo-send", "--duo-url", url, "--doel", DUO,
+                     "--state", str(state or world.folder / "duo.receipts.jsonl"))  # fmt: skip
 
 
 def test_duo_send_sends_what_duo_export_writes_once_and_then_only_what_changed(
@@ -81,7 +46,7 @@ def test_duo_send_sends_what_duo_export_writes_once_and_then_only_what_changed(
     bsn = planned.person.bsn
     assert bsn is not None
 
-    first, seen = world.send()
+    first, seen = _send(world)
     assert first.returncode == 0, first.stderr
     assert "DUO: 3 sent, 0 unchanged, 0 refused, 0 failed, 0 not sent" in first.stdout
     assert "1 newcomer without a BSN left out" in first.stdout
@@ -100,16 +65,16 @@ def test_duo_send_sends_what_duo_export_writes_once_and_then_only_what_changed(
         (s.method, s.uri, s.headers["berichtId"], json.dumps(s.body, sort_keys=True))
         for s in seen
     )  # fmt: skip
-    state = world.state.read_bytes()
+    state = (world.folder / "duo.receipts.jsonl").read_bytes()
     assert bsn.encode() not in state and planned.person.v_number.encode() not in state
 
-    again, nothing = world.send()
+    again, nothing = _send(world)
     assert again.returncode == 0, again.stderr
     assert "DUO: 0 sent, 3 unchanged" in again.stdout
     assert nothing == []
 
     assert planned.plan(2, dated="2026-12-01") == 202
-    changed, only = world.send()
+    changed, only = _send(world)
     assert changed.returncode == 0, changed.stderr
     assert "DUO: 1 sent, 2 unchanged" in changed.stdout
     (pip,) = only
@@ -124,11 +89,12 @@ def test_a_refusal_by_duo_is_kept_with_its_words_and_not_sent_again(world: World
         assert trajectory.assign() == 202 and trajectory.plan() == 202
     world.duo.answer({f"^/v1/personen/{refused.person.bsn}/PIP$": 403})
 
-    first, seen = world.send()
+    first, seen = _send(world)
     assert first.returncode == 1, first.stderr
     assert "DUO: 1 sent, 0 unchanged, 1 refused" in first.stdout
     assert sorted(s.status for s in seen) == [201, 403]  # the refused one as valid
-    records = [json.loads(line) for line in world.state.read_text().splitlines()]
+    kept_file = world.folder / "duo.receipts.jsonl"
+    records = [json.loads(line) for line in kept_file.read_text().splitlines()]
     (kept,) = [r for r in records if r.get("outcome") == "refused"]
     assert kept["status"] == 403 and kept["answer"] and all(kept["answer"])
     words = kept["answer"][0]  # DUO's fouttekst, as Prism made it from DUO's Foutmelding schema
@@ -137,7 +103,7 @@ def test_a_refusal_by_duo_is_kept_with_its_words_and_not_sent_again(world: World
     assert str(refused.person.bsn) not in first.stdout + first.stderr
 
     world.duo.answer({})  # DUO would take it now: still not sent until it changes
-    again, nothing = world.send()
+    again, nothing = _send(world)
     assert again.returncode == 0, again.stderr
     assert "DUO: 0 sent, 2 unchanged (1 of them refused earlier), 0 refused" in again.stdout
     assert "refused by DUO (earlier, not sent again until it changes)" in again.stdout
@@ -150,7 +116,7 @@ def test_duo_in_maintenance_stops_the_run_and_the_next_run_sends_it_all(world: W
     assert waiting.report(hours={"language_and_knm": 8}) == 202
     world.duo.answer({r"^/v1/personen/[0-9]+/PIP$": 503})
 
-    stopped, seen = world.send()
+    stopped, seen = _send(world)
     assert stopped.returncode == 2, stopped.stdout + stopped.stderr
     assert "HTTP 503 (Service niet beschikbaar: maintenance) at postPipByBsn" in stopped.stderr
     assert "2 requests not sent" in stopped.stderr and "Traceback" not in stopped.stderr
@@ -158,13 +124,14 @@ def test_duo_in_maintenance_stops_the_run_and_the_next_run_sends_it_all(world: W
     assert [(s.uri, s.status) for s in seen] == [(f"/v1/personen/{waiting.person.bsn}/PIP", 503)]
     assert str(waiting.person.bsn) not in stopped.stdout + stopped.stderr
 
-    nobody, _ = world.send(f"http://127.0.0.1:{free_port()}/v1", world.state.with_suffix(".x"))
+    elsewhere = (world.folder / "duo.receipts.jsonl").with_suffix(".x")
+    nobody, _ = _send(world, f"http://127.0.0.1:{free_port()}/v1", elsewhere)
     assert nobody.returncode == 2 and "Traceback" not in nobody.stderr
     assert re.search(r"stopped: DUO at http://127\.0\.0\.1:\d+/v1 unreachable: connection "
                      "refused", nobody.stderr), nobody.stderr  # fmt: skip
 
     world.duo.answer({})
-    resumed, seen = world.send()
+    resumed, seen = _send(world)
     assert resumed.returncode == 0, resumed.stderr
     assert "DUO: 2 sent, 0 unchanged" in resumed.stdout
     assert len(seen) == 2

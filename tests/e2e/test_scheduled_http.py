@@ -37,8 +37,11 @@ def test_a_scheduled_pull_and_signals_walk_are_marked_routine(
     start = storage_of(server_services).count("audit_entries")
     utrecht.get_json("/v1/signals", limit=5, scheduled="true")
     utrecht.get_json("/v1/signals", limit=5)
+    v_number = profile["subject"]["v_number"]
+    utrecht.get_json(f"/v1/newcomers/{v_number}/progress", scheduled="true")
     reads = [e["reason"] for e in _entries_since(server_services, start)
              if e["event"] == "regie.read"]  # fmt: skip
     assert "signals:scheduled" in reads and "signals" in reads
+    assert reads[-1] == "progress:scheduled"
     with pytest.raises(BadRequest):
         utrecht.get_json("/v1/inbox", scheduled="yes")

@@ -93,7 +93,9 @@ def full_pull_due(store: Store) -> bool:
     )
 
 
-def pull_inbox(client: GatewayClient, store: Store, *, full: bool = False) -> Round:
+def pull_inbox(
+    client: GatewayClient, store: Store, *, full: bool = False, scheduled: bool = False
+) -> Round:
     """New deliveries (or, ``full``, every one still unacknowledged) into the store, each
     acknowledged once kept; one that ``supersedes`` earlier ones kept in their place.
 
@@ -117,6 +119,7 @@ def pull_inbox(client: GatewayClient, store: Store, *, full: bool = False) -> Ro
         after=0 if full else int(store.state("cursor", "0")),
         acknowledged=store.acknowledged,
         turned=turned,
+        scheduled=scheduled,
     )
     done.kept, done.acknowledged, done.notices = pulled.written, pulled.acknowledged, pulled.notices
     if full:
@@ -138,16 +141,21 @@ def signals_due(store: Store, max_age: timedelta) -> bool:
     return not last or datetime.now(UTC) - wire.parse_time(last) >= max_age
 
 
-def refresh_signals(client: GatewayClient, store: Store) -> int:
-    """The signals of every newcomer placed now (a ``regie.read`` each), kept."""
-    found = {str(n["v_number"]): n for n in placed_newcomers(client)}
+def refresh_signals(client: GatewayClient, store: Store, scheduled: bool = False) -> int:
+    """The signals of every newcomer placed now (a ``regie.read`` each), kept; ``scheduled``:
+    the timer's round, which the gateway's entries then say."""
+    query = {"scheduled": "true"} if scheduled else {}
+    found = {str(n["v_number"]): n for n in placed_newcomers(client, **query)}
     store.replace_reads("signals", found)
     store.set_state("signals_at", datetime.now(UTC).isoformat())
     return len(found)
 
 
 def refresh_progress(
-    client: GatewayClient, store: Store, max_age: timedelta = PROGRESS_MAX_AGE
+    client: GatewayClient,
+    store: Store,
+    max_age: timedelta = PROGRESS_MAX_AGE,
+    scheduled: bool = False,
 ) -> int:
     """Progress (plan, assignments, hours) of each placed newcomer not read for ``max_age``.
 
@@ -162,8 +170,10 @@ def refresh_progress(
         for v in placed
         if v not in read or wire.parse_time(read[v][0]) < due
     )[:PROGRESS_PER_ROUND]
+    query = {"scheduled": "true"} if scheduled else {}
     for _, v_number in stale:
-        store.keep_read("progress", v_number, client.get_json(f"/v1/newcomers/{v_number}/progress"))
+        read = client.get_json(f"/v1/newcomers/{v_number}/progress", **query)
+        store.keep_read("progress", v_number, read)
     return len(stale)
 
 
@@ -187,13 +197,14 @@ def one_round(
     done = Round()
     try:
         full = full or full_pull_due(store)
-        done = pull_inbox(client, store, full=full)
+        routine = not asked  # the timer's round, not a person's "pull now"
+        done = pull_inbox(client, store, full=full, scheduled=routine)
         if done.kept or full or asked or signals_due(store, max_age):
-            done.newcomers = refresh_signals(client, store)
+            done.newcomers = refresh_signals(client, store, scheduled=routine)
         else:
             done.newcomers = len(store.reads("signals"))
         done.profiles = profiles.read_missing(client, store)
-        refresh_progress(client, store, max_age)
+        refresh_progress(client, store, max_age, scheduled=routine)
     except GatewayError as error:
         done.problems.append(f"{error.code}: {error.detail}")
     store.round_done(done.record())

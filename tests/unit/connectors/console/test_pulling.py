@@ -31,9 +31,12 @@ class FakeInbox:
     acked: list[str] = field(default_factory=list)
     profile: dict[str, Any] | None = None
     """what the profile read answers (None: the newcomer is not placed here)"""
+    scheduled: list[tuple[str, bool]] = field(default_factory=list)
+    """each request's path, and whether it said it was a scheduled run"""
 
     def get_json(self, path: str, **params: Any) -> dict[str, Any]:
         self.asked.append(path)
+        self.scheduled.append((path, params.get("scheduled") == "true"))
         if path == "/v1/inbox":
             after = int(params.get("after", 0))
             page = [
@@ -114,3 +117,16 @@ def test_a_delivery_awaiting_consent_is_acknowledged_and_its_newer_copy_kept_in_
 def test_a_round_kept_before_the_hold_was_dropped_still_reads() -> None:
     old = '{"kept": 2, "acknowledged": 1, "held_open": 1, "notices": 0, "newcomers": 3}'
     assert pulling.Round.from_record(old) == pulling.Round(kept=2, acknowledged=1, newcomers=3)
+
+
+def test_the_timers_round_says_it_is_scheduled_and_a_persons_does_not(tmp_path: Path) -> None:
+    """The gateway's audit entries tell routine reads from a person's look (profile v1.2):
+    the timer's pull, signals walk and progress reads say ``scheduled``; "pull now" not."""
+    store, inbox = Store(tmp_path / "c.sqlite3"), FakeInbox()
+    pulling.one_round(_client(inbox), store, full=True)
+    timer = {path: flag for path, flag in inbox.scheduled if not path.endswith("/profile")}
+    assert set(timer) == {"/v1/inbox", "/v1/signals", f"/v1/newcomers/{V_NUMBER}/progress"}
+    assert all(timer.values())
+    inbox.scheduled.clear()
+    pulling.one_round(_client(inbox), store, asked=True)
+    assert inbox.scheduled and not any(flag for _, flag in inbox.scheduled)
