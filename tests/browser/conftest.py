@@ -138,8 +138,14 @@ def wait_for_first_round(
     raise AssertionError("no first pull")
 
 
-@pytest.fixture(scope="module")
+STAFF_NAME = "M. de Vries"
+"""The (synthetic) client manager the console is started for (``--staff-name``)"""
+
+
+@pytest.fixture(scope="session")
 def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
+    """Leiden's console over a seeded gateway, once for the session: each test takes
+    newcomers of its own from the seed."""
     tmp = tmp_path_factory.mktemp("console")
     with ServerProcess(tmp / "instance", workers=1, threads=4) as server:
         cast = register_cast(services_for(server.instance), server.url, datetime.now(UTC))
@@ -158,6 +164,8 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
             str(port),
             "--interval",
             "3600",
+            "--staff-name",
+            STAFF_NAME,
         )
         output: list[str] = []
         try:

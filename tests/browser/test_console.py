@@ -127,7 +127,8 @@ def test_consent_brings_a_category_in_and_withdrawal_takes_it_away(
     check_accessible(page, "dossier-consented")
 
     row = page.locator("#consents tr", has_text="Gezin")
-    row.get_by_role("button", name="Intrekken").click()
+    row.get_by_role("link", name="Intrekken…").click()
+    page.get_by_role("button", name="Ja, deze toestemming intrekken").click()
     assert "Toestemming ingetrokken" in page.locator(".notice.receipt").inner_text()
     _pull_now(page)
     assert _state(page, "family") == "withdrawn"
@@ -151,16 +152,18 @@ def test_a_plan_change_shows_in_the_dossier_and_a_refusal_in_words(
     page.locator("#level").select_option("A2")
     page.locator("#estimated_hours_b1").fill("")
     page.get_by_role("button", name="Ondertekenen en het plan versturen").click()
+    page.get_by_role("button", name="Ja, versie 2 ondertekenen en versturen").click()
     refusal = page.get_by_role("alert")
     assert "Geweigerd" in refusal.inner_text()
     assert version.get_attribute("data-plan-version") == "1"
 
-    page.get_by_text("Het plan wijzigen (nieuwe versie)").click()
+    # the refused form stays open, as it was filled in
     page.get_by_label("Reden van wijziging").select_option("schakelen")
     page.locator("#route").select_option("z-route")
     page.locator("#level").select_option("")
     page.locator("#estimated_hours_b1").fill("")
     page.get_by_role("button", name="Ondertekenen en het plan versturen").click()
+    page.get_by_role("button", name="Ja, versie 2 ondertekenen en versturen").click()
     assert "Versie 2 van het plan vastgelegd" in page.locator(".notice.receipt").inner_text()
     assert version.get_attribute("data-plan-version") == "2"
     assert page.locator("[data-plan-route]").get_attribute("data-plan-route") == "z-route"

@@ -8,13 +8,13 @@ not the one the gateway signed), or not yet covered by a checkpoint.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request
 from werkzeug.wrappers import Response
 
-from connectors.auditor.console import anomalies
+from connectors.auditor.console import anomalies, grouping
 from connectors.auditor.console.auditlog import AuditStore, Entry, prove_shown, sync
 from connectors.consoles.i18n import N_, gettext
 from connectors.consoles.web import Party, party_of
@@ -115,11 +115,20 @@ class Filters:
                 args.append(value)
         if self.since:
             clauses.append("time >= ?")
-            args.append(self.since)
+            args.append(dutch_midnight(self.since))
         if self.until:
             clauses.append("time < ?")
-            args.append(self.until + "T24")
+            args.append(dutch_midnight(self.until, after=1))
         return " AND ".join(clauses), tuple(args)
+
+
+def dutch_midnight(day: str, *, after: int = 0) -> str:
+    """The moment a Dutch day begins, spelt as the log spells its (UTC) times, to compare
+    with them: the dates an auditor types are days in Dutch time, as every time shown is,
+    and a finding's "and 40 more" opens the log on that same day."""
+    first = date.fromisoformat(day) + timedelta(days=after)
+    start = datetime.combine(first, time(), anomalies.ZONE)
+    return f"{start.astimezone(UTC):%Y-%m-%dT%H:%M:%S}"
 
 
 def _filters() -> Filters:
@@ -224,8 +233,10 @@ def findings() -> str:
     )
     return render_template(
         "audit_anomalies.html",
-        found=found,
+        found={rule: grouping.grouped(findings) for rule, findings in found.items()},
         rules=anomalies.RULES,
+        thresholds=anomalies.thresholds(party.interval, party.hours),
+        routine=anomalies.routine_left_out(entries, party.hours),
         hours=party.hours,
         interval=party.interval,
         verdict=party.store.verification(),

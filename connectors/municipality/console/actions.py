@@ -3,7 +3,9 @@
 Each builds one message, signs it with the municipality's key, submits it,
 keeps it with the gateway's (verified) receipt in the store, and shows the
 receipt. A refusal is shown in words with what to do; nothing is kept then.
-The scanned consent form is hashed here and never leaves this machine.
+The scanned consent form is hashed here and never leaves this machine. The
+irreversible ones (withdrawal, plan version, ending an assignment) ask first,
+on a page of their own (``irreversible``, ``confirming``).
 """
 
 from __future__ import annotations
@@ -18,23 +20,24 @@ from flask import Blueprint, flash, redirect, request
 from werkzeug.wrappers import Response
 
 from connectors.common.client import GatewayClient, Submission
-from connectors.common.submission import schema_problems
 from connectors.consoles.i18n import gettext
 from connectors.municipality import messages as m
 from connectors.municipality.console import categories as offered
-from connectors.municipality.console.party import CONSENT_LANGUAGES, console_of
-from connectors.municipality.console.planform import FormError, plan_from_form
-from gateway.errors import GatewayError, SchemaViolation
+from connectors.municipality.console import confirming
+from connectors.municipality.console.party import CONSENT_LANGUAGES, actor_name, console_of
+from connectors.municipality.console.planform import FormError
+from connectors.municipality.console.refusals import refusal_words
+from gateway.errors import GatewayError
 
 blueprint = Blueprint("actions", __name__)
 
 
-
-def _dossier(v_number: str, part: str = "") -> Response:
+def to_dossier(v_number: str, part: str = "") -> Response:
     return redirect(f"/newcomers/{v_number}" + (f"#{part}" if part else ""), code=303)
 
 
-def _subject(v_number: str) -> dict[str, str]:
+def message_subject(v_number: str) -> dict[str, str]:
+    """The message's subject: the V-number, with the BSN when the placement gave one."""
     if not (v_number.isdigit() and len(v_number) == 10):
         raise FormError(gettext("a V-number is 10 digits"))
     console = console_of()
@@ -68,45 +71,15 @@ def _chosen(name: str, allowed: tuple[str, ...] | set[str]) -> list[str]:
     return picked
 
 
-def _done(
+def done(
     v_number: str, kind: str, payload: dict[str, Any], submitted: Submission, said: str
 ) -> None:
-    console_of().store.record_action(v_number, kind, payload, submitted.receipt)
-    console_of().store.want_read("progress", v_number)  # what it shows has just changed
-    audit = submitted.receipt.get("audit", {})
-    flash(
-        gettext("{said} The gateway's receipt: message {message}, audit entry {index}.").format(
-            said=said,
-            message=submitted.receipt.get("message_id", "?"),
-            index=audit.get("index", "?"),
-        ),
-        "receipt",
-    )
-
-
-def refusal_words(error: GatewayError) -> str:
-    """A refusal in words, with what to do about it."""
-    hint = {
-        "not-authorised": gettext(
-            "Check that the newcomer is placed with your municipality "
-            "(a newer profile may have placed them elsewhere)."
-        ),
-        "schema-violation": gettext("Correct the fields named and send again."),
-        "conflict": gettext("Someone changed this meanwhile: reload the page and try again."),
-        "transport": gettext(
-            "The gateway could not be reached: nothing was recorded. Try again in a moment."
-        ),
-        "unavailable": gettext(
-            "The gateway is busy or its database away: try again in a "
-            "moment (sending again never records twice)."
-        ),
-    }.get(error.code, gettext("Nothing was recorded."))
-    detail = error.detail
-    if isinstance(error, SchemaViolation):
-        detail = "; ".join(f"{field}: {rule}" for field, rule in schema_problems(error))
-    return gettext("Refused ({code}): {detail}. {hint}").format(
-        code=error.code, detail=detail, hint=hint
-    )
+    """Kept with the receipt and the name it was done under (``actor``: this console's
+    own record, never sent), and the receipt shown."""
+    store = console_of().store
+    store.record_action(v_number, kind, {**payload, "actor": actor_name()}, submitted.receipt)
+    store.want_read("progress", v_number)  # what it shows has just changed
+    flash(confirming.receipt_words(said, submitted.receipt), "receipt")
 
 
 def _act(v_number: str, part: str, work: Any) -> Response:
@@ -116,13 +89,13 @@ def _act(v_number: str, part: str, work: Any) -> Response:
         flash(gettext("Not sent: {what}.").format(what=error), "refusal")
     except GatewayError as error:
         flash(refusal_words(error), "refusal")
-    return _dossier(v_number, part)
+    return to_dossier(v_number, part)
 
 
 @blueprint.post("/newcomers/<v_number>/consent")
 def consent(v_number: str) -> Response:
     def work(client: GatewayClient) -> None:
-        subject = _subject(v_number)
+        subject = message_subject(v_number)
         scan = request.files.get("form")
         data = scan.read() if scan else b""
         if not data:
@@ -163,7 +136,7 @@ def consent(v_number: str) -> Response:
             "evidence_sha256": hashlib.sha256(data).hexdigest(),
         }
         console_of().store.set_state("consent_at", datetime.now(UTC).isoformat())
-        _done(
+        done(
             v_number,
             "consent",
             {"subject": subject, "body": body},
@@ -174,32 +147,10 @@ def consent(v_number: str) -> Response:
     return _act(v_number, "consent", work)
 
 
-@blueprint.post("/newcomers/<v_number>/withdraw")
-def withdraw(v_number: str) -> Response:
-    def work(client: GatewayClient) -> None:
-        subject = _subject(v_number)
-        declaration_id = request.form.get("declaration_id", "")
-        if len(declaration_id) != 36:
-            raise FormError(gettext("choose the declaration to withdraw"))
-        by = request.form.get("by", "data-subject")
-        if by not in ("data-subject", "guardian", "municipality"):
-            raise FormError(gettext("say who withdrew it"))
-        submitted = m.withdraw(client, declaration_id, subject, by=by)
-        _done(
-            v_number,
-            "withdrawal",
-            {"subject": subject, "body": {"declaration_id": declaration_id, "by": by}},
-            submitted,
-            gettext("Consent withdrawn; whoever received data on it is told."),
-        )
-
-    return _act(v_number, "consents", work)
-
-
 @blueprint.post("/newcomers/<v_number>/assign")
 def assign(v_number: str) -> Response:
     def work(client: GatewayClient) -> None:
-        subject = _subject(v_number)
+        subject = message_subject(v_number)
         provider = request.form.get("provider", "")
         if provider not in {p for p, _ in console_of().providers()}:
             raise FormError(gettext("choose a provider from the list"))
@@ -217,32 +168,12 @@ def assign(v_number: str) -> Response:
             "route": route,
             "valid_from": m.utc(start),
         }
-        _done(
+        done(
             v_number,
             "assignment",
             {"subject": subject, "body": body},
             submitted,
             gettext("Provider assigned."),
-        )
-
-    return _act(v_number, "plan", work)
-
-
-@blueprint.post("/newcomers/<v_number>/plan")
-def plan(v_number: str) -> Response:
-    def work(client: GatewayClient) -> None:
-        subject = _subject(v_number)
-        listed = console_of().store.reads_of("progress", v_number)
-        current = (listed[1] if listed else {}).get("plan")
-        body = plan_from_form(request.form, current)
-        plan_id, submitted = m.send_plan(client, body, subject)
-        sent = {"plan_id": plan_id, "plan_version": 1, **body}
-        _done(
-            v_number,
-            "plan",
-            {"subject": subject, "body": sent},
-            submitted,
-            gettext("Plan version {n} recorded.").format(n=sent["plan_version"]),
         )
 
     return _act(v_number, "plan", work)

@@ -6,7 +6,7 @@ from flask import Flask
 
 from connectors.consoles import i18n
 from connectors.consoles.web import console_app
-from connectors.municipality.console import actions, dossier, labels, views
+from connectors.municipality.console import actions, dossier, irreversible, labels, views
 from connectors.municipality.console.party import CONSENT_LANGUAGES, Console
 from connectors.municipality.console.pulling import Round
 
@@ -24,7 +24,7 @@ def create_app(console: Console, port: int = 0) -> Flask:
     """The municipality console's app (see ``web.console_app``)."""
     app = console_app(
         console,
-        [views.blueprint, actions.blueprint],
+        [views.blueprint, actions.blueprint, irreversible.blueprint],
         port,
         readable_date=dossier.readable_date,
         labels_rank=dossier.level_rank,

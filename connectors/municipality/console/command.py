@@ -63,6 +63,15 @@ def serve(console: Console, port: int) -> None:
             "again (each read is a line in the newcomer's access report; a dossier has a button "
             "to read it now; 0: at every view)",
         ),
+        click.option(
+            "--staff-name",
+            envvar="GATEWAY_STAFF_NAME",
+            default="",
+            metavar="NAME",
+            help="who works at this console, named on confirmation pages and beside what this "
+            "console did (kept here, never sent to the gateway; default: the municipality's "
+            "name)",
+        ),
     ),
 )
 def console(
@@ -71,6 +80,7 @@ def console(
     interval: float,
     hold_days: int | None,
     progress_max_age: float,
+    staff_name: str,
     client: GatewayClient,
 ) -> None:
     """The municipality's console in the browser: newcomers, dossiers, actions, cohort
@@ -83,6 +93,7 @@ def console(
         port,
         interval=interval,
         progress_max_age=timedelta(hours=progress_max_age),
+        staff_name=staff_name.strip(),
     )
 
 
@@ -93,6 +104,7 @@ def start_console(
     *,
     interval: float,
     progress_max_age: timedelta = PROGRESS_MAX_AGE,
+    staff_name: str = "",
 ) -> None:
     """The console over ``data`` (made mode 0700), served until stopped; exit 2 when the
     port cannot be had."""
@@ -109,6 +121,7 @@ def start_console(
         store=store,
         puller=puller,
         progress_max_age=progress_max_age,
+        staff_name=staff_name,
     )
     try:
         serve(console, port)

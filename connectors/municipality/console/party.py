@@ -29,6 +29,8 @@ class Console(Party):
         ("/cohort", i18n.N_("Monitoring"), "views.cohort"),
     )
     refresh: tuple[str, str] = ("/pull", i18n.N_("Pull now"))
+    staff_name: str = ""
+    """who acts at this console (``--staff-name``); empty: the municipality's name"""
 
     def coa(self) -> str:
         """COA's OIN, from the directory (the source of every profile)."""
@@ -56,3 +58,15 @@ CONSENT_LANGUAGES = ("ar", "ti", "fa", "prs", "tr", "uk", "ru", "so", "ku", "en"
 def console_of() -> Console:
     found: Console = party_of()
     return found
+
+
+def actor_name() -> str:
+    """Who does what this console does, as its pages name them.
+
+    The one place that says it: the console has no user accounts yet, so it is
+    the name the console was started for (``--staff-name``), else the
+    municipality's; user accounts replace it here. Never sent to the gateway:
+    it is kept with this console's own record of what it sent.
+    """
+    console = console_of()
+    return console.staff_name or console.name(console.client.oin)

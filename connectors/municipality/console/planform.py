@@ -68,3 +68,34 @@ def plan_from_form(form: MultiDict[str, str], current: dict[str, Any] | None) ->
     if goals:
         body["participation_goals"] = goals
     return body
+
+
+def shown(
+    current: dict[str, Any] | None, entered: MultiDict[str, str] | None, today: str
+) -> dict[str, Any]:
+    """What the plan form shows: the values just entered (a refused plan keeps every one of
+    them), else the current plan's, else the defaults."""
+    if entered is not None:
+        return {
+            "change_reason": entered.get("change_reason", ""),
+            "dated": entered.get("dated", today),
+            "route": entered.get("route", ""),
+            "level": entered.get("level", ""),
+            "estimated_hours_b1": entered.get("estimated_hours_b1", ""),
+            "literacy": entered.get("literacy", ""),
+            "components": entered.getlist("components"),
+            "may_finish_current_education": entered.get("may_finish_current_education") == "on",
+            "participation_goals": entered.get("participation_goals", ""),
+        }
+    plan = current or {}
+    return {
+        "change_reason": "",
+        "dated": today,
+        "route": plan.get("route", ""),
+        "level": plan.get("level", ""),
+        "estimated_hours_b1": plan.get("estimated_hours_b1") or "",
+        "literacy": plan.get("literacy", ""),
+        "components": plan.get("components", []),
+        "may_finish_current_education": False,
+        "participation_goals": "",
+    }

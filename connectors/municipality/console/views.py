@@ -18,12 +18,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request
+from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from connectors.consoles.i18n import current_language, gettext
 from connectors.municipality.console import cohort as figures
+from connectors.municipality.console import consentstate, from_duo, labels, planform, profiles
 from connectors.municipality.console import dossier as dossiers
-from connectors.municipality.console import from_duo, labels, profiles
 from connectors.municipality.console.facts import gather
 from connectors.municipality.console.party import console_of
 from gateway.errors import GatewayError
@@ -31,7 +32,8 @@ from gateway.errors import GatewayError
 blueprint = Blueprint("views", __name__)
 
 
-def _v_number(v_number: str) -> str:
+def v_number_or_404(v_number: str) -> str:
+    """A V-number of an address, or 404: ten digits, nothing else."""
     if not (v_number.isdigit() and len(v_number) == 10):
         abort(404)
     return v_number
@@ -94,27 +96,39 @@ def refresh(v_number: str, *, progress: bool = True, consents: bool = True) -> l
 
 @blueprint.get("/newcomers/<v_number>")
 def dossier(v_number: str) -> str:
+    return show_dossier(v_number_or_404(v_number))
+
+
+def show_dossier(
+    v_number: str, *, plan_entered: MultiDict[str, str] | None = None, plan_refusal: str = ""
+) -> str:
+    """The dossier page; after a refused or reconsidered plan, the plan form with the values
+    the person entered (``plan_entered``) and the refusal in words beside it."""
     console = console_of()
-    v_number = _v_number(v_number)
     stale = console.store.read_due("progress", v_number, console.progress_max_age)
     problems = read_profile(v_number) + refresh(v_number, progress=stale)
     found = dossiers.build(console.store, v_number, console.name)
     if not found.profile and not found.reports and found.progress is None:
         abort(404)
+    today = datetime.now(UTC).date().isoformat()
     return render_template(
         "dossier.html",
         d=found,
         told=from_duo.told(found.progress),
         problems=problems,
         providers=console.providers(),
-        today=datetime.now(UTC).date().isoformat(),
+        today=today,
+        consent_states=consentstate.states(found.consents or [], found.sent, console.name),
+        pf=planform.shown((found.progress or {}).get("plan"), plan_entered, today),
+        plan_entered=plan_entered is not None,
+        plan_refusal=plan_refusal,
     )
 
 
 @blueprint.post("/newcomers/<v_number>/progress")
 def read_progress(v_number: str) -> WerkzeugResponse:
     """The client manager's "read progress now": one read, whatever the copy's age."""
-    v_number = _v_number(v_number)
+    v_number = v_number_or_404(v_number)
     for problem in refresh(v_number, consents=False):
         flash(problem, "refusal")
     return redirect(f"/newcomers/{v_number}#progress-read", code=303)
@@ -138,7 +152,7 @@ def report_language(v_number: str) -> str:
 @blueprint.get("/newcomers/<v_number>/access-report")
 def access_report(v_number: str) -> Response:
     """The newcomer's own copy, as the gateway wrote it, to print or hand over."""
-    v_number = _v_number(v_number)
+    v_number = v_number_or_404(v_number)
     language = request.args.get("report", "") or report_language(v_number)
     if language not in REPORT_LANGUAGES:
         abort(404)
