@@ -6,7 +6,7 @@ from flask import Flask
 
 from connectors.consoles import i18n
 from connectors.consoles.web import console_app
-from connectors.municipality.console import actions, dossier, irreversible, labels, views
+from connectors.municipality.console import actions, dossier, irreversible, labels, today, views
 from connectors.municipality.console.party import CONSENT_LANGUAGES, Console
 from connectors.municipality.console.pulling import Round
 
@@ -34,6 +34,7 @@ def create_app(console: Console, port: int = 0) -> Flask:
         consent_languages=CONSENT_LANGUAGES,
         report_language=views.report_language,
         labels=labels,
+        signal_words=today.signal_words,
     )
     app.jinja_env.filters["category_label"] = labels.category
     return app

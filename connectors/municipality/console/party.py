@@ -25,6 +25,7 @@ class Console(Party):
     progress_max_age: timedelta = PROGRESS_MAX_AGE
     """how old a progress read a dossier view may show before it reads anew"""
     nav: tuple[tuple[str, str, str], ...] = (
+        ("/today", i18n.N_("Today"), "views.work_list"),
         ("/", i18n.N_("Newcomers"), "views.newcomers"),
         ("/cohort", i18n.N_("Monitoring"), "views.cohort"),
     )

@@ -23,7 +23,14 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from connectors.consoles.i18n import current_language, gettext
 from connectors.municipality.console import cohort as figures
-from connectors.municipality.console import consentstate, from_duo, labels, planform, profiles
+from connectors.municipality.console import (
+    consentstate,
+    from_duo,
+    labels,
+    planform,
+    profiles,
+    today,
+)
 from connectors.municipality.console import dossier as dossiers
 from connectors.municipality.console.facts import gather
 from connectors.municipality.console.party import console_of
@@ -54,6 +61,19 @@ def newcomers() -> str:
     return render_template(
         "newcomers.html", people=people, query=query, last_round=console.store.last_round()
     )
+
+
+@blueprint.get("/today")
+def work_list() -> str:
+    """What needs the client manager, soonest first (``today``)."""
+    console = console_of()
+    names = {p.v_number: p.name for p in gather(console.store)}
+    items = today.work_list(console.store, names)
+    return render_template("today.html", items=items, local_day=_local_day)
+
+
+def _local_day(moment: datetime) -> str:
+    return consentstate.local_date(moment.astimezone(UTC).isoformat())
 
 
 def _unavailable(what: str, error: GatewayError) -> str:
