@@ -31,6 +31,51 @@ from connectors.common.client import GatewayClient, TransportError
 from gateway.client import log
 from gateway.errors import GatewayError, LogCorrupt
 
+FINDINGS = {
+    "no-checkpoint": "the gateway has issued no checkpoint",
+    "checkpoint-invalid": "checkpoint {seq}: {detail}",
+    "shrinks": "checkpoint {seq} shrinks the log from {first} to {second}",
+    "truncated-since": "log truncated: the newest checkpoint ({seq}) covers {size} entries; "
+    "{verified} were verified on {at}",
+    "note-key": "the note key is not one of the gateway's published keys",
+    "note-invalid": "checkpoint note: {detail}",
+    "consistency": "checkpoint {seq}: consistency proof does not verify",
+    "inclusion": "entry {index}: inclusion proof does not verify",
+    "root": "checkpoint {seq} (size {size}): its root does not match the entries",
+    "rewritten-since": "log rewritten or forked: the first {size} entries no longer have the "
+    "root verified on {at}",
+    "newest-invalid": "newest checkpoint: {detail}",
+    "truncated-watch": "log truncated: the newest checkpoint covers {size} entries; "
+    "{verified} were{since}",
+    "forked-watch": "log forked: size {size} now has another root than the one{since}",
+    "inconsistent-watch": "log forked or rewritten: size {size} is not consistent with "
+    "size {verified}{since}",
+    "entry-missing": "entry {index} is missing",
+    "entry-index": "entry {index} claims another index",
+    "entry-not-included": "entry {index}: not in the tree of size {size} that the checkpoint "
+    "signs",
+    "truncated": "checkpoint {seq} covers {size} entries; {verified} were verified before: "
+    "the log was truncated",
+    "rewritten": "checkpoint {seq} is not an extension of the log verified before "
+    "(size {verified}): it was rewritten",
+    "entry-missing-covered": "entry {index} is missing: checkpoint {seq} covers {size}",
+    "held-end": "entries held end at {held}: checkpoint {seq} covers {size}",
+    "altered": "the entries held do not make the root checkpoint {seq} signs: an entry was "
+    "altered; the entries marked not proven below are the ones",
+}
+"""What the verifier (and the auditor's console, which verifies too) finds wrong, by kind:
+the English the command line prints. A console says each kind in its reader's words."""
+
+
+class Mismatch(LogMismatch):
+    """A LogMismatch that names its kind and values besides its English detail, so that the
+    command line prints what it always printed and a console can say it in Dutch."""
+
+    def __init__(self, kind: str, **values: object) -> None:
+        super().__init__(FINDINGS[kind].format(**values))
+        self.kind = kind
+        self.values = {name: str(value) for name, value in values.items()}
+
 
 @dataclass(frozen=True)
 class Verified:
@@ -70,7 +115,7 @@ def signed_checkpoints(client: GatewayClient) -> list[tuple[int, log.Checkpoint]
             try:
                 point = log.verify_checkpoint_jws(item["checkpoint"], keys)
             except GatewayError as error:
-                raise LogMismatch(f"checkpoint {item['seq']}: {error.detail}") from None
+                raise Mismatch("checkpoint-invalid", seq=item["seq"], detail=error.detail) from None
             found.append((item["seq"], point))
         if page.get("next_after") is None:
             return found
@@ -101,12 +146,12 @@ def _check_note(client: GatewayClient) -> None:
     origin = vkey.split("+", 1)[0]
     key = next((k for k in client.gateway_keys().values() if log.vkey(origin, k) == vkey), None)
     if key is None:
-        raise LogMismatch("the note key is not one of the gateway's published keys")
+        raise Mismatch("note-key")
     note = client.get("/v1/audit/checkpoint", accept="text/plain").text
     try:
         log.verify_checkpoint_note(note, origin, key)
     except GatewayError as error:
-        raise LogMismatch(f"checkpoint note: {error.detail}") from None
+        raise Mismatch("note-invalid", detail=error.detail) from None
 
 
 def verify_log(
@@ -121,22 +166,18 @@ def verify_log(
     """
     points = signed_checkpoints(client)
     if not points:
-        raise LogMismatch("the gateway has issued no checkpoint")
+        raise Mismatch("no-checkpoint")
     for (_, a), (seq_b, b) in itertools.pairwise(points):
         if b.tree_size < a.tree_size:
-            raise LogMismatch(
-                f"checkpoint {seq_b} shrinks the log from {a.tree_size} to {b.tree_size}"
-            )
+            raise Mismatch("shrinks", seq=seq_b, first=a.tree_size, second=b.tree_size)
     roots_due: dict[int, list[tuple[int, log.Checkpoint]]] = {}
     for seq, point in points:
         roots_due.setdefault(point.tree_size, []).append((seq, point))
     newest_seq, newest = points[-1]
     state = load_state(state_path)
     if state is not None and newest.tree_size < state["tree_size"]:
-        raise LogMismatch(
-            f"log truncated: the newest checkpoint ({newest_seq}) covers {newest.tree_size} "
-            f"entries; {state['tree_size']} were verified on {state['verified_at']}"
-        )
+        raise Mismatch("truncated-since", seq=newest_seq, size=newest.tree_size,
+                       verified=state["tree_size"], at=state["verified_at"])  # fmt: skip
 
     size = newest.tree_size
     covers = f"checkpoint {newest_seq} covers {size} entries"
@@ -169,7 +210,7 @@ def _check_proofs(
     """
     for (_, a), (seq_b, b) in itertools.pairwise(points):
         if 0 < a.tree_size < b.tree_size and not consistent(client, a, b):
-            raise LogMismatch(f"checkpoint {seq_b}: consistency proof does not verify")
+            raise Mismatch("consistency", seq=seq_b)
     newest = points[-1][1]
     for index in random.sample(range(newest.tree_size), min(5, newest.tree_size)):
         proof = client.get_json(
@@ -184,7 +225,7 @@ def _check_proofs(
                 bytes.fromhex(newest.root_hash),
             )
         except GatewayError:
-            raise LogMismatch(f"entry {index}: inclusion proof does not verify") from None
+            raise Mismatch("inclusion", index=index) from None
 
 
 def _check_roots(
@@ -198,15 +239,9 @@ def _check_roots(
         root = tree.root(size).hex()
         for seq, point in due.get(size, []):
             if point.root_hash != root:
-                raise LogMismatch(
-                    f"checkpoint {seq} (size {point.tree_size}): "
-                    "its root does not match the entries"
-                )
+                raise Mismatch("root", seq=seq, size=point.tree_size)
         if state is not None and size == state["tree_size"] and root != state["root_hash"]:
-            raise LogMismatch(
-                f"log rewritten or forked: the first {size} entries no longer have the root "
-                f"verified on {state['verified_at']}"
-            )
+            raise Mismatch("rewritten-since", size=size, at=state["verified_at"])
 
 
 @dataclass(frozen=True)
@@ -231,17 +266,14 @@ def check_once(client: GatewayClient, state_path: Path, samples: int = 8) -> Wat
     try:
         point = log.verify_checkpoint_jws(str(token), client.gateway_keys())
     except GatewayError as error:
-        raise LogMismatch(f"newest checkpoint: {error.detail}") from None
+        raise Mismatch("newest-invalid", detail=error.detail) from None
     state = load_state(state_path)
     old_size = state["tree_size"] if state else 0
     since = f" verified on {state['verified_at']}" if state else ""
     if point.tree_size < old_size:
-        raise LogMismatch(
-            f"log truncated: the newest checkpoint covers {point.tree_size} entries; "
-            f"{old_size} were{since}"
-        )
+        raise Mismatch("truncated-watch", size=point.tree_size, verified=old_size, since=since)
     if state and point.tree_size == old_size and point.root_hash != state["root_hash"]:
-        raise LogMismatch(f"log forked: size {old_size} now has another root than the one{since}")
+        raise Mismatch("forked-watch", size=old_size, since=since)
     if state and 0 < old_size < point.tree_size:
         proof = client.get_json(
             "/v1/audit/proofs/consistency", first=old_size, second=point.tree_size
@@ -255,10 +287,8 @@ def check_once(client: GatewayClient, state_path: Path, samples: int = 8) -> Wat
                 [bytes.fromhex(p) for p in proof["path"]],
             )
         except (GatewayError, ValueError, KeyError, TypeError):
-            raise LogMismatch(
-                f"log forked or rewritten: size {point.tree_size} is not consistent with "
-                f"size {old_size}{since}"
-            ) from None
+            raise Mismatch("inconsistent-watch", size=point.tree_size, verified=old_size,
+                           since=since) from None  # fmt: skip
     new = range(old_size, point.tree_size)
     chosen = sorted(random.sample(new, min(samples, len(new))))
     for index in chosen:
@@ -277,10 +307,10 @@ def check_once(client: GatewayClient, state_path: Path, samples: int = 8) -> Wat
 def _check_inclusion(client: GatewayClient, index: int, point: log.Checkpoint) -> None:
     page = client.get_json("/v1/audit/entries", start=index, end=index + 1).get("entries")
     if not isinstance(page, list) or not page or page[0].get("index") != index:
-        raise LogMismatch(f"entry {index} is missing")
+        raise Mismatch("entry-missing", index=index)
     item = page[0]
     if not isinstance(item.get("entry"), dict) or item["entry"].get("index") != index:
-        raise LogMismatch(f"entry {index} claims another index")
+        raise Mismatch("entry-index", index=index)
     leaf = leaf_of(item["entry"], str(item.get("leaf_hash")))
     proof = client.get_json("/v1/audit/proofs/inclusion", index=index, tree_size=point.tree_size)
     try:
@@ -292,9 +322,7 @@ def _check_inclusion(client: GatewayClient, index: int, point: log.Checkpoint) -
             bytes.fromhex(point.root_hash),
         )
     except (GatewayError, ValueError, KeyError, TypeError):
-        raise LogMismatch(
-            f"entry {index}: not in the tree of size {point.tree_size} that the checkpoint signs"
-        ) from None
+        raise Mismatch("entry-not-included", index=index, size=point.tree_size) from None
 
 
 def watch(

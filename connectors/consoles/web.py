@@ -10,7 +10,10 @@ municipality's on the same machine. Every form carries a CSRF token
 (Flask-WTF), the Host header must name this loopback address (no DNS
 rebinding), and every answer says not to cache, not to frame, not to send
 a referrer, and to run no script (the consoles have none). A failure is
-logged without the path or the message, which may hold a V-number.
+logged without the path or the message, which may hold a V-number. A
+console whose people sign in as themselves (``Party.signs_in``: the
+municipality's, once it has accounts) admits by its own sign-in instead of
+the token; the cookie, the CSRF tokens and the Host check stay the same.
 """
 
 from __future__ import annotations
@@ -88,6 +91,16 @@ class Party:
                 self.names.setdefault(oin, oin)
         return self.names.get(oin, oin)
 
+    def links(self) -> tuple[tuple[str, str, str], ...]:
+        """The header's links for the person reading (all of ``nav`` unless a console with
+        roles says otherwise)."""
+        return self.nav
+
+    def signs_in(self) -> bool:
+        """Whether its people sign in as themselves (then the console's own guard admits
+        them, not the printed token)."""
+        return False
+
 
 class _App(Flask):
     def log_exception(self, exc_info: Any) -> None:
@@ -153,6 +166,8 @@ def _admit() -> Any:
     g.language = i18n.current_language()
     if request.endpoint == "static":
         return None
+    if party.signs_in():
+        return redirect(request.path) if "token" in request.args else None
     given = request.args.get("token")
     if given is not None:
         if not hmac.compare_digest(given.encode(), party.token.encode()):

@@ -18,7 +18,12 @@ from connectors.municipality.regie_cli import signals
 
 
 @click.group(
-    "municipality", cls=LazyGroup, lazy={"console": "connectors.municipality.console.command"}
+    "municipality",
+    cls=LazyGroup,
+    lazy={
+        "console": "connectors.municipality.console.command",
+        "console-users": "connectors.municipality.console.users_cli",
+    },
 )
 def municipality() -> None:
     """Pull the inbox into the case system; record consent, assignments and plans; see

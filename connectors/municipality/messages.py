@@ -23,8 +23,14 @@ def utc(moment: datetime) -> str:
 
 
 def _message(
-    client: GatewayClient, type_: str, subject: dict[str, str], body: dict[str, Any]
+    client: GatewayClient,
+    type_: str,
+    subject: dict[str, str],
+    body: dict[str, Any],
+    staff: str | None = None,
 ) -> dict[str, Any]:
+    """The envelope; ``staff``: the sender's own pseudonym of the person who did it (the
+    console's signed-in user), never a name."""
     return {
         "message_id": str(uuid.uuid4()),
         "type": type_,
@@ -33,6 +39,7 @@ def _message(
         "recipient": client.oin,
         "subject": subject,
         "issued_at": utc(datetime.now(UTC)),
+        **({"staff": staff} if staff else {}),
         "body": body,
     }
 
@@ -42,7 +49,12 @@ def subject_of(v_number: str, bsn: str | None) -> dict[str, str]:
 
 
 def declare(
-    client: GatewayClient, declaration: dict[str, Any], subject: dict[str, str], form: Path
+    client: GatewayClient,
+    declaration: dict[str, Any],
+    subject: dict[str, str],
+    form: Path,
+    *,
+    staff: str | None = None,
 ) -> tuple[str, Submission]:
     """Record a consent declaration; ``form`` is the scan of the form the newcomer signed.
 
@@ -55,7 +67,7 @@ def declare(
         **declaration,
         "evidence_sha256": hashlib.sha256(form.read_bytes()).hexdigest(),
     }
-    payload = _message(client, "consent-declaration", subject, body)
+    payload = _message(client, "consent-declaration", subject, body, staff)
     return body["declaration_id"], client.submit(client.sign(payload))
 
 
@@ -66,13 +78,15 @@ def withdraw(
     *,
     at: datetime | None = None,
     by: str = "data-subject",
+    staff: str | None = None,
 ) -> Submission:
     body = {
         "declaration_id": declaration_id,
         "withdrawn_at": utc(at or datetime.now(UTC)),
         "by": by,
     }
-    return client.submit(client.sign(_message(client, "consent-withdrawal", subject, body)))
+    payload = _message(client, "consent-withdrawal", subject, body, staff)
+    return client.submit(client.sign(payload))
 
 
 def assign(
@@ -83,6 +97,7 @@ def assign(
     route: str,
     valid_from: datetime,
     valid_until: datetime | None = None,
+    staff: str | None = None,
 ) -> tuple[str, Submission]:
     body: dict[str, Any] = {
         "assignment_id": str(uuid.uuid4()),
@@ -93,16 +108,20 @@ def assign(
     }
     if valid_until is not None:
         body["valid_until"] = utc(valid_until)
-    payload = _message(client, "provider-assignment", subject, body)
+    payload = _message(client, "provider-assignment", subject, body, staff)
     return body["assignment_id"], client.submit(client.sign(payload))
 
 
 def send_plan(
-    client: GatewayClient, plan: dict[str, Any], subject: dict[str, str]
+    client: GatewayClient,
+    plan: dict[str, Any],
+    subject: dict[str, str],
+    *,
+    staff: str | None = None,
 ) -> tuple[str, Submission]:
     """Send a plan version; a plan without ``plan_id`` is a new plan (version 1)."""
     body = {"plan_id": str(uuid.uuid4()), "plan_version": 1, **plan}
-    payload = _message(client, "integration-plan", subject, body)
+    payload = _message(client, "integration-plan", subject, body, staff)
     return str(body["plan_id"]), client.submit(client.sign(payload))
 
 

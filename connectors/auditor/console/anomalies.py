@@ -29,8 +29,8 @@ READS_TIMES = 3.0
 RULES = {
     "after-withdrawal": N_(
         "A category delivered on the basis of a consent after that consent was withdrawn "
-        "(a delivery.pulled whose basis names a declaration, later than that declaration's "
-        "consent.withdrawn)."
+        "(a pull whose basis names a consent declaration, later than the entry that withdrew "
+        "that declaration)."
     ),
     "refusal-spike": N_(
         "A sender with many refusals in one hour, against its usual number (the median of "

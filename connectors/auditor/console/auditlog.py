@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from connectors.auditor.leaves import Frontier, LogMismatch, leaf_of
-from connectors.auditor.verify import consistent, signed_checkpoints
+from connectors.auditor.verify import Mismatch, consistent, signed_checkpoints
 from connectors.common.client import GatewayClient
 from connectors.consoles.localdb import LocalDB
 from gateway.client.log import Checkpoint, verify_inclusion
@@ -72,7 +72,12 @@ class Verification:
     root_hash: str
     timestamp: str
     problem: str = ""
-    """what failed and where, in the verifier's words"""
+    """what failed and where, in the verifier's (English) words"""
+    kind: str = ""
+    """what failed, as the verifier's kind of finding (``verify.FINDINGS``), or ``gateway``
+    (the gateway could not be asked: ``values`` names its problem code); the page says it
+    in the reader's language"""
+    values: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -215,6 +220,8 @@ def sync(client: GatewayClient, store: AuditStore) -> Verification:
             last.root_hash if last else "",
             last.timestamp if last else "",
             problem=error.detail,
+            kind=error.kind if isinstance(error, Mismatch) else "gateway",
+            values=error.values if isinstance(error, Mismatch) else {"code": error.code},
         )
     store.set_state("verification", json.dumps(verdict.__dict__))
     return verdict
@@ -223,34 +230,26 @@ def sync(client: GatewayClient, store: AuditStore) -> Verification:
 def _sync(client: GatewayClient, store: AuditStore) -> Verification:
     points = signed_checkpoints(client)
     if not points:
-        raise LogMismatch("the gateway has issued no checkpoint")
+        raise Mismatch("no-checkpoint")
     store.add_checkpoints(points)
     seq, newest = points[-1]
     before = store.verification()
     if before and before.ok and before.tree_size:
         if newest.tree_size < before.tree_size:
-            raise LogMismatch(
-                f"checkpoint {seq} covers {newest.tree_size} entries; "
-                f"{before.tree_size} were verified before: the log was truncated"
-            )
+            raise Mismatch("truncated", seq=seq, size=newest.tree_size, verified=before.tree_size)
         verified = Checkpoint(before.tree_size, before.root_hash, before.timestamp)
         if newest.tree_size > before.tree_size and not consistent(client, verified, newest):
-            raise LogMismatch(
-                f"checkpoint {seq} is not an extension of the log verified "
-                f"before (size {before.tree_size}): it was rewritten"
-            )
+            raise Mismatch("rewritten", seq=seq, verified=before.tree_size)
     start = store.size()
     while start < newest.tree_size:
         end = min(newest.tree_size, start + PAGE)
         page = client.get_json("/v1/audit/entries", start=start, end=end)["entries"]
         if not page:
-            raise LogMismatch(
-                f"entry {start} is missing: checkpoint {seq} covers {newest.tree_size}"
-            )
+            raise Mismatch("entry-missing-covered", index=start, seq=seq, size=newest.tree_size)
         items = []
         for offset, item in enumerate(page):
             if item.get("index") != start + offset or item["entry"].get("index") != start + offset:
-                raise LogMismatch(f"entry {start + offset} claims another index")
+                raise Mismatch("entry-index", index=start + offset)
             items.append(
                 (
                     start + offset,
@@ -263,19 +262,11 @@ def _sync(client: GatewayClient, store: AuditStore) -> Verification:
     frontier = store.frontier(before)  # what was verified need not be folded again
     frontier.extend(store.leaves(frontier.size, newest.tree_size))
     if frontier.size != newest.tree_size:
-        held, covered = frontier.size, newest.tree_size
-        raise LogMismatch(f"entries held end at {held}: checkpoint {seq} covers {covered}")
+        raise Mismatch("held-end", held=frontier.size, seq=seq, size=newest.tree_size)
     if frontier.root().hex() != newest.root_hash:
-        return Verification(
-            False,
-            seq,
-            newest.tree_size,
-            newest.root_hash,
-            newest.timestamp,
-            problem=f"the entries held do not make the root checkpoint {seq} "
-            "signs: an entry was altered; the entries marked not proven below "
-            "are the ones",
-        )
+        altered = Mismatch("altered", seq=seq)
+        return Verification(False, seq, newest.tree_size, newest.root_hash, newest.timestamp,
+                            altered.detail, altered.kind, altered.values)  # fmt: skip
     store.set_state("frontier", frontier.dumps())
     return Verification(True, seq, newest.tree_size, newest.root_hash, newest.timestamp)
 

@@ -2,7 +2,9 @@
 
 Every entry shown carries its own verification mark: proven included in
 the newest signed checkpoint, not proven (the proof failed: the entry is
-not the one the gateway signed), or not yet covered by a checkpoint.
+not the one the gateway signed), or not yet covered by a checkpoint. Every
+code is shown in words and every time in Dutch time (``sentences``,
+``connectors.consoles.words``).
 """
 
 from __future__ import annotations
@@ -14,33 +16,26 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request
 from werkzeug.wrappers import Response
 
-from connectors.auditor.console import anomalies, grouping
+from connectors.auditor.console import anomalies, grouping, problems, sentences
 from connectors.auditor.console.auditlog import AuditStore, Entry, prove_shown, sync
+from connectors.consoles import words as said
 from connectors.consoles.i18n import N_, gettext
 from connectors.consoles.web import Party, party_of
 from gateway.client.log import EVENTS
 from gateway.errors import GatewayError
 
 blueprint = Blueprint("audit", __name__)
-OUTCOMES = ("ok", "refused", "withheld")
-WORDS = {
-    "message.accepted": N_("{actor} sent a {type}: accepted"),
-    "message.refused": N_("a {type} from {actor} refused ({reason})"),
-    "delivery.pulled": N_("{actor} pulled a {type}: delivered {delivered}; withheld {withheld}"),
-    "delivery.acknowledged": N_("{actor} acknowledged a {type}"),
-    "consent.recorded": N_("{actor} recorded a consent ({reason})"),
-    "consent.withdrawn": N_("{actor} recorded a withdrawal of consent ({reason})"),
-    "notice.delivered": N_("a withdrawal notice put in the inbox of {actor}: {withheld}"),
-    "delivery.reissued": N_(
-        "a {type} put in the inbox of {actor} again after a consent ({reason}): {delivered}"
-    ),
-    "regie.read": N_("{actor} read progress and signals ({reason})"),
-    "audit.read": N_("{actor} read the audit log ({reason})"),
-    "access.refused": N_("a request of {actor} refused ({reason})"),
-    "party.registered": N_("party {actor} registered"),
-    "key.registered": N_("a key of {actor} registered"),
-    "key.revoked": N_("a key of {actor} revoked"),
-}
+OUTCOMES = ("ok", "accepted", "refused", "delivered", "withheld")
+WORDS = sentences.WORDS
+for _name, _function in (
+    ("day", said.day),
+    ("number", said.number),
+    ("outcome_words", said.outcome),
+    ("event_words", said.event_name),
+    ("activity_words", said.activity),
+    ("problem_words", problems.problem),
+):
+    blueprint.add_app_template_global(_function, _name)
 
 
 @dataclass(kw_only=True)
@@ -69,27 +64,18 @@ def console() -> AuditorConsole:
 
 
 def words(entry: dict[str, Any]) -> str:
-    """One entry in a sentence, from its own members only."""
-    template = WORDS.get(str(entry.get("event")))
-    if template is None:
-        return str(entry.get("event"))
-    return gettext(template).format(
-        actor=console().name(entry.get("actor")) or gettext("the operator"),
-        type=entry.get("type") or gettext("message"),
-        reason=entry.get("reason") or "-",
-        delivered=", ".join(entry.get("categories_delivered") or []) or "-",
-        withheld=", ".join(entry.get("categories_withheld") or []) or "-",
-    )
+    """One entry in a sentence, in the reader's words."""
+    return sentences.entry_words(entry, console().name)
 
 
 def say(message: str, values: tuple[tuple[str, str], ...]) -> str:
-    """A finding's message in the reader's language, its values filled in."""
-    return gettext(message).format(**dict(values))
+    """A finding's message in the reader's language, its values in words."""
+    return sentences.finding_words(message, values)
 
 
 def local_time(text: str) -> str:
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(anomalies.ZONE)
-    return f"{moment:%Y-%m-%d %H:%M:%S}"
+    """A time of the log in Dutch time, as the reader's language writes it."""
+    return said.moment(text)
 
 
 @dataclass
@@ -146,12 +132,14 @@ def _filters() -> Filters:
     if found.v_number and not (found.v_number.isdigit() and len(found.v_number) == 10):
         found.problems.append(gettext("a V-number is 10 digits"))
         found.v_number = ""
-    for name in ("since", "until"):
+    for name, label in (("since", N_("From (date)")), ("until", N_("Until (date)"))):
         try:
             if getattr(found, name):
                 date.fromisoformat(getattr(found, name))
         except ValueError:
-            found.problems.append(gettext("not a date (yyyy-mm-dd): {field}").format(field=name))
+            found.problems.append(
+                gettext("not a date (yyyy-mm-dd): {field}").format(field=gettext(label))
+            )
             setattr(found, name, "")
     return found
 
@@ -160,6 +148,14 @@ def _pseudonym(v_number: str) -> str:
     """The newcomer's pseudonym, from the gateway (an audited subject read); never kept."""
     answer = console().client.get_json(f"/v1/audit/subjects/{v_number}")
     return str(answer["subject"])
+
+
+def _not_looked_up(error: GatewayError) -> str:
+    """The gateway's refusal of a V-number lookup in words (its English detail left out)."""
+    problem = said.refusal(error.code)
+    return gettext(N_("The gateway did not look up this V-number: {problem}")).format(
+        problem=problem
+    )
 
 
 def _marked(rows: list[tuple[int, dict[str, Any], str]]) -> list[Entry]:
@@ -177,7 +173,7 @@ def log() -> str:
         try:
             pseudonym = _pseudonym(filters.v_number)
         except GatewayError as error:
-            filters.problems.append(f"{error.code}: {error.detail}")
+            filters.problems.append(_not_looked_up(error))
     where, args = filters.sql(pseudonym)
     before = request.args.get("before", type=int)
     rows = console().store.entries(where, args, before=before, limit=50)
@@ -185,7 +181,7 @@ def log() -> str:
         "audit_log.html",
         entries=_marked(rows),
         filters=filters,
-        events=sorted(EVENTS),
+        events=sorted(EVENTS, key=said.event_name),
         outcomes=OUTCOMES,
         parties=_parties(),
         verdict=console().store.verification(),
@@ -213,7 +209,7 @@ def trail() -> str:
     try:
         pseudonym = _pseudonym(v_number)
     except GatewayError as error:
-        return render_template("error.html", status=502, what=f"{error.code}: {error.detail}")
+        return render_template("error.html", status=502, what=_not_looked_up(error))
     rows = list(reversed(console().store.entries("subject = ?", (pseudonym,), limit=10_000)))
     return render_template(
         "audit_trail.html",
@@ -250,7 +246,7 @@ def sync_now() -> Response:
     flash(
         gettext("Verified up to checkpoint {seq}.").format(seq=verdict.seq)
         if verdict.ok
-        else gettext("Not verified: {problem}").format(problem=verdict.problem),
+        else gettext("Not verified: {problem}").format(problem=problems.problem(verdict)),
         "receipt" if verdict.ok else "refusal",
     )
     back = request.form.get("back", "/")

@@ -24,7 +24,14 @@ from connectors.consoles.i18n import gettext
 from connectors.municipality import messages as m
 from connectors.municipality.console import categories as offered
 from connectors.municipality.console import confirming
-from connectors.municipality.console.party import CONSENT_LANGUAGES, actor_name, console_of
+from connectors.municipality.console.party import (
+    CONSENT_LANGUAGES,
+    actor_name,
+    console_of,
+    signed_in,
+    staff_pseudonym,
+    staff_to_send,
+)
 from connectors.municipality.console.planform import FormError
 from connectors.municipality.console.refusals import refusal_words
 from gateway.errors import GatewayError
@@ -74,10 +81,13 @@ def _chosen(name: str, allowed: tuple[str, ...] | set[str]) -> list[str]:
 def done(
     v_number: str, kind: str, payload: dict[str, Any], submitted: Submission, said: str
 ) -> None:
-    """Kept with the receipt and the name it was done under (``actor``: this console's
-    own record, never sent), and the receipt shown."""
+    """Kept with the receipt and who did it (``actor``, the name, and the signed-in
+    user's id and staff pseudonym: this console's own record; only the pseudonym is
+    sent), and the receipt shown."""
     store = console_of().store
-    store.record_action(v_number, kind, {**payload, "actor": actor_name()}, submitted.receipt)
+    user, staff = signed_in(), staff_pseudonym()
+    who = {"actor": actor_name(), **({"actor_id": user.id, "staff": staff} if user else {})}
+    store.record_action(v_number, kind, {**payload, **who}, submitted.receipt)
     store.want_read("progress", v_number)  # what it shows has just changed
     flash(confirming.receipt_words(said, submitted.receipt), "receipt")
 
@@ -129,7 +139,9 @@ def consent(v_number: str) -> Response:
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "form"
             path.write_bytes(data)
-            declaration_id, submitted = m.declare(client, declaration, subject, path)
+            declaration_id, submitted = m.declare(
+                client, declaration, subject, path, staff=staff_to_send()
+            )
         body = {
             **declaration,
             "declaration_id": declaration_id,
@@ -160,7 +172,13 @@ def assign(v_number: str) -> Response:
         start = _day("valid_from")
         until = _maybe_day("valid_until")
         assignment_id, submitted = m.assign(
-            client, provider, subject, route=route, valid_from=start, valid_until=until
+            client,
+            provider,
+            subject,
+            route=route,
+            valid_from=start,
+            valid_until=until,
+            staff=staff_to_send(),
         )
         body = {
             "assignment_id": assignment_id,

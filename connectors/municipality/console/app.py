@@ -6,7 +6,16 @@ from flask import Flask
 
 from connectors.consoles import i18n
 from connectors.consoles.web import console_app
-from connectors.municipality.console import actions, dossier, irreversible, labels, today, views
+from connectors.municipality.console import (
+    actions,
+    dossier,
+    irreversible,
+    labels,
+    listing,
+    signin,
+    today,
+    views,
+)
 from connectors.municipality.console.party import CONSENT_LANGUAGES, Console
 from connectors.municipality.console.pulling import Round
 
@@ -24,7 +33,13 @@ def create_app(console: Console, port: int = 0) -> Flask:
     """The municipality console's app (see ``web.console_app``)."""
     app = console_app(
         console,
-        [views.blueprint, actions.blueprint, irreversible.blueprint],
+        [
+            signin.blueprint,
+            listing.blueprint,
+            views.blueprint,
+            actions.blueprint,
+            irreversible.blueprint,
+        ],
         port,
         readable_date=dossier.readable_date,
         labels_rank=dossier.level_rank,
@@ -35,6 +50,8 @@ def create_app(console: Console, port: int = 0) -> Flask:
         report_language=views.report_language,
         labels=labels,
         signal_words=today.signal_words,
+        role_words=signin.role_words,
+        caseload_of=listing.caseload_of,
     )
     app.jinja_env.filters["category_label"] = labels.category
     return app

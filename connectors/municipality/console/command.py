@@ -23,6 +23,7 @@ from connectors.municipality.console.app import create_app
 from connectors.municipality.console.party import Console
 from connectors.municipality.console.pulling import PROGRESS_MAX_AGE, Puller, Round
 from connectors.municipality.console.store import Store
+from connectors.municipality.console.users import Users
 
 
 def serve(console: Console, port: int) -> None:
@@ -31,6 +32,8 @@ def serve(console: Console, port: int) -> None:
     def stop() -> None:
         console.puller.stop()
         console.store.close()
+        if console.users is not None:
+            console.users.close()
 
     web.serve(create_app(console), console, port, "console", start=console.puller.start, stop=stop)
 
@@ -70,7 +73,7 @@ def serve(console: Console, port: int) -> None:
             metavar="NAME",
             help="who works at this console, named on confirmation pages and beside what this "
             "console did (kept here, never sent to the gateway; default: the municipality's "
-            "name)",
+            "name); once `console-users add` made accounts, each person signs in instead",
         ),
     ),
 )
@@ -122,6 +125,7 @@ def start_console(
         puller=puller,
         progress_max_age=progress_max_age,
         staff_name=staff_name,
+        users=Users(data / "console.sqlite3"),
     )
     try:
         serve(console, port)

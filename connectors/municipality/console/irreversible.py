@@ -24,7 +24,7 @@ from connectors.municipality.console import labels, views
 from connectors.municipality.console.actions import done, message_subject, to_dossier
 from connectors.municipality.console.confirming import Confirmation, confirmed, form_values, show
 from connectors.municipality.console.consentstate import ConsentState, local_date, states
-from connectors.municipality.console.party import console_of
+from connectors.municipality.console.party import console_of, staff_to_send
 from connectors.municipality.console.planform import FormError, plan_from_form
 from connectors.municipality.console.refusals import refusal_words
 from gateway.errors import GatewayError
@@ -92,7 +92,9 @@ def withdraw(v_number: str) -> Response | str:
         return _withdrawal_page(v_number, state)
     about = message_subject(v_number)
     try:
-        submitted = m.withdraw(console_of().client, declaration_id, about, by=by)
+        submitted = m.withdraw(
+            console_of().client, declaration_id, about, by=by, staff=staff_to_send()
+        )
     except GatewayError as error:
         flash(refusal_words(error), "refusal")
         return to_dossier(v_number, "consents")
@@ -163,7 +165,9 @@ def plan(v_number: str) -> Response | str:
     if not confirmed():
         return _plan_page(v_number, body)
     try:
-        plan_id, submitted = m.send_plan(console_of().client, body, message_subject(v_number))
+        plan_id, submitted = m.send_plan(
+            console_of().client, body, message_subject(v_number), staff=staff_to_send()
+        )
     except GatewayError as error:
         said = refusal_words(error, body, first=current is None)
         return views.show_dossier(v_number, plan_entered=request.form, plan_refusal=said)
@@ -230,6 +234,9 @@ def _ended(v_number: str, assignment: dict[str, Any]) -> tuple[dict[str, Any], A
         "issued_at": m.utc(datetime.now(UTC)),
         "body": body,
     }
+    staff = staff_to_send()
+    if staff:
+        payload["staff"] = staff
     return body, client.submit(client.sign(payload))
 
 

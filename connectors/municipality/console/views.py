@@ -46,23 +46,6 @@ def v_number_or_404(v_number: str) -> str:
     return v_number
 
 
-@blueprint.get("/")
-def newcomers() -> str:
-    console = console_of()
-    query = request.args.get("q", "").strip()
-    people = gather(console.store)
-    if query:
-        words = query.lower().split()
-        people = [
-            p
-            for p in people
-            if all(w in f"{p.name} {p.v_number} {p.bsn or ''}".lower() for w in words)
-        ]
-    return render_template(
-        "newcomers.html", people=people, query=query, last_round=console.store.last_round()
-    )
-
-
 @blueprint.get("/today")
 def work_list() -> str:
     """What needs the client manager, soonest first (``today``)."""

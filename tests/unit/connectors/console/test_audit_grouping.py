@@ -194,7 +194,7 @@ def test_the_page_groups_and_says_what_was_left_out(tmp_path: Path) -> None:
     assert 'data-findings="25"' in section and 'data-routine="149"' in section
     assert "149 routine reads by scheduled pulls left out." in section
     assert re.search(r'<details class="group" data-actor="' + LEIDEN + r'" data-day="2026-01-13" '
-                     r'data-count="25">\s*<summary>Gemeente Leiden, 2026-01-13: 25 findings',
+                     r'data-count="25">\s*<summary>Gemeente Leiden, January 13, 2026: 25 findings',
                      section)  # fmt: skip
     assert section.count("<tr data-finding>") == grouping.SHOWN
     assert "and 5 more findings" in section
