@@ -145,6 +145,14 @@ def test_a_newcomer_given_to_a_client_manager_is_in_their_list_and_not_anothers(
     _sign_in(page, with_users, B)
     listed = _mine(page, with_users)
     assert theirs.v_number in listed and mine.v_number not in listed
+    # Vandaag: B's own caseload first, everyone's a tab away
+    page.goto(with_users.address("/today"))
+    rows = page.locator("table.worklist tbody tr")
+    assert {r.get_attribute("data-v-number") for r in rows.all()} <= {theirs.v_number}
+    page.get_by_role("link", name="Alle nieuwkomers").click()
+    everyone = {r.get_attribute("data-v-number") for r in page.locator(
+        "table.worklist tbody tr").all()}  # fmt: skip
+    assert len(everyone) > 1
 
 
 def test_a_policy_officer_is_refused_a_dossier_in_words(

@@ -77,13 +77,21 @@ class Item:
         return gettext(WHAT[self.kind])
 
 
-def work_list(store: Store, names: dict[str, str], now: datetime | None = None) -> list[Item]:
-    """Every item due by ``now`` plus the horizon, soonest (most overdue) first."""
+def work_list(
+    store: Store,
+    names: dict[str, str],
+    now: datetime | None = None,
+    only: set[str] | None = None,
+) -> list[Item]:
+    """Every item due by ``now`` plus the horizon, soonest (most overdue) first; of the
+    newcomers ``only`` names (a caseload) where given."""
     now = now or datetime.now(UTC)
     until = now + HORIZON
     items: list[Item] = []
     progress = store.reads("progress")
     for v_number, (_, row) in store.reads("signals").items():
+        if only is not None and v_number not in only:
+            continue
         name = names.get(v_number, "")
         items += _from_signals(v_number, name, row)
         items += _from_duo(v_number, name, progress.get(v_number, ("", {}))[1], now)

@@ -33,7 +33,8 @@ from connectors.municipality.console import (
 )
 from connectors.municipality.console import dossier as dossiers
 from connectors.municipality.console.facts import gather
-from connectors.municipality.console.party import console_of
+from connectors.municipality.console.party import console_of, signed_in
+from connectors.municipality.console.users import CLIENT_MANAGER
 from gateway.errors import GatewayError
 
 blueprint = Blueprint("views", __name__)
@@ -48,11 +49,19 @@ def v_number_or_404(v_number: str) -> str:
 
 @blueprint.get("/today")
 def work_list() -> str:
-    """What needs the client manager, soonest first (``today``)."""
-    console = console_of()
+    """What needs the client manager, soonest first (``today``): a client manager's own
+    caseload first ("Mijn"), everyone's on ``?view=all``."""
+    console, user = console_of(), signed_in()
+    mine_first = user is not None and user.role == CLIENT_MANAGER
+    view = request.args.get("view", "mine" if mine_first else "all")
+    view = view if view in ("mine", "all") else "all"
+    only: set[str] | None = None
+    if console.users is not None and user is not None and view == "mine":
+        only = {v for v, held_by in console.users.caseload().items() if held_by == user.id}
     names = {p.v_number: p.name for p in gather(console.store)}
-    items = today.work_list(console.store, names)
-    return render_template("today.html", items=items, local_day=_local_day)
+    items = today.work_list(console.store, names, only=only)
+    return render_template("today.html", items=items, local_day=_local_day, view=view,
+                           accounts=console.signs_in())  # fmt: skip
 
 
 def _local_day(moment: datetime) -> str:
