@@ -12,7 +12,6 @@ page that scrolls sideways at 390 px. Axe (WCAG 2.1 AA) on each, with screenshot
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 from collections.abc import Iterator
 from typing import Any
@@ -20,15 +19,11 @@ from typing import Any
 import pytest
 
 from gateway.client.log import EVENTS
+from tests.browser import scan
 from tests.browser.auditor_pages import World, world
-from tests.browser.conftest import check_accessible
+from tests.browser.scan import MONTHS_AND_DAYS, TYPES
 from tests.e2e.auditlogs import truncate
 
-TYPES = (
-    "handover-profile", "progress-report", "provider-assignment", "consent-declaration",
-    "consent-withdrawal", "integration-plan", "duo-notification", "duo-facts",
-    "consent-withdrawn", "provider-brief",
-)  # fmt: skip
 ENGLISH = (
     *TYPES, *sorted(EVENTS),
     "delivered", "withheld", "refused", "accepted", "pulled", "scheduled", "attendance",
@@ -42,22 +37,11 @@ DUTCH = (
     "geleverd", "stuurde", "ingetrokken", "haalde", "weigering", "weigeringen", "verklaring",
     "toestemming", "nieuwkomer", "nieuwkomers", "niet", "bevinding", "bevindingen",
     "gecontroleerd", "geweigerd", "regel", "uur", "het", "een", "van", "gewoonlijk",
-    "signalen", "gepland", "opgehaald", "januari", "februari", "maart", "mei", "juni", "juli",
-    "augustus", "oktober", "maandag", "dinsdag", "woensdag", "donderdag", "vrijdag",
-    "zaterdag", "zondag",
+    "signalen", "gepland", "opgehaald", *MONTHS_AND_DAYS,
 )  # fmt: skip
 """Words that on an English page are Dutch the English words should have said"""
 TELLTALE = {"nl": ENGLISH, "en": DUTCH}
-UTC_TIME = re.compile(r"\bUTC\b|\d:\d{2}(:\d{2}(\.\d+)?)?Z\b|\d{4}-\d{2}-\d{2}T\d{2}")
-ISO_DATE = re.compile(r"(?<![\w-])\d{4}-\d{2}-\d{2}(?![\w-])")
-"""A date as the log spells it, not as the reader's language writes it"""
-
 OPEN_GROUPS = "() => document.querySelectorAll('details.group').forEach(d => d.open = true)"
-WIDE_TABLES = """() => [...document.querySelectorAll('table')]
-  .filter(t => t.getBoundingClientRect().width > window.innerWidth
-               || t.scrollWidth > window.innerWidth)
-  .map(t => (t.caption ? t.caption.innerText : '?') + ': ' + t.scrollWidth)"""
-PAGE_WIDTH = "() => document.documentElement.scrollWidth - window.innerWidth"
 
 
 @pytest.fixture(scope="module")
@@ -76,37 +60,9 @@ def page(context: Any, auditor: World) -> Any:
     return opened
 
 
-def problems(page: Any, language: str) -> list[str]:
-    """What is wrong with the page as shown now, in ``language``."""
-    page.evaluate(OPEN_GROUPS)
-    text = str(page.locator("body").inner_text())
-    found = [
-        f"{word!r} on a {language} page"
-        for word in TELLTALE[language]
-        if re.search(rf"(?<![\w.-]){re.escape(word)}(?![\w-])", text, re.IGNORECASE)
-    ]
-    found += [f"a time in UTC: {m.group(0)!r}" for m in UTC_TIME.finditer(text)][:3]
-    found += [f"a date not in words: {m.group(0)!r}" for m in ISO_DATE.finditer(text)][:3]
-    found += [f"a table wider than the page: {t}" for t in page.evaluate(WIDE_TABLES)]
-    if page.evaluate(PAGE_WIDTH) > 0:
-        found.append("the page is wider than 1280 px")
-    return found
-
-
 def visit(page: Any, url: str, name: str) -> list[str]:
-    """Both languages: the problems found, axe and screenshots at 1280 and 390 px."""
-    found = []
-    for language in ("nl", "en"):
-        page.set_viewport_size({"width": 1280, "height": 800})
-        page.goto(url + ("&" if "?" in url else "?") + f"lang={language}")
-        assert page.locator("html").get_attribute("lang") == language
-        found += [f"{name} ({language}): {p}" for p in problems(page, language)]
-        check_accessible(page, f"auditor-words-{name}-{language}")
-        page.set_viewport_size({"width": 390, "height": 844})
-        if page.evaluate(PAGE_WIDTH) > 0:
-            found.append(f"{name} ({language}): the page scrolls sideways at 390 px")
-        check_accessible(page, f"auditor-words-{name}-{language}-390")
-    return found
+    """Both languages, the groups opened: the problems found (``tests.browser.scan``)."""
+    return scan.visit(page, url, name, TELLTALE, prefix="auditor-words", prepare=OPEN_GROUPS)
 
 
 def test_every_page_in_words_in_both_languages(page: Any, auditor: World) -> None:

@@ -8,6 +8,7 @@ from connectors.consoles import i18n
 from connectors.consoles.web import console_app
 from connectors.municipality.console import (
     actions,
+    consentstate,
     dossier,
     irreversible,
     labels,
@@ -42,6 +43,7 @@ def create_app(console: Console, port: int = 0) -> Flask:
         ],
         port,
         readable_date=dossier.readable_date,
+        local_time=consentstate.local_time,
         labels_rank=dossier.level_rank,
         action_label=action_label,
         round_words=lambda text: Round.from_record(text).words(),
