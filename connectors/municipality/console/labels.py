@@ -14,6 +14,7 @@ import functools
 import pycountry
 from babel import Locale, UnknownLocaleError
 
+from connectors.consoles import words
 from connectors.consoles.i18n import N_, gettext
 from gateway.client.schemas import Catalog, load_catalog
 
@@ -23,26 +24,8 @@ def catalog() -> Catalog:
     return load_catalog()
 
 
-CATEGORIES = {
-    "identity": N_("Identity"),
-    "placement": N_("Placement"),
-    "family": N_("Family"),
-    "education": N_("Education"),
-    "work_experience": N_("Work experience"),
-    "languages": N_("Languages"),
-    "interests": N_("Interests and capacities"),
-    "health": N_("Health"),
-    "casemanager_notes": N_("Case manager's notes"),
-    "enrolment": N_("Enrolment"),
-    "attendance": N_("Attendance"),
-    "language_levels": N_("Language levels"),
-    "exams": N_("Exams"),
-    "modules": N_("Modules"),
-    "hours": N_("Hours followed"),
-    "signals": N_("Provider's signals"),
-    "plan": N_("Plan"),
-    "participation_goals": N_("Participation goals"),
-}
+CATEGORIES = words.CATEGORIES
+"""shared with the auditor's console (``consoles.words``): one list, one translation"""
 
 FIELDS = {
     "given_names": N_("Given names"),
