@@ -10,22 +10,18 @@ office hours no read falls in, so that the findings name events too.
 from __future__ import annotations
 
 import contextlib
-import os
 import random
-import re
 import subprocess
-import sys
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from gateway.devtools import console_demo, synthetic
-from gateway.devtools.cast import COA, LEIDEN, PROVIDER, Cast
+from gateway.devtools.cast import AUDITOR, COA, LEIDEN, PROVIDER, Cast
 from gateway.devtools.serverproc import free_port
 from gateway.errors import NotAuthorised
-from tests.browser.conftest import stop, wait_for_first_round
+from tests.browser.conftest import start_console, stop, wait_for_first_round
 from tests.e2e.auditlogs import Log, start_log
 
 
@@ -87,35 +83,14 @@ def grow(cast: Cast) -> str:
     return person.v_number
 
 
-def start_auditor_console(gateway: str, key: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
-    """The auditor's console as ``gateway connect auditor console`` starts it."""
-    from gateway.devtools.cast import AUDITOR
-
-    env = {**os.environ, "GATEWAY_URL": gateway, "GATEWAY_OIN": AUDITOR, "GATEWAY_KEY": str(key)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "connect", "auditor", "console", *args],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    assert process.stdout is not None
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        found = re.search(r"token=(\S+)", line)
-        if found:
-            return process, found.group(1)
-        if process.poll() is not None:
-            break
-    process.kill()
-    raise AssertionError("the auditor's console did not start")
-
-
 def world(folder: Path) -> World:
     log = start_log(folder)
     try:
         v_number = grow(log.cast)
         port = free_port()
-        process, token = start_auditor_console(
-            log.server.url, log.auditor_key(), "--data", str(folder / "data"),
+        process, token = start_console(
+            log.server.url, AUDITOR, log.auditor_key(), "auditor", "console",
+            "--data", str(folder / "data"),
             "--port", str(port), "--interval", "3600", "--office-hours", "00:00-00:01",
             "--checkpoint-interval", "1",
         )  # fmt: skip
