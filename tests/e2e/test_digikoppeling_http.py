@@ -205,8 +205,8 @@ def test_duo_is_known_by_its_certificate_alone(front: Front) -> None:
     body = {"registratieDatumTijd": "2026-12-01T09:00:00Z", "gebeurtenisId": "SS139",
             "vNummer": int(person.v_number)}  # fmt: skip
 
-    def post(cert_of: str) -> requests.Response:
-        headers = {"bron": demo.DUO, "doel": demo.LEIDEN, "berichtId": str(uuid4())}
+    def post(cert_of: str, bron: str = demo.DUO) -> requests.Response:
+        headers = {"bron": bron, "doel": demo.LEIDEN, "berichtId": str(uuid4())}
         return front.tls(cert_of).session().post(  # no Authorization header: DUO sends none
             front.url + "/v1/duo/notificaties", json=body, headers=headers, timeout=10)
 
@@ -220,3 +220,5 @@ def test_duo_is_known_by_its_certificate_alone(front: Front) -> None:
     assert (entry["event"], entry["actor"], entry["reason"]) == (
         "access.refused", demo.DUO, f"certificate-oin:{demo.COA}",
     )  # fmt: skip
+    stranger = post(demo.DUO, bron="00000009999999999999")  # no party of that OIN
+    assert stranger.status_code == 401 and "fouttekst" in stranger.json()
