@@ -196,3 +196,34 @@ def no_other_basis(
             continue
         left.append(category)
     return tuple(left)
+
+
+def ending(
+    declarations: Iterable[Declaration], withdrawals: Iterable[Withdrawal], at: datetime
+) -> list[Declaration]:
+    """The declarations in force at ``at`` whose end is work to do, soonest first.
+
+    One in force (begun, not ended, not withdrawn: a withdrawal, even one
+    dated later, means nobody renews it) runs out at its ``valid_until``;
+    unless a renewal carries it on: another such declaration, to the same
+    municipality, begun by that end and lasting past it, that covers every
+    source, category and purpose it named (and the explicit health consent
+    when it had one). Then nothing is to be done before the renewal ends.
+    """
+    gone = {w.declaration_id for w in withdrawals}
+    live = [d for d in declarations if d.declaration_id not in gone and at < d.valid_until]
+
+    def carried(d: Declaration) -> bool:
+        return any(
+            e is not d
+            and e.granted_to == d.granted_to
+            and e.valid_from <= d.valid_until < e.valid_until
+            and d.sources <= e.sources
+            and d.categories <= e.categories
+            and d.purposes <= e.purposes
+            and (e.explicit_health_consent or not d.explicit_health_consent)
+            for e in live
+        )
+
+    due = [d for d in live if d.valid_from <= at and not carried(d)]
+    return sorted(due, key=lambda d: (d.valid_until, d.declaration_id))

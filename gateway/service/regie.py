@@ -182,11 +182,24 @@ def _answer(
             for s in found
         ],
         "unknown_signals": unknown,
-        "due_dates": [
-            {"code": code, "due": format_time(due)}
-            for code, due in signals.due_dates(facts, services.catalog.signals)
-        ],
+        "due_dates": _due_dates(facts, history, services, at),
     }
+
+
+def _due_dates(
+    facts: signals.Facts, history: History, services: Services, at: datetime
+) -> list[dict[str, Any]]:
+    """The signals' clocks and the ends of the consents in force, soonest first."""
+    found: list[dict[str, Any]] = [
+        {"code": code, "due": format_time(due)}
+        for code, due in signals.due_dates(facts, services.catalog.signals)
+    ]
+    found += [
+        {"code": "consent-ends", "due": format_time(d.valid_until),
+         "declaration_id": d.declaration_id, "categories": sorted(d.categories)}
+        for d in consent.ending(*history.facts, at)
+    ]  # fmt: skip
+    return sorted(found, key=lambda d: d["due"])
 
 
 def _report(

@@ -194,10 +194,15 @@ PLACED_ON_SOURCE = {
 
 
 class DueDate(Schema):
-    code = fields.String(required=True, metadata={"enum": ["no-plan", "no-progress",
-                                                           "term-ending"]})  # fmt: skip
+    code = fields.String(required=True, metadata={
+        "enum": ["no-plan", "no-progress", "term-ending", "consent-ends"]})
     due = fields.String(required=True, metadata={
-        "description": "when the signal holds: past, it holds now (its since); future, coming"})
+        "description": "when the signal holds: past, it holds now (its since); future, coming; "
+        "for consent-ends, when the declaration runs out"})
+    declaration_id = fields.String(metadata={
+        "description": "consent-ends only: the declaration that runs out"})
+    categories = fields.List(fields.String(), metadata={
+        "description": "consent-ends only: the categories it names"})
 
 
 DUE_DATES = {"description": "when each running clock runs out, soonest first (profile v1.2)"}

@@ -28,6 +28,7 @@ def test_today_lists_what_falls_due_soonest_first_each_with_its_place(
     kinds = {str(r.get_attribute("data-kind")) for r in rows.all()}
     assert "no-plan" in kinds  # every fourth seeded newcomer has no plan
     assert "term-ending" in kinds  # every eighth is far along its term
+    assert "consent-ends" in kinds  # every twelfth's consent runs out in 20 days, dossier unread
     text = page.locator("table.worklist").inner_text()
     assert "days" not in text and "attendance" not in text  # Dutch words, not the gateway's
     check_accessible(page, "today")

@@ -183,3 +183,49 @@ def test_a_move_does_not_restart_the_term(cast: demo.Cast) -> None:
         assert ("term-ending" in codes) is ending, (days, codes)
     with pytest.raises(NotAuthorised):  # Leiden steers her no more
         cast.client(demo.LEIDEN).get_json(path)
+
+
+def test_a_consent_that_runs_out_is_a_due_date_until_renewed_or_withdrawn(
+    cast: demo.Cast,
+) -> None:
+    """The work list's "a consent runs out" from the gateway, for every newcomer on the list
+    (not only those whose consents a console happened to read), the same in the list and the
+    progress read; a renewal that carries it on, or a withdrawal, ends the item."""
+    newcomer = Trajectory(cast, 30_900)
+
+    def ending(days: float = 0) -> list[dict[str, Any]]:
+        row = _listed(cast, newcomer, days)
+        at = synthetic.utc(newcomer.now + timedelta(days=days))
+        one = cast.client(demo.LEIDEN).get_json(
+            f"/v1/newcomers/{newcomer.person.v_number}/progress", at=at)
+        assert one["due_dates"] == row["due_dates"]
+        return [d for d in row["due_dates"] if d["code"] == "consent-ends"]
+
+    began = newcomer.now - timedelta(days=1)
+    first = synthetic.consent_declaration(demo.LEIDEN, [demo.PROVIDER], ["attendance"], began,
+                                          days=60, purposes=("voortgang",))  # fmt: skip
+    assert newcomer.send("consent-declaration", first) == 202
+    [due] = ending()
+    assert due == {"code": "consent-ends", "due": due["due"],
+                   "declaration_id": first["declaration_id"], "categories": ["attendance"]}
+    assert due["due"].startswith(first["valid_until"].removesuffix("Z"))  # to the second
+    assert ending(days=60) == []  # ran out: nothing left to renew in time
+
+    narrower = synthetic.consent_declaration(demo.LEIDEN, [demo.PROVIDER], ["signals"],
+                                             began, days=120, purposes=("voortgang",))  # fmt: skip
+    assert newcomer.send("consent-declaration", narrower) == 202
+    assert [d["declaration_id"] for d in ending()] == [first["declaration_id"],
+                                                      narrower["declaration_id"]]  # fmt: skip
+
+    renewal = synthetic.consent_declaration(
+        demo.LEIDEN, [demo.PROVIDER], ["attendance", "signals"], newcomer.now + timedelta(days=50),
+        days=365, purposes=("voortgang",))  # fmt: skip
+    assert newcomer.send("consent-declaration", renewal) == 202
+    assert ending() == []  # both carried on by the renewal, which has not begun yet
+    assert [d["declaration_id"] for d in ending(days=55)] == [renewal["declaration_id"]]
+
+    withdrawal = {"declaration_id": renewal["declaration_id"],
+                  "withdrawn_at": synthetic.utc(newcomer.now)}  # fmt: skip
+    assert newcomer.send("consent-withdrawal", withdrawal) == 202
+    assert [d["declaration_id"] for d in ending()] == [first["declaration_id"],
+                                                      narrower["declaration_id"]]  # fmt: skip

@@ -18,6 +18,7 @@ from connectors.municipality.console import (
     views,
 )
 from connectors.municipality.console.party import CONSENT_LANGUAGES, Console
+from connectors.municipality.console.provider import ProviderSettings, install
 from connectors.municipality.console.pulling import Round
 
 
@@ -30,8 +31,11 @@ def action_label(kind: str) -> str:
     }.get(kind, kind)
 
 
-def create_app(console: Console, port: int = 0) -> Flask:
-    """The municipality console's app (see ``web.console_app``)."""
+def create_app(
+    console: Console, port: int = 0, provider: ProviderSettings | None = None
+) -> Flask:
+    """The municipality console's app (see ``web.console_app``), signing in through the
+    municipality's ``provider`` where one is configured."""
     app = console_app(
         console,
         [
@@ -56,4 +60,6 @@ def create_app(console: Console, port: int = 0) -> Flask:
         caseload_of=listing.caseload_of,
     )
     app.jinja_env.filters["category_label"] = labels.category
+    if provider is not None:
+        install(app, provider)
     return app

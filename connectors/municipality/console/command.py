@@ -13,6 +13,7 @@ import secrets
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -21,12 +22,13 @@ from connectors.consoles import web
 from connectors.consoles.options import console_options
 from connectors.municipality.console.app import create_app
 from connectors.municipality.console.party import Console
+from connectors.municipality.console.provider import OPTIONS, ProviderSettings, settings_from
 from connectors.municipality.console.pulling import PROGRESS_MAX_AGE, Puller, Round
 from connectors.municipality.console.store import Store
 from connectors.municipality.console.users import Users
 
 
-def serve(console: Console, port: int) -> None:
+def serve(console: Console, port: int, provider: ProviderSettings | None = None) -> None:
     """Serve until SIGTERM or Ctrl-C, pulling in the background; ``port`` 0 takes a free one."""
 
     def stop() -> None:
@@ -35,7 +37,8 @@ def serve(console: Console, port: int) -> None:
         if console.users is not None:
             console.users.close()
 
-    web.serve(create_app(console), console, port, "console", start=console.puller.start, stop=stop)
+    app = create_app(console, provider=provider)
+    web.serve(app, console, port, "console", start=console.puller.start, stop=stop)
 
 
 @click.command("console")
@@ -75,6 +78,7 @@ def serve(console: Console, port: int) -> None:
             "console did (kept here, never sent to the gateway; default: the municipality's "
             "name); once `console-users add` made accounts, each person signs in instead",
         ),
+        *OPTIONS,
     ),
 )
 def console(
@@ -85,11 +89,13 @@ def console(
     progress_max_age: float,
     staff_name: str,
     client: GatewayClient,
+    **oidc: Any,
 ) -> None:
     """The municipality's console in the browser: newcomers, dossiers, actions, cohort
     figures. Runs on your machine with your key, and talks to the gateway only as every
     connector does."""
     del hold_days  # deprecated: accepted so that existing start scripts keep working
+    provider = settings_from(**oidc)
     start_console(
         client,
         data,
@@ -97,6 +103,7 @@ def console(
         interval=interval,
         progress_max_age=timedelta(hours=progress_max_age),
         staff_name=staff_name.strip(),
+        provider=provider,
     )
 
 
@@ -108,6 +115,7 @@ def start_console(
     interval: float,
     progress_max_age: timedelta = PROGRESS_MAX_AGE,
     staff_name: str = "",
+    provider: ProviderSettings | None = None,
 ) -> None:
     """The console over ``data`` (made mode 0700), served until stopped; exit 2 when the
     port cannot be had."""
@@ -126,9 +134,10 @@ def start_console(
         progress_max_age=progress_max_age,
         staff_name=staff_name,
         users=Users(data / "console.sqlite3"),
+        provider_signin=provider is not None,
     )
     try:
-        serve(console, port)
+        serve(console, port, provider)
     except OSError as error:
         store.close()
         click.echo(f"cannot serve on 127.0.0.1:{port}: {error.strerror}", err=True)

@@ -45,14 +45,18 @@ class Console(Party):
     monitoring: tuple[str, ...] = ("views.cohort", "views.cohort_csv")
     """the endpoints a policy officer reads"""
 
+    provider_signin: bool = False
+    """whether the municipality's OpenID Connect provider signs people in (``provider``)"""
+
     def signs_in(self) -> bool:
-        return self.users is not None and self.users.any()
+        return self.users is not None and (self.provider_signin or self.users.any())
 
     def links(self) -> tuple[tuple[str, str, str], ...]:
-        """A policy officer's header has the monitoring only; an administrator's the users."""
+        """A policy officer's header has the monitoring only; an administrator's the users;
+        someone not signed in yet none (each would lead back to the sign-in page)."""
         user = signed_in()
         if user is None:
-            return self.nav
+            return () if self.signs_in() else self.nav
         if not user.acts:
             return tuple(link for link in self.nav if link[2] in self.monitoring)
         if user.administers:

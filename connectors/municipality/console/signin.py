@@ -17,7 +17,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, g, redirect, render_template, request, session
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+)
 from werkzeug.wrappers import Response
 
 from connectors.consoles.i18n import N_, gettext
@@ -33,7 +42,7 @@ from connectors.municipality.console.users import (
 
 blueprint = Blueprint("signin", __name__)
 
-OPEN = {"static", "signin.signin_page", "signin.signin_post"}
+OPEN = {"static", "signin.signin_page", "signin.signin_post", "provider.start", "provider.back"}
 """what a person not signed in may reach"""
 EVERYONE = {"signin.signout", "actions.pull_now"}
 """what every role may do (a pull sends nothing about anyone)"""
@@ -89,18 +98,24 @@ def guard() -> Any:
     )
 
 
-def _landing(user: User) -> str:
-    wanted = request.args.get("next", "")
-    if wanted.startswith("/") and not wanted.startswith("//") and "\\" not in wanted:
-        return wanted
-    return "/" if user.acts else "/cohort"
+def wanted() -> str:
+    """The page asked for before signing in (``next``), when it is one of this console's."""
+    asked = request.args.get("next", "")
+    if asked.startswith("/") and not asked.startswith("//") and "\\" not in asked:
+        return asked
+    return ""
+
+
+def landing(user: User) -> str:
+    """Where a person lands after signing in: the page asked for, or their start page."""
+    return wanted() or ("/" if user.acts else "/cohort")
 
 
 @blueprint.get("/signin")
 def signin_page() -> str | Response:
     if not console_of().signs_in():
         return redirect("/")
-    return render_template("signin.html", name="", said="")
+    return _page("", "")
 
 
 @blueprint.post("/signin")
@@ -115,24 +130,38 @@ def signin_post() -> tuple[str, int] | Response:
             "Too many failed attempts for this name: wait {minutes} minutes and try again, "
             "or ask an administrator."
         ).format(minutes=int(FAILURE_WINDOW.total_seconds() // 60))
-        return render_template("signin.html", name=name, said=said), 429
+        return _page(name, said), 429
     if user is None:
         said = gettext(
             "The name or the password is not right. After {n} failed attempts the name is "
             "refused for {minutes} minutes."
         ).format(n=MAX_FAILURES, minutes=int(FAILURE_WINDOW.total_seconds() // 60))
-        return render_template("signin.html", name=name, said=said), 401
+        return _page(name, said), 401
     session.clear()
     session["user"] = user.id
     session["admitted"] = True
     session.permanent = True
-    return redirect(_landing(user), code=303)
+    return redirect(landing(user), code=303)
+
+
+def _page(name: str, said: str) -> str:
+    """The sign-in page: the provider's button where one is configured, the console's own
+    form where it has accounts with a password."""
+    users = console_of().users
+    return render_template(
+        "signin.html", name=name, said=said, provider="provider" in current_app.extensions,
+        passwords=users is not None and users.any_password(),
+    )  # fmt: skip
 
 
 @blueprint.post("/signout")
 def signout() -> Response:
+    """Out of the console, and out of the provider's session where it offers that."""
+    id_token = str(session.get("id_token", ""))
     session.clear()
-    return redirect("/signin", code=303)
+    leave = current_app.extensions.get("provider_signout")
+    answer: Response | None = leave(id_token) if leave and id_token else None
+    return answer or redirect("/signin", code=303)
 
 
 @blueprint.get("/users")

@@ -6,8 +6,10 @@ term's end runs out; a past one is its signal's ``since``), the signals that
 hold with no clock of their own (attendance, behind the plan, dropout risk,
 dated as the gateway dates them), DUO's results that arrived (a learnability
 test, an exam: DUO's events in the progress read), and consents that run out
-(the consent records read for a dossier). Each item names the newcomer, when,
-what and why in the reader's words, and links to the place it is acted on.
+(the gateway's ``consent-ends`` due dates: every consent in force that no
+renewal carries on, for every newcomer on the list). Each item names the
+newcomer, when, what and why in the reader's words, and links to the place
+it is acted on.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ WHAT = {
     "dropout-risk": N_("The provider sees a risk of dropping out"),
     "lbt-result": N_("A learnability test result arrived"),
     "exam-result": N_("An exam result arrived"),
-    "consent-ending": N_("A consent runs out"),
+    "consent-ends": N_("A consent runs out"),
 }
 """item kind → what to do, in words"""
 
@@ -48,7 +50,7 @@ WHERE = {
     "dropout-risk": "progress",
     "lbt-result": "duo",
     "exam-result": "duo",
-    "consent-ending": "consents",
+    "consent-ends": "consents",
 }
 """item kind → the dossier's part where it is acted on"""
 
@@ -95,14 +97,13 @@ def work_list(
         name = names.get(v_number, "")
         items += _from_signals(v_number, name, row)
         items += _from_duo(v_number, name, progress.get(v_number, ("", {}))[1], now)
-        items += _from_consents(v_number, name, store.reads_of("consents", v_number))
     return sorted((i for i in items if i.due <= until), key=lambda i: (i.due, i.v_number))
 
 
 def _from_signals(v_number: str, name: str, row: dict[str, Any]) -> list[Item]:
     """The gateway's due dates, and the signals that hold without a clock of their own."""
     found = [
-        Item(moment(d["due"]), d["code"], v_number, name, _why(d["code"], row))
+        Item(moment(d["due"]), d["code"], v_number, name, _why(d["code"], row, d))
         for d in row.get("due_dates", [])
         if d.get("code") in WHAT
     ]
@@ -114,8 +115,12 @@ def _from_signals(v_number: str, name: str, row: dict[str, Any]) -> list[Item]:
     return found
 
 
-def _why(code: str, row: dict[str, Any]) -> str:
-    """The words of the signal ``code`` where it holds in ``row``, else of its coming."""
+def _why(code: str, row: dict[str, Any], due: dict[str, Any] | None = None) -> str:
+    """The words of the signal ``code`` where it holds in ``row``, else of its coming; a
+    consent's by its categories."""
+    if code == "consent-ends" and due is not None:
+        return gettext("the consent for %(what)s ends") % {
+            "what": ", ".join(labels.category(c) for c in due.get("categories", []))}  # fmt: skip
     held = next((s for s in row.get("signals", []) if s.get("code") == code), None)
     return signal_words(held) if held else gettext("due then, if nothing changes before")
 
@@ -151,22 +156,4 @@ def _from_duo(v_number: str, name: str, progress: dict[str, Any], now: datetime)
         for e in events
         if e.get("gebeurtenisId") in _RESULTS
         and moment(e["registratieDatumTijd"]) >= now - RESULTS_SHOWN
-    ]  # fmt: skip
-
-
-def _from_consents(
-    v_number: str, name: str, read: tuple[str, dict[str, Any]] | None
-) -> list[Item]:
-    """Consents in force that run out (read for a dossier: the list knows only those)."""
-    if read is None:
-        return []
-    withdrawn = {r.get("declaration_id") for r in read[1].get("consents", [])
-                 if r.get("kind") == "withdrawal"}  # fmt: skip
-    return [
-        Item(moment(r["valid_until"]), "consent-ending", v_number, name,
-             gettext("the consent for %(what)s ends") % {
-                 "what": ", ".join(labels.category(c) for c in r.get("categories", []))})
-        for r in read[1].get("consents", [])
-        if r.get("kind") == "declaration" and r.get("declaration_id") not in withdrawn
-        and r.get("valid_until")
     ]  # fmt: skip

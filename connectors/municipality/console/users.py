@@ -48,6 +48,8 @@ MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(minutes=15)
 MIN_PASSWORD = 12
 STAFF_KEY = b"inburgering-staff\0"
+NO_PASSWORD = "!"  # noqa: S105 (no password: no Argon2 hash is "!")
+"""an account of the municipality's provider: no password verifies against it"""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -69,6 +71,12 @@ CREATE TABLE IF NOT EXISTS caseload (
     given_by TEXT NOT NULL,
     at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS provider_subjects (
+    issuer TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    user_id TEXT NOT NULL UNIQUE REFERENCES users (id),
+    PRIMARY KEY (issuer, subject)
+);
 CREATE TABLE IF NOT EXISTS staff_pseudonyms (
     pseudonym TEXT PRIMARY KEY,
     user_id TEXT NOT NULL REFERENCES users (id)
@@ -78,6 +86,10 @@ CREATE TABLE IF NOT EXISTS staff_pseudonyms (
 
 class Locked(Exception):
     """Too many failed sign-ins for this name just now."""
+
+
+class NameTaken(Exception):
+    """A provider's account whose name another account of the console already has."""
 
 
 @dataclass(frozen=True)
@@ -129,6 +141,11 @@ class Users(LocalDB):
         """Whether sign-in is on: some account exists (disabled ones too)."""
         return bool(self.rows("SELECT 1 FROM users LIMIT 1"))
 
+    def any_password(self) -> bool:
+        """Whether some active account signs in with a password (not by the provider)."""
+        return bool(self.rows("SELECT 1 FROM users WHERE active = 1 AND password != ? LIMIT 1",
+                              NO_PASSWORD))  # fmt: skip
+
     def add(self, name: str, role: str, password: str) -> User:
         name = " ".join(name.split())
         if role not in ROLES:
@@ -159,6 +176,40 @@ class Users(LocalDB):
         with self._tx() as db:
             done = db.execute("UPDATE users SET active = 0 WHERE name = ? AND active = 1", (name,))
             return done.rowcount > 0
+
+    def from_provider(self, issuer: str, subject: str, name: str, role: str) -> User | None:
+        """The account of the provider's ``subject``, made at its first sign-in, its name and
+        role as the provider says them now; None when an administrator disabled it. Raises
+        NameTaken when a local account has the name (never linked: a provider's name alone
+        must not take over an account of the console's own)."""
+        name = " ".join(name.split()) or subject
+        with self._tx() as db:
+            rows = db.execute(
+                "SELECT u.id, u.active FROM provider_subjects p JOIN users u ON u.id = p.user_id"
+                " WHERE p.issuer = ? AND p.subject = ?",
+                (issuer, subject),
+            ).fetchall()
+            clash = db.execute(
+                "SELECT 1 FROM users WHERE name = ? AND id != ?",
+                (name, rows[0][0] if rows else ""),
+            ).fetchall()
+            if clash:
+                raise NameTaken(name)
+            if rows and not rows[0][1]:
+                return None
+            if rows:
+                user = User(rows[0][0], name, role)
+                db.execute("UPDATE users SET name = ?, role = ? WHERE id = ?",
+                           (name, role, user.id))  # fmt: skip
+                return user
+            user = User(uuid.uuid4().hex, name, role)
+            db.execute(
+                "INSERT INTO users (id, name, role, password, made_at) VALUES (?, ?, ?, ?, ?)",
+                (user.id, name, role, NO_PASSWORD, _at(_now())),
+            )
+            db.execute("INSERT INTO provider_subjects (issuer, subject, user_id) VALUES (?, ?, ?)",
+                       (issuer, subject, user.id))  # fmt: skip
+            return user
 
     # -- sign-in -----------------------------------------------------------------
 
