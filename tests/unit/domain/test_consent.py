@@ -239,3 +239,28 @@ def test_a_withdrawal_leaves_out_what_the_law_or_another_consent_still_covers() 
         "education",
         "health",
     )
+
+
+def test_ending_lists_what_no_renewal_carries_on() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from gateway.domain.consent import Declaration, Withdrawal, ending
+
+    now = datetime(2026, 12, 7, tzinfo=UTC)
+
+    def declared(name: str, began: int, days: int, categories: set[str]) -> Declaration:
+        start = now + timedelta(days=began)
+        return Declaration(name, "00000001234567890000", frozenset({"coa"}),
+                           frozenset(categories), frozenset({"pip"}), False,
+                           start, start + timedelta(days=days))  # fmt: skip
+
+    old = declared("old", -300, 320, {"family", "education"})
+    other = declared("other", -10, 30, {"health"})
+    assert [d.declaration_id for d in ending([other, old], [], now)] == ["old", "other"]
+    renewal = declared("renewal", 15, 365, {"family", "education", "languages"})
+    assert [d.declaration_id for d in ending([old, other, renewal], [], now)] == ["other"]
+    late = declared("late", 25, 365, {"family", "education"})  # begins after old has ended
+    assert [d.declaration_id for d in ending([old, late], [], now)] == ["old"]
+    gone = Withdrawal("other", now + timedelta(days=5))
+    assert [d.declaration_id for d in ending([old, other, renewal], [gone], now)] == []
+    assert ending([old], [], now + timedelta(days=20)) == []  # ran out
