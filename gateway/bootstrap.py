@@ -33,11 +33,13 @@ from gateway.ldv.logbook import JsonLinesExporter, Logbook
 from gateway.ldv.records import Activities
 from gateway.service import ports
 from gateway.service.checkpointer import Checkpointer, CheckpointSigner
+from gateway.service.cosigning import Cosigning, Witness
 from gateway.service.logbook import Recorded
 from gateway.service.services import Services
 from gateway.storage import migrate
 from gateway.storage.engine import make_engine
 from gateway.storage.store import Store
+from gateway.witnesscalls import HttpWitnesses
 
 StoreFactory = Callable[[config.Settings, Vault], ports.Store]
 """Makes the store the services use, from the settings and the instance's vault."""
@@ -136,8 +138,11 @@ def with_checkpointer(services: Services) -> Services:
     guard stands in the app's requests only, as it did when the app made it.
     """
     settings = services.settings
+    witnesses = [Witness(verifier, url) for verifier, url in settings.witnesses]
+    cosigning = Cosigning(services.store.audit, services.store.witnesses,
+                          services.checkpoints.origin, witnesses, HttpWitnesses())  # fmt: skip
     made = Checkpointer(services.checkpoints, settings.checkpoint_interval,
-                        settings.checkpoint_grace)  # fmt: skip
+                        settings.checkpoint_grace, cosigning=cosigning)  # fmt: skip
     return dataclasses.replace(services, checkpointer=made)
 
 

@@ -15,7 +15,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from gateway.errors import ConfigurationError
+from gateway.domain.audit import notes
+from gateway.errors import CheckpointError, ConfigurationError
 
 KEYS, DIGIKOPPELING = "keys", "digikoppeling"
 _FRONT_SECRET = re.compile(r"[A-Za-z0-9_-]{32,256}")
@@ -60,6 +61,10 @@ class Settings:
     ldv_activity_base: str = "urn:inburgering-gateway:verwerkingsactiviteit:"
     """what a processing activity's name (or the policy's relative reference) is appended
     to: the operator's register of processing activities"""
+    witnesses: tuple[tuple[notes.Verifier, str], ...] = ()
+    """the log's witnesses (GATEWAY_WITNESSES): each one's cosigner key and address"""
+    witness_quorum: int = 0
+    """how many must have cosigned a checkpoint that ``/v1/audit/witnessed`` serves"""
 
     @property
     def digikoppeling(self) -> bool:
@@ -154,6 +159,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         metrics=_switch(env, "GATEWAY_METRICS"),
         **_ldv(env, instance),
         **_transport(env),
+        **_witnesses(env),
     )
 
 
@@ -195,6 +201,35 @@ def _transport(env: Mapping[str, str]) -> dict[str, Any]:
             "TLS front (nginx) sends with the certificate it verified"
         )
     return {"transport": transport, "trusted_fronts": fronts, "front_secret": secret}
+
+
+def _witnesses(env: Mapping[str, str]) -> dict[str, Any]:
+    """GATEWAY_WITNESSES: a file, one witness a line, ``<vkey> <url>`` (``#`` comments);
+    GATEWAY_WITNESS_QUORUM: how many must cosign (default: all of them)."""
+    path = env.get("GATEWAY_WITNESSES") or ""
+    found: list[tuple[notes.Verifier, str]] = []
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines() if path else []
+    except OSError as error:
+        raise ConfigurationError(
+            f"GATEWAY_WITNESSES: cannot read {path}: {error.strerror}"
+        ) from None
+    for number, line in enumerate(lines, start=1):
+        words = line.split("#", 1)[0].split()
+        if not words:
+            continue
+        try:
+            if len(words) != 2 or not re.fullmatch(r"https?://[^\s]+", words[1]):
+                raise CheckpointError("a line is '<vkey> <url>'")
+            verifier = notes.parse_vkey(
+                words[0], (notes.ED25519_COSIGNATURE, notes.MLDSA44_COSIGNATURE))
+        except CheckpointError as error:
+            raise ConfigurationError(f"GATEWAY_WITNESSES line {number}: {error.detail}") from None
+        if any(v.name == verifier.name for v, _ in found):
+            raise ConfigurationError(f"GATEWAY_WITNESSES line {number}: a witness named twice")
+        found.append((verifier, words[1].rstrip("/") + "/"))
+    quorum = _int(env, "GATEWAY_WITNESS_QUORUM", len(found), 1 if found else 0, len(found))
+    return {"witnesses": tuple(found), "witness_quorum": quorum}
 
 
 def _address(text: str) -> str:

@@ -31,6 +31,7 @@ from a message body: only JSON pointers, member names and codes.
     ├── RateLimited                429 rate-limited
     ├── HeadersTooLarge            431 headers-too-large (the server's header limits)
     ├── ServiceUnavailable         503 unavailable
+    │   └── LogHeld                503 log-held (witnesses hold more of the log than it has)
     ├── LogCorrupt                 500 log-corrupt (the audit log has a gap; no checkpoint)
     └── ConfigurationError         (never reaches HTTP: refuses start-up)
 """
@@ -254,6 +255,17 @@ class RateLimited(GatewayError):
         return {"Retry-After": str(self.retry_after)}
 
 
+class LogHeld(ServiceUnavailable):
+    """Intake held: the log is behind or forked from what its witnesses cosigned (a database
+    restored from an older backup), so nothing may be appended until an operator resolves it."""
+
+    code = "log-held"
+    title = "Audit log held"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail, retry_after=300)
+
+
 class LogCorrupt(GatewayError):
     """The stored audit log is not contiguous: the gateway will not sign over it."""
 
@@ -292,6 +304,7 @@ BY_CODE: dict[str, type[GatewayError]] = {
         UnsupportedMediaType,
         HeadersTooLarge,
         ServiceUnavailable,
+        LogHeld,
         RateLimited,
         LogCorrupt,
     )

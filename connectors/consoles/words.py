@@ -149,6 +149,7 @@ REFUSALS = {
     "unavailable": N_("the gateway was not available"),
     "rate-limited": N_("too many requests"),
     "log-corrupt": N_("the audit log is damaged"),
+    "log-held": N_("the audit log is held: its witnesses hold more of it than the gateway has"),
     "internal-error": N_("an error in the gateway"),
     "transport": N_("the gateway could not be reached"),
     "subject-erased": N_("this newcomer's data was erased"),

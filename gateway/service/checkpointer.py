@@ -26,6 +26,7 @@ from gateway.domain.audit import checkpoints
 from gateway.domain.records import StoredCheckpoint
 from gateway.domain.wire.envelope import Signer
 from gateway.errors import GatewayError
+from gateway.service.cosigning import Cosigning
 from gateway.service.ports import AuditPort
 
 log = logs.get("gateway.checkpointer")
@@ -84,8 +85,11 @@ class Checkpointer:
         interval: timedelta,
         grace: timedelta,
         monotonic: Callable[[], float] = time.monotonic,
+        cosigning: Cosigning | None = None,
     ) -> None:
         self.signer = signer
+        self.cosigning = cosigning
+        """the witnesses, asked in a thread of their own (a slow one never delays signing)"""
         self.monotonic = monotonic  # the guard's cache timer (a test steps it)
         self.interval = interval
         self.grace = grace
@@ -93,12 +97,15 @@ class Checkpointer:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._guard: tuple[float, bool] = (-math.inf, False)  # the first question asks the log
+        self._held: tuple[float, str | None] = (-math.inf, None)
         self._lock = threading.Lock()
 
     def start(self) -> None:
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="checkpointer", daemon=True)
             self._thread.start()
+            if self.cosigning is not None and self.cosigning.witnesses:
+                threading.Thread(target=self._ask_witnesses, name="cosigning", daemon=True).start()
 
     def stop(self) -> None:
         self._stop.set()
@@ -106,6 +113,23 @@ class Checkpointer:
     def _run(self) -> None:
         while not self._stop.wait(self.period):
             self.tick(datetime.now(UTC))
+
+    def _ask_witnesses(self) -> None:
+        """A round at once (a restored database shows itself before long), then each period."""
+        while True:
+            self.cosign(datetime.now(UTC))
+            if self._stop.wait(self.period):
+                return
+
+    def cosign(self, now: datetime) -> None:
+        """One round of asking the witnesses; a failure is logged and retried next period."""
+        if self.cosigning is None:
+            return
+        with structlog.contextvars.bound_contextvars(job="cosigning"):
+            try:
+                self.cosigning.round(now)
+            except Exception as error:  # the thread must outlive any one failure
+                log.warning("cosigning_failed", error_type=logs.error_kind(error))
 
     def tick(self, now: datetime) -> None:
         """Sign a checkpoint if one is due; a failure is logged and retried next tick.
@@ -128,6 +152,16 @@ class Checkpointer:
             return
         if made is not None:
             log.info("checkpoint_signed", tree_size=made.tree_size, seq=made.seq)
+
+    def held(self) -> str | None:
+        """Why intake is held by what a witness said (``Cosigning.held``), cached 1 s."""
+        checked_at, value = self._held
+        if self.cosigning is None or self.monotonic() - checked_at < GUARD_CACHE_SECONDS:
+            return value
+        with self._lock:
+            value = self.cosigning.held()
+            self._held = (self.monotonic(), value)
+        return value
 
     def overdue(self, now: datetime) -> bool:
         """Whether an entry has waited longer than the grace for a checkpoint (cached 1 s)."""

@@ -37,6 +37,7 @@ from gateway.domain.wire import envelope
 from gateway.errors import (
     Conflict,
     GatewayError,
+    LogHeld,
     NotAuthorised,
     RateLimited,
     ServiceUnavailable,
@@ -221,9 +222,15 @@ def _parse_item(item: bytes | GatewayError) -> envelope.UnverifiedJWS | GatewayE
 
 
 def _check_checkpoints(services: Services, now: datetime) -> None:
-    """(0) fail closed: no intake while entries wait too long for a signed checkpoint."""
-    if services.checkpointer is not None and services.checkpointer.overdue(now):
+    """(0) fail closed: no intake while entries wait too long for a signed checkpoint, or
+    while a witness holds more of the log than this database has (a restored backup)."""
+    if services.checkpointer is None:
+        return
+    if services.checkpointer.overdue(now):
         raise ServiceUnavailable("audit checkpoints overdue; intake paused", retry_after=30)
+    held = services.checkpointer.held()
+    if held is not None:
+        raise LogHeld(held)
 
 
 def _refusal(trace_id: str, error: GatewayError, known: Known | None) -> Event:

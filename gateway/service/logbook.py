@@ -127,6 +127,7 @@ class Recorded:
         self.progress = store.progress
         self.ratelimits = store.ratelimits
         self.profiles = store.profiles
+        self.witnesses = store.witnesses
         self.ping = store.ping
 
     def write(self) -> AbstractContextManager[ports.Writes]:

@@ -31,6 +31,7 @@ from gateway.storage.progress import ProgressStore
 from gateway.storage.ratelimits import RateStore
 from gateway.storage.registry import RegistryStore
 from gateway.storage.retention import RetentionStore
+from gateway.storage.witnesses import WitnessStore
 
 
 class Writes:
@@ -76,6 +77,7 @@ class Store:
         self.progress = ProgressStore(db, keys)
         self.ratelimits = RateStore(db)
         self.profiles = ProfileStore(db, keys)
+        self.witnesses = WitnessStore(db)
 
     @contextmanager
     def write(self) -> Iterator[Writes]:

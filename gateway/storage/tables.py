@@ -374,3 +374,27 @@ rate_buckets = Table(
     Column("tokens", Float, nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
 )
+
+# Witnesses: their cosignature lines; what each last said it holds of the log (a rollback
+# holds intake); the lease that lets one process at a time ask them (service.cosigning).
+witness_cosignatures = Table(
+    "witness_cosignatures",
+    metadata,
+    Column("checkpoint_seq", BigInteger, ForeignKey("checkpoints.seq"), primary_key=True),
+    Column("witness", String(255), primary_key=True),
+    Column("line", Text, nullable=False),
+    Column("cosigned_at", UTCDateTime(), nullable=False),
+)
+witness_views = Table(
+    "witness_views",
+    metadata,
+    Column("witness", String(255), primary_key=True),
+    Column("origin", String(200), primary_key=True),
+    Column("size", BigInteger, nullable=True),
+    Column("verdict", String(16), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("checked_at", UTCDateTime(), nullable=False),
+)
+leases = Table("leases", metadata, Column("name", String(32), primary_key=True),
+               Column("holder", String(64), nullable=False),
+               Column("until", UTCDateTime(), nullable=False))  # fmt: skip

@@ -36,6 +36,7 @@ from gateway.domain.records import (
 from gateway.service.ports import CheckpointTip
 from tests.unit.fake_tx import FakeTx, FakeWrites, State
 from tests.unit.fake_tx import histories as consent_histories
+from tests.unit.fake_witnesses import FakeWitnesses
 
 __all__ = [
     "FakeAudit", "FakeProfiles", "FakeRates", "FakeRegie", "FakeRetention", "FakeSession",
@@ -134,6 +135,7 @@ class FakeStore:
         self.retention = FakeRetention()
         self.progress = FakeRegie()
         self.profiles = FakeProfiles()
+        self.witnesses = FakeWitnesses()
 
     @contextmanager
     def _transaction(self, kind: Callable[[State], Tx]) -> Iterator[Tx]:

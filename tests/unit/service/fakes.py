@@ -42,6 +42,7 @@ from gateway.files import report as report_files
 from gateway.service import ports
 from gateway.service.checkpointer import CheckpointSigner
 from gateway.service.services import Services
+from tests.unit.fake_witnesses import FakeWitnesses
 from tests.unit.service.fake_audit import FakeAuditLog, FakeTip
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -231,6 +232,7 @@ class FakeStore:
         self.inbox = UnreachedInbox()
         self.ratelimits = UnreachedRates()
         self.profiles = UnreachedProfiles()
+        self.witnesses = FakeWitnesses()
         self.committed = 0
 
     @contextmanager
@@ -379,6 +381,7 @@ def fakes_and_ports() -> list[tuple[type[Any], object]]:
         (ports.InboxPort, store.inbox),
         (ports.RatePort, store.ratelimits),
         (ports.ProfilePort, store.profiles),
+        (ports.WitnessPort, store.witnesses),
     ]
 
 

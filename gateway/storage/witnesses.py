@@ -1,0 +1,107 @@
+"""The witnesses' rows: cosignatures kept beside their checkpoints, each witness's last
+verdict on this log, and the lease that lets one process at a time ask them.
+
+None of these writes touches the log, so none takes the audit counter: asking
+witnesses never waits on intake, nor intake on them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, and_, delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from gateway.domain.audit.witnessed import View
+from gateway.domain.records import StoredCheckpoint
+from gateway.storage import engine, tables
+
+_C, _V, _L = tables.witness_cosignatures, tables.witness_views, tables.leases
+
+
+class WitnessStore:
+    def __init__(self, db: Engine) -> None:
+        self.engine = db
+
+    def take_lease(self, name: str, holder: str, now: datetime, length: timedelta) -> bool:
+        """The lease ``name`` for ``holder`` until ``now + length``: taken when free, run out,
+        or already this holder's; False while another holds it."""
+        until = now + length
+        with engine.write(self.engine, lock=False, background=True) as conn:
+            taken = conn.execute(
+                update(_L)
+                .where(_L.c.name == name, or_(_L.c.holder == holder, _L.c.until < now))
+                .values(holder=holder, until=until)
+            ).rowcount
+            if taken:
+                return True
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(_L).values(name=name, holder=holder, until=until))
+            except IntegrityError:
+                return False
+            return True
+
+    def give_back(self, name: str, holder: str) -> None:
+        with engine.write(self.engine, lock=False, background=True) as conn:
+            conn.execute(delete(_L).where(_L.c.name == name, _L.c.holder == holder))
+
+    def keep(self, seq: int, lines: list[tuple[str, str, datetime]]) -> None:
+        """Cosignature lines (witness, line, when) of checkpoint ``seq``; one per witness."""
+        with engine.write(self.engine, lock=False, background=True) as conn:
+            for witness, line, at in lines:
+                conn.execute(delete(_C).where(_C.c.checkpoint_seq == seq, _C.c.witness == witness))
+                conn.execute(insert(_C).values(checkpoint_seq=seq, witness=witness, line=line,
+                                               cosigned_at=at))  # fmt: skip
+
+    def lines(self, seq: int) -> dict[str, str]:
+        """Witness → its cosignature line of checkpoint ``seq``."""
+        with engine.read(self.engine) as conn:
+            rows = conn.execute(select(_C.c.witness, _C.c.line).where(_C.c.checkpoint_seq == seq))
+            return {w: line for w, line in rows}
+
+    def witnessed(self, least: int) -> tuple[StoredCheckpoint, dict[str, str]] | None:
+        """The newest checkpoint cosigned by at least ``least`` witnesses, and their lines."""
+        c = tables.checkpoints
+        with engine.read(self.engine) as conn:
+            found = conn.execute(
+                select(_C.c.checkpoint_seq)
+                .group_by(_C.c.checkpoint_seq)
+                .having(func.count(_C.c.witness) >= least)
+                .order_by(_C.c.checkpoint_seq.desc())
+                .limit(1)
+            ).scalar_one_or_none()
+            if found is None:
+                return None
+            row = conn.execute(select(c).where(c.c.seq == found)).one()
+            rows = conn.execute(select(_C.c.witness, _C.c.line).where(_C.c.checkpoint_seq == found))
+            point = StoredCheckpoint(row.seq, row.tree_size, row.root_hash, row.created_at,
+                                     row.jws, row.note)  # fmt: skip
+            return point, {w: line for w, line in rows}
+
+    def view(self, witness: str, origin: str) -> View | None:
+        with engine.read(self.engine) as conn:
+            row = conn.execute(
+                select(_V).where(_V.c.witness == witness, _V.c.origin == origin)
+            ).first()
+        return _view(row) if row else None
+
+    def views(self, origin: str) -> list[View]:
+        with engine.read(self.engine) as conn:
+            rows = conn.execute(select(_V).where(_V.c.origin == origin).order_by(_V.c.witness))
+            return [_view(r) for r in rows]
+
+    def record(self, view: View) -> None:
+        """What a witness said just now, in place of what it said before."""
+        with engine.write(self.engine, lock=False, background=True) as conn:
+            key = and_(_V.c.witness == view.witness, _V.c.origin == view.origin)
+            conn.execute(delete(_V).where(key))
+            conn.execute(insert(_V).values(
+                witness=view.witness, origin=view.origin, size=view.size,
+                verdict=view.verdict, detail=view.detail, checked_at=view.checked_at,
+            ))  # fmt: skip
+
+
+def _view(row: Any) -> View:
+    return View(row.witness, row.origin, row.size, row.verdict, row.detail, row.checked_at)
