@@ -59,6 +59,23 @@ def checkpoint(services: Services, party: Party, now: datetime, trace_id: str) -
     return current
 
 
+def witnessed(
+    services: Services, party: Party, now: datetime, trace_id: str
+) -> tuple[StoredCheckpoint, dict[str, str]]:
+    """The newest checkpoint cosigned by the quorum of witnesses (GATEWAY_WITNESS_QUORUM),
+    and each witness's cosignature line. Raises NotFound when there is none yet."""
+    policy.require(party.role, policy.READ_CHECKPOINT)
+    record_read(services, party, now, trace_id, "witnessed")
+    least = services.settings.witness_quorum
+    found = services.store.witnesses.witnessed(least) if least else None
+    if found is None:
+        raise NotFound(
+            f"no checkpoint is cosigned by {least} witnesses yet" if least
+            else "this gateway has no witnesses (GATEWAY_WITNESSES)"
+        )  # fmt: skip
+    return found
+
+
 def checkpoint_list(
     services: Services, party: Party, after: int, now: datetime, trace_id: str
 ) -> list[StoredCheckpoint]:

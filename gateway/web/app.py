@@ -32,6 +32,7 @@ from gateway.web import (
     newcomers,
     problems,
     regie,
+    witnesses,
 )
 from gateway.web import audit as audit_api
 
@@ -84,6 +85,7 @@ def create_app(services: Services, test_config: Mapping[str, Any] | None = None)
     api.register_blueprint(meta.blp)
     api.register_blueprint(messages.blp)
     api.register_blueprint(audit_api.blp)
+    api.register_blueprint(witnesses.blp)
     api.register_blueprint(consents.blp)
     api.register_blueprint(inbox.blp)
     api.register_blueprint(directory.blp)

@@ -88,6 +88,13 @@ CHECKPOINTS: dict[str, Any] = {
 INCLUSION: dict[str, Any] = {"index": 7, "tree_size": 1208, "path": [_HASH, _HASH]}
 CONSISTENCY: dict[str, Any] = {"first": 1000, "second": 1208, "path": [_HASH, _HASH]}
 EXPORT = f'[7,"{_HASH}",{{"actor":"00000001003214345000","...":"..."}}]\n'
+WITNESSED: dict[str, Any] = {
+    "seq": 12, "tree_size": 4210, "checkpoint": _JWS,
+    "note": "inburgering-gateway/1a2b3c4d\n4210\nVdh0cL9gq3Wq3K6pS0mFJ5m8r8tQ2Xj4A1b2C3d4E5Y=\n\n"
+    "\u2014 inburgering-gateway/1a2b3c4d Gi0...\n\u2014 witness.auditor.example/w1 q7X...\n",
+    "witnesses": [{"name": "witness.auditor.example/w1",
+                   "cosigned_at": "2026-12-07T09:00:01.000000Z"}],
+}  # fmt: skip
 NOTE_KEY = "inburgering-gateway+1a2b3c4d+AQ...\n"
 MESSAGE = _JWS
 BATCH: dict[str, Any] = {"messages": [_JWS, _JWS]}

@@ -58,6 +58,22 @@ class CheckpointResponse(Schema):
     seq = fields.Integer(required=True)
 
 
+class WitnessCosignature(Schema):
+    name = fields.String(required=True, metadata={"description": "the witness's key name"})
+    cosigned_at = fields.String(required=True, metadata={
+        "description": "the cosignature's timestamp (C2SP tlog-cosignature), RFC 3339"})
+
+
+class Witnessed(Schema):
+    seq = fields.Integer(required=True)
+    tree_size = fields.Integer(required=True)
+    checkpoint = fields.String(required=True, metadata={"description": "compact JWS"})
+    note = fields.String(required=True, metadata={
+        "description": "the C2SP signed note: the gateway's signature and each witness's "
+        "cosignature line"})
+    witnesses = fields.List(fields.Nested(WitnessCosignature), required=True)
+
+
 class CheckpointItem(Schema):
     seq = fields.Integer(required=True)
     checkpoint = fields.String(required=True)
