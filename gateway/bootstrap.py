@@ -138,7 +138,9 @@ def with_checkpointer(services: Services) -> Services:
     guard stands in the app's requests only, as it did when the app made it.
     """
     settings = services.settings
-    witnesses = [Witness(verifier, url) for verifier, url in settings.witnesses]
+    policy = settings.witness_policy
+    entries = policy.witnesses.values() if policy else []
+    witnesses = [Witness(key, (url or "").rstrip("/") + "/") for key, url in entries]
     cosigning = Cosigning(services.store.audit, services.store.witnesses,
                           services.checkpoints.origin, witnesses, HttpWitnesses())  # fmt: skip
     made = Checkpointer(services.checkpoints, settings.checkpoint_interval,

@@ -15,7 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from gateway.domain.audit import notes
+from gateway.domain.audit import trustpolicy
 from gateway.errors import CheckpointError, ConfigurationError
 
 KEYS, DIGIKOPPELING = "keys", "digikoppeling"
@@ -61,10 +61,8 @@ class Settings:
     ldv_activity_base: str = "urn:inburgering-gateway:verwerkingsactiviteit:"
     """what a processing activity's name (or the policy's relative reference) is appended
     to: the operator's register of processing activities"""
-    witnesses: tuple[tuple[notes.Verifier, str], ...] = ()
-    """the log's witnesses (GATEWAY_WITNESSES): each one's cosigner key and address"""
-    witness_quorum: int = 0
-    """how many must have cosigned a checkpoint that ``/v1/audit/witnessed`` serves"""
+    witness_policy: trustpolicy.Policy | None = None
+    """the log's witnesses and their quorum (GATEWAY_WITNESS_POLICY, C2SP tlog-policy)"""
 
     @property
     def digikoppeling(self) -> bool:
@@ -204,32 +202,26 @@ def _transport(env: Mapping[str, str]) -> dict[str, Any]:
 
 
 def _witnesses(env: Mapping[str, str]) -> dict[str, Any]:
-    """GATEWAY_WITNESSES: a file, one witness a line, ``<vkey> <url>`` (``#`` comments);
-    GATEWAY_WITNESS_QUORUM: how many must cosign (default: all of them)."""
-    path = env.get("GATEWAY_WITNESSES") or ""
-    found: list[tuple[notes.Verifier, str]] = []
+    """GATEWAY_WITNESS_POLICY: a C2SP tlog-policy file naming the witnesses (each with its
+    submission URL: the gateway asks them) and the quorum ``/v1/audit/witnessed`` serves."""
+    path = env.get("GATEWAY_WITNESS_POLICY") or ""
+    if not path:
+        return {"witness_policy": None}
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines() if path else []
+        policy = trustpolicy.parse(Path(path).read_text(encoding="utf-8"))
     except OSError as error:
         raise ConfigurationError(
-            f"GATEWAY_WITNESSES: cannot read {path}: {error.strerror}"
+            f"GATEWAY_WITNESS_POLICY: cannot read {path}: {error.strerror}"
         ) from None
-    for number, line in enumerate(lines, start=1):
-        words = line.split("#", 1)[0].split()
-        if not words:
-            continue
-        try:
-            if len(words) != 2 or not re.fullmatch(r"https?://[^\s]+", words[1]):
-                raise CheckpointError("a line is '<vkey> <url>'")
-            verifier = notes.parse_vkey(
-                words[0], (notes.ED25519_COSIGNATURE, notes.MLDSA44_COSIGNATURE))
-        except CheckpointError as error:
-            raise ConfigurationError(f"GATEWAY_WITNESSES line {number}: {error.detail}") from None
-        if any(v.name == verifier.name for v, _ in found):
-            raise ConfigurationError(f"GATEWAY_WITNESSES line {number}: a witness named twice")
-        found.append((verifier, words[1].rstrip("/") + "/"))
-    quorum = _int(env, "GATEWAY_WITNESS_QUORUM", len(found), 1 if found else 0, len(found))
-    return {"witnesses": tuple(found), "witness_quorum": quorum}
+    except (CheckpointError, UnicodeDecodeError) as error:
+        raise ConfigurationError(f"GATEWAY_WITNESS_POLICY: {error}") from None
+    missing = [name for name, (_, url) in policy.witnesses.items() if url is None]
+    if missing:
+        raise ConfigurationError(
+            f"GATEWAY_WITNESS_POLICY: the gateway asks its witnesses, so each needs its URL "
+            f"(witness <name> <vkey> <url>): {', '.join(missing)}"
+        )
+    return {"witness_policy": policy}
 
 
 def _address(text: str) -> str:

@@ -21,6 +21,8 @@ from gateway.domain.audit.notes import (
     parse_vkey,
     verified,
 )
+from gateway.domain.audit.trustpolicy import Policy
+from gateway.domain.audit.trustpolicy import parse as parse_policy
 from gateway.domain.audit.witnessing import (
     SIZE_TYPE,
     CosigningKey,
@@ -42,6 +44,7 @@ __all__ = [
     "CosigningKey",
     "Latest",
     "Note",
+    "Policy",
     "Refused",
     "Request",
     "Verifier",
@@ -51,6 +54,7 @@ __all__ = [
     "judge",
     "parse_body",
     "parse_note",
+    "parse_policy",
     "parse_request",
     "parse_vkey",
     "verified",

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from gateway.domain import policy, report, rights
+from gateway.domain.audit import notes
 from gateway.domain.audit.events import Event
 from gateway.domain.parties import Party
 from gateway.domain.records import StoredCheckpoint
@@ -18,6 +19,8 @@ from gateway.domain.vocabulary import ACCOUNTABILITY
 from gateway.errors import BadRequest, NotAuthorised, NotFound, ProofError
 from gateway.service.services import Services
 
+RECENT_COSIGNED = 100
+"""how many of the newest cosigned checkpoints are looked through for the quorum"""
 PAGE = 1000
 """Entries and checkpoints a page"""
 EXPORT_CHUNK = 10_000
@@ -62,18 +65,19 @@ def checkpoint(services: Services, party: Party, now: datetime, trace_id: str) -
 def witnessed(
     services: Services, party: Party, now: datetime, trace_id: str
 ) -> tuple[StoredCheckpoint, dict[str, str]]:
-    """The newest checkpoint cosigned by the quorum of witnesses (GATEWAY_WITNESS_QUORUM),
-    and each witness's cosignature line. Raises NotFound when there is none yet."""
+    """The newest checkpoint cosigned by the quorum of the gateway's witness policy, and each
+    witness's cosignature line. Raises NotFound when there is none (among the newest
+    ``RECENT_COSIGNED``) or the gateway has no witnesses."""
     policy.require(party.role, policy.READ_CHECKPOINT)
     record_read(services, party, now, trace_id, "witnessed")
-    least = services.settings.witness_quorum
-    found = services.store.witnesses.witnessed(least) if least else None
-    if found is None:
-        raise NotFound(
-            f"no checkpoint is cosigned by {least} witnesses yet" if least
-            else "this gateway has no witnesses (GATEWAY_WITNESSES)"
-        )  # fmt: skip
-    return found
+    trust = services.settings.witness_policy
+    if trust is None:
+        raise NotFound("this gateway has no witnesses (GATEWAY_WITNESS_POLICY)")
+    for point, lines in services.store.witnesses.cosigned(RECENT_COSIGNED):
+        note = notes.parse_note(point.note + "".join(lines.values()))
+        if trust.witnessed_by(trust.cosigners(note)):
+            return point, lines
+    raise NotFound(f"no checkpoint is cosigned by the quorum ({trust.quorum}) yet")
 
 
 def checkpoint_list(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Engine, and_, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from gateway.domain.audit.witnessed import View
@@ -61,24 +61,28 @@ class WitnessStore:
             rows = conn.execute(select(_C.c.witness, _C.c.line).where(_C.c.checkpoint_seq == seq))
             return {w: line for w, line in rows}
 
-    def witnessed(self, least: int) -> tuple[StoredCheckpoint, dict[str, str]] | None:
-        """The newest checkpoint cosigned by at least ``least`` witnesses, and their lines."""
+    def cosigned(self, limit: int) -> list[tuple[StoredCheckpoint, dict[str, str]]]:
+        """The newest ``limit`` checkpoints with a cosignature, newest first, with their
+        witnesses' lines (witness → line)."""
         c = tables.checkpoints
         with engine.read(self.engine) as conn:
-            found = conn.execute(
-                select(_C.c.checkpoint_seq)
-                .group_by(_C.c.checkpoint_seq)
-                .having(func.count(_C.c.witness) >= least)
-                .order_by(_C.c.checkpoint_seq.desc())
-                .limit(1)
-            ).scalar_one_or_none()
-            if found is None:
-                return None
-            row = conn.execute(select(c).where(c.c.seq == found)).one()
-            rows = conn.execute(select(_C.c.witness, _C.c.line).where(_C.c.checkpoint_seq == found))
-            point = StoredCheckpoint(row.seq, row.tree_size, row.root_hash, row.created_at,
-                                     row.jws, row.note)  # fmt: skip
-            return point, {w: line for w, line in rows}
+            seqs = conn.execute(
+                select(_C.c.checkpoint_seq).distinct()
+                .order_by(_C.c.checkpoint_seq.desc()).limit(limit)
+            ).scalars().all()  # fmt: skip
+            if not seqs:
+                return []
+            points = conn.execute(select(c).where(c.c.seq.in_(seqs))).all()
+            rows = conn.execute(
+                select(_C.c.checkpoint_seq, _C.c.witness, _C.c.line)
+                .where(_C.c.checkpoint_seq.in_(seqs))
+            ).all()  # fmt: skip
+        lines: dict[int, dict[str, str]] = {}
+        for seq, witness, line in rows:
+            lines.setdefault(seq, {})[witness] = line
+        found = [(StoredCheckpoint(r.seq, r.tree_size, r.root_hash, r.created_at, r.jws, r.note),
+                  lines.get(r.seq, {})) for r in points]  # fmt: skip
+        return sorted(found, key=lambda pair: pair[0].seq, reverse=True)
 
     def view(self, witness: str, origin: str) -> View | None:
         with engine.read(self.engine) as conn:

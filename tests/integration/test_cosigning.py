@@ -55,8 +55,8 @@ def test_each_witness_cosigns_from_what_it_holds(services: Services) -> None:
     calls.asked.clear()
     cosigning.round(NOW + timedelta(minutes=1))
     assert sorted(calls.asked) == [("https://w1.example/w/", 5), ("https://w2.example/w/", 5)]
-    found = services.store.witnesses.witnessed(2)
-    assert found is not None and found[0].seq == second and found[0].tree_size == 9
+    [found, *_] = services.store.witnesses.cosigned(10)
+    assert found[0].seq == second and found[0].tree_size == 9
     note = notes.parse_note(found[0].note + "".join(found[1].values()))
     keys = [calls.keys[n].verifier for n in ("w1.example/w", "w2.example/w")]
     assert set(notes.verified(note, keys)) == {"w1.example/w", "w2.example/w"}

@@ -50,11 +50,9 @@ class FakeWitnesses:
     def lines(self, seq: int) -> dict[str, str]:
         return dict(self.cosignatures.get(seq, {}))
 
-    def witnessed(self, least: int) -> tuple[StoredCheckpoint, dict[str, str]] | None:
-        for seq in sorted(self.cosignatures, reverse=True):
-            if len(self.cosignatures[seq]) >= least and seq in self.checkpoints:
-                return self.checkpoints[seq], self.lines(seq)
-        return None
+    def cosigned(self, limit: int) -> list[tuple[StoredCheckpoint, dict[str, str]]]:
+        seqs = [s for s in sorted(self.cosignatures, reverse=True) if s in self.checkpoints]
+        return [(self.checkpoints[s], self.lines(s)) for s in seqs[:limit]]
 
     def view(self, witness: str, origin: str) -> View | None:
         return self.seen.get((witness, origin))

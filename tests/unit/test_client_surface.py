@@ -33,9 +33,9 @@ SURFACE = {
     "gateway.client.plans": {"check_combination"},
     "gateway.client.witness": {
         "ED25519_COSIGNATURE", "MLDSA44_COSIGNATURE", "NOTE", "SIZE_TYPE", "Body",
-        "CosigningKey", "Latest", "Note", "Refused", "Request", "Verifier", "cosignatures",
-        "format_note", "format_request", "judge", "parse_body", "parse_note", "parse_request",
-        "parse_vkey", "verified",
+        "CosigningKey", "Latest", "Note", "Policy", "Refused", "Request", "Verifier",
+        "cosignatures", "format_note", "format_request", "judge", "parse_body", "parse_note",
+        "parse_policy", "parse_request", "parse_vkey", "verified",
     },
 }  # fmt: skip
 """The declared surface: a name taken out of here is a major release of the package"""
