@@ -11,11 +11,20 @@ from pathlib import Path
 
 import click
 
+from connectors.auditor.witnessed import Witnessed, policy_option
 from connectors.common.client import GatewayClient
 from connectors.common.options import LazyGroup, party_options, unreachable
+from gateway.errors import GatewayError
 
 
-@click.group("auditor", cls=LazyGroup, lazy={"console": "connectors.auditor.console.command"})
+@click.group(
+    "auditor",
+    cls=LazyGroup,
+    lazy={
+        "console": "connectors.auditor.console.command",
+        "witness": "connectors.auditor.witness.command",
+    },
+)
 def auditor() -> None:
     """Check the gateway's audit log without trusting the gateway."""
 
@@ -41,6 +50,7 @@ _state_option = click.option(
     type=click.IntRange(0, 1000),
     help="new entries checked by inclusion proof per round",
 )
+@policy_option
 @party_options
 def auditor_watch(
     state_path: Path,
@@ -48,11 +58,14 @@ def auditor_watch(
     rounds: int | None,
     once: bool,
     samples: int,
+    policy_path: Path | None,
     client: GatewayClient,
 ) -> None:
-    """Every --interval: check the newest checkpoint's signature and consistency."""
+    """Every --interval: check the newest checkpoint's signature and consistency (and, with
+    --policy, that the witnesses vouch for it)."""
     from connectors.auditor.leaves import LogMismatch
     from connectors.auditor.verify import Watched, watch
+    from connectors.auditor.witnessed import read_policy
 
     if once:
         rounds = 1
@@ -69,6 +82,7 @@ def auditor_watch(
         click.echo(
             f"{at} consistent: tree size {seen.tree_size} "
             f"(+{seen.new_entries}, {seen.sampled} sampled), root {seen.root_hash[:16]}…"
+            + (f"; {witnessed_words(seen.witnessed)}" if seen.witnessed else "")
         )
 
     try:
@@ -80,9 +94,13 @@ def auditor_watch(
             samples=samples,
             report=report,
             unreachable=unreachable,
+            policy=read_policy(policy_path) if policy_path else None,
         )
     except LogMismatch as mismatch:
         click.echo(f"NOT VERIFIED: {mismatch.detail}", err=True)
+        sys.exit(2)
+    except GatewayError as error:
+        click.echo(f"NOT VERIFIED: the gateway answered {error.code}: {error.detail}", err=True)
         sys.exit(2)
 
 
@@ -94,18 +112,38 @@ def auditor_watch(
     type=click.Path(dir_okay=False, path_type=Path),
     help="remembers the last verified checkpoint between runs",
 )
+@policy_option
 @party_options
-def auditor_verify(state_path: Path | None, client: GatewayClient) -> None:
-    """Verify the whole log: every entry, every checkpoint, the proofs."""
+def auditor_verify(
+    state_path: Path | None, policy_path: Path | None, client: GatewayClient
+) -> None:
+    """Verify the whole log: every entry, every checkpoint, the proofs (and, with --policy,
+    that the witnesses vouch for it)."""
     from connectors.auditor.leaves import LogMismatch
     from connectors.auditor.verify import verify_log
+    from connectors.auditor.witnessed import read_policy
 
+    policy = read_policy(policy_path) if policy_path else None
     try:
-        result = verify_log(client, state_path)
+        result = verify_log(client, state_path, policy=policy)
     except LogMismatch as mismatch:
         click.echo(f"NOT VERIFIED: {mismatch.detail}", err=True)
+        sys.exit(2)
+    except GatewayError as error:  # the gateway refused to be read (a held log: log-held)
+        click.echo(f"NOT VERIFIED: the gateway answered {error.code}: {error.detail}", err=True)
         sys.exit(2)
     click.echo(
         f"verified: {result.entries} entries, {result.checkpoints} checkpoints, "
         f"tree size {result.tree_size}, root {result.root_hash}"
+    )
+    if result.witnessed is not None:
+        click.echo(witnessed_words(result.witnessed))
+
+
+def witnessed_words(seen: Witnessed) -> str:
+    """What the witnesses vouched for, in a line."""
+    asked = f"; asked directly: {', '.join(seen.witnesses_asked)}" if seen.witnesses_asked else ""
+    return (
+        f"witnessed: tree size {seen.tree_size} cosigned by {', '.join(seen.cosigners) or 'none'}"
+        f" (the policy's quorum){asked}"
     )

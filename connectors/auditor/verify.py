@@ -26,9 +26,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from connectors.auditor import witnessed
 from connectors.auditor.leaves import LogMismatch, PrefixRoots, all_leaves, leaf_of
 from connectors.common.client import GatewayClient, TransportError
-from gateway.client import log
+from gateway.client import log, witness
 from gateway.errors import GatewayError, LogCorrupt
 
 FINDINGS = {
@@ -62,6 +63,7 @@ FINDINGS = {
     "held-end": "entries held end at {held}: checkpoint {seq} covers {size}",
     "altered": "the entries held do not make the root checkpoint {seq} signs: an entry was "
     "altered; the entries marked not proven below are the ones",
+    **witnessed.WORDS,
 }
 """What the verifier (and the auditor's console, which verifies too) finds wrong, by kind:
 the English the command line prints. A console says each kind in its reader's words."""
@@ -83,6 +85,8 @@ class Verified:
     root_hash: str
     checkpoints: int
     entries: int
+    witnessed: witnessed.Witnessed | None = None
+    """what the witnesses vouched for, where a policy required them"""
 
 
 def load_state(path: Path | None) -> dict[str, Any] | None:
@@ -155,12 +159,17 @@ def _check_note(client: GatewayClient) -> None:
 
 
 def verify_log(
-    client: GatewayClient, state_path: Path | None = None, *, export: bool = True
+    client: GatewayClient,
+    state_path: Path | None = None,
+    *,
+    export: bool = True,
+    policy: witness.Policy | None = None,
 ) -> Verified:
     """Verify the whole log up to the newest checkpoint.
 
     ``export=False`` reads the contract's 1,000-entry pages even where the
     gateway has the export (which is otherwise taken, and is many times faster).
+    With ``policy``, the witnesses it names must vouch for the log (``witnessed``).
 
     Raises LogMismatch naming the first entry or checkpoint that is wrong.
     """
@@ -186,6 +195,7 @@ def verify_log(
 
     _check_proofs(client, points, leaves)
     _check_note(client)
+    vouched = witnessed.check(client, policy, newest) if policy is not None else None
 
     if state_path is not None:
         save_state(
@@ -197,7 +207,7 @@ def verify_log(
                 "verified_at": datetime.now(UTC).isoformat(timespec="seconds"),
             },
         )
-    return Verified(newest.tree_size, newest.root_hash, len(points), newest.tree_size)
+    return Verified(newest.tree_size, newest.root_hash, len(points), newest.tree_size, vouched)
 
 
 def _check_proofs(
@@ -252,9 +262,13 @@ class Watched:
     sampled: int
     first: bool = False
     """no checkpoint was verified before: nothing to compare this one with"""
+    witnessed: witnessed.Witnessed | None = None
 
 
-def check_once(client: GatewayClient, state_path: Path, samples: int = 8) -> Watched:
+def check_once(
+    client: GatewayClient, state_path: Path, samples: int = 8,
+    policy: witness.Policy | None = None,
+) -> Watched:  # fmt: skip
     """Verify the newest checkpoint against the last verified one, and sample new entries.
 
     Cheap enough to run every minute: one checkpoint, one consistency proof,
@@ -293,6 +307,7 @@ def check_once(client: GatewayClient, state_path: Path, samples: int = 8) -> Wat
     chosen = sorted(random.sample(new, min(samples, len(new))))
     for index in chosen:
         _check_inclusion(client, index, point)
+    vouched = witnessed.check(client, policy, point) if policy is not None else None
     save_state(
         state_path,
         {
@@ -301,7 +316,8 @@ def check_once(client: GatewayClient, state_path: Path, samples: int = 8) -> Wat
             "verified_at": datetime.now(UTC).isoformat(timespec="seconds"),
         },
     )
-    return Watched(point.tree_size, point.root_hash, len(new), len(chosen), first=state is None)
+    return Watched(point.tree_size, point.root_hash, len(new), len(chosen),
+                   first=state is None, witnessed=vouched)  # fmt: skip
 
 
 def _check_inclusion(client: GatewayClient, index: int, point: log.Checkpoint) -> None:
@@ -334,6 +350,7 @@ def watch(
     samples: int = 8,
     report: Callable[[Watched], None] = lambda _: None,
     unreachable: Callable[[str], None] = lambda _: None,
+    policy: witness.Policy | None = None,
 ) -> None:
     """check_once every ``interval`` seconds; returns after ``rounds`` or raises LogMismatch.
 
@@ -343,7 +360,7 @@ def watch(
     done = 0
     while rounds is None or done < rounds:
         try:
-            report(check_once(client, state_path, samples))
+            report(check_once(client, state_path, samples, policy))
         except TransportError as error:
             unreachable(error.detail)
         done += 1

@@ -22,6 +22,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _held(answer: requests.Response) -> bool:
+    """A 503 log-held: the server runs and refuses, in words, what it must not append."""
+    if answer.status_code != 503:
+        return False
+    try:
+        return bool(answer.json().get("code") == "log-held")
+    except ValueError:
+        return False
+
+
 class ServerProcess:
     """``gateway serve`` as a subprocess; ``start()`` returns once /v1/health answers."""
 
@@ -85,8 +95,9 @@ class ServerProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"gateway exited with {self.proc.returncode}; see {self.log}")
             try:
-                if requests.get(self.url + "/v1/health", timeout=5).status_code == 200:
-                    return
+                answer = requests.get(self.url + "/v1/health", timeout=5)
+                if answer.status_code == 200 or _held(answer):
+                    return  # up: held (a witness shows the log rolled back) is up, and says so
             except requests.RequestException:
                 pass
             time.sleep(0.05)

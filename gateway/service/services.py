@@ -15,6 +15,7 @@ from gateway.domain.audit import events
 from gateway.domain.report import Renderer
 from gateway.domain.schemas import Catalog
 from gateway.domain.wire.envelope import Signer
+from gateway.errors import LogHeld
 from gateway.service.checkpointer import Checkpointer, CheckpointSigner
 from gateway.service.groupcommit import GroupCommit
 from gateway.service.limiter import Limiter
@@ -46,5 +47,15 @@ class Services:
 
 
 def check_health(services: Services) -> None:
-    """Raises ServiceUnavailable when the database does not answer."""
+    """Raises ServiceUnavailable when the database does not answer, LogHeld while a witness
+    shows the log rolled back (``check_held``)."""
     services.store.ping()
+    check_held(services)
+
+
+def check_held(services: Services) -> None:
+    """Raises LogHeld while a witness holds more of the log than this database has, or finds
+    it forked (``Cosigning.held``): nothing may be appended until an operator resolves it."""
+    why = services.checkpointer.held() if services.checkpointer is not None else None
+    if why is not None:
+        raise LogHeld(why)

@@ -82,15 +82,9 @@ def create_app(services: Services, test_config: Mapping[str, Any] | None = None)
     )
     api.spec.components.security_scheme(apidoc.BEARER, apidoc.BEARER_SCHEME)
     apidoc.describe(api.spec)  # API-Version on every response, the server
-    api.register_blueprint(meta.blp)
-    api.register_blueprint(messages.blp)
-    api.register_blueprint(audit_api.blp)
-    api.register_blueprint(witnesses.blp)
-    api.register_blueprint(consents.blp)
-    api.register_blueprint(inbox.blp)
-    api.register_blueprint(directory.blp)
-    api.register_blueprint(regie.blp)
-    api.register_blueprint(newcomers.blp)
+    for module in (meta, messages, audit_api, witnesses, consents, inbox, directory, regie,
+                   newcomers):  # fmt: skip
+        api.register_blueprint(module.blp)
     app.register_blueprint(duo.blueprint)  # DUO's API: its own document, not ours
     problems.init_app(app)  # after Api(), which registers handlers of its own
     if services.settings.metrics:

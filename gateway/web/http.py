@@ -19,7 +19,7 @@ from gateway.domain.parties import Party
 from gateway.domain.wire import certificate
 from gateway.errors import BadRequest, PayloadTooLarge, Unauthenticated, UnsupportedMediaType
 from gateway.service import access, limits
-from gateway.service.services import Services
+from gateway.service.services import Services, check_held
 
 _RFC3339 = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?([Zz]|[+-][0-9]{2}:[0-9]{2})"
@@ -103,7 +103,11 @@ def caller() -> Party:
 
     Raises Unauthenticated (see service.access). Whether the party may do what
     it asks is the service's question (``domain.policy``): the web only authenticates.
+    Raises LogHeld while a witness shows the log rolled back: every answer to a party
+    appends to the log (a read is audited), and what this database would append now is
+    lost when the missing entries are restored.
     """
+    check_held(services())
     party = access.identify(
         services(),
         request.headers.get("Authorization"),

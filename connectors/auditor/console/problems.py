@@ -59,6 +59,21 @@ FINDINGS = {
         "the entries held do not make the root that checkpoint {seq} signs: an entry was "
         "altered; the entries marked not proven below are the ones"
     ),
+    "not-witnessed": N_("the gateway serves no checkpoint its witnesses cosigned"),
+    "quorum": N_("the witnessed checkpoint lacks the cosignatures the policy requires"),
+    "witnessed-not-in-log": N_(
+        "the witnessed checkpoint ({size} entries) is not part of the log verified ({verified} "
+        "entries)"
+    ),
+    "witness-ahead": N_(
+        "witness {witness} cosigned {size} entries, more than the gateway's log holds "
+        "({verified}): entries were lost, or the witness was shown another log"
+    ),
+    "witness-forked": N_(
+        "witness {witness} cosigned {size} entries with another root than this log has: a "
+        "split view, or a log rewritten"
+    ),
+    "witness-invalid": N_("witness {witness} serves a checkpoint that does not verify"),
 }
 """Each of the verifier's kinds of finding, as the console says it"""
 
