@@ -23,6 +23,7 @@ from collections.abc import Callable
 from sqlalchemy import Engine
 
 from gateway import config
+from gateway.domain.audit import checkpoints
 from gateway.domain.schemas import Catalog
 from gateway.domain.vault import Vault
 from gateway.domain.wire.envelope import Signer
@@ -109,7 +110,7 @@ def build_services(
     if settings.ldv_path is not None:
         store = Recorded(store, open_logbook(settings))
     signer = Signer(secrets.signing_key, alg="EdDSA")
-    origin = settings.log_origin or f"inburgering-gateway/{signer.kid[:16]}"
+    origin = log_origin(settings, signer)
     services = Services(
         settings=settings,
         catalog=load_catalog() if catalog is None else catalog,
@@ -120,6 +121,18 @@ def build_services(
         report=report_files.renderer(),
     )
     return with_checkpointer(services) if checkpointer else services
+
+
+def log_origin(settings: config.Settings, signer: Signer) -> str:
+    """The checkpoint notes' origin: GATEWAY_LOG_ORIGIN, or one named after the key."""
+    return settings.log_origin or f"inburgering-gateway/{signer.kid[:16]}"
+
+
+def note_vkey(settings: config.Settings) -> str:
+    """The instance's note verifier key, its secrets made where missing: what a witness is
+    told before the gateway first serves (``gateway demo``)."""
+    signer = Signer(load_secrets(settings.instance).signing_key, alg="EdDSA")
+    return checkpoints.vkey(log_origin(settings, signer), signer.key)
 
 
 def open_logbook(settings: config.Settings) -> Logbook:

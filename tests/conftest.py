@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -165,3 +166,14 @@ def duo_mock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DuoMock]:
     """DUO's APIs under one base URL, Prism serving DUO's own documents (tests/duo/prism.py);
     skips without Prism (fails under CI)."""
     yield from session_mock(tmp_path_factory.mktemp("duo-mock"))
+
+
+@pytest.fixture(scope="session")
+def witnessed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A gateway with two witnesses of its log (``tests/e2e/witness_world.py``), serving for
+    the session: for the tests that only read it (the verifier's quorum, the auditor
+    console's banner). Tests that restore or fork its database make their own."""
+    from tests.e2e.witness_world import deploy
+
+    with deploy(tmp_path_factory.mktemp("witnessed")) as made, made.serve():
+        yield made

@@ -24,7 +24,7 @@ import click
 from connectors.auditor.verify import check_once, verify_log
 from connectors.common.tls import Tls
 from gateway import config
-from gateway.bootstrap import build_services, storage_of
+from gateway.bootstrap import build_services, note_vkey, storage_of
 from gateway.devtools import synthetic
 from gateway.devtools.cast import (
     AUDITOR,
@@ -44,6 +44,7 @@ from gateway.devtools.cast import (
 from gateway.devtools.duo_scene import duo_at_work
 from gateway.devtools.scenario import PROBLEM_CODES, Step, scenario
 from gateway.devtools.serverproc import ServerProcess
+from gateway.devtools.witness_scene import auditor_witness, witnesses_at_work
 
 __all__ = [
     "AUDITOR",
@@ -269,8 +270,10 @@ def _serving(
 def run_demo(*, keep: bool = False, digikoppeling: bool = False) -> int:
     folder = Path(tempfile.mkdtemp(prefix="gateway-demo-"))
     instance = folder / "instance"
+    log_vkey = note_vkey(config.from_env({"GATEWAY_INSTANCE": str(instance)}))
     try:
-        with _serving(folder, instance, digikoppeling) as (url, tls):
+        with (auditor_witness(folder, log_vkey) as seen,
+              _serving(folder, instance, digikoppeling) as (url, tls)):  # fmt: skip
             services = build_services(config.from_env({"GATEWAY_INSTANCE": str(instance)}))
             store = storage_of(services)
             now = datetime.now(UTC)
@@ -317,6 +320,10 @@ def run_demo(*, keep: bool = False, digikoppeling: bool = False) -> int:
             duo_lines, duo_ok = duo_at_work(cast, reported, now)
             print("\n".join(_fit(line) for line in duo_lines))
             ok = ok and duo_ok
+            print("\n6. The witness: the auditor cosigns what it saw the log append\n")
+            witness_lines, witness_ok = witnesses_at_work(auditor, seen, folder)
+            print("\n".join(_fit(line) for line in witness_lines))
+            ok = ok and witness_ok
             print("\nall outcomes as the contract says" if ok else "\nUNEXPECTED OUTCOMES")
             return 0 if ok else 1
     finally:

@@ -10,108 +10,35 @@ checkpoint, each of which is an audited read and signs a checkpoint.
 
 from __future__ import annotations
 
-import base64
-import json
-import random
 import shutil
 import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import requests
 
-from gateway.devtools import demo, synthetic
-from gateway.devtools.cast import AUDITOR, Cast, register_cast
-from gateway.devtools.serverproc import ServerProcess, free_port
-from gateway.domain.audit import notes
+from gateway.devtools.serverproc import ServerProcess
 from gateway.domain.audit.witnessing import CosigningKey
-from gateway.errors import NotFound
-from tests.conftest import services_for
-from tests.e2e.witness_world import FAST, Witness, note_key, policy, until, witnesses
-from tests.helpers import write_keys
+from tests.e2e.witness_world import (
+    FAST,
+    Deployment,
+    Witness,
+    cosigned_by_both,
+    deploy,
+    policy,
+    until,
+)
 
 pytestmark = pytest.mark.e2e
-JOSE = {"Content-Type": "application/jose"}
-
-
-@dataclass
-class Deployment:
-    folder: Path
-    instance: Path
-    port: int
-    cast: Cast
-    keys: dict[str, Path]
-    log_vkey: str
-    witnesses: list[Witness]
-    gateway_policy: Path
-
-    def serve(self) -> ServerProcess:
-        env = {**FAST, "GATEWAY_WITNESS_POLICY": str(self.gateway_policy)}
-        return ServerProcess(self.instance, port=self.port, env=env)
-
-    def grow(self, reads: int) -> int:
-        """The log grown by ``reads`` audited reads of the checkpoint; its size then."""
-        client = self.cast.client(demo.LEIDEN)
-        found: dict[str, object] = {}
-        for _ in range(reads):
-            found = client.get_json("/v1/audit/checkpoint")
-        return _size(str(found["checkpoint"]))
-
-    def witnessed(self) -> str | None:
-        """The note of ``GET /v1/audit/witnessed``; None while there is none."""
-        try:
-            return self.cast.client(AUDITOR).get("/v1/audit/witnessed", accept="text/plain").text
-        except NotFound:
-            return None
-
-    def verify(self, client_policy: Path) -> subprocess.CompletedProcess[str]:
-        """``gateway connect auditor verify --policy``, as the auditor runs it."""
-        return subprocess.run(
-            [sys.executable, "-m", "gateway", "connect", "auditor", "verify",
-             "--policy", str(client_policy), "--url", self.cast.url, "--oin", AUDITOR,
-             "--key", str(self.keys[AUDITOR]), "--retries", "0"],
-            capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
-
-    def intake(self) -> requests.Response:
-        person = synthetic.Newcomer.make(random.Random())
-        profile = demo.profile(person, random.Random(), datetime.now(UTC))
-        return requests.post(f"{self.cast.url}/v1/messages", headers=JOSE, timeout=10,
-                             data=self.cast.client(demo.COA).sign(profile))  # fmt: skip
-
-
-def _size(jws: str) -> int:
-    payload = jws.split(".")[1]
-    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    return int(claims["tree_size"])
 
 
 @pytest.fixture
 def deployment(tmp_path: Path) -> Iterator[Deployment]:
-    instance, port = tmp_path / "instance", free_port()
-    with ServerProcess(instance, port=port) as first:  # makes the instance's keys
-        cast = register_cast(services_for(instance), first.url, datetime.now(UTC))
-        log_vkey = note_key(first)
-    keys = write_keys(cast, tmp_path / "keys")
-    names = ["witness.auditdienst.example/w1", "witness.inspectie.example/w2"]
-    with witnesses(tmp_path, log_vkey, names) as found:
-        gateway_policy = policy(tmp_path, found)
-        yield Deployment(tmp_path, instance, port, cast, keys, log_vkey, found, gateway_policy)
-
-
-def _cosigned_by_both(d: Deployment, size: int) -> bool:
-    answer = d.witnessed()
-    if answer is None:
-        return False
-    note = notes.parse_note(answer)
-    body = notes.parse_body(note.text)
-    keys = [notes.parse_vkey(w.vkey) for w in d.witnesses]
-    return body.size >= size and len(notes.verified(note, keys)) == 2
+    with deploy(tmp_path) as made:
+        yield made
 
 
 def _backup(instance: Path, to: Path) -> None:
@@ -130,22 +57,21 @@ def _restore(copy: Path, instance: Path) -> None:
     shutil.copy(copy, instance / "gateway.db")
 
 
-def test_two_witnesses_cosign_and_the_verifier_requires_them(deployment: Deployment) -> None:
-    d = deployment
-    with d.serve():
-        size = d.grow(5)
-        until(lambda: _cosigned_by_both(d, size), what="both witnesses cosign")
-        both = policy(d.folder, d.witnesses, "all", log_vkey=d.log_vkey)
-        done = d.verify(both)
-        assert done.returncode == 0, done.stderr
-        assert "witnessed: tree size" in done.stdout and "W0, W1" in done.stdout
-        assert "asked directly: W0, W1" in done.stdout
+def test_two_witnesses_cosign_and_the_verifier_requires_them(witnessed: Deployment) -> None:
+    d = witnessed
+    size = d.grow(5)
+    until(lambda: cosigned_by_both(d, size), what="both witnesses cosign")
+    both = policy(d.folder, d.witnesses, "all", log_vkey=d.log_vkey)
+    done = d.verify(both)
+    assert done.returncode == 0, done.stderr
+    assert "witnessed: tree size" in done.stdout and "W0, W1" in done.stdout
+    assert "asked directly: W0, W1" in done.stdout
 
-        stranger = policy(d.folder / "other", [*d.witnesses[:1], _stranger(d)], "all",
-                          log_vkey=d.log_vkey, urls=False)  # fmt: skip
-        refused = d.verify(stranger)
-        assert refused.returncode == 2
-        assert "lacks the policy's quorum of witnesses (everyone): cosigned by W0" in refused.stderr
+    stranger = policy(d.folder / "other", [*d.witnesses[:1], _stranger(d)], "all",
+                      log_vkey=d.log_vkey, urls=False)  # fmt: skip
+    refused = d.verify(stranger)
+    assert refused.returncode == 2
+    assert "lacks the policy's quorum of witnesses (everyone): cosigned by W0" in refused.stderr
 
 
 def _stranger(d: Deployment) -> Witness:
@@ -162,7 +88,7 @@ def test_a_database_restored_from_an_older_backup_stops_intake(deployment: Deplo
         d.grow(3)
         _backup(d.instance, d.folder / "backup" / "gateway.db")
         size = d.grow(6)
-        until(lambda: _cosigned_by_both(d, size), what="both witnesses cosign the newer log")
+        until(lambda: cosigned_by_both(d, size), what="both witnesses cosign the newer log")
         assert d.intake().status_code == 202
     newer = d.folder / "newer.db"
     _backup(d.instance, newer)  # its write-ahead log included
@@ -190,11 +116,11 @@ def test_a_forked_copy_is_refused_by_both_witnesses_and_reported(deployment: Dep
     fork = d.folder / "fork"
     with d.serve():
         d.grow(3)
-        until(lambda: _cosigned_by_both(d, 1), what="both witnesses cosign")
+        until(lambda: cosigned_by_both(d, 1), what="both witnesses cosign")
         shutil.copytree(d.instance, fork, ignore=shutil.ignore_patterns("*.log", "gateway.db*"))
         _backup(d.instance, fork / "gateway.db")
         size = d.grow(4)
-        until(lambda: _cosigned_by_both(d, size), what="both witnesses cosign the log")
+        until(lambda: cosigned_by_both(d, size), what="both witnesses cosign the log")
     with ServerProcess(fork, port=d.port, env=FAST):  # the copy grows on its own, unwitnessed
         d.grow(9)  # other entries at the same indices, and more
     shutil.rmtree(d.instance)

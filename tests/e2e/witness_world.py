@@ -8,7 +8,10 @@ loopback is used.
 
 from __future__ import annotations
 
+import base64
+import json
 import os
+import random
 import re
 import signal
 import subprocess
@@ -17,11 +20,24 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
+from click.testing import CliRunner
 
-from gateway.devtools.serverproc import ServerProcess
+from connectors.auditor.witness.command import witness as witness_command
+from gateway import config
+from gateway.bootstrap import note_vkey
+from gateway.devtools import demo, synthetic
+from gateway.devtools.cast import AUDITOR, Cast, register_cast
+from gateway.devtools.serverproc import ServerProcess, free_port
+from gateway.domain.audit import notes
+from gateway.errors import NotFound
+from tests.conftest import services_for
+from tests.helpers import write_keys
+
+JOSE = {"Content-Type": "application/jose"}
 
 FAST = {"GATEWAY_CHECKPOINT_INTERVAL_SECONDS": "1"}
 """a checkpoint a second, and the witnesses asked every quarter second"""
@@ -37,15 +53,10 @@ class Witness:
 
 
 def _witness_command(*args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "gateway", "connect", "auditor", "witness", *args],
-        capture_output=True, text=True, timeout=60, check=True,
-    )  # fmt: skip
+    """``gateway connect auditor witness <args>`` (in this process: the same command)."""
+    done = CliRunner().invoke(witness_command, list(args), catch_exceptions=False)
+    assert done.exit_code == 0, done.output
     return done.stdout.strip()
-
-
-def note_key(server: ServerProcess) -> str:
-    return requests.get(f"{server.url}/v1/audit/note-key", timeout=10).text.strip()
 
 
 @contextmanager
@@ -111,3 +122,80 @@ def until(condition: object, seconds: float = 20.0, what: str = "") -> None:
             return
         time.sleep(0.1)
     raise AssertionError(f"not within {seconds} s: {what}")
+
+
+@dataclass
+class Deployment:
+    folder: Path
+    instance: Path
+    port: int
+    cast: Cast
+    keys: dict[str, Path]
+    log_vkey: str
+    witnesses: list[Witness]
+    gateway_policy: Path
+
+    def serve(self) -> ServerProcess:
+        env = {**FAST, "GATEWAY_WITNESS_POLICY": str(self.gateway_policy)}
+        return ServerProcess(self.instance, port=self.port, env=env)
+
+    def grow(self, reads: int) -> int:
+        """The log grown by ``reads`` audited reads of the checkpoint; its size then."""
+        client = self.cast.client(demo.LEIDEN)
+        found: dict[str, object] = {}
+        for _ in range(reads):
+            found = client.get_json("/v1/audit/checkpoint")
+        return _size(str(found["checkpoint"]))
+
+    def witnessed(self) -> str | None:
+        """The note of ``GET /v1/audit/witnessed``; None while there is none."""
+        try:
+            return self.cast.client(AUDITOR).get("/v1/audit/witnessed", accept="text/plain").text
+        except NotFound:
+            return None
+
+    def verify(self, client_policy: Path) -> subprocess.CompletedProcess[str]:
+        """``gateway connect auditor verify --policy``, as the auditor runs it."""
+        return subprocess.run(
+            [sys.executable, "-m", "gateway", "connect", "auditor", "verify",
+             "--policy", str(client_policy), "--url", self.cast.url, "--oin", AUDITOR,
+             "--key", str(self.keys[AUDITOR]), "--retries", "0"],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+
+    def intake(self) -> requests.Response:
+        person = synthetic.Newcomer.make(random.Random())
+        profile = demo.profile(person, random.Random(), datetime.now(UTC))
+        return requests.post(f"{self.cast.url}/v1/messages", headers=JOSE, timeout=10,
+                             data=self.cast.client(demo.COA).sign(profile))  # fmt: skip
+
+
+def _size(jws: str) -> int:
+    payload = jws.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return int(claims["tree_size"])
+
+
+@contextmanager
+def deploy(folder: Path) -> Iterator[Deployment]:
+    """A gateway instance with the demo parties, and two witnesses of its log serving."""
+    instance, port = folder / "instance", free_port()
+    cast = register_cast(services_for(instance), f"http://127.0.0.1:{port}", datetime.now(UTC))
+    log_vkey = note_vkey(config.from_env({"GATEWAY_INSTANCE": str(instance)}))
+    keys = write_keys(cast, folder / "keys")
+    names = ["witness.auditdienst.example/w1", "witness.inspectie.example/w2"]
+    with witnesses(folder, log_vkey, names) as found:
+        gateway_policy = policy(folder, found)
+        yield Deployment(folder, instance, port, cast, keys, log_vkey, found, gateway_policy)
+
+
+def cosigned_by_both(d: Deployment, size: int) -> bool:
+    answer = d.witnessed()
+    if answer is None:
+        return False
+    note = notes.parse_note(answer)
+    body = notes.parse_body(note.text)
+    keys = [notes.parse_vkey(w.vkey) for w in d.witnesses]
+    return body.size >= size and len(notes.verified(note, keys)) == 2
+
+

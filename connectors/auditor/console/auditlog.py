@@ -18,16 +18,19 @@ gateway's subject endpoint and kept nowhere.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from connectors.auditor import witnessed
 from connectors.auditor.leaves import Frontier, LogMismatch, leaf_of
 from connectors.auditor.verify import Mismatch, consistent, signed_checkpoints
 from connectors.common.client import GatewayClient
 from connectors.consoles.localdb import LocalDB
+from gateway.client import witness
 from gateway.client.log import Checkpoint, verify_inclusion
 from gateway.errors import GatewayError
 
@@ -78,6 +81,10 @@ class Verification:
     (the gateway could not be asked: ``values`` names its problem code); the page says it
     in the reader's language"""
     values: dict[str, str] = field(default_factory=dict)
+    witnessed_size: int | None = None
+    """the newest checkpoint the policy's quorum of witnesses cosigned (with ``--policy``)"""
+    witnesses: list[str] = field(default_factory=list)
+    """the policy's names of the witnesses that cosigned it"""
 
 
 @dataclass(frozen=True)
@@ -207,10 +214,18 @@ class AuditStore(LocalDB):
             yield json.loads(document)
 
 
-def sync(client: GatewayClient, store: AuditStore) -> Verification:
-    """Checkpoints and new entries in; the console's verdict kept and returned."""
+def sync(
+    client: GatewayClient, store: AuditStore, policy: witness.Policy | None = None
+) -> Verification:
+    """Checkpoints and new entries in; the console's verdict kept and returned. With
+    ``policy``, the witnesses it names must vouch for the log too (``witnessed``)."""
     try:
         verdict = _sync(client, store)
+        if verdict.ok and policy is not None:
+            newest = Checkpoint(verdict.tree_size, verdict.root_hash, verdict.timestamp)
+            vouched = witnessed.check(client, policy, newest)
+            verdict = dataclasses.replace(verdict, witnessed_size=vouched.tree_size,
+                                          witnesses=list(vouched.cosigners))  # fmt: skip
     except (LogMismatch, GatewayError) as error:
         last = store.verification()
         verdict = Verification(
@@ -220,8 +235,9 @@ def sync(client: GatewayClient, store: AuditStore) -> Verification:
             last.root_hash if last else "",
             last.timestamp if last else "",
             problem=error.detail,
-            kind=error.kind if isinstance(error, Mismatch) else "gateway",
-            values=error.values if isinstance(error, Mismatch) else {"code": error.code},
+            kind=error.kind if isinstance(error, Mismatch | witnessed.Mismatch) else "gateway",
+            values=error.values if isinstance(error, Mismatch | witnessed.Mismatch)
+            else {"code": error.code},
         )
     store.set_state("verification", json.dumps(verdict.__dict__))
     return verdict

@@ -17,6 +17,7 @@ import click
 from connectors.auditor.console.anomalies import OfficeHours
 from connectors.auditor.console.auditlog import AuditStore, sync
 from connectors.auditor.console.views import AuditorConsole, blueprint, local_time, say, words
+from connectors.auditor.witnessed import policy_option, read_policy
 from connectors.common.client import GatewayClient
 from connectors.consoles import web
 from connectors.consoles.options import console_options
@@ -25,7 +26,7 @@ from connectors.consoles.web import console_app
 
 def _every(console: AuditorConsole, interval: float, stop: threading.Event) -> None:
     while not stop.is_set():
-        verdict = sync(console.client, console.store)
+        verdict = sync(console.client, console.store, console.policy)
         said = f"ok up to checkpoint {verdict.seq}" if verdict.ok else "NOT VERIFIED: "
         click.echo(f"verify: {said}{'' if verdict.ok else verdict.problem}", err=not verdict.ok)
         stop.wait(interval)
@@ -67,6 +68,7 @@ def serve(console: AuditorConsole, port: int, interval: float) -> None:
             help="the checkpoint interval the deployment promises "
             "(GATEWAY_CHECKPOINT_INTERVAL_SECONDS)",
         ),
+        policy_option,
     ),
 )
 def console(
@@ -75,6 +77,7 @@ def console(
     interval: float,
     office_hours: str | None,
     checkpoint_interval: float,
+    policy_path: Path | None,
     client: GatewayClient,
 ) -> None:
     """The auditor's console in the browser: the log read in words, each entry proven
@@ -90,6 +93,7 @@ def console(
         store=AuditStore(data / "auditlog.sqlite3"),
         hours=hours,
         interval=checkpoint_interval,
+        policy=read_policy(policy_path) if policy_path else None,
     )
     try:
         serve(party, port, interval)

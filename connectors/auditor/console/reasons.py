@@ -26,6 +26,7 @@ PLAIN = {
     "progress": N_("progress"),
     "progress:scheduled": N_("progress, in a scheduled read"),
     "checkpoint": N_("the newest checkpoint"),
+    "witnessed": N_("the newest checkpoint its witnesses cosigned"),
     "subject-access": N_("the entries about one newcomer"),
 }
 """Reasons without a value"""

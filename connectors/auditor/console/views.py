@@ -21,6 +21,7 @@ from connectors.auditor.console.auditlog import AuditStore, Entry, prove_shown, 
 from connectors.consoles import words as said
 from connectors.consoles.i18n import N_, gettext
 from connectors.consoles.web import Party, party_of
+from gateway.client import witness
 from gateway.client.log import EVENTS
 from gateway.errors import GatewayError
 
@@ -44,6 +45,8 @@ class AuditorConsole(Party):
     hours: anomalies.OfficeHours | None = None
     interval: float = 60.0
     """the checkpoint interval the deployment promises"""
+    policy: witness.Policy | None = None
+    """the witnesses required (``--policy``); None: none"""
     nav: tuple[tuple[str, str, str], ...] = (
         ("/", N_("Log"), "audit.log"),
         ("/anomalies", N_("Anomalies"), "audit.findings"),
@@ -242,7 +245,7 @@ def findings() -> str:
 
 @blueprint.post("/sync")
 def sync_now() -> Response:
-    verdict = sync(console().client, console().store)
+    verdict = sync(console().client, console().store, console().policy)
     flash(
         gettext("Verified up to checkpoint {seq}.").format(seq=verdict.seq)
         if verdict.ok
