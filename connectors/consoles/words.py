@@ -65,6 +65,7 @@ EVENTS = {
     "party.registered": N_("party registered"),
     "key.registered": N_("key registered"),
     "key.revoked": N_("key revoked"),
+    "log.origin_changed": N_("log origin changed"),
 }
 """The audit log's events (``gateway.client.log.EVENTS``)"""
 

@@ -22,8 +22,10 @@ from datetime import UTC, datetime, timedelta
 import structlog
 
 from gateway import logs
-from gateway.domain.audit import checkpoints
+from gateway.domain.audit import checkpoints, events
+from gateway.domain.audit.events import Event
 from gateway.domain.records import StoredCheckpoint
+from gateway.domain.vocabulary import ACCOUNTABILITY
 from gateway.domain.wire.envelope import Signer
 from gateway.errors import GatewayError
 from gateway.service.cosigning import Cosigning
@@ -58,6 +60,9 @@ class CheckpointSigner:
             last = tip.last
             if last is None and tip.size == 0:
                 return None
+            if last is not None and _origin(last.note) != self.origin:
+                tip.append([_origin_changed(_origin(last.note), self.origin)], now)
+                log.warning("log_origin_changed", tree_size=tip.size)
             stamp = now
             if last is not None:
                 if last.tree_size >= tip.size:
@@ -76,6 +81,20 @@ class CheckpointSigner:
     def vkey(self) -> str:
         """The C2SP verifier key of the notes."""
         return checkpoints.vkey(self.origin, self.signer.key)
+
+
+def _origin(note: str) -> str:
+    return note.split("\n", 1)[0]
+
+
+def _origin_changed(old: str, new: str) -> Event:
+    """The log's own record that its notes name a new origin from here on (the operator's
+    answer to a log held by its witnesses: docs/deploy.md): the old origin, so that anyone
+    can find what its witnesses cosigned, and the new one."""
+    return Event(
+        event="log.origin_changed", actor=None, outcome="ok", trace_id=events.new_trace_id(),
+        processing_activity=ACCOUNTABILITY, reason=f"from:{old} to:{new}",
+    )  # fmt: skip
 
 
 class Checkpointer:

@@ -84,6 +84,10 @@ class Tip:
         size = self.size
         return audittree.with_nodes(self.conn, lambda node: node(0, size))
 
+    def append(self, appended: Sequence[events.Event], now: datetime) -> None:
+        """Entries appended at the log's end, under the same lock, before it is signed."""
+        self.size += len(append(self.conn, appended, now))
+
     def save(self, point: Checkpoint, jws: str, note: str, now: datetime) -> StoredCheckpoint:
         seq = self.conn.execute(
             insert(tables.checkpoints)

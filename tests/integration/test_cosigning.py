@@ -127,3 +127,27 @@ def test_one_process_at_a_time_asks(services: Services) -> None:
                                                timedelta(seconds=90))  # fmt: skip
     assert cosigning.round(NOW) == [] and calls.asked == []
     assert cosigning.round(NOW + timedelta(seconds=91))[0].verdict == "consistent"
+
+
+def test_a_new_origin_is_the_audited_way_out_of_a_hold(services: Services) -> None:
+    cosigning, calls = _world(services, "w1.example/w")
+    _grow_and_sign(services, 3, NOW)
+    cosigning.round(NOW)
+    held = calls.latest["w1.example/w"][cosigning.origin]
+    calls.latest["w1.example/w"][cosigning.origin] = dataclasses.replace(held, size=40)
+    _grow_and_sign(services, 2, NOW)
+    cosigning.round(NOW)
+    assert cosigning.held() is not None
+
+    old = services.checkpoints.origin
+    renewed = dataclasses.replace(services.checkpoints, origin="inburgering-gateway/renewed")
+    made = renewed.sign(NOW + timedelta(minutes=1))
+    assert made is not None and made.note.startswith("inburgering-gateway/renewed\n")
+    [changed] = [e for e in storage_of(services).audit.entries()
+                 if e["entry"]["event"] == "log.origin_changed"]  # fmt: skip
+    assert changed["entry"]["reason"] == f"from:{old} to:inburgering-gateway/renewed"
+    assert changed["index"] == made.tree_size - 1  # the first entry the new origin's note signs
+    fresh = Cosigning(services.store.audit, services.store.witnesses, renewed.origin, [],
+                      calls)  # fmt: skip
+    assert fresh.held() is None  # the old origin's witnesses hold the old origin only
+    assert renewed.sign(NOW + timedelta(minutes=2)) is None  # once, not at every checkpoint

@@ -34,6 +34,7 @@ WORDS = {
     "party.registered": N_("party {actor} registered ({reason})"),
     "key.registered": N_("a key of {actor} registered ({reason})"),
     "key.revoked": N_("a key of {actor} revoked ({reason})"),
+    "log.origin_changed": N_("the log's checkpoints name a new origin from here on ({reason})"),
 }
 """Each event of the log (``gateway.client.log.EVENTS``) as a sentence"""
 

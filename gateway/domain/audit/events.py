@@ -40,6 +40,7 @@ EVENTS = frozenset(
         "delivery.reissued",
         "regie.read",
         "access.refused",
+        "log.origin_changed",
     }
 )
 

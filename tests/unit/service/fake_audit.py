@@ -44,6 +44,9 @@ class FakeTip:
     def root(self) -> bytes:
         return self.log.root(self.size)
 
+    def append(self, appended: Sequence[Event], now: datetime) -> None:
+        self.size += len(self.log.append(appended, now))
+
     def save(self, point: Checkpoint, jws: str, note: str, now: datetime) -> StoredCheckpoint:
         assert self.log.locked, "a checkpoint is saved only under the lock"
         seq = len(self.log.saved) + 1

@@ -51,6 +51,7 @@ def test_the_check_fails_when_a_port_grows_or_renames() -> None:
     assert fakes.missing_members(GrownAuditPort, log) == ["forget"]
     assert fakes.renamed_parameters(RenamedAuditPort, log) == ["inclusion"]
     assert fakes.missing_members(ports.CheckpointTip, object()) == [
+        "append",
         "last",
         "root",
         "save",
