@@ -89,7 +89,8 @@ def test_a_409_is_followed_to_the_witness_size(services: Services) -> None:
     assert views[0].verdict == "consistent" and views[0].size == 5
 
 
-def test_a_witness_ahead_of_the_log_holds_intake(services: Services) -> None:
+def _ahead(services: Services) -> tuple[Cosigning, FakeWitnessCalls, witnessed.View]:
+    """A witness that cosigned 3 entries, then says it holds 40 (as after a restore)."""
     cosigning, calls = _world(services, "w1.example/w")
     _grow_and_sign(services, 3, NOW)
     cosigning.round(NOW)
@@ -97,6 +98,11 @@ def test_a_witness_ahead_of_the_log_holds_intake(services: Services) -> None:
     calls.latest["w1.example/w"][cosigning.origin] = dataclasses.replace(held, size=40)
     _grow_and_sign(services, 2, NOW)
     [view] = cosigning.round(NOW)
+    return cosigning, calls, view
+
+
+def test_a_witness_ahead_of_the_log_holds_intake(services: Services) -> None:
+    cosigning, _, view = _ahead(services)
     assert (view.verdict, view.size) == ("ahead", 40)
     reason = cosigning.held()
     assert reason is not None and "witness w1.example/w holds size 40, this log has" in reason
@@ -130,13 +136,7 @@ def test_one_process_at_a_time_asks(services: Services) -> None:
 
 
 def test_a_new_origin_is_the_audited_way_out_of_a_hold(services: Services) -> None:
-    cosigning, calls = _world(services, "w1.example/w")
-    _grow_and_sign(services, 3, NOW)
-    cosigning.round(NOW)
-    held = calls.latest["w1.example/w"][cosigning.origin]
-    calls.latest["w1.example/w"][cosigning.origin] = dataclasses.replace(held, size=40)
-    _grow_and_sign(services, 2, NOW)
-    cosigning.round(NOW)
+    cosigning, calls, _ = _ahead(services)
     assert cosigning.held() is not None
 
     old = services.checkpoints.origin
