@@ -210,7 +210,9 @@ class GatewayClient:
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 continue
-            if response.status_code in RETRY_STATUSES and attempt < self.retries:
+            if response.status_code in RETRY_STATUSES and attempt < self.retries and not (
+                _held(response)
+            ):
                 time.sleep(_retry_after(response, delay))
                 delay = min(delay * 2, 5.0)
                 continue
@@ -337,6 +339,16 @@ class GatewayClient:
         if key is None:
             raise InvalidSignature("token not signed by a published gateway key")
         return wire.verify(unverified, key).payload
+
+
+def _held(response: requests.Response) -> bool:
+    """A 503 log-held: the log waits for its operator, not for seconds; said at once."""
+    if response.status_code != 503 or "json" not in response.headers.get("Content-Type", ""):
+        return False
+    try:
+        return bool(response.json().get("code") == "log-held")
+    except ValueError:
+        return False
 
 
 def _retry_after(response: requests.Response, default: float) -> float:

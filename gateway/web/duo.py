@@ -21,6 +21,7 @@ from gateway.domain.parties import Party
 from gateway.domain.wire import strictjson
 from gateway.errors import BadRequest, GatewayError
 from gateway.service import access, limits, notifications
+from gateway.service.services import check_held
 from gateway.web import http
 
 blueprint = Blueprint("duo", __name__)
@@ -58,6 +59,7 @@ def _caller(bron: str) -> Party:
     if transport is None:
         return http.caller()
     svc = http.services()
+    check_held(svc)  # as http.caller: a held log appends nothing, not even a refusal
     party = access.by_certificate(svc, bron, transport, http.now(), http.trace_id())
     limits.admit(svc, party.oin, http.now())
     return party
