@@ -101,6 +101,8 @@ def check(client: GatewayClient, policy: witness.Policy, newest: log.Checkpoint)
     except CheckpointError as error:
         raise Mismatch("quorum", detail=error.detail) from None
     point = log.Checkpoint(body.size, body.root.hex(), "")
+    if body.size > newest.tree_size:  # cosigned since the log was verified: its newest now
+        newest = _current(client, newest)
     if not _part_of(client, point, newest):
         raise Mismatch("witnessed-not-in-log", size=body.size, verified=newest.tree_size)
     return Witnessed(body.size, body.root.hex(), tuple(sorted(cosigners)), asked)
