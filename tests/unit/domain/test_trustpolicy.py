@@ -39,7 +39,7 @@ def test_quorum_none_needs_no_witness() -> None:
     assert parse("quorum none\n").check(parse_note(_cosigned(X[0]))) == set()
 
 
-@pytest.mark.parametrize(("text", "said"), [
+MALFORMED = [
     ("", "no quorum line"),
     ("quorum none\nquorum none\n", "line 2: a second quorum line"),
     ("quorum X0\n", "defined nowhere before"),
@@ -53,7 +53,10 @@ def test_quorum_none_needs_no_witness() -> None:
     (f"log {X[0].verifier.vkey}\nquorum none\n", "not one taken here"),
     ("witnesses A\nquorum none\n", "unknown line"),
     ("quorum\tnone\x0b\n", "control characters"),
-])  # fmt: skip
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "said"), MALFORMED, ids=[said for _, said in MALFORMED])
 def test_malformed_policies_say_which_line(text: str, said: str) -> None:
     with pytest.raises(CheckpointError, match=said):
         parse(text)
