@@ -24,6 +24,7 @@ import pytest
 from gateway.devtools.cast import LEIDEN
 from gateway.devtools.serverproc import free_port
 from tests.browser.conftest import (
+    SCREENSHOTS,
     Console,
     check_accessible,
     start_console,
@@ -123,6 +124,9 @@ def test_a_client_manager_signs_in_with_the_municipality_account(
     assert visitor.url.startswith(with_provider.address("/signin"))
     assert visitor.locator("input[type=password]").count() == 0  # no accounts with a password
     check_accessible(visitor, "console-signin-provider")
+    visitor.set_viewport_size({"width": 390, "height": 844})  # a phone
+    visitor.screenshot(path=str(SCREENSHOTS / "console-signin-provider-390.png"), full_page=True)
+    visitor.set_viewport_size({"width": 1280, "height": 800})
     _through_provider(visitor, "kdejong")
     assert visitor.url == with_provider.address("/today")  # the page asked for
     assert "K. de Jong" in visitor.locator("header").inner_text()
