@@ -71,7 +71,7 @@ def test_what_rfc_9901_rejects_is_refused(
 
 
 @pytest.mark.parametrize("bad", [
-    disclose("_sd", 1), disclose("...", 1), "not+base64", "W10",  # [] is no disclosure
+    disclose("_sd", 1, salt="s"), disclose("...", 1, salt="s"), "not+base64", "W10",  # [] no
     "WyJzIiwgIm4iLCBOYU5d",  # ["s", "n", NaN]: strict JSON refuses NaN
 ])  # fmt: skip
 def test_malformed_or_reserved_disclosures_are_refused(bad: str) -> None:
