@@ -21,7 +21,7 @@ import os
 import re
 import socket
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from gateway import logs
 from gateway.domain.audit import notes, witnessed, witnessing
@@ -116,7 +116,8 @@ class Cosigning:
         except CheckpointError as error:
             said = f"answered 200 without its valid cosignature: {error.detail}"
             return self._said(witness, now, witnessed.REFUSED, None, said)
-        kept = [(witness.name, notes.signature_line(n, b), _stamp(b)) for n, b in lines[:1]]
+        name, blob = lines[0]  # one line per witness is kept: its first verified one
+        kept = [(witness.name, notes.signature_line(name, blob), notes.cosigned_at(blob))]
         self.store.keep(point.seq, kept)
         log.info("checkpoint_cosigned", witness=witness.name, tree_size=point.tree_size)
         return self._said(witness, now, witnessed.CONSISTENT, point.tree_size, "cosigned")
@@ -142,6 +143,3 @@ def _size(kind: str, text: str) -> int | None:
     found = re.fullmatch(r"(0|[1-9][0-9]{0,18})\n?", text)
     return int(found.group(1)) if found else None
 
-
-def _stamp(blob: bytes) -> datetime:
-    return datetime.fromtimestamp(int.from_bytes(blob[4:12], "big"), UTC)

@@ -7,14 +7,13 @@ newest is signed by the gateway alone until the witnesses have seen it.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Response, request
 from flask_smorest import Blueprint
 
 from gateway.domain.audit.events import format_time
-from gateway.domain.audit.notes import parse_note
+from gateway.domain.audit.notes import cosigned_at, parse_note
 from gateway.service import auditing
 from gateway.web import apidoc, examples, http
 from gateway.web.readings import Witnessed
@@ -53,12 +52,8 @@ def witnessed() -> Any:
         "checkpoint": point.jws,
         "note": note,
         "witnesses": [
-            {"name": name, "cosigned_at": format_time(_stamp(stamps[name]))}
+            {"name": name, "cosigned_at": format_time(cosigned_at(stamps[name]))}
             for name in sorted(lines)
         ],
     }
 
-
-def _stamp(blob: bytes) -> datetime:
-    """A cosignature's timestamp: the 8 bytes after its key ID."""
-    return datetime.fromtimestamp(int.from_bytes(blob[4:12], "big"), UTC)

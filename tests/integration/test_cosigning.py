@@ -151,3 +151,13 @@ def test_a_new_origin_is_the_audited_way_out_of_a_hold(services: Services) -> No
                       calls)  # fmt: skip
     assert fresh.held() is None  # the old origin's witnesses hold the old origin only
     assert renewed.sign(NOW + timedelta(minutes=2)) is None  # once, not at every checkpoint
+
+
+def test_a_witness_that_refuses_for_another_reason_holds_nothing(services: Services) -> None:
+    cosigning, calls = _world(services, "w1.example/w")
+    calls.logs.clear()  # the witness was never told this log: it answers 404
+    seq = _grow_and_sign(services, 3, NOW)
+    [view] = cosigning.round(NOW)
+    assert (view.verdict, view.size) == ("refused", None)
+    assert view.detail.startswith("answered 404: unknown log origin")
+    assert cosigning.held() is None and services.store.witnesses.lines(seq) == {}

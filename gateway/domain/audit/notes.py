@@ -18,6 +18,7 @@ import hashlib
 import re
 import struct
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -98,6 +99,11 @@ class Verifier:
             return int(stamp)
         except (InvalidSignature, ValueError):
             raise CheckpointError(f"signature by {self.name} does not verify") from None
+
+
+def cosigned_at(blob: bytes) -> datetime:
+    """A cosignature's time: the 8 big-endian bytes after its key ID (C2SP tlog-cosignature)."""
+    return datetime.fromtimestamp(int.from_bytes(blob[4:12], "big"), UTC)
 
 
 def key_id(name: str, kind: int, public: bytes) -> bytes:
