@@ -184,6 +184,16 @@ def page(page: Any, console: Console) -> Any:
     return page
 
 
+def follow(page: Any, target: Any) -> None:
+    """Click ``target``, which loads another page, and return once that page has loaded.
+
+    Playwright's click returns when a navigation has begun, and ``wait_for_load_state``
+    right after it can still see the old page loaded: a ``count()`` then reads the page
+    left behind (a CI run failed so on the plan's confirmation page)."""
+    with page.expect_navigation():
+        target.click()
+
+
 def stop(process: subprocess.Popen[str]) -> None:
     process.terminate()
     process.wait(timeout=30)

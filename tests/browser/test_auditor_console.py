@@ -20,7 +20,13 @@ import requests
 
 from gateway.devtools import demo, synthetic
 from gateway.devtools.serverproc import free_port
-from tests.browser.conftest import check_accessible, start_console, stop, wait_for_first_round
+from tests.browser.conftest import (
+    check_accessible,
+    follow,
+    start_console,
+    stop,
+    wait_for_first_round,
+)
 from tests.e2e.auditlogs import JOSE, Log, sql, start_log
 from tests.helpers import profile_token
 
@@ -161,8 +167,8 @@ def test_the_trail_of_one_newcomer(page: Any, tampered: Auditor) -> None:
     v_number = tampered.v_numbers[-1]
     _open(page, tampered)
     page.locator("#v_number").fill(v_number)
-    page.get_by_role("button", name="Tonen").click()
-    page.get_by_text("Het hele spoor van deze nieuwkomer").click()
+    follow(page, page.get_by_role("button", name="Tonen"))
+    follow(page, page.get_by_text("Het hele spoor van deze nieuwkomer"))
     assert page.locator("h1").inner_text() == "Het spoor van één nieuwkomer"
     assert page.locator("tr[data-index]").count() >= 1
     assert v_number not in page.locator("table").inner_text()  # the log holds pseudonyms

@@ -24,6 +24,7 @@ from tests.browser.conftest import (
     SCREENSHOTS,
     Console,
     check_accessible,
+    follow,
     start_console,
     stop,
     wait_for_first_round,
@@ -40,8 +41,7 @@ def _state(page: Any, category: str) -> str:
 
 
 def _pull_now(page: Any) -> None:
-    page.get_by_role("button", name="Nu ophalen").click()
-    page.wait_for_load_state()
+    follow(page, page.get_by_role("button", name="Nu ophalen"))
 
 
 def test_the_newcomers_list_finds_one_by_v_number(page: Any, console: Console) -> None:
@@ -50,7 +50,7 @@ def test_the_newcomers_list_finds_one_by_v_number(page: Any, console: Console) -
     check_accessible(page, "newcomers")
     one = console.seeded.people[3]
     page.get_by_label("Zoeken op naam, V-nummer of BSN").fill(one.v_number)
-    page.get_by_role("button", name="Zoeken").click()
+    follow(page, page.get_by_role("button", name="Zoeken"))
     assert rows.count() == 1
     assert one.v_number in rows.first.inner_text()
 
@@ -128,7 +128,7 @@ def test_consent_brings_a_category_in_and_withdrawal_takes_it_away(
 
     row = page.locator("#consents tr", has_text="Gezin")
     row.get_by_role("link", name="Intrekken…").click()
-    page.get_by_role("button", name="Ja, deze toestemming intrekken").click()
+    follow(page, page.get_by_role("button", name="Ja, deze toestemming intrekken"))
     assert "Toestemming ingetrokken" in page.locator(".notice.receipt").inner_text()
     _pull_now(page)
     assert _state(page, "family") == "withdrawn"
@@ -152,7 +152,7 @@ def test_a_plan_change_shows_in_the_dossier_and_a_refusal_in_words(
     page.locator("#level").select_option("A2")
     page.locator("#estimated_hours_b1").fill("")
     page.get_by_role("button", name="Ondertekenen en het plan versturen").click()
-    page.get_by_role("button", name="Ja, versie 2 ondertekenen en versturen").click()
+    follow(page, page.get_by_role("button", name="Ja, versie 2 ondertekenen en versturen"))
     refusal = page.get_by_role("alert")
     assert "Geweigerd" in refusal.inner_text()
     assert version.get_attribute("data-plan-version") == "1"
@@ -163,7 +163,7 @@ def test_a_plan_change_shows_in_the_dossier_and_a_refusal_in_words(
     page.locator("#level").select_option("")
     page.locator("#estimated_hours_b1").fill("")
     page.get_by_role("button", name="Ondertekenen en het plan versturen").click()
-    page.get_by_role("button", name="Ja, versie 2 ondertekenen en versturen").click()
+    follow(page, page.get_by_role("button", name="Ja, versie 2 ondertekenen en versturen"))
     assert "Versie 2 van het plan vastgelegd" in page.locator(".notice.receipt").inner_text()
     assert version.get_attribute("data-plan-version") == "2"
     assert page.locator("[data-plan-route]").get_attribute("data-plan-route") == "z-route"

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date
 
 from gateway.devtools.cast import LEIDEN
-from tests.browser.conftest import SCREENSHOTS, STAFF_NAME, Console, check_accessible
+from tests.browser.conftest import SCREENSHOTS, STAFF_NAME, Console, check_accessible, follow
 
 NARROW = {"width": 390, "height": 844}
 WIDE = {"width": 1280, "height": 800}
@@ -44,7 +44,7 @@ def test_a_withdrawal_asks_first_and_says_after_when_and_by_whom(
     row = page.locator("#consents tr[data-active=yes]").first
     declaration = str(row.get_attribute("data-declaration"))
     assert row.locator("[data-consent-status]").inner_text().startswith("actief sinds ")
-    row.get_by_role("link", name="Intrekken…").click()
+    follow(page, row.get_by_role("link", name="Intrekken…"))
 
     assert page.locator("h1").inner_text() == "Deze toestemming intrekken?"
     subject = page.locator("[data-confirm-subject]").inner_text()
@@ -53,7 +53,7 @@ def test_a_withdrawal_asks_first_and_says_after_when_and_by_whom(
     check_accessible(page, "confirm-withdrawal")
     _narrow_too(page, "confirm-withdrawal")
 
-    page.get_by_role("link", name="Annuleren: niets wijzigen").click()
+    follow(page, page.get_by_role("link", name="Annuleren: niets wijzigen"))
     assert _withdrawals(console, person.v_number) == []
     assert row.get_attribute("data-active") == "yes"
 
@@ -71,7 +71,7 @@ def test_a_withdrawal_asks_first_and_says_after_when_and_by_whom(
     assert unconfirmed.status == 200 and "Deze toestemming intrekken?" in unconfirmed.text()
     assert _withdrawals(console, person.v_number) == []
 
-    page.get_by_role("button", name="Ja, deze toestemming intrekken").click()
+    follow(page, page.get_by_role("button", name="Ja, deze toestemming intrekken"))
     receipt = page.locator(".notice.receipt").inner_text()
     said_receipt = r"Ontvangstbewijs van de gateway: bericht \S+, ontvangen op .+, auditregel \d+"
     assert re.search(said_receipt, receipt), receipt
@@ -104,7 +104,7 @@ def test_a_refused_first_plan_keeps_the_form_and_says_the_rule_in_dutch(
     form.locator("#component-knm").check()
     form.locator("#participation_goals").fill("vrijwilligerswerk in de bibliotheek")
     form.get_by_role("button", name="Ondertekenen en het plan versturen").click()
-    page.get_by_role("button", name="Ja, versie 1 ondertekenen en versturen").click()
+    follow(page, page.get_by_role("button", name="Ja, versie 1 ondertekenen en versturen"))
 
     refusal = page.locator("[data-refusal=plan]").inner_text()
     assert refusal.startswith("Geweigerd door de gateway")

@@ -33,6 +33,7 @@ from tests.browser.conftest import (
     SCREENSHOTS,
     Console,
     check_accessible,
+    follow,
     start_console,
     stop,
     wait_for_first_round,
@@ -86,19 +87,17 @@ def _sign_in(page: Any, console: WithUsers, name: str, password: str = PASSWORD)
     page.goto(console.address("/signin"))
     page.get_by_label("Naam").fill(name)
     page.get_by_label("Wachtwoord").fill(password)
-    page.get_by_role("button", name="Aanmelden").click()
-    page.wait_for_load_state()
+    follow(page, page.get_by_role("button", name="Aanmelden"))
 
 
 def _sign_out(page: Any) -> None:
-    page.get_by_role("button", name="Afmelden").click()
-    page.wait_for_load_state()
+    follow(page, page.get_by_role("button", name="Afmelden"))
 
 
 def _give(page: Any, console: WithUsers, v_number: str, to: str) -> None:
     page.goto(console.address(f"/newcomers/{v_number}"))
     page.get_by_label("Deze nieuwkomer toewijzen aan").select_option(label=to)
-    page.get_by_role("button", name="Toewijzen", exact=True).click()
+    follow(page, page.get_by_role("button", name="Toewijzen", exact=True))
     assert page.locator("[data-client-manager]").get_attribute("data-client-manager") == to
 
 
@@ -137,7 +136,7 @@ def test_a_newcomer_given_to_a_client_manager_is_in_their_list_and_not_anothers(
     page.set_viewport_size(NARROW)
     page.screenshot(path=str(SCREENSHOTS / "caseload-mine-390.png"), full_page=True)
     page.set_viewport_size(WIDE)
-    page.get_by_role("link", name="Alle nieuwkomers").click()
+    follow(page, page.get_by_role("link", name="Alle nieuwkomers"))
     everyone = page.locator("table.list tbody").inner_text()
     assert mine.v_number in everyone and theirs.v_number in everyone
     _sign_out(page)
@@ -149,7 +148,7 @@ def test_a_newcomer_given_to_a_client_manager_is_in_their_list_and_not_anothers(
     page.goto(with_users.address("/today"))
     rows = page.locator("table.worklist tbody tr")
     assert {r.get_attribute("data-v-number") for r in rows.all()} <= {theirs.v_number}
-    page.get_by_role("link", name="Alle nieuwkomers").click()
+    follow(page, page.get_by_role("link", name="Alle nieuwkomers"))
     everyone = {r.get_attribute("data-v-number") for r in page.locator(
         "table.worklist tbody tr").all()}  # fmt: skip
     assert len(everyone) > 1
@@ -204,7 +203,7 @@ def test_what_a_signed_in_client_manager_sends_names_them_by_pseudonym_only(
     one = with_users.session.seeded.people[11]
     page.goto(with_users.address(f"/newcomers/{one.v_number}"))
     page.get_by_text("Een aanbieder toewijzen").click()
-    page.get_by_role("button", name="Ondertekenen en de toewijzing versturen").click()
+    follow(page, page.get_by_role("button", name="Ondertekenen en de toewijzing versturen"))
     assert "Aanbieder toegewezen" in page.locator(".notice.receipt").inner_text()
     db = sqlite3.connect(f"file:{with_users.data / 'console.sqlite3'}?mode=ro", uri=True)
     try:

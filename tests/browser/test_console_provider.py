@@ -27,6 +27,7 @@ from tests.browser.conftest import (
     SCREENSHOTS,
     Console,
     check_accessible,
+    follow,
     start_console,
     stop,
     wait_for_first_round,
@@ -111,7 +112,7 @@ def _through_provider(page: Any, login: str) -> None:
     page.get_by_role("link", name="Inloggen met uw gemeenteaccount").click()
     page.fill("input[name=login]", login)
     page.fill("input[name=password]", "any password: the provider's development pages")
-    page.get_by_role("button", name="Sign-in").click()
+    follow(page, page.get_by_role("button", name="Sign-in"))
     consent = page.get_by_role("button", name="Continue")
     if consent.count():
         consent.click()
@@ -133,7 +134,7 @@ def test_a_client_manager_signs_in_with_the_municipality_account(
     assert ("K. de Jong", "client-manager", 1) in with_provider.accounts()
 
     visitor.get_by_role("button", name="Afmelden").click()  # out of the provider's session too
-    visitor.get_by_role("button", name="Yes, sign me out").click()
+    follow(visitor, visitor.get_by_role("button", name="Yes, sign me out"))
     assert visitor.url.startswith(with_provider.address("/signin"))
     visitor.goto(with_provider.address("/"))
     assert visitor.url.startswith(with_provider.address("/signin"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from tests.browser.conftest import SCREENSHOTS, Console, check_accessible
+from tests.browser.conftest import SCREENSHOTS, Console, check_accessible, follow
 
 NARROW = {"width": 390, "height": 844}
 WIDE = {"width": 1280, "height": 800}
@@ -39,7 +39,7 @@ def test_today_lists_what_falls_due_soonest_first_each_with_its_place(
 
     first = rows.first.get_by_role("link")
     target = str(first.get_attribute("href"))
-    first.click()
+    follow(page, first)
     assert page.url.endswith(target)
     anchor = target.split("#", 1)[1]
     assert page.locator(f"#{anchor}").count() == 1  # the place it is done exists

@@ -20,7 +20,7 @@ from gateway.devtools import synthetic
 from gateway.devtools.cast import DUO, LEIDEN
 from gateway.devtools.duostandin import notify
 from tests.browser import scan
-from tests.browser.conftest import Console, check_accessible
+from tests.browser.conftest import Console, check_accessible, follow
 from tests.browser.scan import MONTHS_AND_DAYS, TYPES
 
 SIGNALS = ("no-plan", "no-progress", "low-attendance", "behind-plan", "term-ending",
@@ -82,12 +82,12 @@ def _plan_confirmation(page: Any, console: Console, v_number: str) -> list[str]:
         form = page.locator("#plan-form")
         form.locator("summary").click()
         form.locator("#change_reason").select_option("correctie")
-        form.locator("button[type=submit]").click()
+        follow(page, form.locator("button[type=submit]"))
         assert page.locator("[data-confirm=plan]").count() == 1, page.locator("main").inner_text()
         found += [f"plan-confirm ({language}): {p}"
                   for p in scan.problems(page, language, TELLTALE, CODES)]  # fmt: skip
         check_accessible(page, f"console-words-plan-confirm-{language}")
-    page.locator("[data-confirm=plan] button[value=yes]").click()
+    follow(page, page.locator("[data-confirm=plan] button[value=yes]"))
     assert page.locator(".notice.receipt").count() == 1, page.locator("main").inner_text()
     return found
 
