@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 
 from connectors.common.tls import Tls
-from gateway.client import wire
+from gateway.client import sdjwt, wire
 from gateway.errors import BY_CODE, Conflict, GatewayError, InvalidSignature, SchemaViolation
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
@@ -153,6 +153,9 @@ class GatewayClient:
     # -- signing ---------------------------------------------------------------
 
     def sign(self, payload: dict[str, Any]) -> str:
+        """A message of the contract: a compact JWS, or a version-2 profile's SD-JWT."""
+        if (payload.get("type"), payload.get("version")) in sdjwt.FORMS:
+            return sdjwt.issue(payload, self.key)
         return wire.sign(payload, self.key, typ=wire.MESSAGE_TYP)
 
     def assertion(self) -> str:
@@ -223,11 +226,9 @@ class GatewayClient:
 
     def submit(self, token: str) -> Submission:
         """POST a signed message; return the verified receipt."""
+        media = sdjwt.MEDIA_TYPE if sdjwt.is_sd(token.encode()) else "application/jose"
         response = self.request(
-            "POST",
-            "/v1/messages",
-            data=token.encode("ascii"),
-            headers={"Content-Type": "application/jose"},
+            "POST", "/v1/messages", data=token.encode("ascii"), headers={"Content-Type": media}
         )
         receipt_token = _json(response).get("receipt")
         if not isinstance(receipt_token, str):

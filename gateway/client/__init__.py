@@ -15,4 +15,4 @@ these modules re-export (what sigstore-python calls its ``_internal``), and
 are what the client raises.
 """
 
-__all__ = ["catalogues", "log", "plans", "schemas", "wire", "witness"]
+__all__ = ["catalogues", "log", "plans", "schemas", "sdjwt", "wire", "witness"]

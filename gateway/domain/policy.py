@@ -97,6 +97,11 @@ CAPABILITIES = frozenset(
 """Every capability there is (a test checks the table names no other)"""
 
 
+VERIFIED_BY_RECIPIENTS = frozenset({COA})
+"""roles whose signature its recipients verify themselves (COA's version-2 profile, RFC
+9901): their keys are published to every party (``GET /v1/parties/{oin}/keys``)"""
+
+
 def may(role: str, capability: str) -> bool:
     """Whether a party of ``role`` holds ``capability``."""
     return capability in GRANTS.get(role, frozenset())

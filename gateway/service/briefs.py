@@ -38,10 +38,10 @@ def pull(
     ``scheduled`` as for ``inbox.pull``."""
     store = services.store
     next_cursor, page = waiting(services, provider, after, limit, now, lease)
-    assigned = store.inbox.assignments(provider.oin, [item.subject for item, _ in page])
+    assigned = store.inbox.assignments(provider.oin, [item.subject for item, _, _ in page])
     deliveries: list[dict[str, Any]] = []
     pulled: list[Event] = []
-    for item, payload in page:
+    for item, payload, _ in page:
         if payload["type"] != INTEGRATION_PLAN:  # only plans are briefed: refuse the rest
             continue
         assignment = _in_force(assigned.get(item.subject, []), payload["recipient"], now)

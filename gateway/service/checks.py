@@ -17,7 +17,8 @@ from typing import Any
 from gateway.domain import rights
 from gateway.domain.message import Message, digest
 from gateway.domain.vocabulary import TYPES
-from gateway.domain.wire import envelope, jwk
+from gateway.domain.wire import jwk, sdprofile
+from gateway.domain.wire.envelope import UnverifiedJWS
 from gateway.errors import Conflict, UnknownKey
 from gateway.service.handlers.base import Checked
 from gateway.service.handlers.registry import handler
@@ -42,7 +43,7 @@ class Known:
 
 
 def check(
-    unverified: envelope.UnverifiedJWS,
+    unverified: UnverifiedJWS | sdprofile.UnverifiedSD,
     session: IntakeSession,
     services: Services,
     now: datetime,
@@ -64,8 +65,8 @@ def check(
         raise UnknownKey()
     key_record.check_valid_at(now)
 
-    # (3) signature.
-    verified = envelope.verify(
+    # (3) signature (and of a version-2 profile, COA's disclosures: RFC 9901 §7.1).
+    verified = sdprofile.verify_message(
         unverified, jwk.import_registered(key_record.kid, key_record.jwk), kid=key_record.kid
     )
     known.actor = key_record.oin

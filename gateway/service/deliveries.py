@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,7 +14,7 @@ from gateway.domain.minimise import Minimised, minimise
 from gateway.domain.parties import Party
 from gateway.domain.records import Pending
 from gateway.domain.vocabulary import TYPES
-from gateway.domain.wire import envelope
+from gateway.domain.wire import envelope, sdprofile
 from gateway.service.services import Services
 
 
@@ -27,8 +26,8 @@ class Page:
 
 def waiting(
     services: Services, party: Party, after: int, limit: int, now: datetime, lease: timedelta
-) -> tuple[int, list[tuple[Pending, dict[str, Any]]]]:
-    """The next cursor, and each pending delivery with its message's payload.
+) -> tuple[int, list[tuple[Pending, dict[str, Any], bytes]]]:
+    """The next cursor, and each pending delivery with its message's payload and bytes.
 
     One query for the page, one for its bodies; a delivery whose newcomer
     was erased since is left out. The payloads were parsed strictly and
@@ -37,7 +36,7 @@ def waiting(
     pending = services.store.inbox.pending(party.oin, after, limit, now, lease)
     raws = services.store.inbox.read_messages([item.message_id for item in pending])
     found = [
-        (item, payload_of(raw))
+        (item, payload_of(raw), raw)
         for item in pending
         if (raw := raws.get(item.message_id)) is not None
     ]
@@ -71,9 +70,19 @@ def cut_body(
 
 
 def payload_of(raw: bytes) -> dict[str, Any]:
-    """The payload of a stored message (the gateway's own copy, verified at intake)."""
-    payload: dict[str, Any] = json.loads(envelope.b64url_decode(raw.split(b".")[1].decode("ascii")))
-    return payload
+    """The payload of a stored message (the gateway's own copy, verified at intake); of a
+    version-2 profile, the envelope members and the body its disclosures reveal."""
+    return sdprofile.payload_of(raw)
+
+
+def given(raw: bytes, cut: Minimised) -> dict[str, Any]:
+    """What a delivery carries of a message: the body cut to what may leave, or of a
+    version-2 profile COA's own SD-JWT with exactly the disclosures of the categories that
+    may (the gateway forwards, it does not rewrite); and the categories withheld."""
+    if sdprofile.is_sd(raw):
+        selected = sdprofile.stored(raw).select(cut.delivered)
+        return {"sd_jwt": selected, "withheld_categories": list(cut.withheld)}
+    return {"body": cut.body, "withheld_categories": list(cut.withheld)}
 
 
 def signed_delivery(

@@ -27,7 +27,7 @@ from gateway.domain.vocabulary import (
 )
 from gateway.errors import NotAuthorised, NotFound
 from gateway.service import briefs
-from gateway.service.deliveries import Page, cut_body, signed_delivery, waiting
+from gateway.service.deliveries import Page, cut_body, given, signed_delivery, waiting
 from gateway.service.services import Services
 
 
@@ -69,12 +69,12 @@ def deliveries(
     store = services.store
     next_cursor, page = waiting(services, municipality, after, limit, now, lease)
     # Two queries for the consent of everyone on the page, one for its notices.
-    histories = store.consent.histories(municipality.oin, [item.subject for item, _ in page])
-    notices = store.inbox.notices([item.delivery_id for item, _ in page]) if page else {}
+    histories = store.consent.histories(municipality.oin, [item.subject for item, _, _ in page])
+    notices = store.inbox.notices([item.delivery_id for item, _, _ in page]) if page else {}
     deliveries: list[dict[str, Any]] = []
     pulled: list[Event] = []
     carried: list[Carried] = []
-    for item, payload in page:
+    for item, payload, raw in page:
         notice = notices.get(item.delivery_id)
         if notice is not None:
             pulled.append(_pulled_notice(municipality, item, notice, trace_id))
@@ -85,7 +85,7 @@ def deliveries(
         pulled.append(_pulled(municipality, item, payload["type"], cut, trace_id, scheduled))
         if cut.empty:
             continue  # nothing may leave: the delivery is not shown at all
-        deliveries.append(_delivery(services, item, payload, cut, trace_id))
+        deliveries.append(signed_delivery(services, item, payload, given(raw, cut), trace_id))
         carried += [
             Carried(
                 item.delivery_id,
@@ -161,14 +161,6 @@ def _notice(
     return signed_delivery(
         services, item, {**payload, "type": CONSENT_WITHDRAWN, "version": 1}, told, trace_id
     )
-
-
-def _delivery(
-    services: Services, item: Pending, payload: dict[str, Any], cut: Minimised, trace_id: str
-) -> dict[str, Any]:
-    """The delivery of the contract: the body cut to what may leave, what was withheld."""
-    given = {"body": cut.body, "withheld_categories": list(cut.withheld)}
-    return signed_delivery(services, item, payload, given, trace_id)
 
 
 def acknowledge(

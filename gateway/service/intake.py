@@ -33,7 +33,7 @@ from gateway.domain.audit.events import Event, format_time
 from gateway.domain.message import Message
 from gateway.domain.records import StoredMessage
 from gateway.domain.vocabulary import INTAKE, TYPES
-from gateway.domain.wire import envelope
+from gateway.domain.wire import envelope, sdprofile
 from gateway.errors import (
     Conflict,
     GatewayError,
@@ -107,7 +107,7 @@ def accept_batch(
             [
                 p.payload["message_id"].lower()
                 for p in parsed
-                if isinstance(p, envelope.UnverifiedJWS)
+                if isinstance(p, envelope.UnverifiedJWS | sdprofile.UnverifiedSD)
                 and isinstance(p.payload.get("message_id"), str)
             ]
         )
@@ -211,12 +211,14 @@ def refuse(
         tx.append([_refusal(trace_id, error, known)], now)
 
 
-def _parse_item(item: bytes | GatewayError) -> envelope.UnverifiedJWS | GatewayError:
+def _parse_item(
+    item: bytes | GatewayError,
+) -> envelope.UnverifiedJWS | sdprofile.UnverifiedSD | GatewayError:
     """(1) for one batch item: the profile gate, or the error that refuses it."""
     if isinstance(item, GatewayError):
         return item
     try:
-        return envelope.parse(item, typ=envelope.MESSAGE_TYP)
+        return sdprofile.parse_message(item)
     except GatewayError as error:
         return error
 
@@ -256,8 +258,9 @@ def _accept(
     known: Known,
     transport_oin: str | None,
 ) -> Outcome:
-    # (1) parse: compact JWS, strict header and strict JSON, before any library.
-    unverified = envelope.parse(raw, typ=envelope.MESSAGE_TYP)
+    # (1) parse: compact JWS (or a version-2 profile's SD-JWT), strict header and strict
+    #     JSON, before any library.
+    unverified = sdprofile.parse_message(raw)
     with services.store.intake.session() as session:  # one connection for all that follows
         claimed = [unverified.payload.get(m) for m in ("message_id", "sender", "recipient")]
         if all(isinstance(value, str) and len(value) <= 64 for value in claimed):

@@ -29,7 +29,7 @@ from gateway.domain.parties import Party
 from gateway.domain.vocabulary import HANDOVER_PROFILE, TYPES
 from gateway.domain.wire import envelope
 from gateway.errors import NotAuthorised, NotFound
-from gateway.service.deliveries import cut_body, payload_of
+from gateway.service.deliveries import cut_body, given, payload_of
 from gateway.service.services import Services
 
 REASON = "profile-read"
@@ -73,8 +73,7 @@ def read(
         "issued_at": payload["issued_at"],
         "received_at": format_time(received_at),
         "trace_id": trace_id,
-        "body": cut.body,
-        "withheld_categories": list(cut.withheld),
+        **given(found.raw, cut),
     }
     profile["profile_token"] = services.sign(profile, envelope.PROFILE_TYP)
     return profile

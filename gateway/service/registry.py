@@ -66,6 +66,17 @@ def directory(services: Services, party: Party, role: str | None = None) -> list
     return [p for p in services.store.registry.list_parties() if role is None or p.role == role]
 
 
+def issuer_keys(services: Services, party: Party, oin: str, now: datetime) -> list[KeyRecord]:
+    """The keys ``oin`` may sign with now (neither expired nor revoked), for a recipient
+    that verifies its signature itself and pins them. Raises NotFound unless ``oin`` is a
+    registered party whose signature recipients verify (COA)."""
+    policy.require(party.role, policy.READ_DIRECTORY)
+    issuer = services.store.registry.find_party(oin)
+    if issuer is None or issuer.role not in policy.VERIFIED_BY_RECIPIENTS:
+        raise NotFound("no party whose signature its recipients verify has this OIN")
+    return [k for k in services.store.registry.list_keys(oin) if k.is_valid_at(now)]
+
+
 def purge(services: Services, before: datetime, now: datetime, *, dry_run: bool = False) -> int:
     """Crypto-shred the newcomers whose retention ended before ``before``; how many."""
     return services.store.retention.purge(before, now, dry_run=dry_run)

@@ -24,7 +24,7 @@ from gateway.domain import duo, vault
 from gateway.domain.assignments import Assignment
 from gateway.domain.progress import HOUR_KINDS
 from gateway.domain.records import Stored
-from gateway.domain.wire import envelope
+from gateway.domain.wire import sdprofile
 from gateway.storage import engine, tables
 from gateway.storage.engine import among
 from gateway.storage.regie import regie_aad
@@ -144,8 +144,7 @@ def _view(
         view: dict[str, Any] = json.loads(vault.unseal(data_key, regie, regie_aad(message_id)))
         return view
     raw = vault.unseal(data_key, sealed[message_id], message_id)
-    payload: dict[str, Any] = json.loads(envelope.b64url_decode(raw.split(b".")[1].decode()))
-    return payload
+    return sdprofile.payload_of(raw)
 
 
 def _sealed(conn: Connection, message_ids: list[str]) -> dict[str, bytes]:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import request
 from flask_smorest import Blueprint
 
-from gateway.domain.wire import batch
-from gateway.errors import GatewayError
+from gateway.domain.wire import batch, sdprofile
+from gateway.errors import GatewayError, UnsupportedMediaType
 from gateway.service import intake
 from gateway.web import apidoc, examples, http, problems
 from gateway.web.resources import BatchResponse, ReceiptResponse
@@ -43,8 +44,12 @@ def _read_message() -> bytes:
     """Media type and size first; both refusals are audited like any other."""
     svc = http.services()
     try:
-        http.require_media_type(JOSE)
-        return http.read_body(svc.settings.max_body_bytes)
+        http.require_media_type(JOSE, sdprofile.MEDIA_TYPE)
+        raw = http.read_body(svc.settings.max_body_bytes)
+        if sdprofile.is_sd(raw) != (request.mimetype == sdprofile.MEDIA_TYPE):
+            sd = sdprofile.MEDIA_TYPE
+            raise UnsupportedMediaType(f"a JWS is sent as {JOSE}, an SD-JWT (version 2) as {sd}")
+        return raw
     except GatewayError as error:
         intake.refuse(svc, http.now(), http.trace_id(), error)
         raise
@@ -54,15 +59,23 @@ def _read_message() -> bytes:
 @blp.doc(
     summary="Submit a signed message",
     description="Body: a JWS in compact serialization (RFC 7515 §7.1), "
-    "Content-Type application/jose. 202 with a signed receipt once the message and its "
-    "audit entry are committed; 200 with the original receipt for the same bytes again.",
+    "Content-Type application/jose; or a version-2 handover profile, COA's SD-JWT "
+    "(RFC 9901) with every disclosure, Content-Type application/sd-jwt. 202 with a signed "
+    "receipt once the message and its audit entry are committed; 200 with the original "
+    "receipt for the same bytes again.",
     requestBody={
         "required": True,
         "content": {
             JOSE: {
                 "schema": {"type": "string", "pattern": r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+){2}$"},
                 "example": examples.MESSAGE,
-            }
+            },
+            sdprofile.MEDIA_TYPE: {
+                "schema": {
+                    "type": "string",
+                    "pattern": r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+){2}~([A-Za-z0-9_-]+~)*$",
+                },
+            },
         },
     },
 )

@@ -141,6 +141,10 @@ class Delivery(Schema):
         "description": "the pull's trace id (its Fsc-Transaction-Id without hyphens, if sent): "
         "ties the kept copy to the pull's audit entry (profile v1.2)"})  # fmt: skip
     body = fields.Dict(metadata={"description": "the categories that may be delivered now"})
+    sd_jwt = fields.String(metadata={
+        "description": "a version-2 handover profile instead of body: COA's SD-JWT (RFC 9901) "
+        "with exactly the disclosures of the categories that may be delivered now, for the "
+        "recipient to verify against COA's key (an addition)"})  # fmt: skip
     withheld_categories = fields.List(fields.String())
     supersedes = fields.List(fields.String(), metadata={
         "description": "the earlier deliveries of this message that this one hands out again, "
@@ -161,9 +165,13 @@ class Profile(Schema):
     trace_id = fields.String(
         required=True, metadata={"description": "the read's trace id (profile v1.2)"}
     )
-    body = fields.Dict(
-        required=True, metadata={"description": "the categories that may be delivered now"}
-    )
+    body = fields.Dict(metadata={
+        "description": "the categories that may be delivered now (version 1; a version 2 "
+        "carries sd_jwt instead)"})  # fmt: skip
+    sd_jwt = fields.String(metadata={
+        "description": "a version-2 handover profile instead of body: COA's SD-JWT (RFC 9901) "
+        "with exactly the disclosures of the categories that may be delivered now, for the "
+        "recipient to verify against COA's key (an addition)"})  # fmt: skip
     withheld_categories = fields.List(fields.String(), required=True)
     profile_token = fields.String(
         required=True,

@@ -71,12 +71,23 @@ def _signed_profile(seed: int) -> str:
     return _CAST.client(demo.COA).sign(demo.profile(person, rng, datetime.now(UTC)))
 
 
+def _issued_profile(seed: int) -> str:
+    """A version-2 handover profile COA issues now: its SD-JWT with every disclosure."""
+    rng = random.Random(seed)
+    person = synthetic.Newcomer.make(rng)
+    payload = {**demo.profile(person, rng, datetime.now(UTC)), "version": 2}
+    return _CAST.client(demo.COA).sign(payload)
+
+
 schemathesis.openapi.media_type(
     "application/jose", st.integers(0, 10**9).map(_signed_profile).map(str.encode)
 )
+schemathesis.openapi.media_type(
+    "application/sd-jwt", st.integers(0, 10**9).map(_issued_profile).map(str.encode)
+)
 
 
-@schemathesis.serializer("application/jose")
+@schemathesis.serializer("application/jose", "application/sd-jwt")
 def _jose(ctx: Any, value: Any) -> bytes:
     if isinstance(value, bytes):
         return value
@@ -135,4 +146,4 @@ def test_every_operation_is_named_secured_and_shown_by_example() -> None:
                         assert shown, (method, path, status, media)
                     else:
                         assert media == "application/problem+json", (method, path, status)
-    assert len(ids) == len(set(ids)) == 22
+    assert len(ids) == len(set(ids)) == 23

@@ -31,6 +31,10 @@ SURFACE = {
     "gateway.client.schemas": {"BodySchema", "Catalog", "load_catalog", "schema", "schema_dir"},
     "gateway.client.catalogues": {"NEEDS_REVIEW", "compiled", "needs_review", "read"},
     "gateway.client.plans": {"check_combination"},
+    "gateway.client.sdjwt": {
+        "BODY_DIGESTS", "FORMS", "MEDIA_TYPE", "SD_TYP", "Verified", "is_sd", "issue",
+        "verify_delivered",
+    },
     "gateway.client.witness": {
         "ED25519_COSIGNATURE", "MLDSA44_COSIGNATURE", "NOTE", "SIZE_TYPE", "Body",
         "CosigningKey", "Latest", "Note", "Policy", "Refused", "Request", "Verifier",

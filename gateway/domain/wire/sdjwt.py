@@ -69,10 +69,14 @@ class Concealed:
     """claim name → its disclosure"""
 
 
-def conceal(claims: Mapping[str, Any], names: Iterable[str], decoys: int = 0) -> Concealed:
+def conceal(
+    claims: Mapping[str, Any], names: Iterable[str], decoys: int = 0, *, top: bool = True
+) -> Concealed:
     """The claims with ``names`` each moved into a disclosure, and ``decoys`` random
     digests beside theirs so their count does not tell how many there are; the digests
-    sorted, so their order tells nothing either (RFC 9901 §4.2.4, §4.2.5)."""
+    sorted, so their order tells nothing either (RFC 9901 §4.2.4, §4.2.5). ``top``: the
+    payload's own level, which names the hash algorithm (``_sd_alg``); an object nested in
+    a disclosure does not."""
     hidden = set(names)
     if not hidden <= set(claims) or {SD, ALG} & set(claims):
         raise ValueError("conceal names claims of the payload, never _sd or _sd_alg")
@@ -80,7 +84,8 @@ def conceal(claims: Mapping[str, Any], names: Iterable[str], decoys: int = 0) ->
     fakes = [b64url(hashlib.sha256(secrets.token_bytes(32)).digest()) for _ in range(decoys)]
     payload = {k: v for k, v in claims.items() if k not in hidden}
     payload[SD] = sorted([digest(d) for d in disclosures.values()] + fakes)
-    payload[ALG] = SHA_256
+    if top:
+        payload[ALG] = SHA_256
     return Concealed(payload, disclosures)
 
 
@@ -111,11 +116,24 @@ def parse(text: str) -> Presentation:
     return Presentation(parts[0], tuple(parts[1:-1]), parts[-1])
 
 
+@dataclass(frozen=True)
+class Processed:
+    claims: dict[str, Any]
+    """the payload with every disclosure in its place, ``_sd`` and ``_sd_alg`` removed"""
+    undisclosed: frozenset[str]
+    """the digests met whose disclosure was not given: decoys, and what the holder kept back"""
+
+
 def reveal(payload: Mapping[str, Any], disclosures: Iterable[str]) -> dict[str, Any]:
-    """The processed payload (RFC 9901 §7.1 step 3 to 5): every disclosure put in the place
-    its digest marks, recursively; the rest of ``_sd`` and ``_sd_alg`` removed. Raises
-    Refused for a hash algorithm other than SHA-256, a malformed ``_sd`` or disclosure, a
-    claim named twice, a digest met twice, or a disclosure no digest references."""
+    """The processed payload (RFC 9901 §7.1 step 3 to 5); see ``process``."""
+    return process(payload, disclosures).claims
+
+
+def process(payload: Mapping[str, Any], disclosures: Iterable[str]) -> Processed:
+    """RFC 9901 §7.1 step 3 to 5: every disclosure put in the place its digest marks,
+    recursively; the rest of ``_sd`` and ``_sd_alg`` removed. Raises Refused for a hash
+    algorithm other than SHA-256, a malformed ``_sd`` or disclosure, a claim named twice,
+    a digest met twice, or a disclosure no digest references."""
     if payload.get(ALG, SHA_256) != SHA_256:
         raise Refused("_sd_alg other than sha-256")
     by_digest: dict[str, str] = {}
@@ -130,7 +148,7 @@ def reveal(payload: Mapping[str, Any], disclosures: Iterable[str]) -> dict[str, 
     if unused:
         raise Refused(f"{len(unused)} disclosure(s) referenced by no digest (RFC 9901 §7.1 5)")
     assert isinstance(processed, dict)
-    return processed
+    return Processed(processed, frozenset(state.seen - state.used))
 
 
 @dataclass
@@ -191,6 +209,15 @@ class _State:
             else:
                 kept.append(self.walk(element))
         return kept
+
+
+def decoded(disclosure: str) -> list[Any] | None:
+    """A disclosure's items (``[salt, name, value]`` or ``[salt, value]``), or None when it
+    is not one: for a holder reading its own stored copy, which must never fail a read."""
+    try:
+        return _items(disclosure)
+    except Refused:
+        return None
 
 
 def _items(disclosure: str) -> list[Any]:

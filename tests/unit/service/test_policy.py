@@ -79,6 +79,10 @@ USE_CASES: dict[str, tuple[str, UseCase]] = {
         lambda s, p: auditing.subject_entries(s, p, V_NUMBER, NOW, TRACE),
     ),
     "registry.directory": (policy.READ_DIRECTORY, lambda s, p: registry.directory(s, p)),
+    "registry.issuer_keys": (
+        policy.READ_DIRECTORY,
+        lambda s, p: registry.issuer_keys(s, p, "0" * 20, NOW),
+    ),
 }
 
 
