@@ -148,8 +148,9 @@ def _result(outcome: intake.Outcome | GatewayError) -> dict[str, Any]:
                             "maxItems": batch.MAX_ITEMS,
                             "items": {
                                 "type": "string",
-                                "description": "a compact JWS; an item that is not one is "
-                                "refused alone, in its own result (400 malformed)",
+                                "description": "a compact JWS, or a version-2 handover "
+                                "profile's SD-JWT; an item that is neither is refused alone, "
+                                "in its own result (400 malformed)",
                             },
                         }
                     },
