@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from gateway import config
+from gateway.continuity import backup_commands, secret_commands
 from gateway.domain.audit import events
 from gateway.domain.message import parse_time
 from gateway.domain.parties import KeyRecord, new_party
@@ -333,6 +334,8 @@ def retention_purge(days: int, dry_run: bool) -> None:
     click.echo(f"{'would erase' if dry_run else 'erased'} the data of {count} newcomer(s)")
 
 
+for _command in (*backup_commands.COMMANDS, *secret_commands.COMMANDS):
+    main.add_command(_command)
 _add_plugins()
 
 if __name__ == "__main__":  # pragma: no cover

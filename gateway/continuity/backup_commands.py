@@ -1,0 +1,8 @@
+"""``gateway backup`` and ``gateway restore`` (issue #33): being built."""
+
+from __future__ import annotations
+
+import click
+
+COMMANDS: list[click.Command] = []
+"""the commands ``gateway.cli`` adds to ``gateway``"""
