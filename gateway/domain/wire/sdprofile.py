@@ -236,26 +236,45 @@ class Stored:
 
 def stored(raw: bytes) -> Stored:
     """Read a stored version-2 message without judging it: total over what intake accepted,
-    and over a copy changed since (what it cannot read is left out; a category's disclosure
-    is found by its name, even when its digest no longer matches, and passed on as it is,
-    for the municipality's verification to refuse)."""
-    presentation = sdjwt.parse(raw.decode("ascii"))
-    payload = envelope.parse(presentation.jwt.encode("ascii"), typ=SD_TYP).payload
-    items = {sdjwt.digest(d): (d, sdjwt.decoded(d)) for d in presentation.disclosures}
-    properties = {k: v for k, v in items.items() if v[1] and len(v[1]) == 3}
-    nests = {d for _, found in properties.values() if found for d in _digests_in(found[2])}
+    and over disclosures changed since (what it cannot read is left out; a category's
+    disclosure is found by its name, even when its digest no longer matches, and passed on
+    as it is, for the municipality's verification to refuse). The JWT is COA's signed
+    envelope, read as intake read it."""
+    jwt, _, rest = raw.partition(b"~")
+    payload = envelope.parse(jwt, typ=SD_TYP).payload
+    disclosures = [part.decode("ascii") for part in rest.split(b"~") if part and part.isascii()]
+    items = {sdjwt.digest(d): (d, sdjwt.decoded(d)) for d in disclosures}
+    nests = {d for _, found in items.values() if found for d in _digests_in(found[-1])}
     by_category: dict[str, tuple[str, ...]] = {}
     body: dict[str, Any] = {}
-    for found_digest, (disclosure, found) in properties.items():
-        assert found is not None
-        name, value = found[1], found[2]
-        if not isinstance(name, str) or name in by_category or found_digest in nests:
+    for found_digest, (disclosure, found) in items.items():
+        if found is None or len(found) != 3 or found_digest in nests:
             continue
-        nested = [items[d][0] for d in _digests_in(value) if d in items]
+        name, value = found[1], found[2]
+        if not isinstance(name, str) or name in by_category:
+            continue
+        nested = _nested(value, items)
         by_category[name] = (disclosure, *nested)
         body[name] = _lenient(value, nested)
     payload = {k: v for k, v in payload.items() if k not in ("iss", "iat", sdjwt.ALG)}
-    return Stored(presentation.jwt, {**payload, "body": body}, by_category)
+    return Stored(jwt.decode("ascii"), {**payload, "body": body}, by_category)
+
+
+def _nested(value: Any, items: Mapping[str, tuple[str, list[Any] | None]]) -> list[str]:
+    """The disclosures ``value`` refers to by digest, at any depth, each once: a member
+    concealed inside a category, and what is concealed inside that member."""
+    found: list[str] = []
+    queue, seen = _digests_in(value), set()
+    while queue:
+        each = queue.pop(0)
+        if each in seen or each not in items:
+            continue
+        seen.add(each)
+        disclosure, decoded = items[each]
+        found.append(disclosure)
+        if decoded:
+            queue += _digests_in(decoded[-1])
+    return found
 
 
 def _digests_in(node: Any) -> list[str]:
@@ -298,11 +317,14 @@ class Verified:
     """the thumbprint of COA's key that signed it"""
 
 
-def verify_delivered(delivery: Mapping[str, Any], keys: Mapping[str, Key]) -> Verified:
+def verify_delivered(
+    delivery: Mapping[str, Any], keys: Mapping[str, Key], *, recipient: str | None = None
+) -> Verified:
     """What a municipality does with a delivered version-2 profile: COA's signature by a key
     it pinned (``keys``: thumbprint → key), every disclosure one COA signed (RFC 9901 §7.1)
     and no hole inside a category, the delivery's members the ones COA signed, nothing
-    delivered that the delivery says was withheld.
+    delivered that the delivery says was withheld; with ``recipient`` (the verifier's own
+    OIN), a profile COA addressed to it (not another municipality's, handed on).
 
     Raises InvalidSignature (no pinned key, or it does not verify) or MalformedMessage.
     """
@@ -317,6 +339,8 @@ def verify_delivered(delivery: Mapping[str, Any], keys: Mapping[str, Key]) -> Ve
     differs = [m for m in SIGNED if _same(m, payload.get(m)) != _same(m, delivery.get(m))]
     if differs:
         raise MalformedMessage(f"the delivery's {', '.join(differs)} is not what COA signed")
+    if recipient is not None and payload.get("recipient") != recipient:
+        raise MalformedMessage("COA addressed this profile to another party")
     withheld = delivery.get("withheld_categories", [])
     if not isinstance(withheld, list) or set(withheld) & set(payload["body"]):
         raise MalformedMessage("a category delivered that the delivery says was withheld")
