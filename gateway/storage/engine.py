@@ -13,6 +13,7 @@ Retry-After), never a 500.
 from __future__ import annotations
 
 import fcntl
+import functools
 import math
 import os
 import threading
@@ -88,8 +89,21 @@ def make_engine(
     return engine
 
 
-def _note_opened(_dbapi_connection: Any, record: Any) -> None:
+def _note_opened(dbapi_connection: Any, record: Any) -> None:
     record.info["opened"] = time.monotonic()  # for renew_if_read_only
+    notices = getattr(dbapi_connection, "add_notice_handler", None)
+    if notices is not None:  # psycopg: a commit that outran its standby says so only here
+        notices(functools.partial(_on_notice, record.info))
+
+
+UNREPLICATED = "canceling wait for synchronous replication"
+"""PostgreSQL's warning when a commit's wait for its synchronous standby was cancelled (our
+statement timeout): committed on the primary only, which a receipt must never promise"""
+
+
+def _on_notice(info: dict[str, Any], diagnostic: Any) -> None:
+    if str(diagnostic.message_primary or "").startswith(UNREPLICATED):
+        info["unreplicated"] = True
 
 
 def renew_if_read_only(conn: Connection) -> None:
@@ -160,6 +174,8 @@ def write(
                 if lock:
                     lock_audit_counter(conn)
                 yield conn
+            if conn.connection.info.pop("unreplicated", False):
+                raise ServiceUnavailable("the standby did not confirm the commit in time")
         finally:
             conn.execution_options(gateway_write=False)
 
