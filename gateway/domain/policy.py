@@ -97,9 +97,14 @@ CAPABILITIES = frozenset(
 """Every capability there is (a test checks the table names no other)"""
 
 
-VERIFIED_BY_RECIPIENTS = frozenset({COA})
-"""roles whose signature its recipients verify themselves (COA's version-2 profile, RFC
-9901): their keys are published to every party (``GET /v1/parties/{oin}/keys``)"""
+_VERIFIED_BY_RECIPIENTS = frozenset({COA})
+
+
+def verified_by_recipients(role: str) -> bool:
+    """Whether a party of ``role`` signs what its recipients verify themselves (COA's
+    version-2 profile, RFC 9901): its keys are published to every party
+    (``GET /v1/parties/{oin}/keys``)."""
+    return role in _VERIFIED_BY_RECIPIENTS
 
 
 def may(role: str, capability: str) -> bool:

@@ -72,7 +72,7 @@ def issuer_keys(services: Services, party: Party, oin: str, now: datetime) -> li
     registered party whose signature recipients verify (COA)."""
     policy.require(party.role, policy.READ_DIRECTORY)
     issuer = services.store.registry.find_party(oin)
-    if issuer is None or issuer.role not in policy.VERIFIED_BY_RECIPIENTS:
+    if issuer is None or not policy.verified_by_recipients(issuer.role):
         raise NotFound("no party whose signature its recipients verify has this OIN")
     return [k for k in services.store.registry.list_keys(oin) if k.is_valid_at(now)]
 
