@@ -26,7 +26,10 @@ ALIASES = {LINKED_ON: "placement.linked_on"}
 """CSV column names of COA's own system → the profile's dotted paths"""
 
 
-def builder(sender: str, municipalities: Municipalities) -> submission.Build:
+def builder(sender: str, municipalities: Municipalities, version: int = 1) -> submission.Build:
+    """Rows into handover profiles of ``version``: 1, a JWS; 2, COA's SD-JWT (the client
+    signs a version 2 so, ``GatewayClient.sign``). The body is the same in both."""
+
     def build(number: int, row: dict[str, Any], issued_at: datetime) -> dict[str, Any]:
         body = _linked_on(number, {k: v for k, v in row.items() if k not in RESERVED})
         identity = body.get("identity")
@@ -42,7 +45,7 @@ def builder(sender: str, municipalities: Municipalities) -> submission.Build:
             recipient = municipalities.oin(number, "placement.municipality_code", code)
         return {
             "type": TYPE,
-            "version": 1,
+            "version": version,
             "sender": sender,
             "recipient": recipient,
             "subject": subject,
@@ -74,9 +77,15 @@ def send_export(
     receipts: Path | None = None,
     workers: int = 4,
     progress: bool | None = None,
+    version: int = 1,
 ) -> submission.Summary:
-    """Send every row of a COA export that has no receipt yet."""
-    rows = exportfile.read_rows(source, exportfile.body_schema(TYPE), ALIASES)
+    """Send every row of a COA export that has no receipt yet, as handover profiles of
+    ``version`` (2: COA's SD-JWT; a row's message id differs from its version 1's)."""
+    rows = exportfile.read_rows(source, exportfile.body_schema(TYPE, version), ALIASES)
+
+    def make(sender: str, municipalities: Municipalities) -> submission.Build:
+        return builder(sender, municipalities, version)
+
     return submission.send_file(
-        client, source, rows, builder, receipts=receipts, workers=workers, progress=progress
+        client, source, rows, make, receipts=receipts, workers=workers, progress=progress
     )

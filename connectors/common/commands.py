@@ -11,7 +11,7 @@ refused; run it again to resume).
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,10 @@ import click
 
 from connectors.common import inbox, sinks
 from connectors.common.client import GatewayClient
+from connectors.common.issuers import Pins, issuer_keys_option
 from connectors.common.options import party_options, unreachable
+
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 _file_argument = click.argument(
     "source", type=click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -46,31 +49,40 @@ def _finish(summary: Any) -> None:
     sys.exit(2 if summary.stopped else 1 if summary.failed else 0)
 
 
-def sending_command(name: str, help_text: str, send: Callable[..., Any]) -> click.Command:
+def sending_command(
+    name: str, help_text: str, send: Callable[..., Any], own: Sequence[Decorator] = ()
+) -> click.Command:
     """``gateway connect coa SOURCE``, ``… provider send SOURCE``: the same options,
-    another message type (``send`` is imported when the command runs)."""
+    another message type (``send`` is imported when the command runs); ``own``: options of
+    the party's own (COA's ``--format``), handed to ``send`` by name."""
 
-    @click.command(name, help=help_text)
-    @_file_argument
-    @_receipts_option
-    @_workers_option
-    @_progress_option
-    @party_options
-    def command(
+    def run(
         source: Path,
         receipts: Path | None,
         workers: int,
         progress: bool | None,
         client: GatewayClient,
+        **more: Any,
     ) -> None:
-        _finish(send(client, source, receipts=receipts, workers=workers, progress=progress))
+        _finish(send(client, source, receipts=receipts, workers=workers, progress=progress, **more))
 
-    return command
+    decorators: list[Decorator] = [
+        _file_argument, _receipts_option, _workers_option, _progress_option, *own, party_options,
+    ]  # fmt: skip
+    command: Callable[..., Any] = run
+    for decorator in reversed(decorators):
+        command = decorator(command)
+    return click.command(name, help=help_text)(command)
 
 
-def pull_command(help_text: str, names: Callable[[dict[str, Any]], str]) -> click.Command:
+def pull_command(
+    help_text: str, names: Callable[[dict[str, Any]], str], *, coa_signed: bool = False
+) -> click.Command:
     """``pull`` for a municipality (deliveries) and for a provider (briefs): the same loop,
-    files named by ``names``."""
+    files named by ``names``; ``coa_signed``: deliveries may be version-2 profiles, each
+    verified against COA's pinned keys too (``--issuer-keys``)."""
+
+    verifying: Decorator = issuer_keys_option if coa_signed else _same
 
     @click.command("pull", help=help_text)
     @click.option(
@@ -97,6 +109,7 @@ def pull_command(help_text: str, names: Callable[[dict[str, Any]], str]) -> clic
         help="say this is a scheduled run (cron), not a person's look: the audit log then "
         "says so (--follow always does)",
     )
+    @verifying
     @party_options
     def command(
         out: Path | None,
@@ -107,34 +120,37 @@ def pull_command(help_text: str, names: Callable[[dict[str, Any]], str]) -> clic
         lease: int,
         scheduled: bool,
         client: GatewayClient,
+        issuer_keys: Path | None = None,
     ) -> None:
         if (out is None) == (webhook is None):
             raise click.UsageError("give exactly one of --out and --webhook")
         sink = sinks.webhook_sink(str(webhook)) if out is None else sinks.folder_sink(out, names)
+        pins = None if issuer_keys is None else Pins(issuer_keys)
         if not follow:
-            _report(inbox.pull_once(client, sink, lease=lease, scheduled=scheduled))
+            _report(inbox.pull_once(client, sink, lease=lease, scheduled=scheduled, pins=pins))
             return
-        inbox.follow(
-            client,
-            sink,
-            interval=interval,
-            rounds=rounds,
-            report=_report,
-            unreachable=unreachable,
-            lease=lease,
-        )
+        inbox.follow(client, sink, interval=interval, rounds=rounds, report=_report,
+                     unreachable=unreachable, lease=lease, pins=pins)  # fmt: skip
 
     return command
 
 
+def _same(command: Callable[..., Any]) -> Callable[..., Any]:
+    """No option added (a decorator that leaves the command as it is)."""
+    return command
+
+
 def _report(result: inbox.PullResult) -> None:
-    """One line a round: what was new, kept before, acknowledged, withheld, acted on."""
+    """One line a round: what was new, kept before, acknowledged, withheld, acted on, and
+    how many version-2 profiles carried COA's own signature, verified here."""
     withheld = ", ".join(f"{k}: {v}" for k, v in sorted(result.withheld.items()))
     again = "handed out again after a consent (written over the earlier files)"
+    coa = f"; COA's own signature verified (a pinned key): {result.coa_signed}"
     click.echo(
         f"{datetime.now(UTC):%H:%M:%S} new: {result.written}, already kept: "
         f"{result.already_there}, acknowledged: {result.acknowledged}; "
         f"withheld: {withheld or 'none'}"
         + (f"; withdrawal notices acted on: {result.notices}" if result.notices else "")
         + (f"; {again}: {result.again}" if result.again else "")
+        + (coa if result.coa_signed else "")
     )

@@ -8,7 +8,9 @@ and ack gets the delivery again, and the sink finds it there. The folder
 puller (``sinks``), the provider's brief puller and the municipality's
 console (its SQLite store) differ only in their sink and in what they note
 on the way (``acknowledged``, ``turned``), so they page through this one
-loop.
+loop. A version-2 profile (COA's SD-JWT, issue #32) is verified against COA's
+own key too, one the municipality pinned (``pins``, ``coasigned``), and kept
+with the body COA signed.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connectors.common.client import GatewayClient, TransportError
+from connectors.common.coasigned import MARKER, with_coa_body
+from connectors.common.issuers import Pins
 from gateway.client import wire
 from gateway.errors import InvalidSignature
 
@@ -39,6 +43,8 @@ class PullResult:
     """messages handed out again after a consent (``supersedes``), written over the earlier"""
     withheld: dict[str, int] = field(default_factory=dict)
     """category → how many deliveries had it withheld"""
+    coa_signed: int = 0
+    """version-2 profiles whose COA signature was verified here, against a pinned key"""
 
 
 Sink = Callable[[dict[str, Any]], bool]
@@ -60,10 +66,14 @@ def safe_id(delivery_id: object) -> str:
     return delivery_id
 
 
-def verified(client: GatewayClient, delivery: dict[str, Any]) -> dict[str, Any]:
-    """The delivery, once its token is the gateway's signature over exactly its members.
+def verified(
+    client: GatewayClient, delivery: dict[str, Any], pins: Pins | None = None
+) -> dict[str, Any]:
+    """The delivery, once its token is the gateway's signature over exactly its members;
+    a version-2 profile's once COA's signature holds too, by a key in ``pins``, with the
+    body COA signed and the marker that says so (``coasigned.with_coa_body``).
 
-    Raises InvalidSignature otherwise.
+    Raises InvalidSignature otherwise (also for a version 2 without ``pins``).
     """
     token = delivery.get("delivery_token")
     if not isinstance(token, str):
@@ -72,7 +82,7 @@ def verified(client: GatewayClient, delivery: dict[str, Any]) -> dict[str, Any]:
     members = {k: v for k, v in delivery.items() if k != "delivery_token"}
     if signed != members:
         raise InvalidSignature("delivery token does not sign this delivery")
-    return delivery
+    return with_coa_body(client, delivery, pins)
 
 
 def pull_once(
@@ -85,6 +95,7 @@ def pull_once(
     acknowledged: Callable[[str], None] = _nothing,
     turned: Callable[[int], None] = _nothing,
     scheduled: bool = False,
+    pins: Pins | None = None,
 ) -> PullResult:
     """Take every unacknowledged delivery in the inbox after cursor ``after``, page by page.
 
@@ -95,7 +106,9 @@ def pull_once(
     ``turned`` each next page's cursor, so a puller that remembers where it was
     (the console) asks only for what is newer next time. ``scheduled``: a tool's
     routine run (``--follow``, cron, the console's timer), which the gateway's audit
-    entries then say, so an auditor tells it from a person's look.
+    entries then say, so an auditor tells it from a person's look. ``pins``: COA's keys
+    this municipality pinned, which a version-2 profile must verify against (none: one
+    is refused).
     """
     result = PullResult()
     while True:
@@ -106,7 +119,7 @@ def pull_once(
         if not isinstance(deliveries, list):
             raise TransportError("inbox response without deliveries")
         for delivery in deliveries:
-            _take(client, sink, delivery, result)
+            _take(client, sink, delivery, result, pins)
             acknowledged(str(delivery["delivery_id"]))
         if not deliveries:
             return result
@@ -114,9 +127,16 @@ def pull_once(
         turned(after)
 
 
-def _take(client: GatewayClient, sink: Sink, delivery: dict[str, Any], result: PullResult) -> None:
+def _take(
+    client: GatewayClient,
+    sink: Sink,
+    delivery: dict[str, Any],
+    result: PullResult,
+    pins: Pins | None = None,
+) -> None:
     """One delivery verified, kept, acknowledged, and counted."""
-    if sink(verified(client, delivery)):
+    kept = verified(client, delivery, pins)
+    if sink(kept):
         result.written += 1
     else:
         result.already_there += 1
@@ -124,6 +144,7 @@ def _take(client: GatewayClient, sink: Sink, delivery: dict[str, Any], result: P
     result.acknowledged += 1
     result.notices += delivery.get("type") == NOTICE
     result.again += bool(delivery.get("supersedes"))
+    result.coa_signed += MARKER in kept
     for category in delivery.get("withheld_categories", []):
         result.withheld[category] = result.withheld.get(category, 0) + 1
 
@@ -137,6 +158,7 @@ def follow(
     report: Callable[[PullResult], None] = lambda _: None,
     unreachable: Callable[[str], None] = lambda _: None,
     lease: int = 0,
+    pins: Pins | None = None,
 ) -> None:
     """Pull every ``interval`` seconds (``rounds`` times, or until stopped).
 
@@ -146,10 +168,9 @@ def follow(
     done = 0
     while rounds is None or done < rounds:
         try:
-            report(pull_once(client, sink, lease=lease, scheduled=True))
+            report(pull_once(client, sink, lease=lease, scheduled=True, pins=pins))
         except TransportError as error:
             unreachable(error.detail)  # gateway away; try again next round
         done += 1
         if rounds is None or done < rounds:
             time.sleep(interval)
-

@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,8 @@ from typing import Any
 import requests
 
 from connectors.common.client import TransportError
+from connectors.common.coasigned import cut_to
+from connectors.common.durable import write_durably
 from connectors.common.inbox import NOTICE, Sink, safe_id
 from gateway.client.schemas import Catalog, load_catalog
 from gateway.errors import GatewayError
@@ -95,7 +96,10 @@ def withdraw_from_file(path: Path, notice: dict[str, Any], notice_file: str) -> 
 
 def without_withdrawn(kept: dict[str, Any], notice: dict[str, Any], by: str) -> dict[str, Any]:
     """A kept delivery without the categories a withdrawal notice took back (see
-    ``withdraw_from_file``); ``by`` names the notice beside what is left. Idempotent."""
+    ``withdraw_from_file``); ``by`` names the notice beside what is left. Idempotent.
+
+    A version-2 profile's ``sd_jwt`` loses those categories' disclosures too: what is left
+    is still COA's signature over what is left (``coasigned.cut_to``)."""
     kept = dict(kept)
     categories = set(notice["categories"])
     members = _categories(kept.get("type"), kept.get("version"))
@@ -114,6 +118,8 @@ def without_withdrawn(kept: dict[str, Any], notice: dict[str, Any], by: str) -> 
         withdrawn.append(record)
     kept["withdrawn"] = withdrawn
     kept["body"] = body
+    if isinstance(kept.get("sd_jwt"), str):
+        kept["sd_jwt"] = cut_to(kept["sd_jwt"], body)
     return kept
 
 
@@ -155,20 +161,3 @@ def webhook_sink(url: str, timeout: float = 10.0) -> Sink:
         return True
 
     return take
-
-
-def write_durably(target: Path, data: bytes) -> None:
-    """Write-then-rename with fsync of file and folder: all of it or nothing, after a crash."""
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, target)
-    folder = os.open(target.parent, os.O_RDONLY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
-
-

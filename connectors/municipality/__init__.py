@@ -2,11 +2,13 @@
 record consent, assignments and plans, read the newcomers placed with it.
 
 The names are handed on from where they live (the pager and the sinks are
-shared with the provider's brief puller); the municipality's commands are in
+shared with the provider's brief puller; ``Pins``, COA's keys pinned here, is what
+a version-2 profile is verified against); the municipality's commands are in
 ``cli``, its console in ``console``.
 """
 
 from connectors.common.inbox import PullResult, follow, pull_once, verified
+from connectors.common.issuers import Pins
 from connectors.common.sinks import brief_file, delivery_file, folder_sink, webhook_sink
 from connectors.municipality.messages import (
     assign,
@@ -19,6 +21,7 @@ from connectors.municipality.messages import (
 )
 
 __all__ = [
+    "Pins",
     "PullResult",
     "assign",
     "brief_file",

@@ -13,6 +13,7 @@ from connectors.common.options import LazyGroup
 from connectors.common.sinks import delivery_file
 from connectors.municipality import actions_cli
 from connectors.municipality.duo_cli import duo_export, duo_fetch, duo_send
+from connectors.municipality.pin_cli import pin_issuer_key
 from connectors.municipality.records_cli import consents
 from connectors.municipality.regie_cli import signals
 
@@ -26,7 +27,8 @@ from connectors.municipality.regie_cli import signals
     },
 )
 def municipality() -> None:
-    """Pull the inbox into the case system; record consent, assignments and plans; see
+    """Pull the inbox into the case system (verifying COA's own signature on a version-2
+    profile, against COA's keys pinned here); record consent, assignments and plans; see
     your newcomers' signals; write or send DUO's requests; fetch DUO's facts."""
 
 
@@ -39,6 +41,13 @@ municipality.add_command(signals)
 municipality.add_command(duo_export)
 municipality.add_command(duo_send)
 municipality.add_command(duo_fetch)
+municipality.add_command(pin_issuer_key)
 municipality.add_command(
-    pull_command("Verify, keep, then acknowledge every delivery in the inbox.", delivery_file)
+    pull_command(
+        "Verify, keep, then acknowledge every delivery in the inbox; a version-2 profile "
+        "(COA's SD-JWT) is verified against COA's pinned key too, and kept with the body "
+        "COA signed and coa_signature.",
+        delivery_file,
+        coa_signed=True,
+    )
 )

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.common.client import GatewayClient
-from connectors.common.sinks import write_durably
+from connectors.common.durable import write_durably
 from connectors.municipality.messages import placed_newcomers
 from gateway.client import plans, wire
 from gateway.errors import BadRequest, GatewayError

@@ -9,6 +9,8 @@ strictly as intake did.
   category one disclosure, health's members each their own, decoys to ``BODY_DIGESTS``;
 - ``verify_delivered``: a municipality's own check of a delivered version 2 against COA's
   keys it pinned (``Verified``: the body as COA signed it, and by which key);
+- ``cut``: a kept version 2 with only some categories' disclosures (what a withdrawal
+  leaves); ``kid_of``: which of COA's keys signed it;
 - ``is_sd``, ``FORMS``, ``SD_TYP``, ``MEDIA_TYPE``: which messages travel so, and how.
 """
 
@@ -24,7 +26,9 @@ from gateway.domain.wire.sdprofile import (
     MEDIA_TYPE,
     SD_TYP,
     Verified,
+    cut,
     is_sd,
+    kid_of,
     verify_delivered,
 )
 from gateway.domain.wire.sdprofile import issue as _issue
@@ -35,8 +39,10 @@ __all__ = [
     "MEDIA_TYPE",
     "SD_TYP",
     "Verified",
+    "cut",
     "is_sd",
     "issue",
+    "kid_of",
     "verify_delivered",
 ]
 

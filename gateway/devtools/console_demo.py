@@ -5,7 +5,8 @@ newcomers with Leiden (60 in the demo, spread over time: most placed weeks ago, 
 eighth far along its term, some overdue a plan); for most of them Leiden assigns the
 demo provider, makes a plan and (for some) records consent; the provider reports a few
 times. Nothing has been pulled yet, so the console's first pull brings it all in,
-consent judged as it pulls.
+consent judged as it pulls. One newcomer's profile (the eleventh) COA sends as version 2,
+its own SD-JWT: the console pins COA's key at that first pull and verifies it.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ from gateway.devtools.cast import (
 from gateway.devtools.duostandin import notify
 from gateway.devtools.serverproc import ServerProcess
 
+SIGNED = 10
+"""the newcomer (by place in the seed) whose profile COA sends as version 2: with consent
+and a plan, as most are, and none the browser tests take for a scene of their own"""
+
 
 @dataclass(frozen=True)
 class Seeded:
@@ -46,6 +51,9 @@ class Seeded:
     moved: synthetic.Newcomer | None = None
     """DUO's SS121: settled in Utrecht with Leiden's plan (Utrecht's console shows DUO's
     facts; Leiden's no longer lists them)"""
+    signed: synthetic.Newcomer | None = None
+    """the one whose profile COA sent as version 2, its own SD-JWT (issue #32): the console
+    verifies it against COA's pinned key, and the dossier says it was signed by COA"""
 
 
 def _send(
@@ -77,27 +85,38 @@ def _linked(
     return profile
 
 
+def _place(
+    cast: Cast, people: list[synthetic.Newcomer], now: datetime, rng: random.Random
+) -> None:
+    """COA's profiles of ``people``, placing them with Leiden, in one batch; the one at
+    ``SIGNED`` as version 2 (COA's SD-JWT), the others as version 1."""
+    coa = cast.client(COA)
+    profiles = [
+        coa.sign(
+            {
+                **synthetic.payload(
+                    "handover-profile",
+                    _linked(synthetic.varied_profile(p, "GM0546", rng), now, rng, far=n % 8 == 1),
+                    sender=COA,
+                    recipient=LEIDEN,
+                    newcomer=p,
+                    issued_at=now,
+                ),
+                "version": 2 if n == SIGNED else 1,
+            }
+        )
+        for n, p in enumerate(people)
+    ]
+    coa.submit_batch(profiles)
+
+
 def seed(cast: Cast, count: int = 24, rng_seed: int = 7, *, duo: bool = False) -> Seeded:
     """Leiden's newcomers; every fourth without plan or provider, every other with consent;
     with ``duo`` (and six or more), DUO's notifications for a few, one moving to Utrecht."""
     rng = random.Random(rng_seed)  # noqa: S311 - synthetic people, not secrets
     now = datetime.now(UTC)
     people = [synthetic.Newcomer.make(rng) for _ in range(count)]
-    coa = cast.client(COA)
-    profiles = [
-        coa.sign(
-            synthetic.payload(
-                "handover-profile",
-                _linked(synthetic.varied_profile(p, "GM0546", rng), now, rng, far=n % 8 == 1),
-                sender=COA,
-                recipient=LEIDEN,
-                newcomer=p,
-                issued_at=now,
-            )
-        )
-        for n, p in enumerate(people)
-    ]
-    coa.submit_batch(profiles)
+    _place(cast, people, now, rng)
     consenting, others = [], []
     for n, person in enumerate(people):
         if n % 2 == 0:
@@ -134,7 +153,7 @@ def seed(cast: Cast, count: int = 24, rng_seed: int = 7, *, duo: bool = False) -
             _send(cast, PROVIDER, "progress-report", person, _report(rng, month, hours), now)
             hours += rng.randrange(20, 60)
     moved = _duo_speaks(cast, people, now) if duo and count >= 6 else None
-    return Seeded(people, consenting, others, moved)
+    return Seeded(people, consenting, others, moved, people[SIGNED] if count > SIGNED else None)
 
 
 def _duo_speaks(cast: Cast, people: list[synthetic.Newcomer], now: datetime) -> synthetic.Newcomer:

@@ -14,7 +14,7 @@ import sys
 import tempfile
 import textwrap
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -43,8 +43,10 @@ from gateway.devtools.cast import (
 )
 from gateway.devtools.duo_scene import duo_at_work
 from gateway.devtools.scenario import PROBLEM_CODES, Step, scenario
+from gateway.devtools.sdjwt_scene import coa_signs_at_work
 from gateway.devtools.serverproc import ServerProcess
-from gateway.devtools.witness_scene import auditor_witness, witnesses_at_work
+from gateway.devtools.witness_scene import DemoWitness, auditor_witness, witnesses_at_work
+from gateway.service.services import Services
 
 __all__ = [
     "AUDITOR",
@@ -267,6 +269,33 @@ def _serving(
         yield url, {oin: files.tls(oin) for oin in parties}
 
 
+def _later_parts(
+    cast: Cast,
+    services: Services,
+    seen: DemoWitness,
+    folder: Path,
+    reported: list[dict[str, str]],
+    now: datetime,
+) -> bool:
+    """Parts 5 to 7, printed: DUO, the witness, COA's own signature; whether each went as
+    the contract says."""
+    parts: list[tuple[str, Callable[[], tuple[list[str], bool]]]] = [
+        ("5. DUO's clock: notifications in, facts, a move",
+         lambda: duo_at_work(cast, reported, now)),
+        ("6. The witness: the auditor cosigns what it saw the log append",
+         lambda: witnesses_at_work(cast.client(AUDITOR), seen, folder)),
+        ("7. COA's own signature: the blue folder as an SD-JWT (version 2)",
+         lambda: coa_signs_at_work(cast, services, folder, now)),
+    ]  # fmt: skip
+    ok = True
+    for title, part in parts:
+        print(f"\n{title}\n")
+        lines, went = part()
+        print("\n".join(_fit(line) for line in lines))
+        ok = ok and went
+    return ok
+
+
 def run_demo(*, keep: bool = False, digikoppeling: bool = False) -> int:
     folder = Path(tempfile.mkdtemp(prefix="gateway-demo-"))
     instance = folder / "instance"
@@ -316,14 +345,7 @@ def run_demo(*, keep: bool = False, digikoppeling: bool = False) -> int:
             )
             print("\n4. Regie: what Leiden's client managers see\n")
             print("\n".join(_fit(line) for line in regie_at_work(cast, reported, now)))
-            print("\n5. DUO's clock: notifications in, facts, a move\n")
-            duo_lines, duo_ok = duo_at_work(cast, reported, now)
-            print("\n".join(_fit(line) for line in duo_lines))
-            ok = ok and duo_ok
-            print("\n6. The witness: the auditor cosigns what it saw the log append\n")
-            witness_lines, witness_ok = witnesses_at_work(auditor, seen, folder)
-            print("\n".join(_fit(line) for line in witness_lines))
-            ok = ok and witness_ok
+            ok = _later_parts(cast, services, seen, folder, reported, now) and ok
             print("\nall outcomes as the contract says" if ok else "\nUNEXPECTED OUTCOMES")
             return 0 if ok else 1
     finally:

@@ -17,7 +17,7 @@ import requests
 from babel.dates import format_date
 
 from gateway.client import wire
-from gateway.devtools.cast import AUDITOR, DUO, LEIDEN, UTRECHT
+from gateway.devtools.cast import AUDITOR, COA, DUO, LEIDEN, UTRECHT
 from gateway.devtools.duostandin import notify
 from gateway.devtools.serverproc import free_port
 from tests.browser.conftest import (
@@ -363,3 +363,28 @@ def test_the_dossier_shows_what_duo_told_of_a_newcomer_who_moved_in(
     check_accessible(page, "dossier-duo")
     _dossier(page, console, console.seeded.people[2].v_number)
     assert "Nog niets van DUO over deze nieuwkomer" in told.inner_text()
+
+
+def test_a_profile_coa_signed_itself_says_so_in_the_dossier(page: Any, console: Console) -> None:
+    """The seed's version-2 profile (COA's SD-JWT, issue #32): the console pinned COA's key
+    at its first pull and verified it; the dossier says "ondertekend door COA", the key's
+    thumbprint shortened in its title. A version 1, signed by the gateway only, does not."""
+    person = console.seeded.signed
+    assert person is not None
+    page.get_by_label("Zoeken op naam, V-nummer of BSN").fill(person.v_number)
+    follow(page, page.get_by_role("button", name="Zoeken"))
+    follow(page, page.locator(f"table.list a[href='/newcomers/{person.v_number}']"))
+    signed = page.locator("#profile [data-coa-signature]")
+    assert signed.inner_text() == "ondertekend door COA"
+    kid = wire.thumbprint(console.cast.keys[COA])
+    assert signed.get_attribute("data-coa-signature") == kid
+    assert f"({kid[:12]}…)" in str(signed.get_attribute("title"))
+    assert _state(page, "identity") == "shown" and _state(page, "family") == "shown"  # consent
+    assert _state(page, "health") == "withheld"
+    check_accessible(page, "dossier-signed-by-coa")
+    pins = json.loads((console.data / "issuer-keys.json").read_text())
+    assert [r["jwk"]["kid"] for r in pins["issuers"][COA]] == [kid]
+    assert sum("pinned COA's keys" in line for line in console.output) == 1
+    _dossier(page, console, console.seeded.people[0].v_number)
+    assert page.locator("#profile [data-coa-signature]").count() == 0
+    assert _state(page, "identity") == "shown"

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from connectors.common.inbox import pull_once
+from connectors.common.issuers import Pins
 from connectors.common.sinks import folder_sink
 from gateway.devtools import console_demo
 from gateway.devtools.cast import LEIDEN, register_cast
@@ -41,7 +42,8 @@ def after_a_pull(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     with ServerProcess(tmp / "instance", workers=1, threads=4) as server:
         cast = register_cast(services_for(server.instance), server.url, datetime.now(UTC))
         seeded = console_demo.seed(cast, count=12)
-        pulled = pull_once(cast.client(LEIDEN), folder_sink(tmp / "case-system"))
+        pins = Pins(tmp / "case-system-issuer-keys.json", tell=lambda _: None)
+        pulled = pull_once(cast.client(LEIDEN), folder_sink(tmp / "case-system"), pins=pins)
         assert pulled.acknowledged >= len(seeded.people)
         assert cast.client(LEIDEN).get_json("/v1/inbox")["deliveries"] == []
         keys = write_keys(cast, tmp / "keys")
@@ -81,6 +83,10 @@ def test_every_newcomer_is_named_and_shows_what_consent_released(
         assert page.locator("#profile [data-category=identity]").get_attribute("data-state") == (
             "shown"
         )
+    # the version-2 profile, read outside the inbox, verified against COA's key pinned here
+    assert console.seeded.signed is not None
+    page.goto(console.address(f"/newcomers/{console.seeded.signed.v_number}"))
+    assert page.locator("#profile [data-coa-signature]").inner_text() == "ondertekend door COA"
 
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -32,8 +32,8 @@ SURFACE = {
     "gateway.client.catalogues": {"NEEDS_REVIEW", "compiled", "needs_review", "read"},
     "gateway.client.plans": {"check_combination"},
     "gateway.client.sdjwt": {
-        "BODY_DIGESTS", "FORMS", "MEDIA_TYPE", "SD_TYP", "Verified", "is_sd", "issue",
-        "verify_delivered",
+        "BODY_DIGESTS", "FORMS", "MEDIA_TYPE", "SD_TYP", "Verified", "cut", "is_sd", "issue",
+        "kid_of", "verify_delivered",
     },
     "gateway.client.witness": {
         "ED25519_COSIGNATURE", "MLDSA44_COSIGNATURE", "NOTE", "SIZE_TYPE", "Body",

@@ -83,6 +83,9 @@ class Dossier:
     progress_read_at: str | None
     consents: list[dict[str, Any]] | None
     signals: dict[str, Any]
+    profile_signature: dict[str, str] | None = None
+    """the newest profile's ``coa_signature`` (issuer, kid): verified here against COA's
+    pinned key (a version 2); None for a profile only the gateway signed"""
 
 
 def text_of(value: Any, name: str = "") -> str:
@@ -223,7 +226,19 @@ def build(store: Store, v_number: str, party: Callable[[str], str] = str) -> Dos
         progress_read_at=progress[0] if progress else None,
         consents=consents[1]["consents"] if consents else None,
         signals=signals[1] if signals else {},
+        profile_signature=signature_of(newest),
     )
+
+
+def signature_of(kept: dict[str, Any] | None) -> dict[str, str] | None:
+    """The marker ``coasigned`` wrote on a profile it verified against COA's pinned key."""
+    found = (kept or {}).get("coa_signature")
+    if not isinstance(found, dict):
+        return None
+    issuer, kid = found.get("issuer"), found.get("kid")
+    if isinstance(issuer, str) and isinstance(kid, str):
+        return {"issuer": issuer, "kid": kid}
+    return None
 
 
 def level_rank(level: str) -> int:

@@ -11,6 +11,10 @@ placing profile is not kept here, the console reads it
 a delivery (``Store.keep_profile``). It is read again only when a newer
 profile placed the newcomer; a later copy from the inbox takes its place,
 and a withdrawal notice about the newcomer reaches it (see ``store``).
+
+A version-2 profile (COA's SD-JWT, issue #32), read or pulled, is verified against
+COA's keys pinned in the console's data folder (``pins_of``) and kept with the body COA
+signed and the marker that says so (``coasigned``): the dossier shows it signed by COA.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from __future__ import annotations
 from typing import Any
 
 from connectors.common.client import GatewayClient
+from connectors.common.coasigned import with_coa_body
+from connectors.common.issuers import PIN_FILE, Pins
 from connectors.municipality.console.facts import PROFILE
 from connectors.municipality.console.store import Store
 from gateway.client import wire
@@ -46,8 +52,18 @@ def missing(store: Store, v_numbers: list[str] | None = None) -> list[str]:
     return wanted
 
 
-def verified(client: GatewayClient, profile: dict[str, Any]) -> dict[str, Any]:
-    """The profile, once its token is the gateway's signature over exactly its members.
+def pins_of(store: Store) -> Pins:
+    """COA's keys this console pinned: a file beside its store, in its data folder, which
+    ``pin-issuer-key --issuer-keys`` adds a new COA key to."""
+    return Pins(store.path.with_name(PIN_FILE))
+
+
+def verified(
+    client: GatewayClient, profile: dict[str, Any], pins: Pins | None = None
+) -> dict[str, Any]:
+    """The profile, once its token is the gateway's signature over exactly its members;
+    a version 2's once COA's signature holds too, by a key in ``pins``, with the body COA
+    signed and the marker (``coasigned.with_coa_body``).
 
     Raises InvalidSignature otherwise: nothing unsigned is kept.
     """
@@ -57,7 +73,7 @@ def verified(client: GatewayClient, profile: dict[str, Any]) -> dict[str, Any]:
     signed = client.verify_gateway_token(token, wire.PROFILE_TYP)
     if signed != {k: v for k, v in profile.items() if k != "profile_token"}:
         raise InvalidSignature("profile token does not sign this profile")
-    return profile
+    return with_coa_body(client, profile, pins)
 
 
 def read_profile(client: GatewayClient, store: Store, v_number: str) -> bool:
@@ -70,7 +86,7 @@ def read_profile(client: GatewayClient, store: Store, v_number: str) -> bool:
         profile = client.get_json(f"/v1/newcomers/{v_number}/profile")
     except (NotAuthorised, NotFound):
         return False
-    return store.keep_profile(verified(client, profile))
+    return store.keep_profile(verified(client, profile, pins_of(store)))
 
 
 def read_missing(client: GatewayClient, store: Store, limit: int = PROFILES_PER_ROUND) -> int:

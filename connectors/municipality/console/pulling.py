@@ -100,7 +100,8 @@ def pull_inbox(
     acknowledged once kept; one that ``supersedes`` earlier ones kept in their place.
 
     The pager is every puller's (``inbox.pull_once``); the store is the sink, notes each
-    acknowledgement, and remembers the newest cursor, so the next round asks for less.
+    acknowledgement, and remembers the newest cursor, so the next round asks for less. A
+    version-2 profile is verified against COA's keys pinned in the console's data folder.
     """
     done = Round()
     started = datetime.now(UTC)
@@ -120,6 +121,7 @@ def pull_inbox(
         acknowledged=store.acknowledged,
         turned=turned,
         scheduled=scheduled,
+        pins=profiles.pins_of(store),
     )
     done.kept, done.acknowledged, done.notices = pulled.written, pulled.acknowledged, pulled.notices
     if full:

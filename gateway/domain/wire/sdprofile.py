@@ -260,6 +260,21 @@ def stored(raw: bytes) -> Stored:
     return Stored(jwt.decode("ascii"), {**payload, "body": body}, by_category)
 
 
+def cut(text: str, categories: Iterable[str]) -> str:
+    """A kept version 2 with only the disclosures of ``categories`` (and those nested in
+    them): what a withdrawal leaves of a municipality's copy. COA's JWT stays as it is, so
+    what remains still verifies; a disclosure that cannot be read goes."""
+    return stored(text.encode("ascii")).select(categories)
+
+
+def kid_of(text: str) -> str:
+    """The kid of a version 2's issuer-signed JWT: which pinned key verifies it. Raises
+    MalformedMessage or UnsupportedHeader when it is not COA's SD-JWT."""
+    if not text.isascii():
+        raise MalformedMessage("an SD-JWT is ASCII")
+    return envelope.parse(text.split("~", 1)[0].encode("ascii"), typ=SD_TYP).header.kid
+
+
 def _nested(value: Any, items: Mapping[str, tuple[str, list[Any] | None]]) -> list[str]:
     """The disclosures ``value`` refers to by digest, at any depth, each once: a member
     concealed inside a category, and what is concealed inside that member."""
