@@ -24,9 +24,11 @@ from sqlalchemy import Engine
 
 from gateway import config
 from gateway.domain.audit import checkpoints
+from gateway.domain.keyring import SigningKeys
 from gateway.domain.schemas import Catalog
 from gateway.domain.vault import Vault
 from gateway.domain.wire.envelope import Signer
+from gateway.domain.wire.jwk import thumbprint
 from gateway.files import report as report_files
 from gateway.files.schemas import load_catalog, processing_activities
 from gateway.instance import load_secrets
@@ -102,37 +104,43 @@ def build_services(
     would stop intake after the grace.
     """
     secrets = load_secrets(settings.instance)
-    vault = Vault(secrets.master_key)
+    vault = Vault(secrets.master_keys)
     if store_factory is None:
         store: ports.Store = open_store(settings, vault, upgrade=upgrade)
     else:
         store = store_factory(settings, vault)
     if settings.ldv_path is not None:
         store = Recorded(store, open_logbook(settings))
-    signer = Signer(secrets.signing_key, alg="EdDSA")
-    origin = log_origin(settings, signer)
+    keys = secrets.signing_keys
+    signer = Signer(keys.active, alg="EdDSA")
     services = Services(
         settings=settings,
         catalog=load_catalog() if catalog is None else catalog,
         store=store,
         signer=signer,
         pseudonym_key=secrets.pseudonym_key,
-        checkpoints=CheckpointSigner(store.audit, signer, origin),
+        checkpoints=CheckpointSigner(
+            store.audit, signer, log_origin(settings, keys), cosigners=keys.overlap
+        ),
         report=report_files.renderer(),
+        keyring=keys,
     )
     return with_checkpointer(services) if checkpointer else services
 
 
-def log_origin(settings: config.Settings, signer: Signer) -> str:
-    """The checkpoint notes' origin: GATEWAY_LOG_ORIGIN, or one named after the key."""
-    return settings.log_origin or f"inburgering-gateway/{signer.kid[:16]}"
+def log_origin(settings: config.Settings, keys: SigningKeys) -> str:
+    """The checkpoint notes' origin: GATEWAY_LOG_ORIGIN, or the one a rotated key set keeps,
+    or one named after the instance's first key (so a rotation never changes it: the key
+    set takes its origin along from the first rotation on, ``gateway secrets``)."""
+    first = f"inburgering-gateway/{thumbprint(keys.active)[:16]}"
+    return settings.log_origin or keys.origin or first
 
 
 def note_vkey(settings: config.Settings) -> str:
     """The instance's note verifier key, its secrets made where missing: what a witness is
     told before the gateway first serves (``gateway demo``)."""
-    signer = Signer(load_secrets(settings.instance).signing_key, alg="EdDSA")
-    return checkpoints.vkey(log_origin(settings, signer), signer.key)
+    keys = load_secrets(settings.instance).signing_keys
+    return checkpoints.vkey(log_origin(settings, keys), keys.active)
 
 
 def open_logbook(settings: config.Settings) -> Logbook:

@@ -10,7 +10,10 @@ shares:
 - the master key (wraps the per-newcomer data keys): ``GATEWAY_MASTER_KEY``
 
 Keys given by environment are base64 (32 bytes) or, for the signing key, the
-JWK JSON. Nothing here is ever written into the repository.
+JWK JSON. Two of them rotate (``gateway.continuity.rotation``): the signing
+key's value may be a key set (``gateway.domain.keyring``), the master key's
+several keys, separated by white space or commas (the first wraps, all
+unwrap). Nothing here is ever written into the repository.
 
 Only ``gateway serve`` (and the demo, in a folder of its own) makes a new
 instance. The operator's other commands need one that exists (``require``):
@@ -26,14 +29,16 @@ import base64
 import binascii
 import json
 import os
+import re
 import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from gateway.domain import keyring
 from gateway.domain.wire import jwk
-from gateway.errors import BadRequest, ConfigurationError
+from gateway.errors import ConfigurationError
 
 SECRETS = {
     "signing.jwk": "GATEWAY_SIGNING_KEY",
@@ -47,9 +52,20 @@ EMBEDDED_DATABASE = "gateway.db"
 
 @dataclass(frozen=True)
 class Secrets:
-    signing_key: jwk.Key
+    signing_keys: keyring.SigningKeys
     pseudonym_key: bytes
-    master_key: bytes
+    master_keys: tuple[bytes, ...]
+    """the first wraps new data keys; every one unwraps (during a rotation, two)"""
+
+    @property
+    def signing_key(self) -> jwk.Key:
+        """The key that signs receipts, tokens and checkpoints now."""
+        return self.signing_keys.active
+
+    @property
+    def master_key(self) -> bytes:
+        """The master key that wraps new data keys."""
+        return self.master_keys[0]
 
 
 def write_private(path: Path, data: bytes) -> bool:
@@ -75,6 +91,28 @@ def write_private(path: Path, data: bytes) -> bool:
     return True
 
 
+def replace_private(path: Path, data: bytes) -> None:
+    """Replace the secret at ``path`` by ``data`` (mode 0600): written whole and synced to a
+    file of its own first, then renamed over it, so a process starting meanwhile reads the
+    old value or the new, never a part (a rotation step, ``gateway secrets``)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            os.unlink(tmp)
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)  # the rename itself survives a crash
+    finally:
+        os.close(folder)
+
+
 def _secret(
     folder: Path, env: Mapping[str, str], name: str, variable: str, make: Callable[[], bytes]
 ) -> bytes:
@@ -83,6 +121,16 @@ def _secret(
     path = folder / name
     write_private(path, make())
     return path.read_bytes()
+
+
+def master_keys(text: bytes | str) -> tuple[bytes, ...]:
+    """The master keys of GATEWAY_MASTER_KEY's or master.key's value: one or more, base64,
+    separated by white space or commas. Raises ConfigurationError."""
+    raw = text.decode("ascii", "replace") if isinstance(text, bytes) else text
+    words = [word for word in re.split(r"[\s,]+", raw) if word]
+    if not words:
+        raise ConfigurationError("master key is empty")
+    return tuple(_key_bytes(word.encode("ascii", "replace"), "master key") for word in words)
 
 
 def _key_bytes(text: bytes, what: str) -> bytes:
@@ -122,20 +170,14 @@ def load_secrets(folder: Path, env: Mapping[str, str] | None = None) -> Secrets:
         return json.dumps(jwk.private_jwk(jwk.generate("Ed25519"))).encode() + b"\n"
 
     signing_text = _secret(folder, env, "signing.jwk", "GATEWAY_SIGNING_KEY", new_signing_key)
-    try:
-        from gateway.domain.wire import strictjson
-
-        signing_key = jwk.import_jwk(strictjson.loads_object(signing_text), private=True)
-    except BadRequest as exc:
-        raise ConfigurationError(f"gateway signing key: {exc.detail}") from None
     return Secrets(
-        signing_key=signing_key,
+        signing_keys=keyring.parse(signing_text),
         pseudonym_key=_key_bytes(
             _secret(folder, env, "pseudonym.key", "GATEWAY_PSEUDONYM_KEY", random_key),
             "pseudonym key",
         ),
-        master_key=_key_bytes(
-            _secret(folder, env, "master.key", "GATEWAY_MASTER_KEY", random_key), "master key"
+        master_keys=master_keys(
+            _secret(folder, env, "master.key", "GATEWAY_MASTER_KEY", random_key)
         ),
     )
 

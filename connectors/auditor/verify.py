@@ -28,6 +28,7 @@ from typing import Any
 
 from connectors.auditor import witnessed
 from connectors.auditor.leaves import LogMismatch, PrefixRoots, all_leaves, leaf_of
+from connectors.auditor.published import verified_checkpoint
 from connectors.common.client import GatewayClient, TransportError
 from gateway.client import log, witness
 from gateway.errors import GatewayError, LogCorrupt
@@ -107,7 +108,6 @@ def save_state(path: Path, state: dict[str, Any]) -> None:
 
 
 def signed_checkpoints(client: GatewayClient) -> list[tuple[int, log.Checkpoint]]:
-    keys = client.gateway_keys()
     # Have the gateway sign its current state; if it cannot any more, check what it signed before.
     with contextlib.suppress(LogCorrupt):
         client.get_json("/v1/audit/checkpoint")
@@ -117,7 +117,7 @@ def signed_checkpoints(client: GatewayClient) -> list[tuple[int, log.Checkpoint]
         page = client.get_json("/v1/audit/checkpoints", after=after)
         for item in page["checkpoints"]:
             try:
-                point = log.verify_checkpoint_jws(item["checkpoint"], keys)
+                point = verified_checkpoint(client, item["checkpoint"])
             except GatewayError as error:
                 raise Mismatch("checkpoint-invalid", seq=item["seq"], detail=error.detail) from None
             found.append((item["seq"], point))
@@ -278,7 +278,7 @@ def check_once(
     """
     token = client.get_json("/v1/audit/checkpoint").get("checkpoint")
     try:
-        point = log.verify_checkpoint_jws(str(token), client.gateway_keys())
+        point = verified_checkpoint(client, str(token))
     except GatewayError as error:
         raise Mismatch("newest-invalid", detail=error.detail) from None
     state = load_state(state_path)

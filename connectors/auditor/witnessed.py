@@ -24,6 +24,7 @@ import click
 import requests
 
 from connectors.auditor.leaves import LogMismatch
+from connectors.auditor.published import verified_checkpoint
 from connectors.common.client import GatewayClient
 from gateway.client import log, witness
 from gateway.errors import CheckpointError, GatewayError, NotFound
@@ -81,10 +82,8 @@ policy_option = click.option(
 def check(client: GatewayClient, policy: witness.Policy, newest: log.Checkpoint) -> Witnessed:
     """The witnessed checkpoint, held to ``policy`` and to the verified log up to ``newest``;
     then each witness the policy gives a URL, asked directly. Raises Mismatch."""
-    if not policy.logs:  # the log is known from the gateway itself: its published note key
-        vkey = client.request("GET", "/v1/audit/note-key").text
-        gateway = witness.parse_vkey(vkey, (witness.NOTE,))
-        policy = dataclasses.replace(policy, logs=((gateway, None),))
+    if not policy.logs:  # the log is known from the gateway itself: its published keys
+        policy = dataclasses.replace(policy, logs=tuple((k, None) for k in _log_keys(client)))
     origin = policy.logs[0][0].name
     asked = tuple(  # first: a witness's own word outweighs whatever the gateway serves
         name for name, (key, url) in sorted(policy.witnesses.items())
@@ -106,6 +105,22 @@ def check(client: GatewayClient, policy: witness.Policy, newest: log.Checkpoint)
     if not _part_of(client, point, newest):
         raise Mismatch("witnessed-not-in-log", size=body.size, verified=newest.tree_size)
     return Witnessed(body.size, body.root.hex(), tuple(sorted(cosigners)), asked)
+
+
+def _log_keys(client: GatewayClient) -> list[witness.Verifier]:
+    """The note keys of the gateway's log: its published note key's, first, then every
+    published key's under the same origin. Across a key rotation a witnessed checkpoint may
+    be signed by the key before (a retired key is published for what it signed)."""
+    served = witness.parse_vkey(client.request("GET", "/v1/audit/note-key").text, (witness.NOTE,))
+    found = [served]
+    for key in client.gateway_keys().values():
+        try:
+            other = witness.parse_vkey(log.vkey(served.name, key), (witness.NOTE,))
+        except CheckpointError:  # not a note key (notes are Ed25519)
+            continue
+        if other.public != served.public:
+            found.append(other)
+    return found
 
 
 def _part_of(client: GatewayClient, point: log.Checkpoint, newest: log.Checkpoint) -> bool:
@@ -162,7 +177,7 @@ def _current(client: GatewayClient, verified: log.Checkpoint) -> log.Checkpoint:
     """The gateway's newest checkpoint now, signed and an extension of ``verified``."""
     token = str(client.get_json("/v1/audit/checkpoint").get("checkpoint"))
     try:
-        current = log.verify_checkpoint_jws(token, client.gateway_keys())
+        current = verified_checkpoint(client, token)
     except GatewayError as error:
         raise Mismatch("quorum", detail=f"the newest checkpoint: {error.detail}") from None
     if not _part_of(client, verified, current):

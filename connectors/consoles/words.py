@@ -66,6 +66,9 @@ EVENTS = {
     "key.registered": N_("key registered"),
     "key.revoked": N_("key revoked"),
     "log.origin_changed": N_("log origin changed"),
+    "log.restored": N_("log restored from a backup"),
+    "signing_key.changed": N_("gateway signing key rotation step"),
+    "master_key.changed": N_("master key rotation step"),
 }
 """The audit log's events (``gateway.client.log.EVENTS``)"""
 

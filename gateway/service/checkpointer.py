@@ -26,6 +26,7 @@ from gateway.domain.audit import checkpoints, events
 from gateway.domain.audit.events import Event
 from gateway.domain.records import StoredCheckpoint
 from gateway.domain.vocabulary import ACCOUNTABILITY
+from gateway.domain.wire import jwk
 from gateway.domain.wire.envelope import Signer
 from gateway.errors import GatewayError
 from gateway.service.cosigning import Cosigning
@@ -42,6 +43,8 @@ class CheckpointSigner:
     log: AuditPort
     signer: Signer
     origin: str
+    cosigners: tuple[jwk.Key, ...] = ()
+    """keys that sign each note beside ``signer``'s: a rotation's overlap (``keyring``)"""
 
     def __post_init__(self) -> None:
         checkpoints.check_origin(self.origin)
@@ -75,11 +78,12 @@ class CheckpointSigner:
                     return None
             point = checkpoints.new(tip.size, tip.root(), stamp)
             jws = checkpoints.sign_jws(point, self.signer)
-            note = checkpoints.sign_note(self.origin, point, self.signer.key)
+            note = checkpoints.sign_note(self.origin, point, self.signer.key, *self.cosigners)
             return tip.save(point, jws, note, stamp)
 
     def vkey(self) -> str:
-        """The C2SP verifier key of the notes."""
+        """The C2SP verifier key of the notes: the active key's (an overlapping key signs
+        them too; its note key is the same ``vkey`` of its JWK under this origin)."""
         return checkpoints.vkey(self.origin, self.signer.key)
 
 

@@ -12,9 +12,11 @@ from typing import Any
 
 from gateway.config import Settings
 from gateway.domain.audit import events
+from gateway.domain.keyring import SigningKeys
 from gateway.domain.report import Renderer
 from gateway.domain.schemas import Catalog
 from gateway.domain.wire.envelope import Signer
+from gateway.domain.wire.jwk import public_jwk
 from gateway.errors import LogHeld
 from gateway.service.checkpointer import Checkpointer, CheckpointSigner
 from gateway.service.groupcommit import GroupCommit
@@ -37,9 +39,23 @@ class Services:
     """single messages of concurrent requests, sharing a write transaction"""
     limiter: Limiter = field(default_factory=Limiter)
     """this process's leased rate-limit tokens (``limiter.Limiter``)"""
+    keyring: SigningKeys | None = None
+    """all the gateway's signing keys (active, overlapping, retired); None: ``signer``'s alone"""
 
     def sign(self, payload: dict[str, Any], typ: str) -> str:
         return self.signer.sign(payload, typ)
+
+    def published_keys(self) -> list[dict[str, Any]]:
+        """The public JWKs that verify what the gateway signed: the active key first, then a
+        rotation's overlapping key, then every retired one (they verify what they signed
+        before, for good). The JWK Set the gateway serves."""
+        if self.keyring is None:
+            return [public_jwk(self.signer.key)]
+        return self.keyring.published()
+
+    def retired_keys(self) -> list[dict[str, Any]]:
+        """The retired keys' public JWKs: they sign nothing any more."""
+        return [] if self.keyring is None else self.keyring.retired()
 
     def pseudonym(self, v_number: str) -> str:
         """The only form of a newcomer in the log and in storage's keys."""

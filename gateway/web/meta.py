@@ -6,7 +6,6 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
-from gateway.domain.wire import jwk
 from gateway.service.services import check_health
 from gateway.web import apidoc, http
 from gateway.web.resources import Health, JwkSet
@@ -29,7 +28,7 @@ def health() -> Any:
 
 
 def _jwks() -> dict[str, Any]:
-    return {"keys": [jwk.public_jwk(http.services().signer.key)]}
+    return {"keys": http.services().published_keys()}
 
 
 @blp.route("/.well-known/jwks.json", methods=["GET"])
@@ -37,7 +36,10 @@ def _jwks() -> dict[str, Any]:
 @blp.doc(
     summary="The gateway's public signing keys (receipts, deliveries, checkpoints)",
     description="No authentication. Public JWKs only, each with `kid` (its thumbprint) and "
-    "`use: sig`; never a private member.",
+    "`use: sig`; never a private member. Every key that verifies something the gateway "
+    "signed: the key that signs now first, then, during a key rotation, the key beside it, "
+    "then every retired key (`GET /v1/keys/retired`), kept so that what it signed verifies "
+    "for good.",
 )
 @apidoc.operation(blp, "getJwks", secured=False, problem_codes={})
 def well_known_jwks() -> Any:
@@ -54,3 +56,17 @@ def well_known_jwks() -> Any:
 @apidoc.operation(blp, "getKeys", secured=False, problem_codes={})
 def keys() -> Any:
     return _jwks()
+
+
+@blp.route("/v1/keys/retired", methods=["GET"])
+@blp.response(200, JwkSet)
+@blp.doc(
+    summary="The gateway's retired signing keys",
+    description="No authentication. The keys of `GET /v1/keys` that sign nothing any more "
+    "(a key rotation retired them): each still verifies what it signed before it was "
+    "retired. An empty set until a key is retired. When each key was retired is in the "
+    "audit log (`signing_key.changed`, reason `retired:<kid>`).",
+)
+@apidoc.operation(blp, "getRetiredKeys", secured=False, problem_codes={})
+def retired_keys() -> Any:
+    return {"keys": http.services().retired_keys()}

@@ -146,4 +146,4 @@ def test_every_operation_is_named_secured_and_shown_by_example() -> None:
                         assert shown, (method, path, status, media)
                     else:
                         assert media == "application/problem+json", (method, path, status)
-    assert len(ids) == len(set(ids)) == 23
+    assert len(ids) == len(set(ids)) == 24

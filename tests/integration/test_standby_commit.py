@@ -66,7 +66,7 @@ def test_a_commit_whose_wait_for_the_standby_was_cancelled_is_refused(pair: Pair
         except BaseException as error:  # handed to the test's thread
             raised.append(error)
 
-    writer = threading.Thread(target=insert)
+    writer = threading.Thread(target=insert, daemon=True)  # never holds the run up
     writer.start()
     try:
         _cancel_the_wait(pair)

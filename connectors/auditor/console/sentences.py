@@ -35,6 +35,9 @@ WORDS = {
     "key.registered": N_("a key of {actor} registered ({reason})"),
     "key.revoked": N_("a key of {actor} revoked ({reason})"),
     "log.origin_changed": N_("the log's checkpoints name a new origin from here on ({reason})"),
+    "log.restored": N_("the log was restored from a backup and goes on from here ({reason})"),
+    "signing_key.changed": N_("a step in rotating the gateway's signing key ({reason})"),
+    "master_key.changed": N_("a step in rotating the gateway's master key ({reason})"),
 }
 """Each event of the log (``gateway.client.log.EVENTS``) as a sentence"""
 

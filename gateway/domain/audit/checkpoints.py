@@ -78,15 +78,21 @@ def note_body(origin: str, checkpoint: Checkpoint) -> str:
     return f"{origin}\n{checkpoint.tree_size}\n{root}\n"
 
 
-def sign_note(origin: str, checkpoint: Checkpoint, key: jwk.Key) -> str:
-    """The checkpoint as a signed note, signed with the gateway's Ed25519 key."""
+def sign_note(origin: str, checkpoint: Checkpoint, key: jwk.Key, *more: jwk.Key) -> str:
+    """The checkpoint as a signed note, signed with the gateway's Ed25519 key, then with
+    ``more`` keys: during a key rotation the note carries a line by the old key and one by
+    the new (C2SP signed-note allows several), so a witness or verifier that holds either
+    note key accepts it."""
     body = note_body(origin, checkpoint)
-    private = key.get_op_key("sign")
-    if not isinstance(private, Ed25519PrivateKey):
-        raise CheckpointError("notes are signed with Ed25519")
-    signature = private.sign(body.encode())
-    blob = base64.b64encode(key_id(origin, key) + signature).decode()
-    return f"{body}\n{_EM_DASH} {origin} {blob}\n"
+    lines = []
+    for signer in (key, *more):
+        private = signer.get_op_key("sign")
+        if not isinstance(private, Ed25519PrivateKey):
+            raise CheckpointError("notes are signed with Ed25519")
+        signature = private.sign(body.encode())
+        blob = base64.b64encode(key_id(origin, signer) + signature).decode()
+        lines.append(f"{_EM_DASH} {origin} {blob}\n")
+    return f"{body}\n{''.join(lines)}"
 
 
 def verify_note(note: str, origin: str, key: jwk.Key) -> Checkpoint:

@@ -41,6 +41,9 @@ EVENTS = frozenset(
         "regie.read",
         "access.refused",
         "log.origin_changed",
+        "log.restored",
+        "signing_key.changed",
+        "master_key.changed",
     }
 )
 
