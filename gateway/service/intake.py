@@ -70,7 +70,7 @@ def accept(
     _check_checkpoints(services, now)
     known = Known()
     try:
-        return _accept(raw, services, now, trace_id, known, transport_oin)
+        return _settled(services, _accept(raw, services, now, trace_id, known, transport_oin))
     except (ServiceUnavailable, RateLimited):
         raise  # nothing was decided about the message; the sender retries
     except GatewayError as error:
@@ -134,7 +134,17 @@ def accept_batch(
     for result, (before, known) in zip(written, pairs, strict=True):
         if isinstance(before, Checked) and type(result) is GatewayError:
             refuse(services, now, trace_id, result, known)  # its write failed alone: say so
+    if any(isinstance(r, Outcome) and r.status == 200 for r in written):
+        services.store.intake.settle()
     return written
+
+
+def _settled(services: Services, outcome: Outcome) -> Outcome:
+    """A repeat's receipt once its message is as durable as a new one's (``settle``: a row
+    shows on a primary while its commit still waits for the synchronous standby)."""
+    if outcome.status == 200:
+        services.store.intake.settle()
+    return outcome
 
 
 def _write_batch(
@@ -175,7 +185,7 @@ def accept_told(message: Message, *, services: Services, now: datetime, trace_id
         with services.store.intake.session() as session:
             stored = session.find_message(message.message_id)
             if stored is not None:
-                return Outcome(status=200, receipt=stored.receipt)
+                return _settled(services, Outcome(status=200, receipt=stored.receipt))
             parties = session.find_parties(message.sender, message.recipient)
             sender, recipient = parties.get(message.sender), parties.get(message.recipient)
             if sender is None:

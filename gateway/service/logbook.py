@@ -107,6 +107,9 @@ class _Intake:
         with self._intake.session() as session:
             yield _Session(session, self._log)
 
+    def settle(self) -> None:
+        self._intake.settle()  # it appends nothing: no record to make
+
 
 class Recorded:
     """``store`` with each write transaction's events recorded in ``log`` before commit.

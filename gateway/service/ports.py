@@ -169,6 +169,9 @@ class IntakeSession(Protocol):
 
 class IntakePort(Protocol):
     def session(self) -> AbstractContextManager[IntakeSession]: ...
+    def settle(self) -> None:
+        """Once it returns, what is committed is as durable as a new commit (the standby)."""
+        ...
 
 
 class Writes(Protocol):

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
 
 from gateway.domain import vault
 from gateway.domain.parties import KeyRecord, Party
@@ -40,6 +40,20 @@ class IntakeStore:
         with engine.translate_busy(), self.engine.connect() as conn:
             engine.autocommit_reads(conn)
             yield Session(conn, self.vault)
+
+
+    def settle(self) -> None:
+        """Return once what is committed is as durable as a new commit: a repeat's receipt
+        then promises no more than the first one did. On PostgreSQL a transaction of its own
+        commits, and so waits for the synchronous standby, which receives the WAL in order
+        (a commit whose wait was cancelled shows on the primary before the standby has it);
+        on SQLite every commit already is. The transaction writes one WAL record of its own
+        (a transactional logical message; a commit that wrote none does not wait) and
+        nothing else. Raises ServiceUnavailable as a write does."""
+        if self.engine.dialect.name != "postgresql":
+            return
+        with engine.write(self.engine, lock=False) as conn:
+            conn.execute(text("SELECT pg_logical_emit_message(true, 'inburgering-gateway', '')"))
 
 
 class Session:

@@ -232,6 +232,9 @@ class FakeSessions:
     def session(self) -> Iterator[FakeSession]:
         yield FakeSession(self.store)
 
+    def settle(self) -> None:
+        """Every fake commit is as durable as the next."""
+
 
 class FakeSession:
     """Intake's reads, of what is committed, and its transaction."""

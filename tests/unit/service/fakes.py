@@ -189,6 +189,9 @@ class UnreachedIntake:
     def session(self) -> AbstractContextManager[ports.IntakeSession]:
         _unreached("intake")
 
+    def settle(self) -> None:
+        _unreached("intake")
+
 
 class UnreachedInbox:
     def pending(
