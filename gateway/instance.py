@@ -75,17 +75,11 @@ def write_private(path: Path, data: bytes) -> bool:
     process starting at the same moment finds either no file or all of it,
     never a file still being written (and two never make two different ones).
     """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    tmp = _synced_copy(path, data)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            return False
+        os.link(tmp, path)
+    except FileExistsError:
+        return False
     finally:
         os.unlink(tmp)
     return True
@@ -95,13 +89,8 @@ def replace_private(path: Path, data: bytes) -> None:
     """Replace the secret at ``path`` by ``data`` (mode 0600): written whole and synced to a
     file of its own first, then renamed over it, so a process starting meanwhile reads the
     old value or the new, never a part (a rotation step, ``gateway secrets``)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    tmp = _synced_copy(path, data)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
         os.replace(tmp, path)
     finally:
         if tmp.exists():
@@ -111,6 +100,21 @@ def replace_private(path: Path, data: bytes) -> None:
         os.fsync(folder)  # the rename itself survives a crash
     finally:
         os.close(folder)
+
+
+def _synced_copy(path: Path, data: bytes) -> Path:
+    """``data`` in a 0600 file of this process's own beside ``path``, on the disk."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
 
 
 def _secret(
