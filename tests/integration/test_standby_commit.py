@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from gateway.bootstrap import migrate_database
+from gateway.bootstrap import migrate_database, storage_of
 from gateway.devtools import demo
 from gateway.domain.audit import events
 from gateway.errors import GatewayError, ServiceUnavailable
@@ -98,13 +98,22 @@ def _submit(services: Services, token: str, done: list[int | GatewayError]) -> N
         done.append(error)
 
 
+@pytest.fixture
+def services(pair: Pair, tmp_path: Path) -> Iterator[Services]:
+    """The gateway's services on the pair, their connections closed after the test."""
+    migrate_database(pair.url)
+    built = services_for(tmp_path, {"GATEWAY_DATABASE_URL": pair.url})
+    try:
+        yield built
+    finally:
+        storage_of(built).engine.dispose()
+
+
 def test_a_message_sent_again_gets_its_receipt_once_the_standby_has_it(
-    pair: Pair, tmp_path: Path
+    pair: Pair, services: Services
 ) -> None:
     """The first commit's wait cancelled: 503, the row on the primary only (and visible).
     The sender sends it again: the receipt waits until the standby has it."""
-    migrate_database(pair.url)
-    services = services_for(tmp_path, {"GATEWAY_DATABASE_URL": pair.url})
     cast = demo.register_cast(services, "", datetime.now(UTC))
     coa = cast.client(demo.COA)
     warm: list[int | GatewayError] = []
