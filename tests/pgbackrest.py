@@ -6,79 +6,37 @@ pgBackRest repository (``archive_command = pgbackrest archive-push``), full back
 while it serves, and a restore into a new data directory started as a second cluster on
 another port. pgBackRest is Debian's ``pgbackrest`` package (.ci/run installs it).
 
-initdb and pgBackRest refuse root, so when the tests run as root the cluster and the
-repository belong to the postgres user (``runuser``), under a folder of their own (pytest's
-tmp folders are 0700): in memory (/dev/shm) where there is one, since pgBackRest syncs each
-of a cluster's thousand files to the disk and this test is about what is restored, not
-about the disk.
+The clusters are ``tests/clusters.py``'s; pgBackRest refuses root as initdb does, so the
+repository belongs to the clusters' owner too, in memory (/dev/shm) where there is one,
+since pgBackRest syncs each of a cluster's thousand files to the disk and this test is
+about what is restored, not about the disk.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from gateway.devtools.serverproc import free_port
+from tests.clusters import Cluster, folder, run, server_binaries
 
 STANZA = "gateway"
 
 
 def _needed() -> tuple[Path, str]:
     """Debian's newest server binaries and pgbackrest; skip (fail under CI) without them."""
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: p.parts)
+    binaries = server_binaries()
     tool = shutil.which("pgbackrest")
-    if not found or tool is None:
-        reason = "no PostgreSQL server binaries or pgbackrest (apt-get install postgresql " \
-                 "pgbackrest)"  # fmt: skip
+    if tool is None:
+        reason = "no pgbackrest (apt-get install pgbackrest)"
         if os.environ.get("CI"):
             pytest.fail(f"CI is set, but {reason}", pytrace=False)
         pytest.skip(reason)
-    return found[-1].parent, tool
-
-
-def _as_postgres(args: list[str]) -> list[str]:
-    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
-
-
-def _run(args: list[str], timeout: float = 120) -> str:
-    done = subprocess.run(_as_postgres(args), capture_output=True, text=True, timeout=timeout,
-                          check=False)  # fmt: skip
-    assert done.returncode == 0, f"{args[0]} {args[1:3]}: {(done.stdout + done.stderr)[-2000:]}"
-    return done.stdout
-
-
-@dataclass
-class Cluster:
-    bin: Path
-    data: Path
-    port: int
-
-    @property
-    def url(self) -> str:
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/gateway"
-
-    def start(self, *settings: str) -> None:
-        options = [f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.data.parent}",
-                   *(f"-c {s}" for s in settings)]  # fmt: skip
-        _run([str(self.bin / "pg_ctl"), "-s", "-D", str(self.data), "-l", f"{self.data}.log",
-              "-w", "-t", "60", "start", "-o", " ".join(options)])  # fmt: skip
-
-    def sql(self, query: str, database: str = "postgres") -> str:
-        return _run([str(self.bin / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U",
-                     "postgres", "-d", database, "-tAc", query]).strip()  # fmt: skip
-
-    def stop(self) -> None:
-        if (self.data / "postmaster.pid").exists():
-            subprocess.run(_as_postgres([str(self.bin / "pg_ctl"), "-s", "-D", str(self.data),
-                                         "-m", "fast", "-w", "stop"]),
-                           capture_output=True, timeout=60, check=False)  # fmt: skip
+    return binaries, tool
 
 
 class Backed:
@@ -87,19 +45,16 @@ class Backed:
     def __init__(self) -> None:
         binaries, self.tool = _needed()
         memory = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
-        self.root = Path(tempfile.mkdtemp(prefix="gateway-pgbackrest-", dir=memory))
-        self.root.chmod(0o755)
-        if os.geteuid() == 0:
-            shutil.chown(self.root, "postgres", "postgres")
+        self.root = folder("gateway-pgbackrest-", memory)
         self.primary = Cluster(binaries, self.root / "primary", free_port())
         self.restored = Cluster(binaries, self.root / "restored", free_port())
         self.config = self.root / "pgbackrest.conf"
 
     def pgbackrest(self, *args: str) -> str:
-        return _run([self.tool, f"--config={self.config}", f"--stanza={STANZA}", *args])
+        return run([self.tool, f"--config={self.config}", f"--stanza={STANZA}", *args])
 
     def start(self) -> Backed:
-        _run([str(self.primary.bin / "initdb"), "-D", str(self.primary.data), "-A", "trust",
+        run([str(self.primary.bin / "initdb"), "-D", str(self.primary.data), "-A", "trust",
               "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"])  # fmt: skip
         self._write(self.config, "\n".join([
             "[global]", f"repo1-path={self.root / 'repo'}", f"log-path={self.root}",
