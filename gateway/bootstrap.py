@@ -37,7 +37,8 @@ from gateway.ldv.records import Activities
 from gateway.service import ports
 from gateway.service.checkpointer import Checkpointer, CheckpointSigner
 from gateway.service.cosigning import Cosigning, Witness
-from gateway.service.logbook import Recorded
+from gateway.service.ldvexport import LogbookExport
+from gateway.service.logbook import Guarded
 from gateway.service.services import Services
 from gateway.storage import migrate
 from gateway.storage.engine import make_engine
@@ -109,8 +110,10 @@ def build_services(
         store: ports.Store = open_store(settings, vault, upgrade=upgrade)
     else:
         store = store_factory(settings, vault)
+    logbook = None
     if settings.ldv_path is not None:
-        store = Recorded(store, open_logbook(settings))
+        logbook = LogbookExport(store.ldv, open_logbook(settings), settings.ldv_grace)
+        store = Guarded(store, logbook)
     keys = secrets.signing_keys
     signer = Signer(keys.active, alg="EdDSA")
     services = Services(
@@ -124,6 +127,7 @@ def build_services(
         ),
         report=report_files.renderer(),
         keyring=keys,
+        logbook=logbook,
     )
     return with_checkpointer(services) if checkpointer else services
 
@@ -171,7 +175,7 @@ def with_checkpointer(services: Services) -> Services:
 
 def storage_of(services: Services) -> Store:
     """The concrete store behind the services' ports (tests, demo, benchmarks), under
-    the logbook's ``Recorded`` where the LDV is on."""
-    store = services.store.inner if isinstance(services.store, Recorded) else services.store
+    the logbook's ``Guarded`` where the LDV is on."""
+    store = services.store.inner if isinstance(services.store, Guarded) else services.store
     assert isinstance(store, Store)
     return store

@@ -59,6 +59,8 @@ class Settings:
     """the Logboek Dataverwerkingen file (JSON lines); None: no LDV records (``from_env``
     makes it ``ldv.jsonl`` in the instance folder unless GATEWAY_LDV=off)"""
     ldv_activity_base: str = "urn:inburgering-gateway:verwerkingsactiviteit:"
+    ldv_grace: timedelta = timedelta(seconds=10)
+    """how long an entry may wait for its LDV record before writes are refused (503)"""
     """what a processing activity's name (or the policy's relative reference) is appended
     to: the operator's register of processing activities"""
     witness_policy: trustpolicy.Policy | None = None
@@ -162,7 +164,8 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
 
 
 def _ldv(env: Mapping[str, str], instance: Path) -> dict[str, Any]:
-    """GATEWAY_LDV (on by default), GATEWAY_LDV_PATH and GATEWAY_LDV_ACTIVITY_BASE."""
+    """GATEWAY_LDV (on by default), GATEWAY_LDV_PATH, GATEWAY_LDV_ACTIVITY_BASE and
+    GATEWAY_LDV_GRACE_SECONDS."""
     raw = (env.get("GATEWAY_LDV") or "on").strip().lower()
     if raw not in ("on", "off"):
         raise ConfigurationError("GATEWAY_LDV must be on or off")
@@ -170,7 +173,9 @@ def _ldv(env: Mapping[str, str], instance: Path) -> dict[str, Any]:
     if ":" not in base:
         raise ConfigurationError("GATEWAY_LDV_ACTIVITY_BASE must be an absolute URI")
     path = Path(env.get("GATEWAY_LDV_PATH") or instance / "ldv.jsonl")
-    return {"ldv_path": path.resolve() if raw == "on" else None, "ldv_activity_base": base}
+    grace = timedelta(seconds=_int(env, "GATEWAY_LDV_GRACE_SECONDS", 10, 1, 3600))
+    return {"ldv_path": path.resolve() if raw == "on" else None, "ldv_activity_base": base,
+            "ldv_grace": grace}  # fmt: skip
 
 
 def _transport(env: Mapping[str, str]) -> dict[str, Any]:

@@ -266,6 +266,17 @@ class LogHeld(ServiceUnavailable):
         super().__init__(detail, retry_after=300)
 
 
+class LogbookUnwritable(ServiceUnavailable):
+    """The Logboek Dataverwerkingen cannot be written (``cause``: disk full, read-only,
+    error). Raised by the exporter; intake refuses with it (code ``unavailable``, as
+    before the records were made after the commit) once records wait past the grace."""
+
+    def __init__(self, cause: str, detail: str | None = None) -> None:
+        super().__init__(detail or f"the processing log (Logboek Dataverwerkingen) cannot be "
+                         f"written ({cause}); nothing was stored", retry_after=5)  # fmt: skip
+        self.cause = cause
+
+
 class LogCorrupt(GatewayError):
     """The stored audit log is not contiguous: the gateway will not sign over it."""
 

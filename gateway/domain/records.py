@@ -166,3 +166,22 @@ class Placing:
     received_at: datetime
     raw: bytes | None
     """the message as received, unsealed; None when the newcomer's data was erased"""
+
+
+@dataclass(frozen=True, slots=True)
+class Unrecorded:
+    """The logbook's work: entries [start, end) of the log, and (index, stored bytes) of
+    those that name a newcomer, which get a record."""
+
+    start: int
+    end: int
+    entries: list[tuple[int, bytes]]
+
+
+@dataclass(frozen=True, slots=True)
+class LogbookLag:
+    """When the oldest entry the logbook lacks was written (None: it lacks none), and why
+    the exporter last failed (None: its last write succeeded)."""
+
+    since: datetime | None
+    failing: str | None

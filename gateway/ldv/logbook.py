@@ -1,54 +1,45 @@
-"""The gateway's LDV logbook: OpenTelemetry spans, written synchronously, fail closed.
+"""The gateway's LDV logbook: a record per audit entry that names a newcomer, fsynced.
 
-The gateway's own ``TracerProvider`` (never the global one, which a library
-or an operator's instrumentation may replace or sample), with the
-``ALWAYS_ON`` sampler: the draft wants every processing recorded, none
-sampled away. The SDK's ``SimpleSpanProcessor`` would do the export
-synchronously but swallows its failure (it logs "Exception while exporting
-Span" and goes on), and the draft wants each write acknowledged, so a
-processor of our own collects a transaction's ended spans and ``record``
-exports them in one write and one fsync, raising ServiceUnavailable when
-the exporter reports failure: the caller's transaction is rolled back.
-
-The exporter appends JSON lines (``records.line``) to a file, opened for
-each write with O_APPEND (workers of one server share it; a rotated file is
-reopened at the next write; a path made writable again works at once).
+Records are made from the audit entries after their transaction commits
+(``service.ldvexport`` hands them over in batches): the entry is the
+record's durable copy, written atomically with the processing it records,
+and carries what the record needs: the trace id the request came with, a
+span id of its own (so a record written twice is recognisably one), the
+event, outcome, type, processing activity and pseudonym. Each record is an
+OpenTelemetry ``ReadableSpan`` built from the entry, handed to a
+``SpanExporter`` (an operator can plug another, as OTLP); ours appends JSON
+lines (``records.line``) to a file opened for each write with O_APPEND (a
+rotated file is reopened at the next write; a path made writable again
+works at once), one write and one fsync a batch.
 """
 
 from __future__ import annotations
 
-import contextvars
 import errno
+import json
 import os
-import threading
 from collections.abc import Sequence
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
-from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
-from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
-from opentelemetry.sdk.trace.sampling import ALWAYS_ON
-from opentelemetry.trace import Status
+from opentelemetry.trace import SpanContext, Status, TraceFlags
 
 from gateway import logs
-from gateway.domain.audit.events import Event
-from gateway.errors import ServiceUnavailable
+from gateway.errors import LogbookUnwritable
 from gateway.ldv import records
 
 log = logs.get("gateway.ldv")
 
-_batch: contextvars.ContextVar[list[ReadableSpan] | None] = contextvars.ContextVar(
-    "ldv_batch", default=None
-)
-_trace: contextvars.ContextVar[int] = contextvars.ContextVar("ldv_trace", default=0)
-
-
 _CAUSES = {errno.ENOSPC: "disk full", errno.EDQUOT: "disk full", errno.EROFS: "read-only",
            errno.EACCES: "read-only", errno.EPERM: "read-only"}  # fmt: skip
+_SAMPLED = TraceFlags(TraceFlags.SAMPLED)
+_TAIL = 65536
+"""bytes read from the file's end to find its last record (a record is under 1 KiB)"""
 
 
 class JsonLinesExporter(SpanExporter):
@@ -76,94 +67,63 @@ class JsonLinesExporter(SpanExporter):
             return SpanExportResult.FAILURE
         return SpanExportResult.SUCCESS
 
+    def last(self) -> dict[str, Any] | None:
+        """The file's last record, if it has one that reads (a torn last line does not)."""
+        try:
+            with open(self.path, "rb") as file:
+                file.seek(max(0, file.seek(0, os.SEEK_END) - _TAIL))
+                lines = file.read().splitlines()
+            return dict(json.loads(lines[-1])) if lines else None
+        except (OSError, ValueError, TypeError):
+            return None
+
     def shutdown(self) -> None:
         """Nothing is held open between writes."""
 
 
-class _Collect(SpanProcessor):
-    """Hands each ended span to the batch of the ``record`` call that made it."""
-
-    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
-        """Nothing to do when a span starts."""
-
-    def on_end(self, span: ReadableSpan) -> None:
-        batch = _batch.get()
-        if batch is not None:
-            batch.append(span)
-
-
-class _TraceIds(IdGenerator):
-    """Random span ids; the trace id the request came with (its audit entry's)."""
-
-    def __init__(self) -> None:
-        self._random = RandomIdGenerator()
-
-    def generate_span_id(self) -> int:
-        return self._random.generate_span_id()
-
-    def generate_trace_id(self) -> int:
-        return _trace.get() or self._random.generate_trace_id()
-
-
-class _Provider(TracerProvider):
-    """A TracerProvider that does nothing in a forked child but renew its lock.
-
-    The SDK's own fork handler detects the process's resource again, through a
-    ThreadPoolExecutor, in the child of a fork: a child forked from a process
-    with threads (the auditor's verifier forks its checkers from the demo, which
-    holds services) waits there forever on a lock the fork copied held. Our
-    resource is fixed (the service's name and version), so there is nothing to
-    detect again.
-    """
-
-    def _handle_fork(self) -> None:
-        self._tracers_lock = threading.Lock()
-
-
 class Logbook:
-    """The ``ProcessingLog`` port: one LDV record per event that names a newcomer."""
+    """The ``ProcessingLog`` port: one LDV record per audit entry that names a newcomer."""
 
     def __init__(self, exporter: SpanExporter, activities: records.Activities) -> None:
         self.exporter = exporter
         self.activities = activities
-        resource = Resource({"service.name": "inburgering-gateway",
-                             "service.version": _version()})  # fmt: skip
-        self._provider = _Provider(sampler=ALWAYS_ON, resource=resource,
-                                        id_generator=_TraceIds())  # fmt: skip
-        self._provider.add_span_processor(_Collect())
-        self._tracer = self._provider.get_tracer("gateway.ldv")
+        self.resource = Resource({"service.name": "inburgering-gateway",
+                                  "service.version": _version()})  # fmt: skip
 
-    def record(self, events: Sequence[Event], now: datetime) -> None:
-        """Write a record per event with a subject; raises ServiceUnavailable if it cannot."""
-        wanted = [event for event in events if records.recorded(event)]
-        if not wanted:
-            return
-        batch: list[ReadableSpan] = []
-        token = _batch.set(batch)
-        try:
-            at = int(now.timestamp()) * 1_000_000_000 + now.microsecond * 1000
-            for event in wanted:
-                self._span(event, at)
-        finally:
-            _batch.reset(token)
-        if self.exporter.export(batch) is not SpanExportResult.SUCCESS:
-            cause = getattr(self.exporter, "cause", "error")
-            raise ServiceUnavailable(f"the processing log (Logboek Dataverwerkingen) cannot be "
-                                     f"written ({cause}); nothing was stored")  # fmt: skip
+    def write(self, entries: Sequence[tuple[int, bytes]]) -> None:
+        """Write the records of ``entries`` (index, stored bytes) in one export; raises
+        LogbookUnwritable (why: disk full, read-only) when the exporter fails."""
+        spans = [self._span(index, json.loads(data)) for index, data in entries]
+        if spans and self.exporter.export(spans) is not SpanExportResult.SUCCESS:
+            raise LogbookUnwritable(getattr(self.exporter, "cause", "error"))
 
-    def _span(self, event: Event, at: int) -> None:
-        token = _trace.set(int(event.trace_id, 16))
+    def last(self) -> tuple[int, str] | None:
+        """(audit index, span id) of the newest record the exporter holds, where it can tell
+        (a file it can read back); the takeover of a killed exporter starts after it."""
+        reader = getattr(self.exporter, "last", None)
+        record = reader() if reader is not None else None
+        attributes = record.get("attributes") if isinstance(record, dict) else None
+        if record is None or not isinstance(attributes, dict):
+            return None
         try:
-            span = self._tracer.start_span(
-                event.event,
-                context=Context(),
-                start_time=at,
-                attributes=records.attributes(event, self.activities),
-            )
-        finally:
-            _trace.reset(token)
-        span.set_status(Status(records.status(event)))
-        span.end(end_time=at)
+            return int(attributes[records.AUDIT_INDEX]), str(record["span_id"])
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def _span(self, index: int, entry: dict[str, Any]) -> ReadableSpan:
+        at = _nanoseconds(entry["time"])
+        context = SpanContext(int(entry["trace_id"], 16), int(entry["span_id"], 16),
+                              is_remote=False, trace_flags=_SAMPLED)  # fmt: skip
+        return ReadableSpan(
+            name=entry["event"], context=context, resource=self.resource,
+            attributes=records.attributes(index, entry, self.activities),
+            status=Status(records.status(entry)), start_time=at, end_time=at,
+        )  # fmt: skip
+
+
+def _nanoseconds(time: str) -> int:
+    moment = datetime.fromisoformat(time)
+    return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000
 
 
 def _version() -> str:

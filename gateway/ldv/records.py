@@ -7,8 +7,9 @@ record's fields (``trace_id``, ``span_id``, ``name``, ``status_code``,
 of processing activities), ``data_subject_id`` (the subject's identifying
 code, encrypted) and ``data_subject_id_type``. The subject is the audit
 entry's pseudonym, a keyed HMAC of the V-number: never the number, never a
-BSN. Events without a subject are no processing of a newcomer's data and get
-no record.
+BSN. Entries without a subject are no processing of a newcomer's data and get
+no record. Each record names its audit entry (``inburgering.audit_index``; the
+same trace and span ids), so the logbook and the log can be held to each other.
 """
 
 from __future__ import annotations
@@ -20,14 +21,14 @@ from typing import Any
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import StatusCode
 
-from gateway.domain.audit.events import Event
-
 PROCESSING_ACTIVITY_ID = "dpl.core.processing_activity_id"
 DATA_SUBJECT_ID = "dpl.core.data_subject_id"
 DATA_SUBJECT_ID_TYPE = "dpl.core.data_subject_id_type"
 EVENT = "inburgering.event"
 OUTCOME = "inburgering.outcome"
 MESSAGE_TYPE = "inburgering.message_type"
+AUDIT_INDEX = "inburgering.audit_index"
+"""the audit entry the record is made of: its proof of inclusion is the record's"""
 
 SUBJECT_ID_TYPE = "urn:inburgering-gateway:pseudoniem:hmac-sha256-v-nummer"
 """The pseudonym's type: a keyed HMAC-SHA256 of the V-number, as in the audit log"""
@@ -60,30 +61,26 @@ def _absolute(reference: str) -> bool:
     return bool(colon) and scheme.isascii() and scheme[:1].isalpha() and "/" not in scheme
 
 
-def recorded(event: Event) -> bool:
-    """Whether ``event`` is a processing of a newcomer's data: it names one."""
-    return event.subject is not None
-
-
-def attributes(event: Event, activities: Activities) -> dict[str, str]:
-    """The record's attributes: the ``dpl.core`` three and the gateway's own."""
-    assert event.subject is not None
-    found = {
-        PROCESSING_ACTIVITY_ID: activities.uri(event.processing_activity),
-        DATA_SUBJECT_ID: event.subject,
+def attributes(index: int, entry: Mapping[str, Any], activities: Activities) -> dict[str, Any]:
+    """The record's attributes: the ``dpl.core`` three and the gateway's own, of the audit
+    entry at ``index`` (which names a newcomer: only those get a record)."""
+    found: dict[str, Any] = {
+        PROCESSING_ACTIVITY_ID: activities.uri(entry["processing_activity"]),
+        DATA_SUBJECT_ID: entry["subject"],
         DATA_SUBJECT_ID_TYPE: SUBJECT_ID_TYPE,
-        EVENT: event.event,
-        OUTCOME: event.outcome,
+        EVENT: entry["event"],
+        OUTCOME: entry["outcome"],
+        AUDIT_INDEX: index,
     }
-    if event.type is not None:
-        found[MESSAGE_TYPE] = event.type
+    if entry.get("type") is not None:
+        found[MESSAGE_TYPE] = entry["type"]
     return found
 
 
-def status(event: Event) -> StatusCode:
+def status(entry: Mapping[str, Any]) -> StatusCode:
     """OK for a processing done; UNSET for a refusal, as the draft has a client's error
     (4xx) UNSET and keeps ERROR for the server's own failures, which leave no entry."""
-    return StatusCode.UNSET if event.outcome == "refused" else StatusCode.OK
+    return StatusCode.UNSET if entry["outcome"] == "refused" else StatusCode.OK
 
 
 def line(span: ReadableSpan) -> bytes:

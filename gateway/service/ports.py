@@ -35,12 +35,14 @@ from gateway.domain.records import (
     Carried,
     HandedOut,
     History,
+    LogbookLag,
     Notice,
     Pending,
     Placing,
     Stored,
     StoredCheckpoint,
     StoredMessage,
+    Unrecorded,
 )
 
 
@@ -274,15 +276,28 @@ class RatePort(Protocol):
 
 
 class ProcessingLog(Protocol):
-    """The Logboek Dataverwerkingen: one record per processing of a newcomer's data.
+    """The Logboek Dataverwerkingen: one record per audit entry that names a newcomer."""
 
-    ``record`` is called with a transaction's events before that transaction
-    commits, and must have written them durably when it returns. Raises
-    ServiceUnavailable when it cannot: the transaction is rolled back, so no
-    processing happens that the logbook does not hold (fail closed).
-    """
+    def write(self, entries: Sequence[tuple[int, bytes]]) -> None:
+        """Write the records of ``entries`` (index, stored bytes) durably before returning;
+        raises LogbookUnwritable when it cannot."""
+        ...
 
-    def record(self, events: Sequence[Event], now: datetime) -> None: ...
+    def last(self) -> tuple[int, str] | None:
+        """(audit index, span id) of the newest record it holds, where it can tell."""
+        ...
+
+
+class LdvPort(Protocol):
+    """The logbook's cursor over the audit log (``service.ldvexport``)."""
+
+    def pending(self, limit: int) -> Unrecorded: ...
+    def entry(self, index: int) -> bytes | None: ...
+    def advance(self, start: int, end: int) -> bool: ...
+    def failed(self, cause: str) -> None: ...
+    def lag(self) -> LogbookLag: ...
+    def take_lease(self, name: str, holder: str, now: datetime, length: timedelta) -> bool: ...
+    def give_back(self, name: str, holder: str) -> None: ...
 
 
 class Store(Protocol):
@@ -308,5 +323,7 @@ class Store(Protocol):
     def profiles(self) -> ProfilePort: ...
     @property
     def witnesses(self) -> WitnessPort: ...
+    @property
+    def ldv(self) -> LdvPort: ...
     def write(self) -> AbstractContextManager[Writes]: ...
     def ping(self) -> None: ...

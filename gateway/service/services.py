@@ -20,6 +20,7 @@ from gateway.domain.wire.jwk import public_jwk
 from gateway.errors import LogHeld
 from gateway.service.checkpointer import Checkpointer, CheckpointSigner
 from gateway.service.groupcommit import GroupCommit
+from gateway.service.ldvexport import LogbookExport
 from gateway.service.limiter import Limiter
 from gateway.service.ports import Store
 
@@ -41,6 +42,8 @@ class Services:
     """this process's leased rate-limit tokens (``limiter.Limiter``)"""
     keyring: SigningKeys | None = None
     """all the gateway's signing keys (active, overlapping, retired); None: ``signer``'s alone"""
+    logbook: LogbookExport | None = None
+    """the Logboek Dataverwerkingen's exporter and guard; None with GATEWAY_LDV=off"""
 
     def sign(self, payload: dict[str, Any], typ: str) -> str:
         return self.signer.sign(payload, typ)
@@ -63,9 +66,12 @@ class Services:
 
 
 def check_health(services: Services) -> None:
-    """Raises ServiceUnavailable when the database does not answer, LogHeld while a witness
+    """Raises ServiceUnavailable when the database does not answer or the Logboek
+    Dataverwerkingen lags past its grace (writes are refused then), LogHeld while a witness
     shows the log rolled back (``check_held``)."""
     services.store.ping()
+    if services.logbook is not None and services.logbook.running:
+        services.logbook.guard()
     check_held(services)
 
 

@@ -26,6 +26,7 @@ from gateway.storage.auditlog import AuditLogStore
 from gateway.storage.consent import ConsentStore
 from gateway.storage.inbox import InboxStore
 from gateway.storage.intake import IntakeStore
+from gateway.storage.ldvcursor import LdvCursorStore
 from gateway.storage.profiles import ProfileStore
 from gateway.storage.progress import ProgressStore
 from gateway.storage.ratelimits import RateStore
@@ -78,6 +79,7 @@ class Store:
         self.ratelimits = RateStore(db)
         self.profiles = ProfileStore(db, keys)
         self.witnesses = WitnessStore(db)
+        self.ldv = LdvCursorStore(db)
 
     @contextmanager
     def write(self) -> Iterator[Writes]:

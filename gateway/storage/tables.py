@@ -7,46 +7,49 @@ SQLAlchemy only: no module of the service or web layer imports this.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
-    DateTime,
     Float,
     ForeignKey,
     Index,
     Integer,
     LargeBinary,
-    MetaData,
     String,
     Table,
     Text,
-    TypeDecorator,
     UniqueConstraint,
 )
 
+from gateway.storage.columns import UTCDateTime, metadata
+from gateway.storage.logtables import (  # re-exported: one spelling, tables.<name>
+    audit_counter,
+    audit_entries,
+    audit_nodes,
+    audit_tree,
+    checkpoints,
+    ldv_cursor,
+    leases,
+    witness_cosignatures,
+    witness_views,
+)
 
-class UTCDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes in, aware UTC datetimes out, on every backend."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the database")
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        return None if value is None else value.replace(tzinfo=UTC)
-
-
-metadata = MetaData()
+__all__ = [
+    "UTCDateTime",
+    "audit_counter",
+    "audit_entries",
+    "audit_nodes",
+    "audit_tree",
+    "checkpoints",
+    "ldv_cursor",
+    "leases",
+    "metadata",
+    "witness_cosignatures",
+    "witness_views",
+]  # fmt: skip
 
 
 def _surrogate_key() -> Column[int]:
@@ -310,55 +313,6 @@ carried = Table(
     Index("ix_carried_subject", "subject"),
 )
 
-audit_counter = Table(
-    "audit_counter",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("next_index", BigInteger, nullable=False),
-)
-
-audit_entries = Table(
-    "audit_entries",
-    metadata,
-    Column("idx", BigInteger, primary_key=True, autoincrement=False),
-    Column("entry", LargeBinary, nullable=False),  # RFC 8785 canonical JSON bytes
-    Column("leaf_hash", String(64), nullable=False),
-    Column("event", String(40), nullable=False),
-    Column("subject", String(64), nullable=True, index=True),
-    Column("created_at", UTCDateTime(), nullable=False),
-)
-
-
-audit_nodes = Table(
-    "audit_nodes",
-    metadata,
-    # Complete aligned subtrees above the leaves: level L, index i covers
-    # leaves [i * 2^L, (i + 1) * 2^L). Level 0 is audit_entries.leaf_hash.
-    Column("level", Integer, primary_key=True, autoincrement=False),
-    Column("idx", BigInteger, primary_key=True, autoincrement=False),
-    Column("hash", LargeBinary, nullable=False),
-)
-
-audit_tree = Table(
-    "audit_tree",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("size", BigInteger, nullable=False),  # leaves folded into audit_nodes
-)
-
-checkpoints = Table(
-    "checkpoints",
-    metadata,
-    Column(
-        "seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-    ),
-    Column("tree_size", BigInteger, nullable=False),
-    Column("root_hash", String(64), nullable=False),
-    Column("created_at", UTCDateTime(), nullable=False, index=True),
-    Column("jws", Text, nullable=False),
-    Column("note", Text, nullable=False),
-)
-
 assertion_jtis = Table(
     "assertion_jtis",
     metadata,
@@ -375,26 +329,3 @@ rate_buckets = Table(
     Column("updated_at", UTCDateTime(), nullable=False),
 )
 
-# Witnesses: their cosignature lines; what each last said it holds of the log (a rollback
-# holds intake); the lease that lets one process at a time ask them (service.cosigning).
-witness_cosignatures = Table(
-    "witness_cosignatures",
-    metadata,
-    Column("checkpoint_seq", BigInteger, ForeignKey("checkpoints.seq"), primary_key=True),
-    Column("witness", String(255), primary_key=True),
-    Column("line", Text, nullable=False),
-    Column("cosigned_at", UTCDateTime(), nullable=False),
-)
-witness_views = Table(
-    "witness_views",
-    metadata,
-    Column("witness", String(255), primary_key=True),
-    Column("origin", String(200), primary_key=True),
-    Column("size", BigInteger, nullable=True),
-    Column("verdict", String(16), nullable=False),
-    Column("detail", Text, nullable=False),
-    Column("checked_at", UTCDateTime(), nullable=False),
-)
-leases = Table("leases", metadata, Column("name", String(32), primary_key=True),
-               Column("holder", String(64), nullable=False),
-               Column("until", UTCDateTime(), nullable=False))  # fmt: skip

@@ -10,14 +10,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, delete, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, and_, delete, insert, select
 
 from gateway.domain.audit.witnessed import View
 from gateway.domain.records import StoredCheckpoint
-from gateway.storage import engine, tables
+from gateway.storage import engine, leases, tables
 
-_C, _V, _L = tables.witness_cosignatures, tables.witness_views, tables.leases
+_C, _V = tables.witness_cosignatures, tables.witness_views
 
 
 class WitnessStore:
@@ -25,27 +24,10 @@ class WitnessStore:
         self.engine = db
 
     def take_lease(self, name: str, holder: str, now: datetime, length: timedelta) -> bool:
-        """The lease ``name`` for ``holder`` until ``now + length``: taken when free, run out,
-        or already this holder's; False while another holds it."""
-        until = now + length
-        with engine.write(self.engine, lock=False, background=True) as conn:
-            taken = conn.execute(
-                update(_L)
-                .where(_L.c.name == name, or_(_L.c.holder == holder, _L.c.until < now))
-                .values(holder=holder, until=until)
-            ).rowcount
-            if taken:
-                return True
-            try:
-                with conn.begin_nested():
-                    conn.execute(insert(_L).values(name=name, holder=holder, until=until))
-            except IntegrityError:
-                return False
-            return True
+        return leases.take(self.engine, name, holder, now, length)
 
     def give_back(self, name: str, holder: str) -> None:
-        with engine.write(self.engine, lock=False, background=True) as conn:
-            conn.execute(delete(_L).where(_L.c.name == name, _L.c.holder == holder))
+        leases.give_back(self.engine, name, holder)
 
     def keep(self, seq: int, lines: list[tuple[str, str, datetime]]) -> None:
         """Cosignature lines (witness, line, when) of checkpoint ``seq``; one per witness."""

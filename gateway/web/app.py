@@ -70,6 +70,8 @@ def create_app(services: Services, test_config: Mapping[str, Any] | None = None)
     app.extensions["gateway"] = services
     if app.config.get("CHECKPOINT_THREAD", True):
         services.checkpointer.start()
+        if services.logbook is not None:
+            services.logbook.start()
 
     api = _Api(
         app,

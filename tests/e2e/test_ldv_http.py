@@ -1,12 +1,15 @@
 """Over real HTTP: an ``Fsc-Transaction-Id`` comes back, and is its LDV record's trace id;
-a logbook that cannot be written refuses the message (503) and stores nothing."""
+a logbook that cannot be written holds what was accepted, refuses what comes after the
+grace (503, nothing stored), and writes every record once it can."""
 
 from __future__ import annotations
 
 import json
 import os
 import random
+import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,9 +45,27 @@ def test_a_transaction_id_is_echoed_and_kept_as_the_records_trace_id(
     assert response.headers["Fsc-Transaction-Id"] == transaction_id
     trace_id = transaction_id.replace("-", "")
     assert response.headers["traceparent"].split("-")[1] == trace_id
-    lines = (server.instance / "ldv.jsonl").read_text().splitlines()
-    mine = [json.loads(line) for line in lines if trace_id in line]
+    mine = _records(server.instance / "ldv.jsonl", trace_id, count=1)
     assert [record["name"] for record in mine] == ["message.accepted"]
+
+
+def _records(path: Path, text: str = "", *, count: int) -> list[dict[str, Any]]:
+    """The records holding ``text``, once there are ``count`` (the exporter writes them
+    within its period after the commit; 10 s at most here)."""
+    deadline = time.monotonic() + 10
+    while True:
+        lines = path.read_text().splitlines() if path.exists() else []
+        found = [json.loads(line) for line in lines if text in line]
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
+def _until(check: Callable[[], bool], seconds: float = 15) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "not within the time"
+        time.sleep(0.1)
 
 
 def test_a_pull_signs_its_transaction_id_into_each_delivery(cast: demo.Cast) -> None:
@@ -98,25 +119,36 @@ def _repoint(link: Path, target: Path) -> None:
     os.replace(fresh, link)
 
 
-def test_a_logbook_that_cannot_be_written_refuses_the_message_until_it_can(
+def test_a_logbook_that_cannot_be_written_refuses_past_the_grace_and_loses_nothing(
     backend: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     """The server resolves GATEWAY_LDV_PATH once, at start; the exporter opens it at each
     write. So the path, made a link to /dev/full (a full disk, for root too) after the
-    start and then to a real file, fails the first message and takes the same bytes next."""
+    start: the message sent then is stored (its audit entry is the record's copy), the
+    health check and the next message are refused with the cause once the record has
+    waited a grace second, and with a real file again both records are written, once."""
     link, real = tmp_path / "ldv.jsonl", tmp_path / "ldv-real.jsonl"
-    env = {**database_env(backend, request), "GATEWAY_LDV_PATH": str(link)}
+    env = {**database_env(backend, request), "GATEWAY_LDV_PATH": str(link),
+           "GATEWAY_LDV_GRACE_SECONDS": "1"}  # fmt: skip
     with ServerProcess(tmp_path / "instance", workers=1, env=env) as server:
         services = services_for(server.instance, server_env(server))
         try:
             cast = demo.register_cast(services, server.url, datetime.now(UTC))
             rng = random.Random(2808)
-            person = synthetic.Newcomer.make(rng)
-            token = cast.client(demo.COA).sign(demo.profile(person, rng, datetime.now(UTC)))
+            people = [synthetic.Newcomer.make(rng) for _ in range(2)]
+            first, second = (cast.client(demo.COA).sign(demo.profile(p, rng, datetime.now(UTC)))
+                             for p in people)  # fmt: skip
             store = storage_of(services)
-            before = (store.count("audit_entries"), store.count("messages"))
+            _until(lambda: store.ldv.pending(10**6).start == store.audit.size())
             _repoint(link, Path("/dev/full"))
-            refused = requests.post(cast.url + "/v1/messages", data=token, headers=JOSE, timeout=30)
+            taken = requests.post(cast.url + "/v1/messages", data=first, headers=JOSE, timeout=30)
+            assert taken.status_code == 202, taken.text
+            health = cast.url + "/v1/health"
+            _until(lambda: requests.get(health, timeout=30).status_code == 503)
+            assert "disk full" in requests.get(health, timeout=30).json()["detail"]
+            before = (store.count("audit_entries"), store.count("messages"))
+            refused = requests.post(cast.url + "/v1/messages", data=second, headers=JOSE,
+                                    timeout=30)  # fmt: skip
             assert refused.status_code == 503, refused.text
             assert refused.headers["Content-Type"] == "application/problem+json"
             assert int(refused.headers["Retry-After"]) >= 1
@@ -124,15 +156,15 @@ def test_a_logbook_that_cannot_be_written_refuses_the_message_until_it_can(
             assert problem["code"] == "unavailable" and "Logboek" in problem["detail"]
             assert (store.count("audit_entries"), store.count("messages")) == before
             _repoint(link, real)
-            taken = requests.post(cast.url + "/v1/messages", data=token, headers=JOSE, timeout=30)
-            assert taken.status_code == 202, taken.text
-            assert store.count("messages") == before[1] + 1
+            _until(lambda: requests.get(health, timeout=30).status_code == 200)
+            again = requests.post(cast.url + "/v1/messages", data=second, headers=JOSE,
+                                  timeout=30)  # fmt: skip
+            assert again.status_code == 202, again.text
+            records = _records(real, "message.accepted", count=2)
         finally:
             storage_of(services).engine.dispose()
             server.kill()  # nothing is pending: no need to wait for a graceful stop
-    records = [json.loads(line) for line in real.read_text().splitlines()]
-    assert [record["name"] for record in records] == ["message.accepted"]
-    assert records[0]["attributes"]["dpl.core.data_subject_id"] == services.pseudonym(
-        person.v_number
-    )
-    assert person.v_number not in real.read_text()
+    assert [record["name"] for record in records] == ["message.accepted"] * 2
+    subjects = [record["attributes"]["dpl.core.data_subject_id"] for record in records]
+    assert subjects == [services.pseudonym(person.v_number) for person in people]
+    assert all(person.v_number not in real.read_text() for person in people)

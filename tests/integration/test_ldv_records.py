@@ -1,16 +1,20 @@
 """LDV records of real processings, and the processing refused while none can be written.
 
 The ``services`` fixture builds from the environment, where the logbook is on
-by default (``ldv.jsonl`` in the instance folder). /dev/full stands for a full
-disk: it opens, and every write fails with ENOSPC, for root too. Each record is
-held to the audit entry it stands for: one per entry of the transaction that
-names a newcomer, the same trace id and pseudonym, in the same order.
+by default (``ldv.jsonl`` in the instance folder). No exporter thread runs
+here (the services serve nothing): ``_records`` flushes the logbook first, as
+the serving process's thread would within its period. /dev/full stands for a
+full disk: it opens, and every write fails with ENOSPC, for root too. Each
+record is held to the audit entry it stands for: one per entry of the
+transaction that names a newcomer, the same trace and span ids and
+pseudonym, in the same order.
 """
 
 from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,11 +26,12 @@ from gateway.bootstrap import storage_of
 from gateway.devtools import demo, synthetic
 from gateway.domain.audit.events import new_trace_id
 from gateway.domain.parties import Party
-from gateway.errors import ServiceUnavailable
+from gateway.errors import LogbookUnwritable, ServiceUnavailable
 from gateway.ldv.logbook import JsonLinesExporter, Logbook
 from gateway.ldv.records import SUBJECT_ID_TYPE
 from gateway.service import auditing, inbox, intake, regie
-from gateway.service.logbook import Recorded
+from gateway.service.ldvexport import LogbookExport
+from gateway.service.logbook import Guarded
 from gateway.service.services import Services
 from tests.helpers import profile_payload
 
@@ -35,16 +40,22 @@ REGISTER = "urn:inburgering-gateway:verwerkingsactiviteit:"
 """GATEWAY_LDV_ACTIVITY_BASE's default, under which the policy's relative activities go"""
 
 
+def _export(services: Services) -> LogbookExport:
+    assert services.logbook is not None and isinstance(services.store, Guarded)
+    return services.logbook
+
+
 def _logbook(services: Services) -> Logbook:
-    store = services.store
-    assert isinstance(store, Recorded) and isinstance(store.log, Logbook)
-    return store.log
+    logbook = _export(services).logbook
+    assert isinstance(logbook, Logbook)
+    return logbook
 
 
 def _records(services: Services) -> list[dict[str, object]]:
     path = services.settings.ldv_path
     assert path is not None
-    return [json.loads(line) for line in path.read_text().splitlines()]
+    _export(services).flush()
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
 def test_accept_pull_and_ack_each_leave_a_record_with_the_trace_and_pseudonym(
@@ -72,28 +83,73 @@ def test_accept_pull_and_ack_each_leave_a_record_with_the_trace_and_pseudonym(
     assert person.v_number not in text
 
 
-def test_a_logbook_that_cannot_write_refuses_the_message_and_stores_nothing(
+def test_a_logbook_that_cannot_write_holds_the_records_and_refuses_writes_past_the_grace(
     services: Services,
 ) -> None:
+    """The message is stored with its audit entry (the record's durable copy); the export
+    fails and says why; past the grace the guard refuses, in words; once the logbook takes
+    writes again the record is written, once, and the guard lets writes through."""
     now = datetime.now(UTC)
     cast = demo.register_cast(services, "http://127.0.0.1", now)
+    _records(services)
     rng = random.Random(4)
-    store = storage_of(services)
-
-    def send() -> int:
-        token = cast.client(demo.COA).sign(profile_payload(rng, now)[0]).encode()
-        return intake.accept(token, services=services, now=now, trace_id=TRACE).status
-
-    before = (store.count("audit_entries"), store.count("messages"))
+    token = cast.client(demo.COA).sign(profile_payload(rng, now)[0]).encode()
     logbook = _logbook(services)
     writable = logbook.exporter
     logbook.exporter = JsonLinesExporter(Path("/dev/full"))
-    with pytest.raises(ServiceUnavailable):
-        send()
-    assert (store.count("audit_entries"), store.count("messages")) == before
+    assert intake.accept(token, services=services, now=now, trace_id=TRACE).status == 202
+    with pytest.raises(LogbookUnwritable):
+        _export(services).flush()
+    strict = LogbookExport(storage_of(services).ldv, logbook, grace=timedelta(0))
+    with pytest.raises(ServiceUnavailable, match=r"Logboek.*disk full") as refused:
+        strict.guard()
+    assert refused.value.status == 503
     logbook.exporter = writable
-    assert send() == 202
-    assert store.count("messages") == before[1] + 1
+    accepted = [r for r in _records(services) if r["name"] == "message.accepted"]
+    assert len(accepted) == 1 and accepted[0]["trace_id"] == TRACE
+    LogbookExport(storage_of(services).ldv, logbook, grace=timedelta(0)).guard()  # passes
+
+
+def _sender(services: Services) -> Callable[[], None]:
+    """Registers the cast; sends a new profile each call."""
+    now = datetime.now(UTC)
+    cast = demo.register_cast(services, "http://127.0.0.1", now)
+    rng = random.Random(5)
+
+    def send() -> None:
+        token = cast.client(demo.COA).sign(profile_payload(rng, now)[0]).encode()
+        assert intake.accept(token, services=services, now=now, trace_id=TRACE).status == 202
+
+    return send
+
+
+def test_an_exporter_killed_after_its_write_is_resumed_without_writing_twice(
+    services: Services,
+) -> None:
+    """A batch written but its cursor not moved (the holder killed between the two) is
+    found at the file's end by the next holder, which goes on after it."""
+    send = _sender(services)
+    send()
+    store = storage_of(services)
+    work = store.ldv.pending(10_000)
+    assert work.entries
+    _logbook(services).write(work.entries)  # written, never marked
+    successor = LogbookExport(store.ldv, _logbook(services), grace=timedelta(seconds=10))
+    assert successor.flush() == 0
+    spans = [r["span_id"] for r in _records(services)]
+    assert len(spans) == len(set(spans)) == len(work.entries)
+
+
+def test_one_exporter_at_a_time_holds_the_lease(services: Services) -> None:
+    store = storage_of(services)
+    first = LogbookExport(store.ldv, _logbook(services), grace=timedelta(seconds=10))
+    second = LogbookExport(store.ldv, _logbook(services), grace=timedelta(seconds=10))
+    send = _sender(services)
+    send()
+    assert first.flush() > 0
+    send()
+    assert second.flush() == 0 and store.ldv.pending(10).entries  # the first's lease holds
+    assert first.flush() > 0 and not store.ldv.pending(10).entries
 
 
 @dataclass

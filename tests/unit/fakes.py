@@ -34,6 +34,7 @@ from gateway.domain.records import (
     StoredMessage,
 )
 from gateway.service.ports import CheckpointTip
+from tests.unit.fake_ldv import FakeLdv
 from tests.unit.fake_tx import FakeTx, FakeWrites, State
 from tests.unit.fake_tx import histories as consent_histories
 from tests.unit.fake_witnesses import FakeWitnesses
@@ -136,6 +137,7 @@ class FakeStore:
         self.progress = FakeRegie()
         self.profiles = FakeProfiles()
         self.witnesses = FakeWitnesses()
+        self.ldv = FakeLdv()
 
     @contextmanager
     def _transaction(self, kind: Callable[[State], Tx]) -> Iterator[Tx]:

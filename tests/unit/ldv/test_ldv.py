@@ -11,8 +11,8 @@ import pytest
 
 from gateway.domain import vocabulary
 from gateway.domain.audit import transaction
-from gateway.domain.audit.events import Event, pseudonym
-from gateway.errors import BadRequest, ServiceUnavailable
+from gateway.domain.audit.events import Event, canonical_entry, entry, pseudonym
+from gateway.errors import BadRequest, LogbookUnwritable, ServiceUnavailable
 from gateway.files import schemas as schema_files
 from gateway.ldv.logbook import JsonLinesExporter, Logbook
 from gateway.ldv.records import Activities
@@ -30,6 +30,11 @@ def _event(outcome: str = "ok", subject: str | None = SUBJECT) -> Event:
                  subject=subject, type="handover-profile")  # fmt: skip
 
 
+def _entries(*made: Event) -> list[tuple[int, bytes]]:
+    """The stored bytes of audit entries at 7, 8, …, as the log keeps them."""
+    return [(7 + n, canonical_entry(entry(7 + n, NOW, event))) for n, event in enumerate(made)]
+
+
 def _lines(path: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
@@ -39,11 +44,11 @@ def test_a_record_holds_the_draft_fields_the_activity_uri_and_the_pseudonym(
 ) -> None:
     path = tmp_path / "ldv.jsonl"
     activities = Activities("https://register.example/va/", {"inburgering/overdracht-coa": "coa"})
-    Logbook(JsonLinesExporter(path), activities).record(
-        [_event(), _event("refused"), _event(subject=None)], NOW
-    )
-    first, second = _lines(path)  # the event without a subject has no record
-    assert first["trace_id"] == TRACE and len(str(first["span_id"])) == 16
+    written = _entries(_event(), _event("refused"))
+    Logbook(JsonLinesExporter(path), activities).write(written)
+    first, second = _lines(path)
+    stored = json.loads(written[0][1])
+    assert first["trace_id"] == TRACE and first["span_id"] == stored["span_id"]
     assert first["name"] == "message.accepted" and first["parent_span_id"] is None
     assert first["start_time"] == first["end_time"] == int(NOW.timestamp() * 1000)
     assert first["status_code"] == "STATUS_CODE_OK"
@@ -52,8 +57,21 @@ def test_a_record_holds_the_draft_fields_the_activity_uri_and_the_pseudonym(
     assert isinstance(attributes, dict)
     assert attributes["dpl.core.processing_activity_id"] == "https://register.example/va/coa"
     assert attributes["dpl.core.data_subject_id"] == SUBJECT
+    assert attributes["inburgering.audit_index"] == 7
     assert "pseudoniem" in attributes["dpl.core.data_subject_id_type"]
     assert V_NUMBER not in path.read_text()
+
+
+def test_the_last_record_names_its_entry_and_a_torn_line_names_none(tmp_path: Path) -> None:
+    path = tmp_path / "ldv.jsonl"
+    logbook = Logbook(JsonLinesExporter(path), Activities())
+    assert logbook.last() is None  # no file yet
+    written = _entries(_event(), _event())
+    logbook.write(written)
+    assert logbook.last() == (8, json.loads(written[1][1])["span_id"])
+    with path.open("ab") as file:
+        file.write(b'{"trace_id": "0193')  # a write torn by a crash
+    assert logbook.last() is None
 
 
 def test_an_activity_uri_is_absolute_relative_to_the_base_or_the_name_itself() -> None:
@@ -64,14 +82,18 @@ def test_an_activity_uri_is_absolute_relative_to_the_base_or_the_name_itself() -
 
 
 @pytest.mark.parametrize("target", ["/dev/full", "not-a-directory/ldv.jsonl"])
-def test_an_exporter_that_cannot_write_raises_unavailable(tmp_path: Path, target: str) -> None:
+def test_an_exporter_that_cannot_write_raises_unavailable_with_its_cause(
+    tmp_path: Path, target: str
+) -> None:
     (tmp_path / "not-a-directory").write_text("a file")
     path = Path(target) if target.startswith("/") else tmp_path / target
     logbook = Logbook(JsonLinesExporter(path), Activities())
-    with pytest.raises(ServiceUnavailable):
-        logbook.record([_event()], NOW)
+    with pytest.raises(ServiceUnavailable) as refused:
+        logbook.write(_entries(_event()))
+    assert isinstance(refused.value, LogbookUnwritable)
+    assert refused.value.cause == ("disk full" if target == "/dev/full" else "error")
     logbook.exporter = JsonLinesExporter(tmp_path / "ldv.jsonl")  # writable again
-    logbook.record([_event()], NOW)
+    logbook.write(_entries(_event()))
     assert len(_lines(tmp_path / "ldv.jsonl")) == 1
 
 

@@ -42,6 +42,7 @@ from gateway.files import report as report_files
 from gateway.service import ports
 from gateway.service.checkpointer import CheckpointSigner
 from gateway.service.services import Services
+from tests.unit.fake_ldv import FakeLdv
 from tests.unit.fake_witnesses import FakeWitnesses
 from tests.unit.service.fake_audit import FakeAuditLog, FakeTip
 
@@ -236,6 +237,7 @@ class FakeStore:
         self.ratelimits = UnreachedRates()
         self.profiles = UnreachedProfiles()
         self.witnesses = FakeWitnesses()
+        self.ldv = FakeLdv()
         self.committed = 0
 
     @contextmanager
@@ -385,6 +387,7 @@ def fakes_and_ports() -> list[tuple[type[Any], object]]:
         (ports.RatePort, store.ratelimits),
         (ports.ProfilePort, store.profiles),
         (ports.WitnessPort, store.witnesses),
+        (ports.LdvPort, store.ldv),
     ]
 
 

@@ -30,7 +30,7 @@ def test_every_port_of_the_store_has_its_fake_here() -> None:
     faked = {port for port, _ in PAIRS}
     properties = [m for m in fakes.port_members(ports.Store).values() if isinstance(m, property)]
     returned = {get_type_hints(p.fget)["return"] for p in properties if p.fget is not None}
-    assert len(returned) == len(properties) == 10
+    assert len(returned) == len(properties) == 11
     assert returned | {ports.Store, ports.CheckpointTip, ports.Writes} == faked
 
 

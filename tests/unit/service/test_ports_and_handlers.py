@@ -16,7 +16,7 @@ import pytest
 from gateway.domain.vocabulary import TYPES
 from gateway.service import ports
 from gateway.service.handlers import registry
-from tests.unit import fake_tx, fake_witnesses, fakes
+from tests.unit import fake_ldv, fake_tx, fake_witnesses, fakes
 
 STORE = fakes.FakeStore()
 FAKES: list[tuple[type[Any], Any]] = [
@@ -31,6 +31,7 @@ FAKES: list[tuple[type[Any], Any]] = [
     (ports.ProfilePort, STORE.profiles),
     (ports.RatePort, STORE.ratelimits),
     (ports.WitnessPort, STORE.witnesses),
+    (ports.LdvPort, STORE.ldv),
     (ports.WitnessCalls, fake_witnesses.FakeWitnessCalls({})),
     (ports.IntakeTx, fake_tx.FakeTx(fake_tx.State())),
     (ports.Writes, fake_tx.FakeWrites(fake_tx.State())),
@@ -83,7 +84,8 @@ def test_every_port_and_every_fake_is_checked_here() -> None:
     # signing checkpoints is not faked; the LDV logbook is tested as it is (tests/unit/ldv)
     assert protocols - checked == {ports.CheckpointTip, ports.ProcessingLog}
     defined = {
-        value for module in (fakes, fake_tx, fake_witnesses) for name, value in vars(module).items()
+        value for module in (fakes, fake_tx, fake_witnesses, fake_ldv)
+        for name, value in vars(module).items()
         if isinstance(value, type) and name.startswith("Fake")
         and value.__module__ == module.__name__
     }  # fmt: skip
