@@ -2,7 +2,8 @@
 
 Builds the services on a fresh SQLite instance (a temporary folder), signs
 ``--count`` handover profiles as the COA, and calls ``intake.accept`` one at
-a time, then ``intake.accept_batch`` 500 at a time, with the Logboek
+a time, then through the WSGI app (Flask's test client: the web layer
+without a server), then ``intake.accept_batch`` 500 at a time, with the Logboek
 Dataverwerkingen on (its exporter thread running, as in a serving process,
 so its cost is counted) and off, alternating. Prints µs a message and the
 multiple of the floor (verify + schema + SHA-256) measured in the same run.
@@ -23,13 +24,15 @@ from pathlib import Path
 
 from bench.intake import floor, make_tokens
 from gateway import config
-from gateway.bootstrap import build_services
+from gateway.bootstrap import build_services, with_checkpointer
 from gateway.devtools import demo
 from gateway.domain.audit.events import new_trace_id
 from gateway.service import intake
 from gateway.service.services import Services
+from gateway.web.app import create_app
 
 BATCH = 500
+JOSE = {"Content-Type": "application/jose"}
 
 
 def _services(folder: Path, ldv: bool) -> Services:
@@ -38,14 +41,16 @@ def _services(folder: Path, ldv: bool) -> Services:
     return build_services(config.from_env(env), upgrade=True)
 
 
-def _round(count: int, ldv: bool) -> tuple[float, float]:
-    """(seconds a message one at a time, seconds a message 500 a call)."""
+def _round(count: int, ldv: bool) -> tuple[float, float, float]:
+    """Seconds a message: one at a time, one at a time through the WSGI app (Flask's test
+    client: the web layer without a server), 500 a call."""
     with tempfile.TemporaryDirectory(prefix="bench-inprocess-") as folder:
         services = _services(Path(folder), ldv)
         now = datetime.now(UTC)
         cast = demo.register_cast(services, "http://127.0.0.1", now)
         key = cast.keys[demo.COA]
-        tokens = make_tokens(key, 2 * count)
+        tokens = make_tokens(key, 3 * count)
+        client = create_app(with_checkpointer(services), {"CHECKPOINT_THREAD": False}).test_client()
         export = getattr(services, "logbook", None)
         if export is not None:
             export.start()  # the serving process's thread: its cost is the gateway's
@@ -54,13 +59,17 @@ def _round(count: int, ldv: bool) -> tuple[float, float]:
             intake.accept(token, services=services, now=now, trace_id=new_trace_id())
         single = (time.perf_counter() - start) / count
         start = time.perf_counter()
-        for at in range(count, 2 * count, BATCH):
+        for token in tokens[count : 2 * count]:
+            client.post("/v1/messages", data=token, headers=JOSE)
+        web = (time.perf_counter() - start) / count
+        start = time.perf_counter()
+        for at in range(2 * count, 3 * count, BATCH):
             intake.accept_batch(tokens[at : at + BATCH], services=services, now=now,
                                 trace_id=new_trace_id())  # fmt: skip
         batch = (time.perf_counter() - start) / count
         if export is not None:
             export.stop()
-        return single, batch
+        return single, web, batch
 
 
 def main() -> None:
@@ -76,9 +85,10 @@ def main() -> None:
     print(f"floor (verify + schema + sha256, in-process): {unit * 1e6:.0f} us/msg")
     for round_ in range(1, min(args.rounds, 5) + 1):
         for ldv in (True, False):
-            single, batch = _round(count, ldv)
+            single, web, batch = _round(count, ldv)
             print(f"round {round_} LDV {'on ' if ldv else 'off'}: single {single * 1e6:6.0f} us"
-                  f" = {single / unit:4.1f} x   batch {batch * 1e6:5.0f} us"
+                  f" = {single / unit:4.1f} x   through the app {web * 1e6:6.0f} us"
+                  f" = {web / unit:4.1f} x   batch {batch * 1e6:5.0f} us"
                   f" = {batch / unit:4.1f} x")  # fmt: skip
 
 

@@ -66,7 +66,7 @@ class LogbookExport:
         self.holder = f"{socket.gethostname()[:40]}:{os.getpid()}:{id(self) % 65536:x}"
         self._held_until = -math.inf  # monotonic; renewed at half the lease
         self._next_try = -math.inf
-        self._guard: tuple[float, LogbookUnwritable | None] = (-math.inf, None)
+        self._guard: tuple[float, str | None] = (-math.inf, None)  # (when, the cause)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -84,7 +84,10 @@ class LogbookExport:
             self._thread.start()
 
     def stop(self) -> None:
+        """End the thread after its round (a process that ends gracefully, a benchmark)."""
         self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
 
     def _run(self) -> None:
         while not self._stop.wait(PERIOD):
@@ -158,15 +161,12 @@ class LogbookExport:
     def guard(self) -> None:
         """Raises LogbookUnwritable while an entry has waited longer than the grace for its
         record (cached for a second: one read a second per process, not per request)."""
-        checked_at, refusal = self._guard
-        if self.monotonic() - checked_at < GUARD_CACHE_SECONDS:
-            if refusal is not None:
-                raise refusal
-            return
-        with self._lock:
-            lag = self.port.lag()
-            late = lag.since is not None and datetime.now(UTC) - lag.since > self.grace
-            refusal = LogbookUnwritable(lag.failing or "behind") if late else None
-            self._guard = (self.monotonic(), refusal)
-        if refusal is not None:
-            raise refusal
+        checked_at, cause = self._guard
+        if self.monotonic() - checked_at >= GUARD_CACHE_SECONDS:
+            with self._lock:
+                lag = self.port.lag()
+                late = lag.since is not None and datetime.now(UTC) - lag.since > self.grace
+                cause = (lag.failing or "behind") if late else None
+                self._guard = (self.monotonic(), cause)
+        if cause is not None:
+            raise LogbookUnwritable(cause)  # a new one each time: threads share the cache

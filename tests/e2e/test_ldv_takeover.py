@@ -55,14 +55,21 @@ def test_a_killed_exporter_is_taken_over_and_every_record_is_written(tmp_path: P
         try:
             cast = demo.register_cast(services, server.url, datetime.now(UTC))
             coa = cast.client(demo.COA)
-            tokens = [profile_token(coa, seed)[0] for seed in range(4000, 4060)]
+            tokens = [profile_token(coa, seed)[0] for seed in range(4000, 4220)]
             statuses: list[int] = []
 
             def send(batch: list[str]) -> None:
+                """As a connector sends: the same bytes again when the connection broke
+                (the killed worker held it), so a repeat answers 200."""
                 for token in batch:
-                    answer = requests.post(server.url + "/v1/messages", data=token,
-                                           headers=JOSE, timeout=30)  # fmt: skip
-                    statuses.append(answer.status_code)
+                    for _ in range(5):
+                        try:
+                            answer = requests.post(server.url + "/v1/messages", data=token,
+                                                   headers=JOSE, timeout=30)  # fmt: skip
+                        except requests.ConnectionError:
+                            continue
+                        statuses.append(answer.status_code)
+                        break
 
             send(tokens[:20])
             _caught_up(store)
@@ -70,10 +77,11 @@ def test_a_killed_exporter_is_taken_over_and_every_record_is_written(tmp_path: P
             assert killed is not None and killed != os.getpid()
             flowing = threading.Thread(target=send, args=(tokens[20:],))
             flowing.start()
-            time.sleep(0.2)
+            while len(statuses) < 40 and flowing.is_alive():  # killed mid-flow, for sure
+                time.sleep(0.01)
             os.kill(killed, signal.SIGKILL)
             flowing.join(timeout=120)
-            assert statuses == [202] * 60  # a takeover within the grace refuses nothing
+            assert len(statuses) == 220 and set(statuses) <= {200, 202}  # none refused (503)
             _caught_up(store)
             assert _holder(store) not in (None, killed)
             entries = [e["entry"] for e in store.audit.entries() if e["entry"]["subject"]]

@@ -16,7 +16,6 @@ import dataclasses
 import inspect
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
@@ -389,15 +388,3 @@ def fakes_and_ports() -> list[tuple[type[Any], object]]:
         (ports.WitnessPort, store.witnesses),
         (ports.LdvPort, store.ldv),
     ]
-
-
-@dataclass
-class Clock:
-    """A monotonic clock a test steps by hand (the checkpointer's guard cache)."""
-
-    now: float = 100.0
-    readings: list[float] = field(default_factory=list)
-
-    def __call__(self) -> float:
-        self.readings.append(self.now)
-        return self.now

@@ -22,8 +22,9 @@ from gateway.domain.wire import envelope
 from gateway.errors import CheckpointError, LogCorrupt, ServiceUnavailable
 from gateway.service import checkpointer
 from gateway.service.checkpointer import Checkpointer, CheckpointSigner
+from tests.unit.clock import Clock
 from tests.unit.service.fake_audit import FakeAuditLog, FakeTip
-from tests.unit.service.fakes import NOW, ORIGIN, Clock, event, make_signer
+from tests.unit.service.fakes import NOW, ORIGIN, event, make_signer
 
 MINUTE = timedelta(minutes=1)
 
