@@ -49,6 +49,8 @@ PERIOD = 0.05
 """seconds between the holder's looks at the log: how late a record is, at most, when
 the logbook takes writes"""
 GUARD_CACHE_SECONDS = 1.0
+RETRY_SECONDS = 1.0
+"""after a failed round, the next one"""
 
 
 class LogbookExport:
@@ -66,6 +68,7 @@ class LogbookExport:
         self.holder = f"{socket.gethostname()[:40]}:{os.getpid()}:{id(self) % 65536:x}"
         self._held_until = -math.inf  # monotonic; renewed at half the lease
         self._next_try = -math.inf
+        self._quiet_until = -math.inf
         self._guard: tuple[float, str | None] = (-math.inf, None)  # (when, the cause)
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -94,15 +97,19 @@ class LogbookExport:
             self.tick()
 
     def tick(self, *, force: bool = False) -> int:
-        """One round, as a background job; a failure is logged and tried again next round."""
+        """One round, as a background job; after a failure (logged) the next is a second
+        away, not a period: a full disk is not told twenty times a second."""
+        if not force and self.monotonic() < self._quiet_until:
+            return 0
         with structlog.contextvars.bound_contextvars(job="ldv-export"):
             try:
                 return self.export(datetime.now(UTC), force=force)
             except LogbookUnwritable:
-                return 0  # logged by the exporter; the cursor row says why (failed)
+                pass  # logged by the exporter; the cursor row says why (failed)
             except Exception as error:  # the thread must outlive any one failure
                 log.warning("ldv_export_failed", error_type=logs.error_kind(error))
-                return 0
+            self._quiet_until = self.monotonic() + RETRY_SECONDS
+            return 0
 
     def export(self, now: datetime, *, force: bool = False) -> int:
         """Write the records of everything the log holds beyond the cursor, if this process

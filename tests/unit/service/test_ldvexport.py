@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from gateway.domain.records import LogbookLag
+from gateway.domain.records import LogbookLag, Unrecorded
 from gateway.errors import LogbookUnwritable
 from gateway.service.ldvexport import LogbookExport
 from tests.unit.clock import Clock
@@ -56,3 +56,38 @@ def test_the_guard_refuses_past_the_grace_with_the_cause_and_asks_once_a_second(
     port.since = None
     clock.now += 1.0
     export.guard()
+
+
+class Waiting(FakeLdv):
+    """One entry waits for its record; the failure is kept as the store would."""
+
+    def __init__(self) -> None:
+        self.failing: list[str] = []
+
+    def pending(self, limit: int) -> Unrecorded:
+        return Unrecorded(0, 1, [(0, b"{}")][:limit])
+
+    def failed(self, cause: str) -> None:
+        self.failing.append(cause)
+
+
+class FullDisk:
+    def __init__(self) -> None:
+        self.writes = 0
+
+    def write(self, entries: object) -> None:
+        self.writes += 1
+        raise LogbookUnwritable("disk full")
+
+    def last(self) -> None:
+        return None
+
+
+def test_after_a_failed_round_the_next_is_a_second_away() -> None:
+    port, logbook, clock = Waiting(), FullDisk(), Clock()
+    export = LogbookExport(port, logbook, timedelta(seconds=10), monotonic=clock)
+    assert export.tick() == 0 and logbook.writes == 1 and port.failing == ["disk full"]
+    clock.now += 0.5
+    assert export.tick() == 0 and logbook.writes == 1  # quiet: not told again yet
+    clock.now += 0.6
+    assert export.tick() == 0 and logbook.writes == 2
