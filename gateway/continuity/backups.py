@@ -24,7 +24,8 @@ import os
 import shutil
 import sqlite3
 import time
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -101,6 +102,24 @@ def held_open(database: Path) -> bool:
     finally:
         os.close(fd)
     return False
+
+
+@contextmanager
+def alone(beside: Path, what: str) -> Iterator[None]:
+    """One restore (or one check) of a database at a time: a second would copy its backup
+    over the first's staged file while the first checks it. An ``flock`` on a lock file
+    beside the database for as long as the block runs; a second is refused at once."""
+    lock = beside.with_name(f"{beside.name}.{what}.lock")
+    fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise ConfigurationError(f"another {what} of {beside} is under way: wait for it "
+                                     "to end, then try again") from None  # fmt: skip
+        yield
+    finally:
+        os.close(fd)
 
 
 def stage(backup: Path, beside: Path, suffix: str = ".restoring") -> Path:

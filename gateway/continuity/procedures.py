@@ -107,17 +107,18 @@ def restore_file(
     a process has the database open. Nothing changes where a check fails."""
     database = _sqlite(settings)
     _not_open(database)
-    staged = backups.stage(backup, database)
-    try:
-        backups.integrity(staged)
-        with opened(settings, _url(staged), upgrade=True) as services:
-            report = verify(services, receipt_files)
-            _not_newer(settings, database, report.checked, force=force)
-            report = enter(services, report, asked, now)
-        aside = backups.put_in_place(staged, database, now)
-    except BaseException:
-        backups.discard(staged)
-        raise
+    with backups.alone(database, "restore"):
+        staged = backups.stage(backup, database)
+        try:
+            backups.integrity(staged)
+            with opened(settings, _url(staged), upgrade=True) as services:
+                report = verify(services, receipt_files)
+                _not_newer(settings, database, report.checked, force=force)
+                report = enter(services, report, asked, now)
+            aside = backups.put_in_place(staged, database, now)
+        except BaseException:
+            backups.discard(staged)
+            raise
     return dataclasses.replace(report, backup=str(backup), database=str(database),
                                replaced=str(aside) if aside else None)  # fmt: skip
 
@@ -129,13 +130,14 @@ def check(settings: config.Settings, backup: Path | None, receipt_files: Sequenc
         with opened(settings, settings.database_url) as services:
             return verify(services, receipt_files)
     beside = sqlite_path(settings.database_url) or settings.instance / EMBEDDED_DATABASE
-    staged = backups.stage(backup, beside, ".checking")
-    try:
-        backups.integrity(staged)
-        with opened(settings, _url(staged), upgrade=True) as services:
-            report = verify(services, receipt_files)
-    finally:
-        backups.discard(staged)
+    with backups.alone(beside, "check"):
+        staged = backups.stage(backup, beside, ".checking")
+        try:
+            backups.integrity(staged)
+            with opened(settings, _url(staged), upgrade=True) as services:
+                report = verify(services, receipt_files)
+        finally:
+            backups.discard(staged)
     return dataclasses.replace(report, backup=str(backup), database=str(backup))
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import fcntl
 import json
 import os
 import shutil
@@ -205,6 +206,26 @@ def test_a_database_another_process_has_open_is_not_replaced(
         if holder.stdout is not None:
             holder.stdout.close()
     assert gateway(instance, "restore", str(backup)).exit_code == 0
+
+
+def test_a_second_restore_while_one_is_under_way_is_refused_and_changes_nothing(
+    live: Services, tmp_path: Path
+) -> None:
+    """Two restores at once would copy their backups over one staged file while the first
+    checks it; the second is refused at once, and the first's lock gone, it goes ahead."""
+    instance, backup = live.settings.instance, tmp_path / "backup.db"
+    assert gateway(instance, "backup", str(backup)).exit_code == 0
+    storage_of(live).engine.dispose()
+    lock = os.open(instance / "gateway.db.restore.lock", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the first restore, under way
+        refused = gateway(instance, "restore", str(backup), "--force")
+        assert refused.exit_code == 1, refused.output
+        assert "another restore of" in refused.output and "under way" in refused.output
+        assert not (instance / "gateway.db.restoring").exists()
+    finally:
+        os.close(lock)
+    assert gateway(instance, "restore", str(backup), "--force").exit_code == 0
 
 
 def test_a_backup_is_refused_with_another_instance_s_secrets(
