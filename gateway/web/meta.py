@@ -19,7 +19,9 @@ blp = Blueprint("meta", __name__, description="Health and the gateway's public k
     summary="200 when the database answers, 503 otherwise",
     description="No authentication. `503 unavailable` with `Retry-After: 5` and the cause in "
     "`detail` (disk full, read-only, locked, unreachable) for as long as the database refuses "
-    "writes; `200` again, without a restart, once it writes (docs/interface.md, Health).",
+    "writes, and while the Logboek Dataverwerkingen lags past its grace (the detail names the "
+    "logbook and its cause); `200` again, without a restart, once it writes "
+    "(docs/interface.md, Health).",
 )
 @apidoc.operation(blp, "getHealth", secured=False, problem_codes={503: "unavailable"})
 def health() -> Any:
