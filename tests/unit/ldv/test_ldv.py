@@ -72,6 +72,10 @@ def test_the_last_record_names_its_entry_and_a_torn_line_names_none(tmp_path: Pa
     with path.open("ab") as file:
         file.write(b'{"trace_id": "0193')  # a write torn by a crash
     assert logbook.last() is None
+    logbook.write(_entries(_event()))  # on a line of its own, after the torn one
+    lines = path.read_bytes().splitlines()
+    assert lines[-2] == b'{"trace_id": "0193' and json.loads(lines[-1])["trace_id"] == TRACE
+    assert logbook.last() is not None
 
 
 def test_an_activity_uri_is_absolute_relative_to_the_base_or_the_name_itself() -> None:
