@@ -106,17 +106,18 @@ def held_open(database: Path) -> bool:
 
 @contextmanager
 def alone(beside: Path, what: str) -> Iterator[None]:
-    """One restore (or one check) of a database at a time: a second would copy its backup
-    over the first's staged file while the first checks it. An ``flock`` on a lock file
-    beside the database for as long as the block runs; a second is refused at once."""
-    lock = beside.with_name(f"{beside.name}.{what}.lock")
-    fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    """One restore or check in a database's folder at a time: a second would copy its backup
+    over the first's staged file while the first checks it. An ``flock`` on the folder
+    itself (no lock file: a refused restore leaves the folder as it was) for as long as the
+    block runs; a second is refused at once."""
+    fd = os.open(beside.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            raise ConfigurationError(f"another {what} of {beside} is under way: wait for it "
-                                     "to end, then try again") from None  # fmt: skip
+            raise ConfigurationError(f"another restore or check in {beside.parent} is under "
+                                     f"way; this {what} waits for it to end: try again then"
+                                     ) from None  # fmt: skip
         yield
     finally:
         os.close(fd)
