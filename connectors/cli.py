@@ -18,14 +18,16 @@ import click
 from connectors.auditor.cli import auditor
 from connectors.coa.cli import coa
 from connectors.common.options import DomainErrorGroup
+from connectors.common.receipts_cli import receipts
 from connectors.municipality.cli import municipality
 from connectors.provider.cli import provider
 
 
 @click.group(cls=DomainErrorGroup)
 def connect() -> None:
-    """The connectors each party runs: coa, provider, municipality, auditor."""
+    """The connectors each party runs: coa, provider, municipality, auditor; and what any
+    sender does with its receipts file after the gateway was restored (receipts)."""
 
 
-for _party in (coa, provider, municipality, auditor):
+for _party in (coa, provider, municipality, auditor, receipts):
     connect.add_command(_party)

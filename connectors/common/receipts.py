@@ -51,6 +51,8 @@ class ReceiptsFile:
                         continue  # a line half-written when the run was killed
                     if "run" in record:
                         header = header or record["run"]
+                    elif "voided" in record:
+                        self._forget(str(record["voided"]))
                     elif not ("receipt" in record or record.get("earlier")):
                         continue  # a refusal: nothing went through
                     elif "key" in record:
@@ -75,6 +77,16 @@ class ReceiptsFile:
                     }
                 }
             )
+
+    def _forget(self, message_id: str) -> None:
+        """A receipt voided (its entry lost in a restore): its row is to be sent again."""
+        self.done = {row: done for row, done in self.done.items() if done != message_id}
+        for key, records in list(self.keyed.items()):
+            kept = [r for r in records if r.get("message_id") != message_id]
+            if kept:
+                self.keyed[key] = kept
+            else:
+                del self.keyed[key]
 
     def append(self, record: dict[str, Any]) -> None:
         """Flushed at once, so a killed process loses nothing written (fsync on close)."""
@@ -109,3 +121,35 @@ def _parse(value: str) -> datetime | None:
         return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
     except (ValueError, AttributeError):
         return None
+
+
+def void_lost(path: Path, report: object) -> list[str]:
+    """Void the receipts of ``path`` that a restore report names lost (``receipts.lost``):
+    a line ``{"voided": <message id>}`` each, fsynced, so the next run sends those rows
+    again (the restored gateway takes them anew). The message ids voided, in the file's
+    order; none twice. Raises ValueError for a report without the restore's receipts."""
+    accounted = report.get("receipts") if isinstance(report, dict) else None
+    lost = accounted.get("lost") if isinstance(accounted, dict) else None
+    if not isinstance(lost, list):
+        raise ValueError("not a restore report with its receipts accounted for (gateway "
+                         "restore --receipts … --report FILE writes one)")  # fmt: skip
+    named = {str(item.get("message_id")) for item in lost if isinstance(item, dict)}
+    held: list[str] = []
+    voided: set[str] = set()
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if "voided" in record:
+                voided.add(str(record["voided"]))
+            elif "receipt" in record and record.get("message_id") in named:
+                held.append(str(record["message_id"]))
+    fresh = list(dict.fromkeys(m for m in held if m not in voided))
+    with open(path, "a", encoding="utf-8") as fh:
+        for message_id in fresh:
+            fh.write(json.dumps({"voided": message_id, "why": "lost in a restore"}) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    return fresh

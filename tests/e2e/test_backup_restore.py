@@ -192,7 +192,22 @@ def test_sqlite_backup_under_load_restores_with_every_receipt_accounted_for(
     lost = accounted(load, json.loads(report_file.read_text()), restored)
     assert f"receipts: {len(load.sent) - len(lost)} in this log, {len(lost)} lost" in done.stdout
     restored.engine.dispose()
+    voided_lost(tmp_path / "receipts.jsonl", report_file, load, lost)
     serves_again(ServerProcess(fresh, port=server.port, env=FAST), load, lost, (cast, tmp_path))
+
+
+def voided_lost(receipts: Path, report: Path, load: Load, lost: list[str]) -> None:
+    """The sender voids what the report names lost: its file then holds every kept receipt
+    and none of the lost ones (the next run sends those rows again); a second void changes
+    nothing."""
+    args = ("connect", "receipts", "void-lost", str(receipts), "--report", str(report))
+    voided = gateway(receipts.parent, *args)
+    assert voided.returncode == 0, voided.stdout + voided.stderr
+    assert voided.stdout.startswith(f"{len(lost)} receipts voided"), voided.stdout
+    reread = ReceiptsFile(receipts, "0" * 64, datetime.now(UTC))
+    reread.close()
+    assert set(reread.done.values()) == set(load.sent) - set(lost)
+    assert gateway(receipts.parent, *args).stdout.startswith("0 receipts voided")
 
 
 @pytest.mark.postgres

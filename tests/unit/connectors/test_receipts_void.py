@@ -1,0 +1,53 @@
+"""Voiding the receipts a restore lost: the rows come back to be sent, nothing is rewritten,
+a receipt taken again after the void counts, and a report of another kind is refused."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from connectors.common.receipts import ReceiptsFile, void_lost
+
+NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+LOST = [{"message_id": "m-2", "index": 7, "why": "after-end"}]
+REPORT = {"receipts": {"kept": [{"message_id": "m-1", "index": 0}], "lost": LOST}}
+
+
+def _file(path: Path) -> ReceiptsFile:
+    made = ReceiptsFile(path, "0" * 64, NOW)
+    for row, message_id in ((1, "m-1"), (2, "m-2")):
+        made.append({"row": row, "message_id": message_id, "status": 202, "receipt": "r"})
+    made.close()
+    return made
+
+
+def _done(path: Path) -> dict[int, str]:
+    again = ReceiptsFile(path, "0" * 64, NOW)
+    again.close()
+    return again.done
+
+
+def test_a_lost_receipt_is_voided_and_its_row_is_sent_again(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    _file(path)
+    before = path.read_text().splitlines()
+    assert void_lost(path, REPORT) == ["m-2"]
+    assert path.read_text().splitlines()[: len(before)] == before  # only appended to
+    assert _done(path) == {1: "m-1"}
+    assert void_lost(path, REPORT) == []  # voided once
+    with path.open("a") as fh:  # the row sent again, its new receipt kept
+        fh.write(json.dumps({"row": 2, "message_id": "m-2", "status": 202, "receipt": "s"}) + "\n")
+    assert _done(path) == {1: "m-1", 2: "m-2"}
+
+
+@pytest.mark.parametrize("report", [{}, {"receipts": None}, {"receipts": {"lost": "m-2"}}, []])
+def test_a_report_without_the_restore_s_receipts_is_refused(
+    tmp_path: Path, report: object
+) -> None:
+    path = tmp_path / "r.jsonl"
+    _file(path)
+    with pytest.raises(ValueError, match="restore report"):
+        void_lost(path, report)
