@@ -144,7 +144,8 @@ def void_lost(path: Path, report: object) -> list[str]:
                 continue
             if "voided" in record:
                 voided.add(str(record["voided"]))
-            elif "receipt" in record and record.get("message_id") in named:
+            elif record.get("message_id") in named and ("receipt" in record
+                                                        or record.get("earlier")):
                 held.append(str(record["message_id"]))
     fresh = list(dict.fromkeys(m for m in held if m not in voided))
     with open(path, "a", encoding="utf-8") as fh:

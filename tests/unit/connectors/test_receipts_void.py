@@ -20,6 +20,7 @@ def _file(path: Path) -> ReceiptsFile:
     made = ReceiptsFile(path, "0" * 64, NOW)
     for row, message_id in ((1, "m-1"), (2, "m-2")):
         made.append({"row": row, "message_id": message_id, "status": 202, "receipt": "r"})
+    made.append({"row": 3, "message_id": "m-2", "status": 409, "earlier": True})  # same again
     made.close()
     return made
 
@@ -36,11 +37,19 @@ def test_a_lost_receipt_is_voided_and_its_row_is_sent_again(tmp_path: Path) -> N
     before = path.read_text().splitlines()
     assert void_lost(path, REPORT) == ["m-2"]
     assert path.read_text().splitlines()[: len(before)] == before  # only appended to
-    assert _done(path) == {1: "m-1"}
+    assert _done(path) == {1: "m-1"}  # row 3 too: it said m-2 was sent earlier
     assert void_lost(path, REPORT) == []  # voided once
     with path.open("a") as fh:  # the row sent again, its new receipt kept
         fh.write(json.dumps({"row": 2, "message_id": "m-2", "status": 202, "receipt": "s"}) + "\n")
     assert _done(path) == {1: "m-1", 2: "m-2"}
+
+
+def test_a_row_the_gateway_called_sent_earlier_is_voided_too(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    made = ReceiptsFile(path, "0" * 64, NOW)
+    made.append({"row": 5, "message_id": "m-2", "status": 409, "earlier": True})
+    made.close()
+    assert void_lost(path, REPORT) == ["m-2"] and _done(path) == {}
 
 
 @pytest.mark.parametrize("report", [{}, {"receipts": None}, {"receipts": {"lost": "m-2"}}, []])
