@@ -26,6 +26,7 @@ copy is recognisably one.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import socket
@@ -161,7 +162,7 @@ class LogbookExport:
         index, span_id = last
         start = self.port.pending(0).start
         stored = self.port.entry(index) if index >= start else None
-        written = stored is not None and f'"span_id":"{span_id}"'.encode() in stored
+        written = stored is not None and json.loads(stored).get("span_id") == span_id
         if written and self.port.advance(start, index + 1):
             log.info("ldv_export_resumed", skipped=index + 1 - start)
 

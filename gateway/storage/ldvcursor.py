@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, and_, select, update
+from sqlalchemy import Engine, select, update
 
 from gateway.domain.records import LogbookLag, Unrecorded
 from gateway.storage import audittree, engine, leases, tables
@@ -65,13 +65,10 @@ class LdvCursorStore:
         with engine.read(self.engine) as conn:
             row = conn.execute(
                 select(_E.c.created_at, _C.c.failing)
-                .select_from(_C.outerjoin(_E, and_(_E.c.idx == _C.c.exported)))
+                .select_from(_C.outerjoin(_E, _E.c.idx == _C.c.exported))
                 .where(_C.c.id == 1)
             ).one()
         return LogbookLag(row.created_at, row.failing)
 
     def take_lease(self, name: str, holder: str, now: datetime, length: timedelta) -> bool:
         return leases.take(self.engine, name, holder, now, length)
-
-    def give_back(self, name: str, holder: str) -> None:
-        leases.give_back(self.engine, name, holder)

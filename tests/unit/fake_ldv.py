@@ -28,6 +28,3 @@ class FakeLdv:
 
     def take_lease(self, name: str, holder: str, now: datetime, length: timedelta) -> bool:
         return True
-
-    def give_back(self, name: str, holder: str) -> None:
-        """No lease is kept."""

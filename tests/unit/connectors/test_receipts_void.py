@@ -8,8 +8,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from connectors.common.receipts import ReceiptsFile, void_lost
+from connectors.common.receipts_cli import receipts
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 LOST = [{"message_id": "m-2", "index": 7, "why": "after-end"}]
@@ -60,3 +62,14 @@ def test_a_report_without_the_restore_s_receipts_is_refused(
     _file(path)
     with pytest.raises(ValueError, match="restore report"):
         void_lost(path, report)
+
+
+def test_the_command_voids_and_says_so_and_refuses_another_file_in_words(tmp_path: Path) -> None:
+    path, report = tmp_path / "r.jsonl", tmp_path / "report.json"
+    _file(path)
+    report.write_text(json.dumps(REPORT))
+    done = CliRunner().invoke(receipts, ["void-lost", str(path), "--report", str(report)])
+    assert done.exit_code == 0 and done.output.startswith("1 receipts voided"), done.output
+    report.write_text(json.dumps({"log": {}}))  # another JSON, no receipts accounted
+    refused = CliRunner().invoke(receipts, ["void-lost", str(path), "--report", str(report)])
+    assert refused.exit_code == 1 and "not a restore report" in refused.output
