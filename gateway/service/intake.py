@@ -174,7 +174,9 @@ def accept_told(message: Message, *, services: Services, now: datetime, trace_id
     """Take in a message the gateway wrote down from what an authenticated party told it
     over its own protocol (DUO's notification): no JWS of the party's to check, so
     steps (1)-(5) were the caller's; (0), (6) by message id alone, (7) and (8)-(9) as
-    for every message. A message id taken before gets that message's receipt (200).
+    for every message. A message id taken before gets that message's receipt (200). The
+    caller's connection was authenticated, and its token spent, by the web (not here
+    again: a notification cost DUO two tokens).
 
     Raises the GatewayError of the step that refuses it (entered in the log).
     """
@@ -192,7 +194,6 @@ def accept_told(message: Message, *, services: Services, now: datetime, trace_id
                 raise NotAuthorised("the sender is not a registered party")
             rights.check_rights(message, sender, recipient)
             checked = Checked(message, subject, handler(message.type).check(message, session))
-            limits.admit(services, message.sender, now)
             result = services.group.submit(
                 _Pending(checked, now, trace_id),
                 lambda group: _commit_group(session, group, services),

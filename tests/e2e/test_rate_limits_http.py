@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import requests
 
 from connectors.common.client import GatewayClient
-from gateway.devtools import demo, samplefiles
+from gateway.devtools import demo, duostandin, samplefiles
 from gateway.devtools.serverproc import ServerProcess
 from gateway.errors import RateLimited
 from tests.conftest import services_for
+from tests.e2e.test_true_facts_http import Case
 from tests.helpers import connector, write_keys
 
 pytestmark = pytest.mark.e2e
@@ -23,7 +24,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def limited(tmp_path: Path) -> Iterator[tuple[ServerProcess, demo.Cast, dict[str, Path]]]:
-    env = {"GATEWAY_RATE_LIMITS": f"{demo.COA}=0.5:2", "GATEWAY_METRICS": "on"}
+    limits = f"{demo.COA}=0.5:2,{demo.DUO}=0.01:2"
+    env = {"GATEWAY_RATE_LIMITS": limits, "GATEWAY_METRICS": "on"}
     with ServerProcess(tmp_path / "instance", workers=2, threads=2, env=env) as server:
         cast = demo.register_cast(services_for(server.instance), server.url, datetime.now(UTC))
         yield server, cast, write_keys(cast, tmp_path / "keys")
@@ -51,6 +53,21 @@ def test_past_its_bucket_a_party_gets_429_with_retry_after_and_others_do_not(
     assert all(leiden.directory() for _ in range(5))  # its own bucket, the default limit
     metrics = requests.get(server.url + "/metrics", timeout=10).text
     assert 'gateway_refusals_total{code="rate-limited"}' in metrics
+
+
+def test_a_duo_notification_costs_duo_one_token(
+    limited: tuple[ServerProcess, demo.Cast, dict[str, Path]],
+) -> None:
+    _, cast, _ = limited
+    case = Case(cast, 34001)
+    assert case.place() == 202
+    when = datetime.now(UTC) - timedelta(days=1)
+    duo = cast.client(demo.DUO)
+    statuses = [
+        duostandin.notify(duo, demo.LEIDEN, case.person.v_number, "SS139", when).status_code
+        for _ in range(3)
+    ]
+    assert statuses == [201, 201, 429]  # a burst of 2: two notifications, not one
 
 
 def test_the_coa_connector_finishes_its_export_under_a_low_limit(
