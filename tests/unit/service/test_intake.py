@@ -7,6 +7,7 @@ error raised, and its entry in the log (without content).
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -14,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from gateway.devtools import demo
-from gateway.domain.parties import KeyRecord
+from gateway.domain import duo
+from gateway.domain.parties import KeyRecord, Party
 from gateway.domain.schemas import Catalog
 from gateway.domain.wire import envelope, jwk
 from gateway.errors import (
@@ -29,7 +31,7 @@ from gateway.errors import (
     SenderMismatch,
     UnknownKey,
 )
-from gateway.service import intake, registry
+from gateway.service import intake, notifications, registry
 from tests.unit.world import NOW, TRACE, World, make_world
 
 
@@ -232,3 +234,15 @@ def test_hours_are_cumulative_and_never_lowered(world: World) -> None:
         "/body/hours/participation",
     ]
     assert world.accept(world.report()).status == 202  # a report without hours stays valid
+
+
+def test_a_notification_from_no_registered_party_is_refused_and_audited(world: World) -> None:
+    """The web authenticates DUO's connection first, so only a caller that vanished (or a
+    future caller of ``accept_told``) meets this; it must refuse, not store."""
+    ghost = Party(oin="00000001899999999999", role="duo", name="not registered")
+    addressed = notifications.Addressed(ghost.oin, demo.LEIDEN, str(uuid.UUID(int=34)))
+    told = duo.Notification("SS139", NOW - timedelta(days=1), world.person.v_number, None)
+    with pytest.raises(NotAuthorised):
+        notifications.receive(world.services, ghost, addressed, told, NOW, TRACE)
+    assert world.refusals() == [("not-authorised", ghost.oin)]
+    assert world.store.state.messages == {}
