@@ -153,8 +153,9 @@ def duo_fetch(duo_url: str, doel: str, answered: Path | None, client: GatewayCli
     answered, the APIs DUO's Gebeurtenissen.md names for that event are asked
     (over your TLS client certificate, as duo-send), and the answers sent to
     the gateway as your duo-facts message: DUO's term end, learnability test,
-    exam results, exemptions. Exit 0: all done; 1: some failed alone; 2:
-    stopped (DUO unavailable: run again later).
+    exam results, exemptions. Exit 0: all done; 1: some failed alone (their
+    newcomers are asked again next run); 2: stopped (DUO unavailable: run
+    again later).
     """
     from connectors.municipality import duo_fetch
 

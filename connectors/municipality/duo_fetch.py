@@ -127,6 +127,7 @@ def fetch(client: GatewayClient, duo_api: Duo, answered: Answered) -> Fetched:
             run.nothing_to_ask += 1
             answered.keep(e["berichtId"] for e in events)
             continue
+        failed = len(run.failures)
         body = _ask(duo_api, bsn, v_number, members, run)
         if run.stopped:
             break
@@ -138,7 +139,8 @@ def fetch(client: GatewayClient, duo_api: Duo, answered: Answered) -> Fetched:
                                     f"{refused.detail}")  # fmt: skip
                 continue
             run.sent += 1
-        answered.keep(e["berichtId"] for e in events)
+        if len(run.failures) == failed:  # a question failed: all asked again next run
+            answered.keep(e["berichtId"] for e in events)
     return run
 
 
@@ -161,8 +163,8 @@ def _ask(duo_api: Duo, bsn: str, v_number: str, members: list[str],
                 run.failures.append(f"{v_number} {member}: {why}")
                 continue
             if left_out:
-                run.left_out.append(f"{v_number} {member}: {left_out} of DUO's items left "
-                                    "out, dated before 1900 or after 2100")  # fmt: skip
+                run.left_out.append(f"{v_number} {member}: {left_out} of DUO's items left out, "
+                                    "with a date before 1900, after 2100 or not a date")
         elif status == 403:
             run.refusals.append(f"{v_number} {member}: " + "; ".join(foutteksten(answer, bsn)))
         elif status == 401 or status >= 500:
@@ -197,6 +199,9 @@ _KEEP = {
     "examenresultaten": ("examendatum", "resultaat", "redenGeenResultaat", "onderdeel", "niveau"),
 }  # fmt: skip
 """the members of DUO's objects the duo-facts schema takes (DUO may add members)"""
+_LISTS = frozenset(("examenresultaten", "vrijstellingen", "ontheffingen"))
+"""the duo-facts members that are lists (the rest are objects: a list there, or an object
+here, would make the gateway refuse the newcomer's other answers with it)"""
 
 
 def _shaped(member: str, answered: Any) -> tuple[Any, int]:
@@ -205,18 +210,23 @@ def _shaped(member: str, answered: Any) -> tuple[Any, int]:
     its known members; of the learnability tests the newest. Raises GatewayError for an
     answer that is not DUO's shape, or an object with such a date."""
     if member == "leerbaarheidstoets":
-        if not isinstance(answered, list) or not answered:
+        if not _objects(answered) or not answered:
             raise GatewayError("DUO's Leerbaarheidstoets answer is not a list of results")
         answered = max(answered, key=lambda r: str(r.get("datumAfname", "")))
     keep = _KEEP.get(member)
-    if isinstance(answered, list):
-        items = [i for i in answered if isinstance(i, dict)]
-        kept = [i for i in items if _dated(i)]
+    if member in _LISTS:
+        if not _objects(answered):
+            raise GatewayError(f"DUO's answer for {member} is not a list of objects")
+        kept = [i for i in answered if _dated(i)]
         trimmed = [{k: v for k, v in i.items() if k in keep} for i in kept] if keep else kept
         return trimmed, len(answered) - len(kept)
     if not isinstance(answered, dict) or not _dated(answered):
         raise GatewayError(f"DUO's answer for {member} is not an object of dates in 1900-2100")
     return ({k: v for k, v in answered.items() if k in keep} if keep else answered), 0
+
+
+def _objects(answered: Any) -> bool:
+    return isinstance(answered, list) and all(isinstance(i, dict) for i in answered)
 
 
 def _dated(found: Mapping[str, Any]) -> bool:

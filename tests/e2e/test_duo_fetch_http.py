@@ -66,3 +66,38 @@ def test_duo_in_maintenance_stops_the_run_and_the_next_asks_again(world: World) 
     done, seen = _fetch(world)
     assert done.returncode == 0 and [s.uri.rsplit("/", 1)[1] for s in seen] == [
         "inburgeringstermijn"]  # fmt: skip
+
+
+def test_a_question_duo_refuses_is_answered_by_its_refusal_and_not_asked_again(
+    world: World,
+) -> None:
+    newcomer = Trajectory(world.cast, 9402)
+    _notified(world, newcomer.person, "SS102")
+    world.duo.answer({r"/inburgeringstermijn": 403})
+    try:
+        refused, seen = _fetch(world)
+    finally:
+        world.duo.answer({})
+    assert refused.returncode == 0, refused.stderr + refused.stdout  # DUO's answer, kept
+    assert [s.uri.rsplit("/", 1)[1] for s in seen] == ["inburgeringstermijn"]
+    said = refused.stdout + refused.stderr
+    assert f"{newcomer.person.v_number} inburgeringstermijn: " in said
+    assert str(newcomer.person.bsn) not in said and "Traceback" not in said
+    again, asked_again = _fetch(world)
+    assert again.returncode == 0 and asked_again == []  # not asked again
+
+
+def test_a_question_that_failed_is_asked_again_by_the_next_run(world: World) -> None:
+    newcomer = Trajectory(world.cast, 9403)
+    _notified(world, newcomer.person, "SS102")
+    world.duo.answer({r"/inburgeringstermijn": 400})
+    try:
+        failed, _ = _fetch(world)
+    finally:
+        world.duo.answer({})
+    assert failed.returncode == 1, failed.stderr + failed.stdout
+    assert f"{newcomer.person.v_number} inburgeringstermijn: DUO answered HTTP 400" in (
+        failed.stdout)  # fmt: skip
+    done, seen = _fetch(world)  # a failure is no answer: asked again
+    assert done.returncode == 0 and [s.uri.rsplit("/", 1)[1] for s in seen] == [
+        "inburgeringstermijn"]  # fmt: skip
