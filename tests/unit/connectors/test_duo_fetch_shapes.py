@@ -25,7 +25,7 @@ class _Session(requests.Session):
         super().__init__()
         self.bodies = bodies
 
-    def get(self, url: str | bytes, **_: Any) -> requests.Response:  # type: ignore[override]
+    def get(self, url: str | bytes, **_: Any) -> requests.Response:
         answer = requests.Response()
         answer.status_code = 200
         answer._content = self.bodies[str(url).split(f"/{BSN}/", 1)[1]]
