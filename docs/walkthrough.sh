@@ -5,7 +5,7 @@
 #
 #     bash docs/walkthrough.sh            # PORT=8080 and a fresh folder by default
 #
-# Each step is the command a person types; `tests/e2e/test_walkthrough.py`
+# Each step is the command a person types; `tests/browser/test_walkthrough.py`
 # runs this file, so the operator guide's walkthrough cannot drift from what works.
 set -euo pipefail
 

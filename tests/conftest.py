@@ -149,7 +149,8 @@ class Walked:
 @pytest.fixture(scope="session")
 def walked_through(tmp_path_factory: pytest.TempPathFactory) -> Walked:
     """One run of the walkthrough for the tests that start from its end (the walkthrough's
-    own test runs it again; the console's opens its instance): about half a minute each."""
+    own test runs it again; the console's opens its instance), about half a minute: both
+    in tests/browser/test_walkthrough.py, so that one test worker runs it, once."""
     work = tmp_path_factory.mktemp("walkthrough")
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
     env.update(PORT=str(free_port()), WORK=str(work))

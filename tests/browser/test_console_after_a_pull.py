@@ -5,15 +5,14 @@ The operator guide's walkthrough pulls Leiden's inbox into a folder with
 inbox is one stream, so a console started afterwards has nothing to pull.
 It reads the profile of each newcomer placed instead: every name, and the
 categories consent released, are shown in Chromium. Once over the demo's
-seed (``pull_once`` into a folder), once after the walkthrough itself.
+seed (``pull_once`` into a folder) here; after the walkthrough itself in
+``test_walkthrough.py``.
 """
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,7 +30,7 @@ from tests.browser.conftest import (
     stop,
     wait_for_first_round,
 )
-from tests.conftest import Walked, services_for
+from tests.conftest import services_for
 from tests.helpers import write_keys
 
 
@@ -87,42 +86,3 @@ def test_every_newcomer_is_named_and_shows_what_consent_released(
     assert console.seeded.signed is not None
     page.goto(console.address(f"/newcomers/{console.seeded.signed.v_number}"))
     assert page.locator("#profile [data-coa-signature]").inner_text() == "ondertekend door COA"
-
-
-ROOT = Path(__file__).resolve().parents[2]
-SAMPLES = ROOT / "connectors" / "samples"
-
-
-def test_after_the_readme_walkthrough_the_console_names_everyone_placed(
-    page: Any, walked_through: Walked
-) -> None:
-    tmp_path = walked_through.work
-    with open(SAMPLES / "coa-export.csv", newline="", encoding="utf-8") as rows:
-        names = {
-            row["identity.v_number"]: f"{row['identity.given_names']} {row['identity.family_name']}"
-            for row in csv.DictReader(rows)
-            if row["placement.municipality_code"] == "GM0546"
-        }
-    with open(SAMPLES / "assignments.csv", newline="", encoding="utf-8") as rows:
-        first = next(csv.DictReader(rows))["v_number"]  # the walkthrough's consent
-    with ServerProcess(tmp_path / "instance", workers=1, threads=4) as server:
-        port = free_port()
-        process, token = start_console(
-            server.url, "00000001002220647000", tmp_path / "leiden.jwk", "municipality",
-            "console", "--data", str(tmp_path / "console"), "--port", str(port),
-            "--interval", "3600",
-        )  # fmt: skip
-        try:
-            wait_for_first_round(process, [])
-            page.goto(f"http://127.0.0.1:{port}/?token={token}")
-            listed = page.locator("table.list tbody").inner_text()
-            assert page.locator("table.list tbody tr").count() == len(names)
-            assert "(naam niet geleverd)" not in listed
-            assert all(name in listed for name in names.values())
-            page.goto(f"http://127.0.0.1:{port}/newcomers/{first}")
-            for category, state in [("identity", "shown"), ("education", "shown"),
-                                    ("languages", "shown"), ("family", "withheld")]:  # fmt: skip
-                found = page.locator(f"#profile [data-category={category}]")
-                assert found.get_attribute("data-state") == state, category
-        finally:
-            stop(process)
