@@ -34,12 +34,21 @@ from gateway.service.services import Services
 
 REASON = "profile-read"
 """The ``delivery.pulled`` entry's reason: a profile read, not an inbox pull"""
+SCHEDULED_REASON = "profile-read:scheduled"
+"""... and that of a tool's scheduled run (the console's timer), not a person's look"""
 
 
 def read(
-    services: Services, party: Party, v_number: str, now: datetime, trace_id: str
+    services: Services,
+    party: Party,
+    v_number: str,
+    now: datetime,
+    trace_id: str,
+    *,
+    scheduled: bool = False,
 ) -> dict[str, Any]:
-    """The newest profile that placed ``v_number`` with ``party``, cut by consent now.
+    """The newest profile that placed ``v_number`` with ``party``, cut by consent now;
+    ``scheduled``: a tool's routine run, which the audit entry's reason then says.
 
     Raises BadRequest when ``v_number`` is not a V-nummer, NotAuthorised
     unless the newcomer is placed with ``party`` now (a newcomer no one placed
@@ -63,7 +72,9 @@ def read(
     ].facts
     cut = cut_body(services, party.oin, payload, declarations, withdrawals, now)
     with services.store.write() as tx:
-        tx.append([_pulled(party, subject, message_id, payload["type"], cut, trace_id)], now)
+        reason = SCHEDULED_REASON if scheduled else REASON
+        tx.append([_pulled(party, subject, message_id, payload["type"], cut, trace_id, reason)],
+                  now)  # fmt: skip
     profile = {
         "message_id": message_id,
         "type": payload["type"],
@@ -80,8 +91,9 @@ def read(
 
 
 def _pulled(
-    party: Party, subject: str, message_id: str, type_: str, cut: Minimised, trace_id: str
-) -> Event:
+    party: Party, subject: str, message_id: str, type_: str, cut: Minimised, trace_id: str,
+    reason: str,
+) -> Event:  # fmt: skip
     """The read's audit entry, as a pull's: what went, what was withheld, on what basis."""
     return Event(
         event="delivery.pulled",
@@ -94,6 +106,6 @@ def _pulled(
         categories_delivered=cut.delivered,
         categories_withheld=cut.withheld,
         basis=cut.basis,
-        reason=REASON,
+        reason=reason,
         processing_activity=TYPES[type_].activity,
     )

@@ -80,7 +80,8 @@ SCHEDULED = query(
     "scheduled",
     {"type": "boolean", "default": False},
     "true: a tool's scheduled run, not a person's look; its audit entries say so (reason "
-    "`scheduled`; for regie reads `signals:scheduled`, `progress:scheduled`), so an auditor "
+    "`scheduled`; for regie reads `signals:scheduled`, `progress:scheduled`; for a profile "
+    "read `profile-read:scheduled`), so an auditor "
     "can tell routine reads from a person's (profile v1.2)",
 )
 

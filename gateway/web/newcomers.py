@@ -39,17 +39,20 @@ EXAMPLE: dict[str, Any] = {
     description="For a second consumer of the inbox (a console beside the case system's "
     "puller), which cannot see a delivery the first acknowledged. Shaped as a delivery "
     "without `delivery_id`: nothing to acknowledge. Audited as a pull (`delivery.pulled`, "
-    "reason `profile-read`). A withdrawal notice names inbox deliveries only: a reader of "
+    "reason `profile-read`, or `profile-read:scheduled` for a tool's scheduled run). A "
+    "withdrawal notice names inbox deliveries only: a reader of "
     "this profile acts on every notice about the newcomer. 404 when the newcomer's data "
     "was erased.",
 )
 @apidoc.operation(
     blp, "getProfile", ok=200, schema=Profile, description="The newcomer's profile",
     example=EXAMPLE,
-    parameters=[apidoc.path("v_number", apidoc.V_NUMBER, "the newcomer's V-nummer")],
+    parameters=[apidoc.path("v_number", apidoc.V_NUMBER, "the newcomer's V-nummer"),
+                apidoc.SCHEDULED],
     problem_codes={400: "bad-request", 401: "unauthenticated", 403: "not-authorised",
                    404: "not-found"},
 )  # fmt: skip
 def profile(v_number: str) -> Any:
     party = http.caller()
-    return profiles.read(http.services(), party, v_number, http.now(), http.trace_id())
+    return profiles.read(http.services(), party, v_number, http.now(), http.trace_id(),
+                         scheduled=http.flag_arg("scheduled"))  # fmt: skip

@@ -1,5 +1,5 @@
 """A tool's scheduled run says so (profile v1.2, issue #30): the audit entries of a pull or a
-signals walk with ``scheduled=true`` carry reason ``scheduled`` / ``signals:scheduled``, so
+signals walk, a progress or profile read with ``scheduled=true`` say so in their reason, so
 an auditor tells routine reads from a person's; anything but true or false is a 400."""
 
 from __future__ import annotations
@@ -46,5 +46,11 @@ def test_a_scheduled_pull_and_signals_walk_are_marked_routine(
              if e["event"] == "regie.read"]  # fmt: skip
     assert "signals:scheduled" in reads and "signals" in reads
     assert reads[-1] == "progress:scheduled"
+    start = storage_of(server_services).count("audit_entries")
+    utrecht.get_json(f"/v1/newcomers/{v_number}/profile", scheduled="true")
+    utrecht.get_json(f"/v1/newcomers/{v_number}/profile")
+    read = [e["reason"] for e in _entries_since(server_services, start)
+            if e["event"] == "delivery.pulled"]  # fmt: skip
+    assert read == ["profile-read:scheduled", "profile-read"]
     with pytest.raises(BadRequest):
         utrecht.get_json("/v1/inbox", scheduled="yes")

@@ -212,9 +212,12 @@ class OfficeHours:
         return local.weekday() in self.days and self.start <= local.time() < self.end
 
 
-ROUTINE = {"delivery.pulled": "scheduled", "regie.read": "signals:scheduled"}
-"""The reason a tool gives the reads of its scheduled run, by event: the console's own
-automatic pull and signals walk, not a person looking"""
+ROUTINE = {
+    "delivery.pulled": frozenset(("scheduled", "profile-read:scheduled")),
+    "regie.read": frozenset(("signals:scheduled", "progress:scheduled")),
+}
+"""The reasons a tool gives the reads of its scheduled run, by event: the console's own
+automatic pull, profile reads, signals walk and progress reads, not a person looking"""
 
 
 def routine_traces(entries: Iterable[Mapping[str, Any]]) -> frozenset[tuple[str | None, str]]:
@@ -229,12 +232,12 @@ def routine_traces(entries: Iterable[Mapping[str, Any]]) -> frozenset[tuple[str 
     return frozenset(
         (e.get("actor"), str(e["trace_id"]))
         for e in entries
-        if e.get("trace_id") and e["event"] in ROUTINE and e.get("reason") == ROUTINE[e["event"]]
+        if e.get("trace_id") and e.get("reason") in ROUTINE.get(e["event"], ())
     )
 
 
 def is_routine(entry: Mapping[str, Any], traces: frozenset[tuple[str | None, str]]) -> bool:
-    if entry["event"] in ROUTINE and entry.get("reason") == ROUTINE[entry["event"]]:
+    if entry.get("reason") in ROUTINE.get(entry["event"], ()):
         return True
     return (entry.get("actor"), str(entry.get("trace_id"))) in traces
 

@@ -18,6 +18,7 @@ from connectors.consoles.i18n import N_, gettext
 PLAIN = {
     "scheduled": N_("a scheduled pull"),
     "profile-read": N_("the newest profile read"),
+    "profile-read:scheduled": N_("the newest profile read, in a scheduled round"),
     "assignment-not-in-force": N_("no assignment in force"),
     "already-acknowledged": N_("acknowledged before"),
     "dated-corrected": N_("a correction dated before the previous version"),

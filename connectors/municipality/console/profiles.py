@@ -76,20 +76,26 @@ def verified(
     return with_coa_body(client, profile, pins)
 
 
-def read_profile(client: GatewayClient, store: Store, v_number: str) -> bool:
+def read_profile(
+    client: GatewayClient, store: Store, v_number: str, *, scheduled: bool = False
+) -> bool:
     """Read one newcomer's profile and keep it; True when it changed what is kept.
+    ``scheduled``: the timer's round, which the gateway's audit entry then says.
 
     False, too, when the newcomer is no longer placed here or was erased since
     the signals walk: nothing to show, and no reason to stop the round.
     """
     try:
-        profile = client.get_json(f"/v1/newcomers/{v_number}/profile")
+        query = {"scheduled": "true"} if scheduled else {}
+        profile = client.get_json(f"/v1/newcomers/{v_number}/profile", **query)
     except (NotAuthorised, NotFound):
         return False
     return store.keep_profile(verified(client, profile, pins_of(store)))
 
 
-def read_missing(client: GatewayClient, store: Store, limit: int = PROFILES_PER_ROUND) -> int:
+def read_missing(
+    client: GatewayClient, store: Store, limit: int = PROFILES_PER_ROUND, *, scheduled: bool = False
+) -> int:
     """The profiles of the placed newcomers that have none kept (at most ``limit``); how
-    many were kept."""
-    return sum(read_profile(client, store, v) for v in missing(store)[:limit])
+    many were kept. ``scheduled`` as for ``read_profile``."""
+    return sum(read_profile(client, store, v, scheduled=scheduled) for v in missing(store)[:limit])

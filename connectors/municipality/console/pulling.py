@@ -205,7 +205,7 @@ def one_round(
             done.newcomers = refresh_signals(client, store, scheduled=routine)
         else:
             done.newcomers = len(store.reads("signals"))
-        done.profiles = profiles.read_missing(client, store)
+        done.profiles = profiles.read_missing(client, store, scheduled=routine)
         refresh_progress(client, store, max_age, scheduled=routine)
     except GatewayError as error:
         done.problems.append(f"{error.code}: {error.detail}")

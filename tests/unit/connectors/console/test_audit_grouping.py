@@ -81,6 +81,19 @@ def test_a_scheduled_pull_is_routine_as_a_whole_request_and_left_out() -> None:
     assert anomalies.routine_left_out(log.entries, HOURS) == [(LEIDEN, "2026-01-11", 149)]
 
 
+def test_the_consoles_scheduled_progress_and_profile_reads_are_routine_too() -> None:
+    """The console's timer reads progress (each its own request) and the profile of a
+    newcomer another puller took: at night they are its routine, not a person's look."""
+    log = Log()
+    log.add("regie.read", LEIDEN, SUNDAY, "4" * 32, "progress:scheduled")
+    log.add("delivery.pulled", LEIDEN, SUNDAY, "5" * 32, "profile-read:scheduled")
+    log.add("regie.read", LEIDEN, SUNDAY, "6" * 32, "progress")  # a person opened a dossier
+    log.add("delivery.pulled", LEIDEN, SUNDAY, "7" * 32, "profile-read")
+    looked, routine = anomalies.reads_out_of_hours(log.entries, HOURS)
+    assert len(routine) == 2 and len(looked) == 2
+    assert [f.indexes[0] for f in anomalies.outside_office_hours(log.entries, HOURS)] == [2, 3]
+
+
 def test_a_read_only_says_it_is_routine_for_its_own_party() -> None:
     """A trace id is the caller's to choose: Utrecht naming Leiden's routine trace
     stays a finding."""
