@@ -17,6 +17,7 @@ ids only: no BSN, no V-number.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import uuid
@@ -30,6 +31,7 @@ from connectors.common.client import NOT_A_URL, TRANSIENT, GatewayClient, cause_
 from connectors.municipality.duo_send import TIMEOUT, Duo, DuoStopped, foutteksten
 from connectors.municipality.messages import placed_newcomers
 from gateway.client import wire
+from gateway.client.schemas import Catalog, load_catalog
 from gateway.errors import BadRequest, GatewayError
 
 QUERIES = {
@@ -71,16 +73,24 @@ class Answered:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.ids: set[str] = set()
+        self._torn = False
         if path.exists():
-            for line in path.read_text(encoding="utf-8").splitlines():
-                if line.strip():
+            text = path.read_text(encoding="utf-8", errors="replace")
+            self._torn = bool(text) and not text.endswith("\n")
+            for line in text.splitlines():
+                try:
                     self.ids.add(str(json.loads(line)["berichtId"]))
+                except (ValueError, KeyError, TypeError):
+                    continue  # a line cut off when a run was killed: asked again
 
     def keep(self, bericht_ids: Iterable[str]) -> None:
         fresh = [b for b in bericht_ids if b not in self.ids]
         if not fresh:
             return
         with self.path.open("a", encoding="utf-8") as out:
+            if self._torn:  # the next line on its own, not glued to the cut-off one
+                out.write("\n")
+                self._torn = False
             for bericht_id in fresh:
                 out.write(json.dumps({"berichtId": bericht_id}) + "\n")
             out.flush()
@@ -157,14 +167,9 @@ def _ask(duo_api: Duo, bsn: str, v_number: str, members: list[str],
         run.asked += 1
         status = answer.status_code
         if status == 200:
-            try:
-                body[member], left_out = _shaped(member, answer.json())
-            except (ValueError, GatewayError) as why:
-                run.failures.append(f"{v_number} {member}: {why}")
-                continue
-            if left_out:
-                run.left_out.append(f"{v_number} {member}: {left_out} of DUO's items left out, "
-                                    "with a date before 1900, after 2100 or not a date")
+            found = _taken(member, answer, v_number, run)
+            if found is not None:
+                body[member] = found
         elif status == 403:
             run.refusals.append(f"{v_number} {member}: " + "; ".join(foutteksten(answer, bsn)))
         elif status == 401 or status >= 500:
@@ -175,13 +180,37 @@ def _ask(duo_api: Duo, bsn: str, v_number: str, members: list[str],
     return body if len(body) > 1 else None
 
 
+def _taken(member: str, answer: Any, v_number: str, run: Fetched) -> Any | None:
+    """DUO's answer for ``member`` as the gateway takes it, or None: DUO holds none, or it
+    failed (said in ``run``; checked here against the duo-facts schema, so that an answer
+    the gateway would refuse fails its own question, not the newcomer's others with it)."""
+    try:
+        found, left_out = _shaped(member, answer.json())
+        if found is not None:
+            body = {"fetched_at": "2026-01-01T00:00:00Z", member: found}
+            _catalog().check_body("duo-facts", 1, body)
+    except (ValueError, GatewayError) as why:  # the schema's names pointers, never values
+        run.failures.append(f"{v_number} {member}: {why}")
+        return None
+    if left_out:
+        run.left_out.append(f"{v_number} {member}: {left_out} of DUO's items left out, "
+                            "with a date before 1900, after 2100 or not a date")
+    return found
+
+
+@functools.cache
+def _catalog() -> Catalog:
+    return load_catalog()
+
+
 def _get(duo_api: Duo, path: str) -> Any:
     """One GET with DUO's headers. Raises DuoStopped, naming no person, when nothing answers."""
     headers = {"berichtId": str(uuid.uuid4()), "bron": duo_api.bron, "doel": duo_api.doel,
                wire.TRANSACTION_HEADER: wire.new_transaction_id(datetime.now(UTC)),
                "Accept": "application/json"}  # fmt: skip
     try:
-        return duo_api.session.get(duo_api.url + path, headers=headers, timeout=TIMEOUT)
+        return duo_api.session.get(duo_api.url + path, headers=headers, timeout=TIMEOUT,
+                                   allow_redirects=False)  # fmt: skip
     except NOT_A_URL:
         raise BadRequest(f"--duo-url {duo_api.url}: not a URL to ask") from None
     except TRANSIENT as error:
@@ -198,6 +227,14 @@ _KEEP = {
     "leerbaarheidstoets": ("resultaat", "behaaldeScore", "benodigdeScore", "datumAfname"),
     "examenresultaten": ("examendatum", "resultaat", "redenGeenResultaat", "onderdeel", "niveau"),
 }  # fmt: skip
+_OORDEEL = ("oordeel", "reden", "grond", "datumOordeel", "startdatum", "einddatum",
+            "examenonderdeel", "examenniveau", "urenBelastbaarheidParticipatieactiviteit")
+_JUDGED = {
+    "vrijstellingen": ("GeheleVrijstelling", "TijdelijkeVrijstelling",
+                       "GedeeltelijkeVrijstelling"),
+    "ontheffingen": ("GeheleOntheffing", "GedeeltelijkeOntheffing"),
+}  # fmt: skip
+"""the lists whose items hold DUO's judgements (``Oordeel``s), and the members of each"""
 """the members of DUO's objects the duo-facts schema takes (DUO may add members)"""
 _LISTS = frozenset(("examenresultaten", "vrijstellingen", "ontheffingen"))
 """the duo-facts members that are lists (the rest are objects: a list there, or an object
@@ -210,19 +247,31 @@ def _shaped(member: str, answered: Any) -> tuple[Any, int]:
     its known members; of the learnability tests the newest. Raises GatewayError for an
     answer that is not DUO's shape, or an object with such a date."""
     if member == "leerbaarheidstoets":
-        if not _objects(answered) or not answered:
+        if not _objects(answered):
             raise GatewayError("DUO's Leerbaarheidstoets answer is not a list of results")
+        if not answered:
+            return None, 0  # DUO holds no result (its document allows an empty list)
         answered = max(answered, key=lambda r: str(r.get("datumAfname", "")))
     keep = _KEEP.get(member)
     if member in _LISTS:
         if not _objects(answered):
             raise GatewayError(f"DUO's answer for {member} is not a list of objects")
         kept = [i for i in answered if _dated(i)]
-        trimmed = [{k: v for k, v in i.items() if k in keep} for i in kept] if keep else kept
+        trimmed = [_trimmed(member, i) for i in kept]
         return trimmed, len(answered) - len(kept)
     if not isinstance(answered, dict) or not _dated(answered):
         raise GatewayError(f"DUO's answer for {member} is not an object of dates in 1900-2100")
     return ({k: v for k, v in answered.items() if k in keep} if keep else answered), 0
+
+
+def _trimmed(member: str, item: Mapping[str, Any]) -> dict[str, Any]:
+    """An item of one of DUO's lists with the members the duo-facts schema takes."""
+    if member in _JUDGED:
+        return {name: {k: v for k, v in judged.items() if k in _OORDEEL}
+                for name, judged in item.items()
+                if name in _JUDGED[member] and isinstance(judged, Mapping)}  # fmt: skip
+    keep = _KEEP.get(member)
+    return {k: v for k, v in item.items() if k in keep} if keep else dict(item)
 
 
 def _objects(answered: Any) -> bool:

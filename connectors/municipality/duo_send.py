@@ -43,8 +43,10 @@ from connectors.municipality.messages import placed_newcomers
 from gateway.client import wire
 from gateway.errors import BadRequest, Conflict, GatewayError
 
-ACCEPTED, REFUSED = "accepted", "refused"
-"""A request's outcome as the state file keeps it: DUO took it (2xx), or refused it (403)"""
+ACCEPTED, REFUSED, SENT = "accepted", "refused", "sent"
+"""A request's outcome as the state file keeps it: DUO took it (2xx), refused it (403), or
+it was sent and no answer kept (kept before each request: DUO may have taken a request
+whose answer was lost, so the next run sends the current body, whatever it is)"""
 STOP_STATUSES = frozenset({401}) | frozenset(range(500, 600))
 """DUO's answers that stop the run: the certificate not taken, DUO down or in maintenance"""
 TIMEOUT = (5.0, 30.0)
@@ -86,6 +88,8 @@ class State:
                 "give --state a new file to send everything to this DUO"
             )
         self._fh: TextIO = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        if _torn(path):
+            self._fh.write("\n")  # the next record on a line of its own, not glued to it
         if header is None:
             self._append({"duo": about})
 
@@ -98,9 +102,12 @@ class State:
         return self._mac("digest", operation.operation_id, body)
 
     def unchanged(self, key: str, digest: str) -> dict[str, Any] | None:
-        """DUO's last answer to this very body (accepted or refused), or None: send it."""
+        """DUO's last answer to this very body (accepted or refused), or None: send it (also
+        when the last request of ``key`` was sent and not answered, whatever it said)."""
         record = self.latest.get(key)
-        return record if record is not None and record["digest"] == digest else None
+        if record is None or record["digest"] != digest or record["outcome"] == SENT:
+            return None
+        return record
 
     def bericht_id(self, key: str, operation: duo.Operation, bsn: str, body: Mapping[str, Any],
                    bron: str, doel: str) -> str:  # fmt: skip
@@ -110,6 +117,9 @@ class State:
         second with the first's berichtId. A request DUO never answered (a run stopped)
         is, sent again, the very same message."""
         record, secret = self.latest.get(key), self._secret
+        sent = record is not None and record["outcome"] == SENT
+        if sent and record is not None and record["digest"] == self.digest(operation, body):
+            return str(record["berichtId"])  # not answered: the very same message again
         if record is not None:
             after = b"after\0" + str(record["berichtId"]).encode()
             secret = hmac.new(self._secret, after, hashlib.sha256).digest()
@@ -133,6 +143,15 @@ class State:
     def _mac(self, *parts: Any) -> str:
         said = json.dumps(parts, sort_keys=True, separators=(",", ":")).encode()
         return hmac.new(self._secret, said, hashlib.sha256).hexdigest()
+
+
+def _torn(path: Path) -> bool:
+    """Whether the file's last line was cut off (a run killed while writing it)."""
+    with open(path, "rb") as fh:
+        if fh.seek(0, os.SEEK_END) == 0:
+            return False
+        fh.seek(-1, os.SEEK_END)
+        return fh.read(1) != b"\n"
 
 
 def _records(path: Path) -> Iterator[dict[str, Any]]:
@@ -219,7 +238,7 @@ class Duo:
         url = self.url + operation.path.format(bsn=bsn)
         try:
             return self.session.request(operation.method, url, json=dict(body), headers=headers,
-                                        timeout=TIMEOUT)  # fmt: skip
+                                        timeout=TIMEOUT, allow_redirects=False)  # fmt: skip
         except NOT_A_URL:
             raise BadRequest(f"--duo-url {self.url}: not a URL to send to") from None
         except TRANSIENT as error:
@@ -275,14 +294,18 @@ def _send_one(duo_api: Duo, state: State, run: Run, who: tuple[str, str],
             run.refusals.append(Refusal(v_number, operation.name, earlier["answer"], True))
         return
     bericht_id = state.bericht_id(key, operation, bsn, body, duo_api.bron, duo_api.doel)
+    record: dict[str, Any] = {
+        "operation": operation.operation_id, "digest": digest, "berichtId": bericht_id,
+        "at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }  # fmt: skip
+    state.keep(key, {**record, "status": None, "outcome": SENT, "answer": None})
     try:
         answer = duo_api.send(operation, bsn, body, bericht_id)
     except DuoStopped as stop:
         run.stopped, run.not_sent = stop.detail, run.not_sent + 1
         return
     status = answer.status_code
-    record = {"operation": operation.operation_id, "digest": digest, "berichtId": bericht_id,
-              "status": status, "at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}  # fmt: skip
+    record["status"] = status
     if 200 <= status < 300:
         state.keep(key, {**record, "outcome": ACCEPTED, "answer": None})
         run.sent += 1

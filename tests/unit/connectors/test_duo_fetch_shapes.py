@@ -15,7 +15,8 @@ from connectors.municipality import duo_fetch
 from connectors.municipality.duo_send import Duo
 
 BSN, V_NUMBER = "999990019", "5415643293"
-DUTY = {"begindatum": "2026-01-05", "einddatum": "2029-01-05"}
+DUTY = {"indicatorInburgeringsplicht": True, "begindatum": "2026-01-05",
+        "einddatum": "2029-01-05"}  # fmt: skip
 
 
 class _Session(requests.Session):
@@ -48,11 +49,14 @@ def _ask(bodies: dict[str, bytes], members: list[str]) -> tuple[Any, duo_fetch.F
         ("inburgeringstermijn", "inburgeringstermijn",
          json.dumps({"startdatum": "0001-01-01"}).encode(), "not an object of dates"),
         ("leerbaarheidstoets", "lbt/resultaten", b"{}", "not a list of results"),
-        ("leerbaarheidstoets", "lbt/resultaten", b"[]", "not a list of results"),
         ("leerbaarheidstoets", "lbt/resultaten", b"[1]", "not a list of results"),
         ("examenresultaten", "examens/resultaten", b'{"examendatum": "2026-05-01"}',
          "not a list of objects"),
         ("examenresultaten", "examens/resultaten", b'["B1"]', "not a list of objects"),
+        ("vrijstellingen", "vrijstellingen", b'[{"GeheleVrijstelling": {"reden": "x"}}]',
+         "invalid members: /body/vrijstellingen/0/GeheleVrijstelling"),  # no oordeel
+        ("inburgeringstermijn", "inburgeringstermijn", b'{"startdatum": 20260105}',
+         "/body/inburgeringstermijn/startdatum"),
     ],
 )  # fmt: skip
 def test_an_answer_not_in_duos_shape_fails_that_question_alone(
@@ -68,13 +72,29 @@ def test_an_answer_not_in_duos_shape_fails_that_question_alone(
 
 
 def test_items_of_a_list_with_dates_the_gateway_takes_no_part_of_are_left_out_and_said() -> None:
-    results = [{"examendatum": "2026-05-01", "resultaat": "G"},
-               {"examendatum": "0001-01-01", "resultaat": "G"},
-               {"examendatum": "01-05-2026", "resultaat": "G"}]  # fmt: skip
+    passed = {"resultaat": "Geslaagd", "onderdeel": "KNM"}
+    results = [{"examendatum": "2026-05-01", **passed}, {"examendatum": "0001-01-01", **passed},
+               {"examendatum": "01-05-2026", **passed}]  # fmt: skip
     facts, run = _ask({"examens/resultaten": json.dumps(results).encode()}, ["examenresultaten"])
     assert facts["examenresultaten"] == results[:1] and run.failures == []
     assert run.left_out == [f"{V_NUMBER} examenresultaten: 2 of DUO's items left out, with a "
                             "date before 1900, after 2100 or not a date"]  # fmt: skip
+
+
+def test_members_duo_adds_later_are_left_out_of_its_judgements() -> None:
+    """DUO's Vrijstelling and Ontheffing documents are open to new members; the duo-facts
+    schema is closed: a new member must not make the gateway refuse the answers."""
+    judged = [{"GeheleVrijstelling": {"oordeel": "Toegekend", "datumOordeel": "2026-03-01",
+                                      "nieuwVeld": "x"}, "NieuweSoort": {"oordeel": "y"}}]
+    facts, run = _ask({"vrijstellingen": json.dumps(judged).encode()}, ["vrijstellingen"])
+    assert run.failures == []
+    assert facts["vrijstellingen"] == [
+        {"GeheleVrijstelling": {"oordeel": "Toegekend", "datumOordeel": "2026-03-01"}}]
+
+
+def test_no_learnability_result_is_duo_holding_none_not_a_failure() -> None:
+    facts, run = _ask({"lbt/resultaten": b"[]"}, ["leerbaarheidstoets"])
+    assert facts is None and run.failures == [] and run.asked == 1
 
 
 def test_a_newcomer_whose_every_answer_is_unshaped_sends_nothing() -> None:

@@ -10,8 +10,10 @@ alone, 503 and 401 stopping the run.
 from __future__ import annotations
 
 import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import requests
@@ -129,7 +131,9 @@ def test_duos_answers_are_taken_as_its_documents_say(tmp_path: Path) -> None:
     assert BSN not in run.stopped
     outcomes = {r["operation"]: r["outcome"] for r in kept.latest.values()}
     assert outcomes == {"postPipByBsn": "accepted",
-                        "updateUrenParticipatieAlsTaallesByBsn": "refused"}  # fmt: skip
+                        "updateUrenParticipatieAlsTaallesByBsn": "refused",
+                        "updateUrenParticipatieactiviteiten": "sent",  # 400: not taken
+                        "updateUrenTaallesEnKnmByBSN": "sent"}  # fmt: skip
 
     again = duo_send.Run()  # the next run: only what was not taken is sent
     fake = FakeDuo(answer(200), answer(200))
@@ -148,7 +152,7 @@ def test_no_answer_at_all_stops_the_run(tmp_path: Path) -> None:
     fake = FakeDuo(duo_send.DuoStopped("DUO at https://duo.example/v1 unreachable"))
     duo_send._send_one(fake, kept, run, ("V123", BSN), duo.PIP, PIP)
     assert run.stopped == "DUO at https://duo.example/v1 unreachable" and run.not_sent == 1
-    assert kept.latest == {}
+    assert [r["outcome"] for r in kept.latest.values()] == ["sent"]  # sent, no answer
     kept.close()
 
 
@@ -170,3 +174,81 @@ def test_a_duo_url_that_is_not_one_is_named(url: str) -> None:
     with pytest.raises(BadRequest, match="--duo-url"):
         duo_send.check_duo_url(url)
     assert duo_send.check_duo_url("https://duo.example/v1/") == "https://duo.example/v1"
+
+
+def test_a_body_sent_and_never_answered_is_not_taken_for_duos_copy(tmp_path: Path) -> None:
+    """A accepted; B sent, DUO took it but its answer was lost (the run stopped); the plan
+    corrected back to A: A is sent again (DUO may hold B), as a new message. B again
+    after a lost answer is the very same message (its berichtId)."""
+    kept = state(tmp_path / "s.jsonl")
+    back = {**PIP, "niveau": "A2"}
+    fake = FakeDuo(answer(201), duo_send.DuoStopped("DUO unreachable: no answer in 30 s"),
+                   answer(201), duo_send.DuoStopped("no answer"), answer(201))  # fmt: skip
+    for body in (PIP, back, PIP):
+        duo_send._send_one(fake, kept, duo_send.Run(), ("V123", BSN), duo.PIP, body)
+    first, lost, again = (bericht for _, bericht in fake.sent)
+    assert len(fake.sent) == 3 and len({first, lost, again}) == 3
+    for _ in range(2):  # B once more, its answer lost again, then answered
+        duo_send._send_one(fake, kept, duo_send.Run(), ("V123", BSN), duo.PIP, back)
+    assert fake.sent[3][1] == fake.sent[4][1]  # the very same message, sent again
+    kept.close()
+    reopened = state(tmp_path / "s.jsonl")
+    assert [r["outcome"] for r in reopened.latest.values()] == ["accepted"]
+    reopened.close()
+
+
+def test_a_line_cut_off_by_a_killed_run_loses_nothing_written_after_it(tmp_path: Path) -> None:
+    path = tmp_path / "s.jsonl"
+    kept = state(path)
+    duo_send._send_one(FakeDuo(answer(201)), kept, duo_send.Run(), ("V123", BSN), duo.PIP, PIP)
+    kept.close()
+    with path.open("a", encoding="utf-8") as out:
+        out.write('{"key": "cut off')  # the run killed while writing
+    changed = {**PIP, "niveau": "A2"}
+    kept = state(path)
+    duo_send._send_one(FakeDuo(answer(201)), kept, duo_send.Run(), ("V123", BSN), duo.PIP, changed)
+    kept.close()
+    reopened, run = state(path), duo_send.Run()
+    duo_send._send_one(FakeDuo(), reopened, run, ("V123", BSN), duo.PIP, changed)
+    assert run.unchanged == 1  # the record after the cut-off line was read back
+    reopened.close()
+
+
+class _Redirecting(BaseHTTPRequestHandler):
+    """A DUO (127.0.0.1) that answers every POST with a redirect to a page that says 200."""
+
+    seen: ClassVar[list[tuple[str, str]]] = []
+
+    def log_message(self, *_: Any) -> None:
+        return None
+
+    def do_POST(self) -> None:
+        self.seen.append(("POST", self.path))
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(302)
+        self.send_header("Location", "/onderhoud")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def do_GET(self) -> None:
+        self.seen.append(("GET", self.path))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+def test_a_redirect_is_not_followed_nor_taken_for_duos_acceptance(tmp_path: Path) -> None:
+    server = HTTPServer(("127.0.0.1", 0), _Redirecting)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/v1"
+        api = duo_send.Duo(url, LEIDEN, DUO, requests.Session())
+        kept, run = duo_send.State(tmp_path / "s.jsonl", SECRET, url, LEIDEN, DUO), duo_send.Run()
+        duo_send._send_one(api, kept, run, ("V123", BSN), duo.PIP, PIP)
+        kept.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert _Redirecting.seen == [("POST", f"/v1/personen/{BSN}/PIP")]  # no GET elsewhere
+    assert run.sent == 0 and run.failures == ["V123 pip: DUO answered HTTP 302 (not an answer "
+                                              "its documents list)"]  # fmt: skip
