@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from gateway.domain.schemas import is_bsn
 from gateway.errors import BadRequest
 
 LEARNING_ROUTE_TERM = "SS139"
@@ -169,6 +170,8 @@ def read_notification(body: Mapping[str, Any]) -> Notification:
     bsn = body.get("bsn")
     if "bsn" in body and (not isinstance(bsn, str) or not _BSN.fullmatch(bsn)):  # null too
         raise BadRequest("bsn moet 9 cijfers zijn")
+    if bsn is not None and not is_bsn(bsn):  # DUO's document answers no 422
+        raise BadRequest("bsn voldoet niet aan de elfproef")
     return Notification(event, registered, f"{number:010d}", bsn)
 
 
@@ -180,6 +183,8 @@ def _instant(text: str) -> datetime | None:
         moment = datetime.fromisoformat(text.replace("z", "Z").replace("Z", "+00:00"))
     except ValueError:
         return None
+    if not _EARLIEST <= moment.year <= _LATEST:
+        return None  # before UTC: 9999-12-31T23:59-01:00 would not fit in a datetime
     moment = moment.astimezone(UTC)
     return moment if _EARLIEST <= moment.year <= _LATEST else None
 

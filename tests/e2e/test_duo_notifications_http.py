@@ -129,9 +129,12 @@ def test_refusals_are_duos_foutmelding(cast: demo.Cast) -> None:
     assert signed(demo.DUO, bron=demo.COA).status_code == 403  # bron is not the connection
     assert signed(demo.DUO, doel=demo.PROVIDER).status_code == 403  # not a municipality
     for bad in ({**body, "vNummer": "12"}, {**body, "gebeurtenisId": "ss139"},
-                {k: v for k, v in body.items() if k != "registratieDatumTijd"}):  # fmt: skip
+                {k: v for k, v in body.items() if k != "registratieDatumTijd"},
+                {**body, "bsn": "123456789"},  # fails the 11-test: 400, as DUO's document
+                {**body, "registratieDatumTijd": "9999-12-31T23:59:59-01:00"},  # no 500
+                {**body, "registratieDatumTijd": "0001-01-01T00:00:00+01:00"}):  # fmt: skip
         refused = signed(demo.DUO, json=bad)
-        assert refused.status_code == 400 and refused.json()["fouttekst"]
+        assert refused.status_code == 400 and refused.json()["fouttekst"], bad
         assert case.person.v_number not in refused.text
     assert signed(demo.DUO, berichtId="not-a-uuid").status_code == 400
     assert _progress(case)["duo"]["events"] == []
