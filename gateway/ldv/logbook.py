@@ -71,11 +71,14 @@ class JsonLinesExporter(SpanExporter):
         return SpanExportResult.SUCCESS
 
     def last(self) -> dict[str, Any] | None:
-        """The file's last record, if it has one that reads (a torn last line does not)."""
+        """The file's last record, if it has one that reads (a torn last line does not),
+        made durable first: a killed writer's lines may be in the page cache only, and the
+        takeover moves the cursor past what it finds here."""
         try:
             with open(self.path, "rb") as file:
                 file.seek(max(0, file.seek(0, os.SEEK_END) - _TAIL))
-                lines = file.read().splitlines()
+                lines = file.read(_TAIL).splitlines()  # bounded: a device has no end
+                os.fsync(file.fileno())
             return dict(json.loads(lines[-1])) if lines else None
         except (OSError, ValueError, TypeError):
             return None

@@ -83,15 +83,31 @@ class LogbookExport:
         """The serving process's exporter: one round at once (a backlog left by commands
         run while no gateway served goes out before the first request), then each PERIOD."""
         if self._thread is None:
+            self._stop.clear()
             self.tick(force=True)
             self._thread = threading.Thread(target=self._run, name="ldv-export", daemon=True)
             self._thread.start()
 
     def stop(self) -> None:
-        """End the thread after its round (a process that ends gracefully, a benchmark)."""
+        """End the thread after its round and give the lease back (a process that ends
+        gracefully: a recycled worker's successor takes over at once, not a lease later)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
+            self._thread = None
+        self._let_go()
+
+    def _let_go(self) -> None:
+        """Give the lease back, if held: after a failed round another process (on
+        PostgreSQL another instance, with a logbook of its own that may take writes)
+        takes over within a second, instead of waiting on this one for good."""
+        if self._held_until == -math.inf:
+            return
+        self._held_until = -math.inf  # taken again: resume first (a batch may be half marked)
+        try:
+            self.port.give_back(LEASE, self.holder)
+        except Exception as error:  # the database may be why the round failed
+            log.warning("ldv_lease_not_given_back", error_type=logs.error_kind(error))
 
     def _run(self) -> None:
         while not self._stop.wait(PERIOD):
@@ -110,6 +126,7 @@ class LogbookExport:
             except Exception as error:  # the thread must outlive any one failure
                 log.warning("ldv_export_failed", error_type=logs.error_kind(error))
             self._quiet_until = self.monotonic() + RETRY_SECONDS
+            self._let_go()
             return 0
 
     def export(self, now: datetime, *, force: bool = False) -> int:
@@ -119,6 +136,8 @@ class LogbookExport:
             return 0
         written = 0
         while True:
+            if written and not self._holding(datetime.now(UTC), False):
+                return written  # the lease ran out during a long backlog: the next goes on
             work = self.port.pending(BATCH)
             if work.end == work.start:
                 return written

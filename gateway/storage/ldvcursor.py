@@ -72,3 +72,6 @@ class LdvCursorStore:
 
     def take_lease(self, name: str, holder: str, now: datetime, length: timedelta) -> bool:
         return leases.take(self.engine, name, holder, now, length)
+
+    def give_back(self, name: str, holder: str) -> None:
+        leases.give_back(self.engine, name, holder)

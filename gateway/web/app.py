@@ -7,6 +7,7 @@ any other core module never imports Flask. The services come built
 
 from __future__ import annotations
 
+import atexit
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -72,6 +73,7 @@ def create_app(services: Services, test_config: Mapping[str, Any] | None = None)
         services.checkpointer.start()
         if services.logbook is not None:
             services.logbook.start()
+            atexit.register(services.logbook.stop)  # a recycled worker gives its lease back
 
     api = _Api(
         app,

@@ -152,6 +152,18 @@ def test_one_exporter_at_a_time_holds_the_lease(services: Services) -> None:
     assert first.flush() > 0 and not store.ldv.pending(10).entries
 
 
+def test_a_holder_that_cannot_write_lets_another_instance_take_over(services: Services) -> None:
+    """Each PostgreSQL instance writes a logbook of its own: one whose disk is full gives
+    the lease back at once, so one that can write takes over (it held it for good before)."""
+    store, logbook = storage_of(services), _logbook(services)
+    full = Logbook(JsonLinesExporter(Path("/dev/full")), logbook.activities)
+    broken = LogbookExport(store.ldv, full, grace=timedelta(seconds=10))
+    healthy = LogbookExport(store.ldv, logbook, grace=timedelta(seconds=10))
+    _sender(services)()
+    assert broken.tick(force=True) == 0 and store.ldv.pending(1000).entries
+    assert healthy.tick(force=True) > 0 and not store.ldv.pending(1000).entries
+
+
 @dataclass
 class Placed:
     """Two newcomers placed with Leiden by the COA, and Leiden to read or be told."""

@@ -9,6 +9,7 @@ import pytest
 
 from gateway.domain.records import LogbookLag, Unrecorded
 from gateway.errors import LogbookUnwritable
+from gateway.service import ldvexport
 from gateway.service.ldvexport import LogbookExport
 from tests.unit.clock import Clock
 from tests.unit.fake_ldv import FakeLdv
@@ -91,3 +92,65 @@ def test_after_a_failed_round_the_next_is_a_second_away() -> None:
     assert export.tick() == 0 and logbook.writes == 1  # quiet: not told again yet
     clock.now += 0.6
     assert export.tick() == 0 and logbook.writes == 2
+
+
+class Backlog(FakeLdv):
+    """Ten entries to record; the lease is this process's at the first take only."""
+
+    def __init__(self) -> None:
+        self.start, self.takes, self.given_back = 0, 0, 0
+
+    def pending(self, limit: int) -> Unrecorded:
+        end = min(10, self.start + limit)
+        return Unrecorded(self.start, end, [(i, b"{}") for i in range(self.start, end)])
+
+    def advance(self, start: int, end: int) -> bool:
+        self.start = end
+        return True
+
+    def take_lease(self, name: str, holder: str, now: datetime, length: timedelta) -> bool:
+        self.takes += 1
+        return self.takes == 1
+
+    def give_back(self, name: str, holder: str) -> None:
+        self.given_back += 1
+
+
+class Slow:
+    """Each write takes three seconds of the exporter's clock: longer than half a lease."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+
+    def write(self, entries: object) -> None:
+        self.clock.now += 3.0
+
+    def last(self) -> None:
+        return None
+
+
+def test_a_long_backlog_stops_where_the_lease_ran_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another process takes a lease that ran out: writing on would write its batches too."""
+    monkeypatch.setattr(ldvexport, "BATCH", 2)
+    port, clock = Backlog(), Clock()
+    export = LogbookExport(port, Slow(clock), timedelta(seconds=10), monotonic=clock)
+    assert export.flush() == 2 and port.start == 2 and port.takes == 2
+
+
+def test_a_holder_whose_round_failed_gives_the_lease_back() -> None:
+    """On PostgreSQL each instance writes a logbook of its own: a full disk at one must not
+    keep the others, which could write, from taking over."""
+    port, logbook, clock = GivingBack(), FullDisk(), Clock()
+    export = LogbookExport(port, logbook, timedelta(seconds=10), monotonic=clock)
+    assert export.tick(force=True) == 0 and port.given == ["logbook"]
+    export.stop()  # not holding it now: nothing more to give back
+    assert port.given == ["logbook"]
+
+
+class GivingBack(Waiting):
+    def __init__(self) -> None:
+        super().__init__()
+        self.given: list[str] = []
+
+    def give_back(self, name: str, holder: str) -> None:
+        self.given.append(name)
