@@ -111,9 +111,14 @@ class Catalog:
     def check_envelope(self, payload: Mapping[str, Any]) -> None:
         """Validate a message payload's envelope members.
 
-        Raises SchemaViolation naming the failing pointers.
+        Raises SchemaViolation naming the failing pointers; also for a ``version`` of
+        ``2.0``, which JSON Schema's ``integer`` admits and the contract does not (a
+        municipality's tools read ``2.0`` as no version they know, and a withdrawal then
+        cut nothing from its copy).
         """
         _raise_errors(self.envelope, payload, prefix=())
+        if type(payload.get("version")) is not int:
+            raise SchemaViolation([{"pointer": "/version", "keyword": "type"}])
 
     def check_body(self, type_: str, version: int, body: Mapping[str, Any]) -> BodySchema:
         """Validate ``body`` against the schema of its type and version.

@@ -78,7 +78,7 @@ def check(
     if isinstance(verified.payload.get("message_id"), str):
         known.message_id = verified.payload["message_id"].lower()
     claimed_type = verified.payload.get("type")
-    known.type = claimed_type if claimed_type in TYPES else None
+    known.type = claimed_type if isinstance(claimed_type, str) and claimed_type in TYPES else None
 
     # (5) schemas: the envelope members, then the body of its type and version.
     message = Message.from_verified(verified, services.catalog)

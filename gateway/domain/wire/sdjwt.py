@@ -168,18 +168,23 @@ class _State:
             self.used.add(found)
         return disclosure
 
-    def walk(self, node: Any) -> Any:
+    def walk(self, node: Any, depth: int = 0) -> Any:
+        """``node`` with its disclosures in place. Raises Refused past the contract's
+        nesting (32): each disclosure is bounded alone, but a chain of them (one hiding the
+        next one's digest) nested thousands deep and overran the stack (a 500)."""
+        if depth > strictjson.MAX_DEPTH:
+            raise Refused(f"disclosed claims nest deeper than {strictjson.MAX_DEPTH}")
         if isinstance(node, dict):
-            return self._object(node)
+            return self._object(node, depth)
         if isinstance(node, list):
-            return self._array(node)
+            return self._array(node, depth)
         return node
 
-    def _object(self, node: dict[str, Any]) -> dict[str, Any]:
+    def _object(self, node: dict[str, Any], depth: int) -> dict[str, Any]:
         digests = node.get(SD, [])
         if not isinstance(digests, list) or not all(isinstance(d, str) for d in digests):
             raise Refused("_sd is not an array of strings")
-        found = {k: self.walk(v) for k, v in node.items() if k != SD}
+        found = {k: self.walk(v, depth + 1) for k, v in node.items() if k != SD}
         for each in digests:
             disclosure = self._meet(each)
             if disclosure is None:
@@ -190,10 +195,10 @@ class _State:
             name = items[1]
             if name in (SD, ELEMENT) or name in found:
                 raise Refused("a disclosed claim named _sd, '...', or twice")
-            found[name] = self.walk(items[2])
+            found[name] = self.walk(items[2], depth + 1)
         return found
 
-    def _array(self, node: list[Any]) -> list[Any]:
+    def _array(self, node: list[Any], depth: int) -> list[Any]:
         kept = []
         for element in node:
             if isinstance(element, dict) and set(element) == {ELEMENT}:
@@ -205,9 +210,9 @@ class _State:
                 items = _items(disclosure)
                 if len(items) != 2:
                     raise Refused("an array element's disclosure is [salt, value]")
-                kept.append(self.walk(items[1]))
+                kept.append(self.walk(items[1], depth + 1))
             else:
-                kept.append(self.walk(element))
+                kept.append(self.walk(element, depth + 1))
         return kept
 
 

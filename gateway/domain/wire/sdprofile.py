@@ -43,6 +43,14 @@ SD_TYP = "inburgering-profile+sd-jwt"
 MEDIA_TYPE = "application/sd-jwt"
 FORMS = frozenset({(HANDOVER_PROFILE, 2)})
 """(type, version) that travel only as an SD-JWT, and never as a JWS"""
+
+
+def form(payload: Mapping[str, Any]) -> tuple[str, int] | None:
+    """The payload's (type, version) when both are of their kind (a string, an integer
+    that is no float or boolean); None otherwise, for the schemas to refuse. Unverified
+    claims: a ``type`` that is a list must not make the lookup raise (it was a 500)."""
+    type_, version = payload.get("type"), payload.get("version")
+    return (type_, version) if isinstance(type_, str) and type(version) is int else None
 BODY_DIGESTS = 16
 """the length of every version-2 body's ``_sd``: the categories' digests and decoys"""
 MEMBERS_APART = ("health",)
@@ -85,7 +93,7 @@ def parse_message(raw: bytes) -> UnverifiedJWS | UnverifiedSD:
     if is_sd(raw):
         return parse(raw)
     unverified = envelope.parse(raw, typ=envelope.MESSAGE_TYP)
-    if (unverified.payload.get("type"), unverified.payload.get("version")) in FORMS:
+    if form(unverified.payload) in FORMS:
         raise MalformedMessage(f"this version travels as an SD-JWT (typ {SD_TYP}), not a JWS")
     return unverified
 
@@ -114,7 +122,7 @@ def _check_clear(payload: Mapping[str, Any]) -> None:
     missing = sorted({"iss", "iat", sdjwt.ALG, "body", "type", "version"} - set(payload))
     if missing:
         raise MalformedMessage(f"missing: {', '.join(missing)}")
-    if (payload["type"], payload["version"]) not in FORMS:
+    if form(payload) not in FORMS:
         raise MalformedMessage("only handover-profile version 2 travels as an SD-JWT")
     if payload[sdjwt.ALG] != sdjwt.SHA_256:
         raise MalformedMessage("_sd_alg must be sha-256")

@@ -16,6 +16,7 @@ from gateway.domain.wire.sdjwt import (
     digest,
     disclose,
     parse,
+    process,
     reveal,
 )
 
@@ -102,3 +103,18 @@ def test_any_consented_selection_reveals_exactly_it(concealed: set[str], allowed
     shown = reveal(made.payload, forwarded)
     expected = {n for n in claims if n not in concealed} | (concealed & allowed)
     assert set(shown) - {"iss"} == expected
+
+
+def test_a_chain_of_disclosures_nested_past_the_contracts_depth_is_refused() -> None:
+    """Each disclosure is within the depth alone; one hiding the next one's digest, four
+    hundred times, overran the stack (a 500) before the walk counted its depth."""
+    inner: Any = "deep"
+    disclosures = []
+    for level in range(400):
+        made = disclose(f"c{level}", inner)
+        disclosures.append(made)
+        inner = {"_sd": [digest(made)]}
+    with pytest.raises(Refused, match="nest deeper than 32"):
+        process(inner, disclosures)
+    shallow = disclosures[:30]
+    assert process({"_sd": [digest(shallow[-1])]}, shallow).claims  # within: revealed

@@ -246,3 +246,26 @@ def test_a_notification_from_no_registered_party_is_refused_and_audited(world: W
         notifications.receive(world.services, ghost, addressed, told, NOW, TRACE)
     assert world.refusals() == [("not-authorised", ghost.oin)]
     assert world.store.state.messages == {}
+
+
+def test_a_type_that_is_no_string_is_refused_and_audited_not_a_crash(world: World) -> None:
+    """Unsigned claims reach the profile gate first: a list as ``type`` raised TypeError
+    there (a 500, no refusal in the log, and a whole batch sunk with it)."""
+    odd = {**world.profile(), "type": ["handover-profile"]}
+    with pytest.raises(GatewayError) as refused:
+        world.accept(odd)
+    assert type(refused.value) is SchemaViolation
+    assert world.refusals() == [("schema-violation", demo.COA)]
+    good = world.sign(world.profile())
+    results = intake.accept_batch([world.sign(odd), good], services=world.services, now=NOW,
+                                  trace_id=TRACE)  # fmt: skip
+    assert isinstance(results[0], SchemaViolation)
+    assert isinstance(results[1], intake.Outcome) and results[1].status == 202
+
+
+def test_a_version_written_as_a_float_is_refused(world: World) -> None:
+    """JSON Schema's integer admits 1.0; the contract's version does not (a municipality's
+    tools read 2.0 as no version they know, and a withdrawal then cut nothing)."""
+    with pytest.raises(SchemaViolation) as refused:
+        world.accept({**world.profile(), "version": 1.0})
+    assert refused.value.errors == [{"pointer": "/version", "keyword": "type"}]
