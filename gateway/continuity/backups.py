@@ -142,7 +142,13 @@ def stage(backup: Path, beside: Path, suffix: str = ".restoring") -> Path:
 
 def put_in_place(staged: Path, database: Path, now: datetime) -> Path | None:
     """The checked copy becomes ``database``; the database it replaces is kept beside it under
-    a name that says when (with its write-ahead log); that name, if there was one."""
+    a name that says when; that name, if there was one.
+
+    At every moment ``database`` is the old database or the checked copy, never missing:
+    the old one is made one file (its write-ahead log folded in) and given a second name,
+    then the copy is renamed over it. (It was moved aside first: a restore killed between
+    the two renames left no database, and a gateway started then made an empty log.)
+    """
     self_contained(staged)
     if held_open(database):
         raise ConfigurationError(f"a process has {database} open (a gateway still serving?): "
@@ -150,9 +156,13 @@ def put_in_place(staged: Path, database: Path, now: datetime) -> Path | None:
     aside = None
     if database.is_file() and database.stat().st_size > 0:
         aside = database.with_name(f"{database.name}.before-restore-{now:%Y%m%dT%H%M%SZ}")
-        os.replace(database, aside)
-        if Path(f"{database}-wal").is_file():
-            os.replace(f"{database}-wal", f"{aside}-wal")
+        self_contained(database)
+        try:
+            os.link(database, aside)
+        except FileExistsError:
+            raise ConfigurationError(f"{aside} exists (a restore this second): run it again "
+                                     "in a moment") from None  # fmt: skip
+        _fsync_folder(database.parent)
     for suffix in ("-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
     finish(staged, database)

@@ -29,7 +29,7 @@ from click.testing import CliRunner, Result
 from gateway import config
 from gateway.bootstrap import storage_of
 from gateway.cli import main
-from gateway.continuity import procedures
+from gateway.continuity import backups, procedures
 from gateway.continuity.logcheck import _Edge
 from gateway.continuity.restore import Asked, opened
 from gateway.domain.audit import checkpoints, merkle, notes
@@ -319,3 +319,23 @@ def test_a_log_behind_its_witness_is_held_until_a_new_origin_and_then_entered(
         ("log.origin_changed", f"from:{live.checkpoints.origin} to:inburgering-gateway/renewed"),
         ("log.restored", "size:11 checkpoint:11 lost:11..16"),
     ]
+
+
+def test_a_restore_killed_before_its_last_rename_leaves_the_old_database_in_place(
+    live: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database was moved aside first: killed before the copy was renamed in, the
+    instance had no database, and a gateway started then made an empty log."""
+    instance, backup = live.settings.instance, tmp_path / "backup.db"
+    assert gateway(instance, "backup", str(backup)).exit_code == 0
+    grown(live, 3, NOW + timedelta(minutes=1))
+    storage_of(live).engine.dispose()
+
+    def killed(partial: Path, out: Path) -> None:
+        raise KeyboardInterrupt  # the process ends here, as under SIGKILL
+
+    monkeypatch.setattr(backups, "finish", killed)
+    assert gateway(instance, "restore", str(backup), "--force").exit_code != 0
+    monkeypatch.undo()
+    assert (instance / "gateway.db").is_file()
+    assert storage_of(services_for(instance)).audit.size() == 14  # the old one, whole
