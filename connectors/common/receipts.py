@@ -134,21 +134,24 @@ def void_lost(path: Path, report: object) -> list[str]:
         raise ValueError("not a restore report with its receipts accounted for (gateway "
                          "restore --receipts … --report FILE writes one)")  # fmt: skip
     named = {str(item.get("message_id")) for item in lost if isinstance(item, dict)}
-    held: list[str] = []
-    voided: set[str] = set()
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            if "voided" in record:
-                voided.add(str(record["voided"]))
-            elif record.get("message_id") in named and ("receipt" in record
-                                                        or record.get("earlier")):
-                held.append(str(record["message_id"]))
-    fresh = list(dict.fromkeys(m for m in held if m not in voided))
+    held: dict[str, bool] = {}  # message id -> its newest line is a receipt (not a void)
+    with open(path, "rb") as raw:
+        text = raw.read().decode("utf-8", errors="replace")
+    for line in text.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(record, dict):
+            continue
+        if "voided" in record:
+            held[str(record["voided"])] = False
+        elif record.get("message_id") in named and ("receipt" in record or record.get("earlier")):
+            held[str(record["message_id"])] = True  # sent again after a void: held again
+    fresh = [m for m, receipted in held.items() if receipted]
     with open(path, "a", encoding="utf-8") as fh:
+        if text and not text.endswith("\n"):
+            fh.write("\n")  # a line torn by a killed run: the first void on a line of its own
         for message_id in fresh:
             fh.write(json.dumps({"voided": message_id, "why": "lost in a restore"}) + "\n")
         fh.flush()

@@ -9,6 +9,7 @@ a witness holds more of the log than the restored database, and the gateway answ
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -92,6 +93,9 @@ def restore(
 
     settings = _settings()
     now = datetime.now(UTC)
+    kind = "check" if check_only else "restore"
+    path = report_path or settings.instance / f"{kind}-{now:%Y%m%dT%H%M%S%fZ}.json"
+    _writable(path)  # before anything changes: a report refused after the restore said nothing
     asked = Asked(configured_witnesses(settings), _calls(settings))
     if check_only:
         done = procedures.check(settings, backup, receipt_files)
@@ -101,13 +105,23 @@ def restore(
         assert backup is not None
         done = procedures.restore_file(settings, backup, asked, receipt_files, force=force,
                                        now=now)  # fmt: skip
-    kind = "check" if check_only else "restore"
-    path = report_path or settings.instance / f"{kind}-{now:%Y%m%dT%H%M%S%fZ}.json"
+    for line in done.lines():
+        click.echo(line)  # said before the file is written: a full disk keeps nothing from it
     report.write(done, path, now)
-    for line in [*done.lines(), f"report: {path}"]:
-        click.echo(line)
+    click.echo(f"report: {path}")
     if done.held:
         sys.exit(HELD)
+
+
+def _writable(path: Path) -> None:
+    """Raises ConfigurationError when the report could not be written at ``path``."""
+    if path.exists() or path.is_symlink():
+        raise ConfigurationError(f"{path} exists: give --report a new file (a report is "
+                                 "never written over another)")  # fmt: skip
+    folder = path.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise ConfigurationError(f"cannot write the report in {folder}: give --report a "
+                                 "file in a folder this user may write")  # fmt: skip
 
 
 def _calls(settings: config.Settings) -> WitnessCalls | None:

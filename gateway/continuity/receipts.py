@@ -60,11 +60,18 @@ class Accounting:
 def read(paths: Iterable[Path], keys: Mapping[str, jwk.Key]) -> tuple[list[Receipted], list[str],
                                                                       list[str]]:  # fmt: skip
     """The receipts in the files that verify with ``keys`` (each message once), the message ids
-    of those that do not, and of rows sent earlier without a receipt."""
+    of those that do not, and of rows sent earlier without a receipt. A receipt its file
+    voided later (``gateway connect receipts void-lost``: lost in an earlier restore, sent
+    again since) no longer counts: its old index would name a kept message lost."""
     found: dict[tuple[str, int], Receipted] = {}
     foreign: list[str] = []
     unknown: list[str] = []
     for record in _records(paths):
+        if "voided" in record:
+            gone = str(record["voided"]).lower()
+            found = {k: r for k, r in found.items() if r.message_id.lower() != gone}
+            unknown = [m for m in unknown if m.lower() != gone]
+            continue
         token, message_id = record.get("receipt"), str(record.get("message_id", ""))
         if not isinstance(token, str):
             if record.get("earlier"):

@@ -339,3 +339,24 @@ def test_a_restore_killed_before_its_last_rename_leaves_the_old_database_in_plac
     monkeypatch.undo()
     assert (instance / "gateway.db").is_file()
     assert storage_of(services_for(instance)).audit.size() == 14  # the old one, whole
+
+
+def test_a_report_that_cannot_be_written_refuses_the_restore_before_it_changes_anything(
+    live: Services, tmp_path: Path
+) -> None:
+    """The report was written after the database was replaced: an existing --report file
+    made the restore exit 1 ("refused, nothing changed") with the restore done and nothing
+    said of its lost receipts; run again, it was refused as newer than the backup."""
+    instance, backup = live.settings.instance, tmp_path / "backup.db"
+    assert gateway(instance, "backup", str(backup)).exit_code == 0
+    grown(live, 3, NOW + timedelta(minutes=1))
+    storage_of(live).engine.dispose()
+    taken = tmp_path / "report.json"
+    taken.write_text("{}")
+    refused = gateway(instance, "restore", str(backup), "--force", "--report", str(taken))
+    assert refused.exit_code == 1 and "exists: give --report a new file" in refused.output
+    assert not list(instance.glob("gateway.db.before-restore-*"))  # nothing changed
+    assert storage_of(services_for(instance)).audit.size() == 14
+    done = gateway(instance, "restore", str(backup), "--force", "--report",
+                   str(tmp_path / "new.json"))  # fmt: skip
+    assert done.exit_code == 0, done.output

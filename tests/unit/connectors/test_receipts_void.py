@@ -46,6 +46,27 @@ def test_a_lost_receipt_is_voided_and_its_row_is_sent_again(tmp_path: Path) -> N
     assert _done(path) == {1: "m-1", 2: "m-2"}
 
 
+def test_a_row_sent_again_after_a_void_and_lost_again_is_voided_again(tmp_path: Path) -> None:
+    """A second restore loses the row sent again after the first: it was named lost, and
+    void-lost, having voided that message id once, voided nothing (the row never went)."""
+    path = tmp_path / "r.jsonl"
+    _file(path)
+    assert void_lost(path, REPORT) == ["m-2"]
+    with path.open("a") as fh:  # sent again after the first restore
+        fh.write(json.dumps({"row": 2, "message_id": "m-2", "status": 202, "receipt": "s"}) + "\n")
+    assert void_lost(path, REPORT) == ["m-2"]  # the second restore lost it again
+    assert _done(path) == {1: "m-1"}
+
+
+def test_a_torn_last_line_does_not_swallow_the_first_void(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    _file(path)
+    with path.open("a") as fh:
+        fh.write('{"row": 4, "message_id": "m-4", "rec')  # a run killed mid-line
+    assert void_lost(path, REPORT) == ["m-2"]
+    assert _done(path) == {1: "m-1"}  # the void was read back
+
+
 def test_a_row_the_gateway_called_sent_earlier_is_voided_too(tmp_path: Path) -> None:
     path = tmp_path / "r.jsonl"
     made = ReceiptsFile(path, "0" * 64, NOW)
