@@ -19,12 +19,13 @@ from pathlib import Path
 from gateway import config
 from gateway.bootstrap import open_engine, storage_of
 from gateway.continuity import backups
-from gateway.continuity.logcheck import Checked, check_log
+from gateway.continuity.logcheck import Checked, check_log, check_master_key
 from gateway.continuity.report import Report
 from gateway.continuity.restore import Asked, enter, opened, signing_keys, verify
 from gateway.domain.audit.events import format_time
+from gateway.domain.vault import Vault
 from gateway.errors import ConfigurationError
-from gateway.instance import EMBEDDED_DATABASE
+from gateway.instance import EMBEDDED_DATABASE, load_secrets
 from gateway.storage.restored import LogRows, other_sessions, sqlite_path, tip
 
 ON_POSTGRES = (
@@ -87,7 +88,10 @@ def backup(settings: config.Settings, out: Path) -> Taken:
         backups.integrity(partial)
         with opened(settings, _url(partial)) as services:
             store = storage_of(services)
-            checked = check_log(LogRows(store.engine), store.audit, signing_keys(services))
+            rows = LogRows(store.engine)
+            checked = check_log(rows, store.audit, signing_keys(services))
+            # as deploy.md says it does: a backup the master key cannot read is no backup
+            check_master_key(rows, Vault(load_secrets(settings.instance).master_keys))
         backups.self_contained(partial)
         backups.finish(partial, out)
     except BaseException:

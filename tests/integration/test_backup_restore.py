@@ -262,6 +262,24 @@ def test_a_backup_is_refused_without_the_master_key_it_was_written_under(
     assert not (fresh / "gateway.db").exists()
 
 
+def test_a_backup_the_master_key_cannot_read_is_not_written(
+    live: Services, tmp_path: Path
+) -> None:
+    """deploy.md says a backup checks that the master key opens the data keys; it did not."""
+    master = load_secrets(live.settings.instance).master_keys
+    wrapped = Vault(master).wrap(Vault.new_data_key(), "cd" * 32)
+    with sqlite3.connect(live.settings.instance / "gateway.db") as db:
+        db.execute("INSERT INTO subject_keys (subject, wrapped_key, created_at) VALUES (?, ?, ?)",
+                   ("cd" * 32, wrapped, "2026-12-08 09:00:00.000000"))  # fmt: skip
+    (live.settings.instance / "master.key").write_text(base64.b64encode(os.urandom(32)).decode()
+                                                       + "\n")  # fmt: skip
+    backup = tmp_path / "backup.db"
+    refused = gateway(live.settings.instance, "backup", str(backup))
+    assert refused.exit_code == 1, refused.output
+    assert "the instance's master keys do not open this database's data keys" in refused.output
+    assert not backup.exists() and not list(tmp_path.glob(".backup.db*"))
+
+
 def test_on_postgresql_the_commands_say_what_to_use(live: Services, tmp_path: Path) -> None:
     elsewhere = {"GATEWAY_DATABASE_URL": "postgresql+psycopg://gateway@127.0.0.1:9/gateway"}
     said = gateway(live.settings.instance, "backup", str(tmp_path / "b.db"), **elsewhere)
@@ -356,7 +374,9 @@ def test_a_report_that_cannot_be_written_refuses_the_restore_before_it_changes_a
     refused = gateway(instance, "restore", str(backup), "--force", "--report", str(taken))
     assert refused.exit_code == 1 and "exists: give --report a new file" in refused.output
     assert not list(instance.glob("gateway.db.before-restore-*"))  # nothing changed
-    assert storage_of(services_for(instance)).audit.size() == 14
+    store = storage_of(services_for(instance))
+    assert store.audit.size() == 14
+    store.engine.dispose()  # this process's connection: the restore folds the database
     done = gateway(instance, "restore", str(backup), "--force", "--report",
                    str(tmp_path / "new.json"))  # fmt: skip
     assert done.exit_code == 0, done.output
