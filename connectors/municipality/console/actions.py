@@ -67,8 +67,28 @@ def _maybe_day(name: str) -> datetime | None:
     try:
         day = datetime.fromisoformat(text).date()
     except ValueError:
-        raise FormError(gettext("not a date (yyyy-mm-dd): {field}").format(field=name)) from None
+        day = None
+    if day is None or not 1900 <= day.year <= 2100:  # 9999-12-31 overflowed a sum (a 500)
+        raise FormError(gettext("not a date (yyyy-mm-dd): {field}").format(field=name))
     return datetime.combine(day, time(0, 0), UTC)
+
+
+def _signed_on() -> datetime:
+    """The day the consent form was signed: not after today (a day's grace for the zones:
+    a form 'signed' in 2099 made a consent in force from then)."""
+    signed = _day("signed_on")
+    if signed.date() > datetime.now(UTC).date() + timedelta(days=1):
+        raise FormError(gettext("a form signed after today: {field}").format(field="signed_on"))
+    return signed
+
+
+def _months() -> int:
+    """How long the consent holds, 1 to 60 months (``abc`` was a 500)."""
+    given = request.form.get("months", "12").strip() or "12"
+    months = int(given) if given.isascii() and given.isdigit() and len(given) < 4 else 0
+    if not 1 <= months <= 60:
+        raise FormError(gettext("valid for 1 to 60 months"))
+    return months
 
 
 def _chosen(name: str, allowed: tuple[str, ...] | set[str]) -> list[str]:
@@ -117,10 +137,7 @@ def consent(v_number: str) -> Response:
         )
         if not (categories and purposes and sources):
             raise FormError(gettext("choose at least one category, source and purpose"))
-        signed = _day("signed_on")
-        months = int(request.form.get("months", "12") or 12)
-        if not 1 <= months <= 60:
-            raise FormError(gettext("valid for 1 to 60 months"))
+        signed, months = _signed_on(), _months()
         language = request.form.get("explained_in_language", "")
         if language not in CONSENT_LANGUAGES:
             raise FormError(gettext("choose the language the consent was explained in"))

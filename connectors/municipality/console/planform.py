@@ -43,15 +43,18 @@ def plan_from_form(form: MultiDict[str, str], current: dict[str, Any] | None) ->
     else:
         body["change_reason"] = "initial"
     try:
-        body["dated"] = date.fromisoformat(form.get("dated", "").strip()).isoformat()
+        dated = date.fromisoformat(form.get("dated", "").strip())
     except ValueError:
-        raise FormError(gettext("not a date (yyyy-mm-dd): {field}").format(field="dated")) from None
+        dated = None
+    if dated is None or not 1900 <= dated.year <= 2100:
+        raise FormError(gettext("not a date (yyyy-mm-dd): {field}").format(field="dated"))
+    body["dated"] = dated.isoformat()
     body["route"] = _one(form, "route", ROUTES)
     if form.get("level"):
         body["level"] = _one(form, "level", LEVELS)
     hours = form.get("estimated_hours_b1", "").strip()
     if hours:
-        if not hours.isdigit():
+        if not (hours.isascii() and hours.isdigit()):  # "²" is a digit to str.isdigit
             raise FormError(
                 gettext("a whole number of hours: {field}").format(field="estimated_hours_b1")
             )

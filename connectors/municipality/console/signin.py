@@ -101,7 +101,10 @@ def guard() -> Any:
 def wanted() -> str:
     """The page asked for before signing in (``next``), when it is one of this console's."""
     asked = request.args.get("next", "")
-    if asked.startswith("/") and not asked.startswith("//") and "\\" not in asked:
+    # One of this console's paths, nothing a browser could read as another host: no
+    # backslash, no control or space character (a tab made "/\t/evil" into "//evil").
+    plain = asked.isascii() and all(" " < c < "\x7f" and c != "\\" for c in asked)
+    if plain and asked.startswith("/") and not asked.startswith("//"):
         return asked
     return ""
 

@@ -103,3 +103,17 @@ def test_only_an_administrator_gives_and_a_client_manager_takes_one_nobody_has(
     running.browser.post(f"{BASE}/newcomers/{V_NUMBER}/caseload",
                          data={"csrf_token": _csrf(running, "/"), "user": b.id})  # fmt: skip
     assert running.users.caseload() == {V_NUMBER: b.id}
+
+
+@pytest.mark.parametrize("asked", ["/%09/evil.example", "/%0d%0a/x", "//evil.example",
+                                   "/\\evil.example", "https://evil.example"])  # fmt: skip
+def test_after_sign_in_only_a_path_of_this_console_is_followed(
+    running: Running, asked: str
+) -> None:
+    """A tab between the slashes passed the check, and the browser read "//evil.example"
+    as another host (an open redirect); a line break was a 500."""
+    running.users.add("A. Bakker", "administrator", PASSWORD)
+    token = _csrf(running, "/signin")
+    answer = running.browser.post(f"{BASE}/signin?next={asked}", data={
+        "csrf_token": token, "name": "A. Bakker", "password": PASSWORD})  # fmt: skip
+    assert answer.status_code == 303 and answer.headers["Location"] == "/"
