@@ -8,6 +8,7 @@ them in the party's receipts so that a command run again sends nothing new.
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -55,20 +56,39 @@ def declare(
     form: Path,
     *,
     staff: str | None = None,
+    declaration_id: str | None = None,
 ) -> tuple[str, Submission]:
     """Record a consent declaration; ``form`` is the scan of the form the newcomer signed.
 
     The scan stays with the municipality: only its SHA-256 goes into the
     declaration, so that the record and the paper can be matched later.
+    ``declaration_id``: a new one by default; a caller that may send the same form again
+    (a form resubmitted in a browser) gives one derived from it (``same_form_id``), so the
+    gateway refuses the repeat instead of recording a second consent.
     """
     body = {
-        "declaration_id": str(uuid.uuid4()),
+        "declaration_id": declaration_id or str(uuid.uuid4()),
         "granted_to": client.oin,
         **declaration,
         "evidence_sha256": hashlib.sha256(form.read_bytes()).hexdigest(),
     }
     payload = _message(client, "consent-declaration", subject, body, staff)
     return body["declaration_id"], client.submit(client.sign(payload))
+
+
+def same_form_id(oin: str, subject: dict[str, str], declaration: dict[str, Any],
+                 evidence: bytes) -> str:
+    """A declaration id that is the same for the same signed form sent again: the scan's
+    digest, the newcomer and what the form says, not when it was sent (``valid_from`` and
+    ``valid_until`` move with the clock). A renewed consent is a new signed form."""
+    stable = {k: v for k, v in declaration.items() if k not in ("valid_from", "valid_until")}
+    said = json.dumps([oin, subject.get("v_number"), stable, hashlib.sha256(evidence).hexdigest()],
+                      sort_keys=True)  # fmt: skip
+    return str(uuid.uuid5(_FORMS, said))
+
+
+_FORMS = uuid.UUID("5b0d2c1e-7f4a-4c4e-9a61-3d2f0c6b8e15")
+"""the namespace of ``same_form_id`` (a constant: the same form, the same id, everywhere)"""
 
 
 def withdraw(

@@ -157,8 +157,9 @@ def consent(v_number: str) -> Response:
             path = Path(folder) / "form"
             path.write_bytes(data)
             declaration_id, submitted = m.declare(
-                client, declaration, subject, path, staff=staff_to_send()
-            )
+                client, declaration, subject, path, staff=staff_to_send(),
+                declaration_id=m.same_form_id(client.oin, subject, declaration, data),
+            )  # fmt: skip
         body = {
             **declaration,
             "declaration_id": declaration_id,
