@@ -175,8 +175,7 @@ def accept_told(message: Message, *, services: Services, now: datetime, trace_id
     over its own protocol (DUO's notification): no JWS of the party's to check, so
     steps (1)-(5) were the caller's; (0), (6) by message id alone, (7) and (8)-(9) as
     for every message. A message id taken before gets that message's receipt (200). The
-    caller's connection was authenticated, and its token spent, by the web (not here
-    again: a notification cost DUO two tokens).
+    web authenticated the caller and spent its token (not again here: it cost DUO two).
 
     Raises the GatewayError of the step that refuses it (entered in the log).
     """
