@@ -156,7 +156,13 @@ def put_in_place(staged: Path, database: Path, now: datetime) -> Path | None:
     aside = None
     if database.is_file() and database.stat().st_size > 0:
         aside = database.with_name(f"{database.name}.before-restore-{now:%Y%m%dT%H%M%SZ}")
-        self_contained(database)
+        try:
+            self_contained(database)
+        except sqlite3.DatabaseError:  # damaged (often why one restores): moved aside whole
+            _moved_aside(database, aside)
+            finish(staged, database)
+            discard(staged)
+            return aside
         try:
             os.link(database, aside)
         except FileExistsError:
@@ -168,6 +174,17 @@ def put_in_place(staged: Path, database: Path, now: datetime) -> Path | None:
     finish(staged, database)
     discard(staged)
     return aside
+
+
+def _moved_aside(database: Path, aside: Path) -> None:
+    """A database that cannot be opened, with its write-ahead log, renamed to ``aside``."""
+    if aside.exists():
+        raise ConfigurationError(f"{aside} exists (a restore this second): run it again "
+                                 "in a moment")  # fmt: skip
+    os.replace(database, aside)
+    if Path(f"{database}-wal").is_file():
+        os.replace(f"{database}-wal", f"{aside}-wal")
+    Path(f"{database}-shm").unlink(missing_ok=True)
 
 
 def stamp(moment: datetime) -> str:

@@ -380,3 +380,21 @@ def test_a_report_that_cannot_be_written_refuses_the_restore_before_it_changes_a
     done = gateway(instance, "restore", str(backup), "--force", "--report",
                    str(tmp_path / "new.json"))  # fmt: skip
     assert done.exit_code == 0, done.output
+
+
+def test_a_damaged_database_is_still_replaced_and_kept_beside(
+    live: Services, tmp_path: Path
+) -> None:
+    """Damage is often why one restores: the database that cannot be folded into one file is
+    moved aside whole, as before the rename over it."""
+    instance, backup = live.settings.instance, tmp_path / "backup.db"
+    assert gateway(instance, "backup", str(backup)).exit_code == 0
+    storage_of(live).engine.dispose()
+    database = instance / "gateway.db"
+    damaged = bytearray(database.read_bytes())
+    damaged[100 : 3 * 4096] = os.urandom(3 * 4096 - 100)
+    database.write_bytes(bytes(damaged))
+    done = gateway(instance, "restore", str(backup), "--force")
+    assert done.exit_code == 0, done.output
+    assert len(list(instance.glob("gateway.db.before-restore-*"))) == 1
+    assert storage_of(services_for(instance)).audit.size() == 12  # 11 and the restore's entry
