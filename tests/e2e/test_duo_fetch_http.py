@@ -25,6 +25,15 @@ def _fetch(world: World) -> tuple[Any, list[Seen]]:
                      "--answered", str(world.folder / "duo.answered.jsonl"))  # fmt: skip
 
 
+def _fetch_while(world: World, status: int) -> tuple[Any, list[Seen]]:
+    """``duo-fetch`` while DUO answers ``status`` for the Inburgeringstermijn."""
+    world.duo.answer({r"/inburgeringstermijn": status})
+    try:
+        return _fetch(world)
+    finally:
+        world.duo.answer({})
+
+
 def _notified(world: World, person: Any, *events: str) -> None:
     duo = world.cast.client(demo.DUO)
     for event in events:
@@ -73,11 +82,7 @@ def test_a_question_duo_refuses_is_answered_by_its_refusal_and_not_asked_again(
 ) -> None:
     newcomer = Trajectory(world.cast, 9402)
     _notified(world, newcomer.person, "SS102")
-    world.duo.answer({r"/inburgeringstermijn": 403})
-    try:
-        refused, seen = _fetch(world)
-    finally:
-        world.duo.answer({})
+    refused, seen = _fetch_while(world, 403)
     assert refused.returncode == 0, refused.stderr + refused.stdout  # DUO's answer, kept
     assert [s.uri.rsplit("/", 1)[1] for s in seen] == ["inburgeringstermijn"]
     said = refused.stdout + refused.stderr
@@ -90,11 +95,7 @@ def test_a_question_duo_refuses_is_answered_by_its_refusal_and_not_asked_again(
 def test_a_question_that_failed_is_asked_again_by_the_next_run(world: World) -> None:
     newcomer = Trajectory(world.cast, 9403)
     _notified(world, newcomer.person, "SS102")
-    world.duo.answer({r"/inburgeringstermijn": 400})
-    try:
-        failed, _ = _fetch(world)
-    finally:
-        world.duo.answer({})
+    failed, _ = _fetch_while(world, 400)
     assert failed.returncode == 1, failed.stderr + failed.stdout
     assert f"{newcomer.person.v_number} inburgeringstermijn: DUO answered HTTP 400" in (
         failed.stdout)  # fmt: skip

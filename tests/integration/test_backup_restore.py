@@ -242,20 +242,29 @@ def test_a_backup_is_refused_with_another_instance_s_secrets(
     assert missing.exit_code == 2 and "no gateway instance" in missing.output
 
 
+def with_a_data_key(instance: Path) -> None:
+    """A newcomer's data key in the instance's database, wrapped under its master key."""
+    master = load_secrets(instance).master_keys
+    wrapped = Vault(master).wrap(Vault.new_data_key(), "ab" * 32)
+    with sqlite3.connect(instance / "gateway.db") as db:
+        db.execute("INSERT INTO subject_keys (subject, wrapped_key, created_at) VALUES (?, ?, ?)",
+                   ("ab" * 32, wrapped, "2026-12-08 09:00:00.000000"))  # fmt: skip
+
+
+def another_master_key(instance: Path) -> None:
+    (instance / "master.key").write_text(base64.b64encode(os.urandom(32)).decode() + "\n")
+
+
 def test_a_backup_is_refused_without_the_master_key_it_was_written_under(
     live: Services, tmp_path: Path
 ) -> None:
     """A database without its master key is unreadable: the restore says so before serving."""
-    master = load_secrets(live.settings.instance).master_keys
-    wrapped = Vault(master).wrap(Vault.new_data_key(), "ab" * 32)
-    with sqlite3.connect(live.settings.instance / "gateway.db") as db:
-        db.execute("INSERT INTO subject_keys (subject, wrapped_key, created_at) VALUES (?, ?, ?)",
-                   ("ab" * 32, wrapped, "2026-12-08 09:00:00.000000"))  # fmt: skip
+    with_a_data_key(live.settings.instance)
     backup = tmp_path / "backup.db"
     assert gateway(live.settings.instance, "backup", str(backup)).exit_code == 0
     fresh = same_secrets(live.settings.instance, tmp_path / "fresh")
     assert gateway(fresh, "restore", "--check", str(backup)).exit_code == 0
-    (fresh / "master.key").write_text(base64.b64encode(os.urandom(32)).decode() + "\n")
+    another_master_key(fresh)
     refused = gateway(fresh, "restore", str(backup))
     assert refused.exit_code == 1
     assert "the instance's master keys do not open this database's data keys" in refused.output
@@ -266,13 +275,8 @@ def test_a_backup_the_master_key_cannot_read_is_not_written(
     live: Services, tmp_path: Path
 ) -> None:
     """deploy.md says a backup checks that the master key opens the data keys; it did not."""
-    master = load_secrets(live.settings.instance).master_keys
-    wrapped = Vault(master).wrap(Vault.new_data_key(), "cd" * 32)
-    with sqlite3.connect(live.settings.instance / "gateway.db") as db:
-        db.execute("INSERT INTO subject_keys (subject, wrapped_key, created_at) VALUES (?, ?, ?)",
-                   ("cd" * 32, wrapped, "2026-12-08 09:00:00.000000"))  # fmt: skip
-    (live.settings.instance / "master.key").write_text(base64.b64encode(os.urandom(32)).decode()
-                                                       + "\n")  # fmt: skip
+    with_a_data_key(live.settings.instance)
+    another_master_key(live.settings.instance)
     backup = tmp_path / "backup.db"
     refused = gateway(live.settings.instance, "backup", str(backup))
     assert refused.exit_code == 1, refused.output
